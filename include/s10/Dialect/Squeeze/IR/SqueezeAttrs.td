@@ -1,0 +1,153 @@
+//===- SqueezeAttrs.td - Squeeze attributes and enums ------*- tablegen -*-===//
+
+#ifndef S10_DIALECT_SQUEEZE_IR_SQUEEZEATTRS_TD
+#define S10_DIALECT_SQUEEZE_IR_SQUEEZEATTRS_TD
+
+include "s10/Dialect/Squeeze/IR/SqueezeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Squeeze_LinearKind : I32EnumAttr<"LinearKind", "role of a linear layer", [
+  I32EnumAttrCase<"q", 0>, I32EnumAttrCase<"k", 1>, I32EnumAttrCase<"v", 2>,
+  I32EnumAttrCase<"o", 3>, I32EnumAttrCase<"gate", 4>, I32EnumAttrCase<"up", 5>,
+  I32EnumAttrCase<"down", 6>, I32EnumAttrCase<"lm_head", 7>,
+  I32EnumAttrCase<"other", 8>]> {
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+def Squeeze_WeightLayout : I32EnumAttr<"WeightLayout",
+    "how a 2-D linear weight is stored", [
+  // W[out][in], as PyTorch's nn.Linear stores it.
+  I32EnumAttrCase<"out_in", 0>,
+  // W^T[in][out], as exporters hand MatMul its constant right operand.
+  I32EnumAttrCase<"in_out", 1>]> {
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+def Squeeze_MaskGranularity : I32EnumAttr<"MaskGranularity",
+    "unit within which the salient fraction is selected", [
+  I32EnumAttrCase<"none", 0>,     // no salient weights
+  I32EnumAttrCase<"layer", 1>,    // one threshold per layer (unstructured)
+  I32EnumAttrCase<"row", 2>,      // top-r of every output row
+  I32EnumAttrCase<"group", 3>,    // top-r of every (row, group)
+  I32EnumAttrCase<"channel", 4>]> { // whole input channels per row block
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+def Squeeze_StorageLayout : I32EnumAttr<"StorageLayout",
+    "byte layout of a quantized weight", [
+  // One code per weight (i8), per-group affine parameters in f32, salient
+  // mask as one i1 per weight. Executed by dequantizing on the fly.
+  I32EnumAttrCase<"unpacked", 0>,
+  // Bit-packed codes and compact masks, the layout kernels stream.
+  I32EnumAttrCase<"packed", 1>]> {
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+class Squeeze_EnumAttr<EnumAttrInfo info, string name>
+    : EnumAttr<Squeeze_Dialect, info, name> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Squeeze_LinearKindAttr : Squeeze_EnumAttr<Squeeze_LinearKind, "kind">;
+def Squeeze_WeightLayoutAttr
+    : Squeeze_EnumAttr<Squeeze_WeightLayout, "weight_layout">;
+def Squeeze_MaskGranularityAttr
+    : Squeeze_EnumAttr<Squeeze_MaskGranularity, "mask">;
+def Squeeze_StorageLayoutAttr
+    : Squeeze_EnumAttr<Squeeze_StorageLayout, "layout">;
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+// An f64 parameter printed as a plain float literal.
+def Squeeze_F64Parameter : APFloatParameter<"a double-precision value"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::APFloat> {
+    double value;
+    if ($_parser.parseFloat(value))
+      return ::mlir::failure();
+    return ::llvm::APFloat(value);
+  }() }];
+  let printer = [{ $_printer.printFloat($_self) }];
+}
+
+class Squeeze_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Squeeze_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Squeeze_RoleAttr : Squeeze_Attr<"Role", "role"> {
+  let summary = "Which decoder block and projection a linear layer is";
+  let description = [{
+    Names a linear layer so that passes and reports can address it:
+    `#squeeze.role<block = 3, kind = gate>`. `block` is -1 for layers that
+    belong to no decoder block (`lm_head`).
+  }];
+  let parameters = (ins "int64_t":$block,
+                        EnumParameter<Squeeze_LinearKind>:$kind);
+  let assemblyFormat = "`<` `block` `=` $block `,` `kind` `=` $kind `>`";
+  let genVerifyDecl = 1;
+}
+
+def Squeeze_ExternalStorageAttr : Squeeze_Attr<"ExternalStorage", "extern"> {
+  let summary = "A byte range of an external file holding a tensor";
+  let description = [{
+    `#squeeze.extern<"model.onnx.data", offset = 1024, length = 294912>`.
+    A relative path is resolved against the directory named by the module's
+    `squeeze.weights_dir` attribute (the directory of the imported model).
+  }];
+  let parameters = (ins StringRefParameter<>:$path, "uint64_t":$offset,
+                        "uint64_t":$length);
+  let assemblyFormat =
+      "`<` $path `,` `offset` `=` $offset `,` `length` `=` $length `>`";
+  let genVerifyDecl = 1;
+}
+
+def Squeeze_QuantSchemeAttr : Squeeze_Attr<"QuantScheme", "scheme"> {
+  let summary = "How the weights of a quantized linear layer are encoded";
+  let description = [{
+    `bits` is the width of the non-salient codes (1 = binary), `group_size`
+    the number of consecutive input channels sharing affine parameters.
+    `salient_bits` and `salient_fraction` describe the weights kept at
+    higher precision, selected at the given `mask` granularity; a scheme
+    without salient weights has `salient_bits = 0`, `salient_fraction = 0`
+    and `mask = none`. `layout` names the byte layout of the stored weight.
+
+    Example (Squeeze10 default):
+    `#squeeze.scheme<bits = 1, group_size = 128, salient_bits = 4,
+      salient_fraction = 2.000000e-01, mask = layer, layout = unpacked>`
+  }];
+  let parameters = (ins "unsigned":$bits, "int64_t":$groupSize,
+                        "unsigned":$salientBits,
+                        Squeeze_F64Parameter:$salientFraction,
+                        EnumParameter<Squeeze_MaskGranularity>:$mask,
+                        EnumParameter<Squeeze_StorageLayout>:$layout);
+  let assemblyFormat = [{
+    `<` `bits` `=` $bits `,` `group_size` `=` $groupSize `,`
+        `salient_bits` `=` $salientBits `,`
+        `salient_fraction` `=` $salientFraction `,`
+        `mask` `=` $mask `,` `layout` `=` $layout `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Payload bits per weight: codes only, no parameters or masks.
+    double getPayloadBitsPerWeight() const {
+      double r = getSalientFractionValue();
+      return (1.0 - r) * getBits() + r * getSalientBits();
+    }
+    double getSalientFractionValue() const {
+      return getSalientFraction().convertToDouble();
+    }
+  }];
+}
+
+#endif // S10_DIALECT_SQUEEZE_IR_SQUEEZEATTRS_TD

@@ -1,0 +1,38 @@
+//===- Linalg.h - Cholesky-based SPD inverse and GPTQ's U ------*- C++ -*-===//
+//
+// Dense SPD routines in double (LAPACK when built with OpenBLAS, plain loops
+// otherwise). GPTQ uses U = chol(H^-1) upper, i.e. H^-1 = U^T U, computed as
+// Hinv = cholesky_inverse(cholesky(H)), U = cholesky(Hinv, upper).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_QUANT_LINALG_H
+#define S10_QUANT_LINALG_H
+
+#include "s10/Quant/Matrix.h"
+
+namespace s10::quant {
+
+/// In place A = L L^T (lower L; the strict upper triangle is zeroed). Reads
+/// only the lower triangle of A. Error naming the failing pivot if A is not
+/// (numerically) positive definite; A is unspecified then.
+llvm::Error choleskyLower(MatrixD &a);
+
+/// (L L^T)^-1 from a lower Cholesky factor L; full symmetric result.
+llvm::Expected<MatrixD> choleskyInverse(const MatrixD &l);
+
+/// A^-1 of a symmetric positive definite matrix.
+llvm::Expected<MatrixD> invertSpd(const MatrixD &a);
+
+/// U upper triangular with H^-1 = U^T U. If H is not positive definite and
+/// maxRetries > 0, retry k (1..maxRetries) adds
+/// retryPercdamp * 10^(k-1) * mean(diag H) to the diagonal of a copy of H;
+/// the damping finally added goes to *addedDamp (if given).
+llvm::Expected<MatrixD> inverseCholeskyUpper(const MatrixD &h,
+                                             unsigned maxRetries = 0,
+                                             double retryPercdamp = 0.01,
+                                             double *addedDamp = nullptr);
+
+} // namespace s10::quant
+
+#endif // S10_QUANT_LINALG_H

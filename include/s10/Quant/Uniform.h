@@ -1,0 +1,74 @@
+//===- Uniform.h - Asymmetric k-bit group quantization ---------*- C++ -*-===//
+//
+// Stage 1 of Squeeze10 (and RTN/GPTQ baselines): uniform asymmetric k-bit
+// quantization per (row, group) of consecutive input channels:
+//   s = (max - min) / (2^k - 1),  z = round(-min / s),
+//   q = clamp(round(w / s) + z, 0, 2^k - 1),  w^ = s (q - z).
+// round() is round-half-to-even (like torch.round). Arithmetic is in double;
+// scale and zero are stored as float (zero always holds an integer).
+//
+// Degenerate groups: a group is "constant" when max - min <= 2^-16 max(|min|,
+// |max|) or the scale would be below FLT_MIN. It is represented exactly by
+// c = (min + max) / 2: c == 0 -> s = 1, z = 0; c > 0 -> s = c, z = 0 (code 1);
+// c < 0 -> s = -c, z = 1 (code 0). Hence s > 0 and finite, and |z| <= 2^24.
+// Without includeZero z may lie outside [0, 2^k - 1] (all-positive or
+// all-negative groups); includeZero widens [min, max] to contain 0 as GPTQ's
+// reference quantizer does, which keeps z in [0, 2^k - 1].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_QUANT_UNIFORM_H
+#define S10_QUANT_UNIFORM_H
+
+#include "s10/Quant/Matrix.h"
+
+namespace s10::quant {
+
+/// Parameters of one group: value = scale * (code - zero).
+struct UniformParams {
+  float scale = 1.0f;
+  float zero = 0.0f;
+};
+
+struct UniformSpec {
+  unsigned bits = 4;        // 1..8
+  int64_t groupSize = 128;  // 0: one group per row
+  bool includeZero = false; // widen [min, max] to contain 0
+};
+
+/// 2^bits - 1.
+inline unsigned maxCode(unsigned bits) { return (1u << bits) - 1u; }
+/// Error unless 1 <= bits <= 8.
+llvm::Error checkBits(unsigned bits);
+
+/// Fits a group. Precondition: values nonempty and finite, 1 <= bits <= 8.
+UniformParams fitUniformParams(llvm::ArrayRef<float> values, unsigned bits,
+                               bool includeZero = false);
+/// Code of one value under given params (NaN maps to 0).
+uint8_t quantizeCode(float w, UniformParams p, unsigned bits);
+float dequantizeCode(uint8_t code, UniformParams p);
+/// dequantizeCode(quantizeCode(w)).
+float quantizeValue(float w, UniformParams p, unsigned bits);
+
+/// Result of group quantization of a [rows x cols] matrix.
+struct UniformResult {
+  unsigned bits = 4;
+  int64_t groupSize = 0;  // resolved (1..cols)
+  int64_t numGroups = 0;  // groups per row
+  std::vector<uint8_t> codes;         // rows x cols, row-major
+  std::vector<UniformParams> params;  // rows x numGroups
+  Matrix dequantized;
+
+  const UniformParams &paramsAt(int64_t row, int64_t col) const {
+    return params[static_cast<size_t>(row * numGroups + col / groupSize)];
+  }
+};
+
+/// Round-to-nearest group quantization of `w`. Errors: bad spec, empty or
+/// non-finite input (the message names row and column).
+llvm::Expected<UniformResult> quantizeUniform(const Matrix &w,
+                                              const UniformSpec &spec);
+
+} // namespace s10::quant
+
+#endif // S10_QUANT_UNIFORM_H

@@ -1,0 +1,273 @@
+//===- SqueezeOps.cpp - Squeeze operation verifiers -----------------------===//
+
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace s10::squeeze;
+
+/// Dimensions are compatible when equal or when either is dynamic.
+static bool compatibleDim(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+/// Checks that `result` is `input` with its last dimension replaced by
+/// `lastDim`.
+static LogicalResult verifyFeatureMap(Operation *op, RankedTensorType input,
+                                      RankedTensorType result,
+                                      int64_t lastDim) {
+  if (input.getRank() != result.getRank())
+    return op->emitOpError("result rank ")
+           << result.getRank() << " differs from input rank "
+           << input.getRank();
+  for (int64_t i = 0, e = input.getRank() - 1; i < e; ++i)
+    if (!compatibleDim(input.getDimSize(i), result.getDimSize(i)))
+      return op->emitOpError("result dimension ")
+             << i << " is " << dimStr(result.getDimSize(i))
+             << " but the input's is " << dimStr(input.getDimSize(i));
+  if (!compatibleDim(result.getShape().back(), lastDim))
+    return op->emitOpError("result feature dimension is ")
+           << dimStr(result.getShape().back()) << ", expected "
+           << dimStr(lastDim);
+  return success();
+}
+
+static LogicalResult verifyLinearLike(Operation *op, RankedTensorType input,
+                                      Value bias, RankedTensorType result,
+                                      int64_t in, int64_t out) {
+  if (input.getRank() < 1)
+    return op->emitOpError("input must have at least one dimension");
+  if (!compatibleDim(input.getShape().back(), in))
+    return op->emitOpError("input feature dimension ")
+           << dimStr(input.getShape().back())
+           << " does not match the weight's input dimension " << dimStr(in);
+  if (bias) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 ||
+        !compatibleDim(biasType.getDimSize(0), out))
+      return op->emitOpError("bias must be 1-D of size ") << dimStr(out);
+  }
+  return verifyFeatureMap(op, input, result, out);
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  auto type = cast<RankedTensorType>(getResult().getType());
+  Type elt = type.getElementType();
+  if (!elt.isIntOrFloat())
+    return emitOpError("element type must be an integer or float, got ")
+           << elt;
+  uint64_t eltBytes = (elt.getIntOrFloatBitWidth() + 7) / 8;
+  uint64_t expected = uint64_t(type.getNumElements()) * eltBytes;
+  uint64_t length = getStorage().getLength();
+  if (length != expected)
+    return emitOpError("storage holds ")
+           << length << " bytes but " << type << " needs " << expected;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizedWeightOp
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkElements(Operation *op, StringRef what,
+                                   ElementsAttr attr, ArrayRef<int64_t> shape,
+                                   function_ref<bool(Type)> eltOk,
+                                   StringRef eltWhat) {
+  auto type = cast<ShapedType>(attr.getType());
+  if (type.getShape() != shape) {
+    std::string expected;
+    llvm::raw_string_ostream os(expected);
+    llvm::interleave(shape, os, "x");
+    return op->emitOpError() << what << " must have shape " << expected
+                             << ", got " << type;
+  }
+  if (!eltOk(type.getElementType()))
+    return op->emitOpError() << what << " must have " << eltWhat
+                             << " elements, got " << type.getElementType();
+  return success();
+}
+
+LogicalResult QuantizedWeightOp::verify() {
+  QWeightType type = getResult().getType();
+  QuantSchemeAttr scheme = type.getScheme();
+  if (scheme.getLayout() != StorageLayout::unpacked)
+    return emitOpError("only the unpacked layout is materialized by this op, "
+                       "got ")
+           << stringifyStorageLayout(scheme.getLayout());
+  int64_t out = type.getOutFeatures(), in = type.getInFeatures();
+  int64_t groups = type.getNumGroups();
+  unsigned codeBits = std::max(scheme.getBits(), scheme.getSalientBits());
+  auto isCode = [&](Type t) {
+    return t.isSignlessInteger() && t.getIntOrFloatBitWidth() >= codeBits &&
+           t.getIntOrFloatBitWidth() <= 16;
+  };
+  auto isFloat = [](Type t) { return isa<FloatType>(t); };
+  auto isMask = [](Type t) { return t.isSignlessInteger(1); };
+  if (failed(checkElements(*this, "codes", getCodes(), {out, in}, isCode,
+                           "integer (wide enough for the scheme's bits)")) ||
+      failed(checkElements(*this, "scales", getScales(), {out, groups},
+                           isFloat, "float")) ||
+      failed(checkElements(*this, "offsets", getOffsets(), {out, groups},
+                           isFloat, "float")))
+    return failure();
+
+  bool hasSalient = scheme.getSalientBits() != 0;
+  bool any = getSalientMask() || getSalientScales() || getSalientOffsets();
+  bool all = getSalientMask() && getSalientScales() && getSalientOffsets();
+  if (!hasSalient) {
+    if (any)
+      return emitOpError("salient attributes given but the scheme has no "
+                         "salient weights");
+    return success();
+  }
+  if (!all)
+    return emitOpError("scheme has salient weights: salient_mask, "
+                       "salient_scales and salient_offsets are required");
+  if (failed(checkElements(*this, "salient_mask", *getSalientMask(),
+                           {out, in}, isMask, "i1")) ||
+      failed(checkElements(*this, "salient_scales", *getSalientScales(),
+                           {out, groups}, isFloat, "float")) ||
+      failed(checkElements(*this, "salient_offsets", *getSalientOffsets(),
+                           {out, groups}, isFloat, "float")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp / QuantizedLinearOp
+//===----------------------------------------------------------------------===//
+
+int64_t LinearOp::getInFeatures() {
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  return getWeightLayout() == WeightLayout::out_in ? w.getDimSize(1)
+                                                   : w.getDimSize(0);
+}
+
+int64_t LinearOp::getOutFeatures() {
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  return getWeightLayout() == WeightLayout::out_in ? w.getDimSize(0)
+                                                   : w.getDimSize(1);
+}
+
+LogicalResult LinearOp::verify() {
+  return verifyLinearLike(*this, getInput().getType(), getBias(),
+                          getResult().getType(), getInFeatures(),
+                          getOutFeatures());
+}
+
+LogicalResult QuantizedLinearOp::verify() {
+  QWeightType w = getWeight().getType();
+  return verifyLinearLike(*this, getInput().getType(), getBias(),
+                          getResult().getType(), w.getInFeatures(),
+                          w.getOutFeatures());
+}
+
+//===----------------------------------------------------------------------===//
+// Model-level ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  auto ids = getIds().getType();
+  auto table = getTable().getType();
+  auto result = getResult().getType();
+  if (result.getRank() != ids.getRank() + 1)
+    return emitOpError("result rank must be the ids rank plus one, got ")
+           << result.getRank();
+  for (int64_t i = 0; i < ids.getRank(); ++i)
+    if (!compatibleDim(ids.getDimSize(i), result.getDimSize(i)))
+      return emitOpError("result dimension ")
+             << i << " does not match the ids' dimension";
+  if (!compatibleDim(result.getShape().back(), table.getDimSize(1)))
+    return emitOpError("result hidden size ")
+           << dimStr(result.getShape().back())
+           << " does not match the table's " << dimStr(table.getDimSize(1));
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  if (!compatibleDim(input.getShape().back(), weight.getDimSize(0)))
+    return emitOpError("weight size ")
+           << dimStr(weight.getDimSize(0))
+           << " does not match the normalized dimension "
+           << dimStr(input.getShape().back());
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError("epsilon must be positive");
+  return verifyFeatureMap(*this, input, getResult().getType(),
+                          input.getShape().back());
+}
+
+/// Checks a [batch, seq, heads * head_dim] operand.
+static LogicalResult verifyHeads(Operation *op, StringRef what,
+                                 RankedTensorType type, int64_t heads,
+                                 int64_t headDim) {
+  if (type.getRank() != 3)
+    return op->emitOpError() << what
+                             << " must be [batch, seq, heads * head_dim]";
+  if (!compatibleDim(type.getDimSize(2), heads * headDim))
+    return op->emitOpError()
+           << what << " feature dimension " << dimStr(type.getDimSize(2))
+           << " is not " << heads << " heads x " << headDim;
+  return success();
+}
+
+LogicalResult RotaryOp::verify() {
+  int64_t heads = getNumHeads(), headDim = getHeadDim();
+  if (heads <= 0 || headDim <= 0 || headDim % 2 != 0)
+    return emitOpError("needs num_heads > 0 and an even head_dim > 0");
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError("theta must be positive");
+  if (failed(verifyHeads(*this, "input", getInput().getType(), heads,
+                         headDim)))
+    return failure();
+  return verifyFeatureMap(*this, getInput().getType(), getResult().getType(),
+                          heads * headDim);
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  int64_t headDim = getHeadDim();
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
+    return emitOpError("head counts and head_dim must be positive");
+  if (heads % kvHeads != 0)
+    return emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError("scale must be positive");
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  if (failed(verifyHeads(*this, "query", q, heads, headDim)) ||
+      failed(verifyHeads(*this, "key", k, kvHeads, headDim)) ||
+      failed(verifyHeads(*this, "value", v, kvHeads, headDim)))
+    return failure();
+  if (!compatibleDim(k.getDimSize(1), v.getDimSize(1)))
+    return emitOpError("key and value sequence lengths differ");
+  return verifyFeatureMap(*this, q, getResult().getType(), heads * headDim);
+}
+
+LogicalResult SwiGLUOp::verify() {
+  auto gate = getGate().getType(), up = getUp().getType();
+  if (gate.getRank() != up.getRank())
+    return emitOpError("gate and up must have the same rank");
+  for (int64_t i = 0; i < gate.getRank(); ++i)
+    if (!compatibleDim(gate.getDimSize(i), up.getDimSize(i)))
+      return emitOpError("gate and up shapes differ at dimension ") << i;
+  return verifyFeatureMap(*this, gate, getResult().getType(),
+                          gate.getShape().back());
+}
+
+#define GET_OP_CLASSES
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.cpp.inc"

@@ -1,0 +1,104 @@
+//===- Uniform.cpp - Asymmetric k-bit group quantization -----------------===//
+
+#include "s10/Quant/Uniform.h"
+#include "Detail.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+using namespace s10::quant;
+
+llvm::Error s10::quant::checkBits(unsigned bits) {
+  if (bits < 1 || bits > 8)
+    return detail::makeError("bit width must be in [1, 8], got " +
+                             llvm::Twine(bits));
+  return llvm::Error::success();
+}
+
+UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
+                                           unsigned bits, bool includeZero) {
+  assert(!values.empty() && bits >= 1 && bits <= 8);
+  double mn = values.front(), mx = values.front();
+  for (float v : values) {
+    mn = std::min(mn, double(v));
+    mx = std::max(mx, double(v));
+  }
+  if (includeZero) {
+    mn = std::min(mn, 0.0);
+    mx = std::max(mx, 0.0);
+  }
+  double range = mx - mn;
+  float scale = static_cast<float>(range / maxCode(bits));
+  bool constant = !(range > 0x1p-16 * std::max(std::fabs(mn), std::fabs(mx))) ||
+                  !(scale >= FLT_MIN) || !std::isfinite(scale);
+  UniformParams p;
+  if (constant) {
+    float c = static_cast<float>(0.5 * (mn + mx));
+    if (c > 0.0f) {
+      p.scale = c;
+      p.zero = 0.0f;
+    } else if (c < 0.0f) {
+      p.scale = -c;
+      p.zero = 1.0f;
+    } else {
+      p.scale = 1.0f;
+      p.zero = 0.0f;
+    }
+    return p;
+  }
+  p.scale = scale;
+  p.zero = static_cast<float>(std::nearbyint(-mn / double(scale)));
+  return p;
+}
+
+uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits) {
+  double q = std::nearbyint(double(w) / double(p.scale)) + double(p.zero);
+  double hi = maxCode(bits);
+  if (!(q >= 0.0))
+    return 0;
+  return static_cast<uint8_t>(std::min(q, hi));
+}
+
+float s10::quant::dequantizeCode(uint8_t code, UniformParams p) {
+  return static_cast<float>(double(p.scale) * (double(code) - double(p.zero)));
+}
+
+float s10::quant::quantizeValue(float w, UniformParams p, unsigned bits) {
+  return dequantizeCode(quantizeCode(w, p, bits), p);
+}
+
+llvm::Expected<UniformResult> s10::quant::quantizeUniform(
+    const Matrix &w, const UniformSpec &spec) {
+  if (auto err = checkBits(spec.bits))
+    return std::move(err);
+  if (auto err = checkGroupSize(spec.groupSize))
+    return std::move(err);
+  if (w.empty())
+    return detail::makeError("quantizeUniform: empty matrix");
+  if (auto err = checkFinite(w, "quantizeUniform: weight"))
+    return std::move(err);
+
+  UniformResult r;
+  r.bits = spec.bits;
+  r.groupSize = resolveGroupSize(w.cols, spec.groupSize);
+  r.numGroups = numGroups(w.cols, spec.groupSize);
+  r.codes.resize(static_cast<size_t>(w.size()));
+  r.params.resize(static_cast<size_t>(w.rows * r.numGroups));
+  r.dequantized = Matrix(w.rows, w.cols);
+  for (int64_t i = 0; i < w.rows; ++i) {
+    for (int64_t g = 0; g < r.numGroups; ++g) {
+      int64_t c0 = g * r.groupSize;
+      int64_t len = std::min(r.groupSize, w.cols - c0);
+      llvm::ArrayRef<float> vals(w.row(i) + c0, static_cast<size_t>(len));
+      UniformParams p = fitUniformParams(vals, spec.bits, spec.includeZero);
+      r.params[i * r.numGroups + g] = p;
+      for (int64_t j = c0; j < c0 + len; ++j) {
+        uint8_t q = quantizeCode(w(i, j), p, spec.bits);
+        r.codes[i * w.cols + j] = q;
+        r.dequantized(i, j) = dequantizeCode(q, p);
+      }
+    }
+  }
+  return r;
+}
