@@ -2,6 +2,7 @@
 
 #include "s10/InitAll.h"
 
+#include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -21,7 +22,7 @@
 #include "mlir/Transforms/Passes.h"
 
 void s10::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<s10::squeeze::SqueezeDialect>();
+  registry.insert<s10::onnx::ONNXDialect, s10::squeeze::SqueezeDialect>();
   registry.insert<mlir::arith::ArithDialect, mlir::func::FuncDialect,
                   mlir::gpu::GPUDialect, mlir::LLVM::LLVMDialect,
                   mlir::NVVM::NVVMDialect, mlir::linalg::LinalgDialect,
