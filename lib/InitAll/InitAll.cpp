@@ -2,6 +2,7 @@
 
 #include "s10/InitAll.h"
 
+#include "s10/Conversion/Passes.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
 
@@ -32,6 +33,7 @@ void s10::registerAllDialects(mlir::DialectRegistry &registry) {
 }
 
 void s10::registerAllPasses() {
+  s10::registerS10ConversionPasses();
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
   mlir::registerGPUPasses();

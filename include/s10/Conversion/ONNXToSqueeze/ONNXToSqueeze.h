@@ -1,0 +1,28 @@
+//===- ONNXToSqueeze.h - Raise ONNX graphs to squeeze ops -------*- C++ -*-===//
+
+#ifndef S10_CONVERSION_ONNXTOSQUEEZE_ONNXTOSQUEEZE_H
+#define S10_CONVERSION_ONNXTOSQUEEZE_ONNXTOSQUEEZE_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace s10 {
+
+#define GEN_PASS_DECL_RAISEONNXTOSQUEEZE
+#include "s10/Conversion/Passes.h.inc"
+
+/// Patterns recognizing linear layers, RMSNorm, rotary embedding, attention,
+/// SwiGLU and embeddings in `onnx.node` graphs.
+void populateRaiseONNXToSqueezePatterns(mlir::RewritePatternSet &patterns);
+
+/// Tags every `squeeze.linear` / `squeeze.quantized_linear` in `func` with
+/// its role, derived from the attention and SwiGLU ops around it.
+void assignLinearRoles(mlir::func::FuncOp func);
+
+} // namespace s10
+
+#endif // S10_CONVERSION_ONNXTOSQUEEZE_ONNXTOSQUEEZE_H

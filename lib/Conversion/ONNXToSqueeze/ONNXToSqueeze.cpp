@@ -1,0 +1,778 @@
+//===- ONNXToSqueeze.cpp - Raise ONNX graphs to squeeze ops ---------------===//
+//
+// Exporters spell a transformer as hundreds of small nodes. These patterns
+// recognize the pieces by structure (never by value names, which exporters
+// generate) and replace them with model-level squeeze ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Conversion/ONNXToSqueeze/ONNXToSqueeze.h"
+
+#include "s10/Dialect/ONNX/IR/ONNXDialect.h"
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <optional>
+
+namespace s10 {
+#define GEN_PASS_DEF_RAISEONNXTOSQUEEZE
+#include "s10/Conversion/Passes.h.inc"
+} // namespace s10
+
+using namespace mlir;
+using namespace s10;
+using namespace s10::squeeze;
+using s10::onnx::NodeOp;
+
+//===----------------------------------------------------------------------===//
+// Matching helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The node defining `v` if it has operator type `type`.
+NodeOp defNode(Value v, StringRef type) {
+  auto node = v ? v.getDefiningOp<NodeOp>() : NodeOp();
+  if (node && node.getOpType() == type && node.getNumResults() == 1)
+    return node;
+  return {};
+}
+
+/// Looks through Cast nodes between float types.
+Value skipFloatCasts(Value v) {
+  while (NodeOp cast = defNode(v, "Cast")) {
+    Value in = cast.getInputs()[0];
+    auto inType = dyn_cast<TensorType>(in.getType());
+    if (!inType || !isa<FloatType>(inType.getElementType()))
+      break;
+    v = in;
+  }
+  return v;
+}
+
+/// True if `v` is a weight: an external tensor or a constant.
+bool isWeight(Value v) {
+  return v && (v.getDefiningOp<WeightOp>() || v.getDefiningOp<arith::ConstantOp>());
+}
+
+/// The double with the fewest decimal digits that rounds to `f`.
+double shortestDecimal(float f) {
+  char buf[32];
+  for (int digits = 1; digits <= 9; ++digits) {
+    snprintf(buf, sizeof(buf), "%.*g", digits, double(f));
+    double d = strtod(buf, nullptr);
+    if (float(d) == f)
+      return d;
+  }
+  return f;
+}
+
+/// The elements of a constant as doubles (float or integer), looking through
+/// float casts.
+std::optional<SmallVector<double>> constValues(Value v) {
+  v = skipFloatCasts(v);
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
+  if (!cst)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+  if (!dense)
+    return std::nullopt;
+  SmallVector<double> out;
+  Type elt = dense.getElementType();
+  if (elt.isF64()) {
+    for (APFloat f : dense.getValues<APFloat>())
+      out.push_back(f.convertToDouble());
+  } else if (isa<FloatType>(elt)) {
+    // Narrow constants stand for the decimal the exporter wrote (1e-5, not
+    // 9.99999975e-06).
+    for (APFloat f : dense.getValues<APFloat>()) {
+      bool lost;
+      f.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+      out.push_back(shortestDecimal(f.convertToFloat()));
+    }
+  } else if (elt.isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      out.push_back(b);
+  } else if (isa<IntegerType>(elt)) {
+    for (APInt i : dense.getValues<APInt>())
+      out.push_back(double(i.getSExtValue()));
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<double> constScalar(Value v) {
+  auto vals = constValues(v);
+  if (!vals || vals->size() != 1)
+    return std::nullopt;
+  return (*vals)[0];
+}
+
+std::optional<SmallVector<int64_t>> constInts(Value v) {
+  auto vals = constValues(v);
+  if (!vals)
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  for (double d : *vals)
+    out.push_back(int64_t(d));
+  return out;
+}
+
+/// The INTS attribute `key` of a node.
+std::optional<SmallVector<int64_t>> intsAttr(NodeOp node, StringRef key) {
+  auto arr = dyn_cast_or_null<DenseI64ArrayAttr>(node.getOnnxAttr(key));
+  if (!arr)
+    return std::nullopt;
+  return SmallVector<int64_t>(arr.asArrayRef());
+}
+
+/// The other operand of a binary node, given one of them.
+Value otherOperand(NodeOp node, Value known) {
+  if (node.getNumOperands() != 2)
+    return {};
+  if (node.getInputs()[0] == known)
+    return node.getInputs()[1];
+  if (node.getInputs()[1] == known)
+    return node.getInputs()[0];
+  return {};
+}
+
+RankedTensorType rankedFloat(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (t && isa<FloatType>(t.getElementType()))
+    return t;
+  return {};
+}
+
+int64_t normAxis(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// True if the node's `axis` attribute names the last of `rank` dimensions.
+bool isLastAxis(NodeOp node, int64_t rank) {
+  return normAxis(node.getIntAttr("axis", -1), rank) == rank - 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear layers
+//===----------------------------------------------------------------------===//
+
+/// MatMul(x, W) with a constant 2-D W stored [in, out].
+struct MatMulToLinear : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "MatMul" || op.getNumOperands() != 2 ||
+        op.getNumResults() != 1)
+      return failure();
+    Value x = op.getInputs()[0], w = op.getInputs()[1];
+    auto wType = rankedFloat(w);
+    auto xType = rankedFloat(x);
+    auto resType = rankedFloat(op.getResult(0));
+    if (!isWeight(w) || !wType || wType.getRank() != 2 || !xType ||
+        xType.getRank() < 2 || !resType)
+      return rewriter.notifyMatchFailure(op, "not x @ constant 2-D weight");
+    rewriter.replaceOpWithNewOp<LinearOp>(
+        op, resType, x, w, /*bias=*/Value(),
+        WeightLayoutAttr::get(getContext(), WeightLayout::in_out),
+        /*role=*/RoleAttr());
+    return success();
+  }
+};
+
+/// Gemm(x, W[, b]) with transA = 0, alpha = beta = 1 and a constant W.
+struct GemmToLinear : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Gemm" || op.getNumResults() != 1 ||
+        op.getNumOperands() < 2)
+      return failure();
+    if (op.getIntAttr("transA", 0) != 0 ||
+        op.getFloatAttr("alpha", 1.0) != 1.0 ||
+        op.getFloatAttr("beta", 1.0) != 1.0)
+      return rewriter.notifyMatchFailure(op, "scaled or transposed input");
+    Value x = op.getInputs()[0], w = op.getInputs()[1];
+    auto wType = rankedFloat(w);
+    auto resType = rankedFloat(op.getResult(0));
+    if (!isWeight(w) || !wType || !rankedFloat(x) || !resType)
+      return failure();
+    bool transB = op.getIntAttr("transB", 0) != 0;
+    int64_t out = transB ? wType.getDimSize(0) : wType.getDimSize(1);
+    Value bias;
+    if (op.getNumOperands() > 2 && !isa<NoneType>(op.getInputs()[2].getType())) {
+      bias = op.getInputs()[2];
+      auto bType = rankedFloat(bias);
+      // Only a per-output-channel bias maps onto squeeze.linear.
+      if (!isWeight(bias) || !bType || bType.getRank() != 1 ||
+          bType.getDimSize(0) != out)
+        return rewriter.notifyMatchFailure(op, "bias is not 1-D [out]");
+    }
+    rewriter.replaceOpWithNewOp<LinearOp>(
+        op, resType, x, w, bias,
+        WeightLayoutAttr::get(getContext(), transB ? WeightLayout::out_in
+                                                   : WeightLayout::in_out),
+        RoleAttr());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Embedding, RMSNorm, SwiGLU
+//===----------------------------------------------------------------------===//
+
+/// Gather(table, ids) along axis 0 of a constant 2-D float table.
+struct GatherToEmbedding : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Gather" || op.getNumOperands() != 2 ||
+        op.getIntAttr("axis", 0) != 0)
+      return failure();
+    Value table = op.getInputs()[0], ids = op.getInputs()[1];
+    auto tType = rankedFloat(table);
+    auto idsType = dyn_cast<RankedTensorType>(ids.getType());
+    auto resType = rankedFloat(op.getResult(0));
+    if (!isWeight(table) || !tType || tType.getRank() != 2 || !idsType ||
+        !isa<IntegerType>(idsType.getElementType()) || !resType ||
+        idsType.getRank() < 1)
+      return failure();
+    rewriter.replaceOpWithNewOp<EmbeddingOp>(op, resType, ids, table);
+    return success();
+  }
+};
+
+/// weight * cast(a * 1/sqrt(mean(a^2) + eps)), a = cast(x), in any operand
+/// order and with Div/rsqrt spellings of the normalization.
+struct RMSNormChain : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// If `v` is a * r with r = 1 / sqrt(mean(a^2, -1) + eps), returns a and
+  /// sets eps.
+  static Value matchNormalized(Value v, double &eps) {
+    if (NodeOp div = defNode(v, "Div")) {
+      Value a = div.getInputs()[0];
+      if (matchRms(div.getInputs()[1], a, eps, /*reciprocal=*/false))
+        return a;
+      return {};
+    }
+    NodeOp mul = defNode(v, "Mul");
+    if (!mul)
+      return {};
+    for (int i = 0; i < 2; ++i) {
+      Value a = mul.getInputs()[i], r = mul.getInputs()[1 - i];
+      if (matchRms(r, a, eps, /*reciprocal=*/true))
+        return a;
+    }
+    return {};
+  }
+
+  /// r = [1/]sqrt(mean(a^2) + eps) over the last axis.
+  static bool matchRms(Value r, Value a, double &eps, bool reciprocal) {
+    Value s = r;
+    if (reciprocal) {
+      NodeOp recip = defNode(r, "Reciprocal");
+      if (!recip)
+        return false;
+      s = recip.getInputs()[0];
+    }
+    NodeOp sqrt = defNode(s, "Sqrt");
+    if (!sqrt)
+      return false;
+    NodeOp add = defNode(sqrt.getInputs()[0], "Add");
+    if (!add)
+      return false;
+    for (int i = 0; i < 2; ++i) {
+      NodeOp mean = defNode(add.getInputs()[i], "ReduceMean");
+      auto e = constScalar(add.getInputs()[1 - i]);
+      if (!mean || !e || !isLastAxisMean(mean, a))
+        continue;
+      Value sq = mean.getInputs()[0];
+      if (!isSquareOf(sq, a))
+        continue;
+      eps = *e;
+      return true;
+    }
+    return false;
+  }
+
+  static bool isSquareOf(Value sq, Value a) {
+    if (NodeOp pow = defNode(sq, "Pow")) {
+      auto p = constScalar(pow.getInputs()[1]);
+      return pow.getInputs()[0] == a && p && *p == 2.0;
+    }
+    if (NodeOp mul = defNode(sq, "Mul"))
+      return mul.getInputs()[0] == a && mul.getInputs()[1] == a;
+    return false;
+  }
+
+  static bool isLastAxisMean(NodeOp mean, Value a) {
+    if (mean.getIntAttr("keepdims", 1) != 1)
+      return false;
+    auto type = dyn_cast<RankedTensorType>(a.getType());
+    if (!type)
+      return false;
+    std::optional<SmallVector<int64_t>> axes = intsAttr(mean, "axes");
+    if (!axes && mean.getNumOperands() > 1)
+      axes = constInts(mean.getInputs()[1]);
+    return axes && axes->size() == 1 &&
+           normAxis((*axes)[0], type.getRank()) == type.getRank() - 1;
+  }
+
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Mul" || op.getNumOperands() != 2)
+      return failure();
+    auto resType = rankedFloat(op.getResult(0));
+    if (!resType)
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      Value w = op.getInputs()[i];
+      auto wType = rankedFloat(w);
+      if (!isWeight(w) || !wType || wType.getRank() != 1)
+        continue;
+      double eps = 0;
+      Value a = matchNormalized(skipFloatCasts(op.getInputs()[1 - i]), eps);
+      if (!a || !(eps > 0))
+        continue;
+      Value x = skipFloatCasts(a);
+      if (!rankedFloat(x))
+        continue;
+      rewriter.replaceOpWithNewOp<RMSNormOp>(op, resType, x, w,
+                                             rewriter.getF64FloatAttr(eps));
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// (g * sigmoid(g)) * u, in any operand order.
+struct SwiGLUChain : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  static Value matchSilu(Value v) {
+    NodeOp mul = defNode(v, "Mul");
+    if (!mul)
+      return {};
+    for (int i = 0; i < 2; ++i) {
+      NodeOp sig = defNode(mul.getInputs()[i], "Sigmoid");
+      if (sig && sig.getInputs()[0] == mul.getInputs()[1 - i])
+        return mul.getInputs()[1 - i];
+    }
+    return {};
+  }
+
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Mul" || op.getNumOperands() != 2)
+      return failure();
+    auto resType = rankedFloat(op.getResult(0));
+    if (!resType)
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      Value gate = matchSilu(op.getInputs()[i]);
+      Value up = op.getInputs()[1 - i];
+      if (!gate || !rankedFloat(gate) || !rankedFloat(up) ||
+          cast<RankedTensorType>(gate.getType()).getShape() !=
+              cast<RankedTensorType>(up.getType()).getShape())
+        continue;
+      rewriter.replaceOpWithNewOp<SwiGLUOp>(op, resType, gate, up);
+      return success();
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// A [batch, seq, heads * dim] tensor seen as [batch, heads, seq, dim].
+struct HeadSplit {
+  Value flat; // [batch, seq, heads * dim]
+  int64_t heads = 0;
+  int64_t dim = 0;
+};
+
+/// Transpose(Reshape(x, [b, s, H, D]), [0, 2, 1, 3]).
+std::optional<HeadSplit> matchHeadSplit(Value v) {
+  NodeOp tr = defNode(v, "Transpose");
+  if (!tr || intsAttr(tr, "perm") != SmallVector<int64_t>{0, 2, 1, 3})
+    return std::nullopt;
+  NodeOp rs = defNode(tr.getInputs()[0], "Reshape");
+  if (!rs)
+    return std::nullopt;
+  auto shape = constInts(rs.getInputs()[1]);
+  auto flatType = rankedFloat(rs.getInputs()[0]);
+  if (!shape || shape->size() != 4 || !flatType || flatType.getRank() != 3)
+    return std::nullopt;
+  int64_t heads = (*shape)[2], dim = (*shape)[3];
+  if (heads <= 0 || dim <= 0)
+    return std::nullopt;
+  int64_t features = flatType.getDimSize(2);
+  if (!ShapedType::isDynamic(features) && features != heads * dim)
+    return std::nullopt;
+  return HeadSplit{rs.getInputs()[0], heads, dim};
+}
+
+/// The theta of a rotary table: somewhere above `cos` sits the inverse
+/// frequency constant f_i = theta^(-2i/D), i < D/2.
+std::optional<double> findRotaryTheta(Value cosOrSin, int64_t dim) {
+  SmallVector<Value> work{cosOrSin};
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    Operation *def = v.getDefiningOp();
+    if (!def || !seen.insert(def).second || seen.size() > 64)
+      continue;
+    if (auto vals = constValues(v)) {
+      if ((int64_t)vals->size() == dim / 2 && dim >= 4 && (*vals)[0] == 1.0 &&
+          (*vals)[1] > 0 && (*vals)[1] < 1) {
+        double theta = std::pow((*vals)[1], -double(dim) / 2.0);
+        // The table holds rounded values; the base it came from is integral.
+        if (std::abs(theta - std::round(theta)) < 1e-4 * theta)
+          theta = std::round(theta);
+        bool consistent = true;
+        for (int64_t i = 0; i < dim / 2; ++i) {
+          double expect = std::pow(theta, -2.0 * i / dim);
+          consistent &= std::abs((*vals)[i] - expect) <= 1e-3 * expect + 1e-7;
+        }
+        if (consistent)
+          return theta;
+      }
+      continue;
+    }
+    for (Value in : def->getOperands())
+      work.push_back(in);
+  }
+  return std::nullopt;
+}
+
+/// x*cos + rotate_half(x)*sin, rotate_half(x) = concat(-x[D/2:], x[:D/2]).
+/// Returns x and the table's theta.
+std::optional<std::pair<Value, double>> matchRotary(Value v, int64_t dim) {
+  NodeOp add = defNode(v, "Add");
+  if (!add)
+    return std::nullopt;
+  for (int i = 0; i < 2; ++i) {
+    NodeOp mulCos = defNode(add.getInputs()[i], "Mul");
+    NodeOp mulSin = defNode(add.getInputs()[1 - i], "Mul");
+    if (!mulCos || !mulSin)
+      continue;
+    for (int j = 0; j < 2; ++j) {
+      NodeOp cat = defNode(mulSin.getInputs()[j], "Concat");
+      Value sinTable = mulSin.getInputs()[1 - j];
+      if (!cat || cat.getNumOperands() != 2 || !isLastAxis(cat, 4))
+        continue;
+      NodeOp neg = defNode(cat.getInputs()[0], "Neg");
+      NodeOp lo = defNode(cat.getInputs()[1], "Slice");
+      if (!neg || !lo)
+        continue;
+      NodeOp hi = defNode(neg.getInputs()[0], "Slice");
+      if (!hi)
+        continue;
+      Value x = lo.getInputs()[0];
+      if (hi.getInputs()[0] != x)
+        continue;
+      auto loStart = constInts(lo.getInputs()[1]);
+      auto loEnd = constInts(lo.getInputs()[2]);
+      auto hiStart = constInts(hi.getInputs()[1]);
+      if (!loStart || !loEnd || !hiStart || (*loStart)[0] != 0 ||
+          (*loEnd)[0] != dim / 2 || (*hiStart)[0] != dim / 2)
+        continue;
+      Value cosTable = otherOperand(mulCos, x);
+      if (!cosTable)
+        continue;
+      auto theta = findRotaryTheta(cosTable, dim);
+      auto thetaSin = findRotaryTheta(sinTable, dim);
+      if (!theta || !thetaSin || std::abs(*theta - *thetaSin) > 1e-6 * *theta)
+        continue;
+      return std::make_pair(x, *theta);
+    }
+  }
+  return std::nullopt;
+}
+
+/// Reshape(Expand(Unsqueeze(x, 2), ...), [b, H, s, D]): repeats KV heads for
+/// grouped-query attention. Returns x.
+Value matchKVRepeat(Value v) {
+  NodeOp rs = defNode(v, "Reshape");
+  if (!rs)
+    return v;
+  NodeOp ex = defNode(rs.getInputs()[0], "Expand");
+  if (!ex)
+    return v;
+  NodeOp un = defNode(ex.getInputs()[0], "Unsqueeze");
+  if (!un)
+    return v;
+  auto axes = constInts(un.getInputs()[1]);
+  if (!axes || axes->size() != 1 || (*axes)[0] != 2)
+    return v;
+  return un.getInputs()[0];
+}
+
+/// True if the additive mask is derived from a position comparison, i.e.
+/// is a causal mask (the exporter builds it from arange and LessOrEqual).
+bool looksCausal(Value mask) {
+  SmallVector<Value> work{mask};
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || !seen.insert(def).second || seen.size() > 256)
+      continue;
+    if (auto node = dyn_cast<NodeOp>(def)) {
+      StringRef t = node.getOpType();
+      if (t == "LessOrEqual" || t == "GreaterOrEqual" || t == "Less" ||
+          t == "Greater" || t == "Trilu")
+        return true;
+    }
+    for (Value in : def->getOperands())
+      work.push_back(in);
+  }
+  return false;
+}
+
+/// Softmax(scale * Q K^T + causal_mask) V, with Q and K optionally rotated,
+/// K and V optionally repeated for grouped-query attention, and the heads
+/// split/merged by Reshape+Transpose. Rooted at the final merge Reshape.
+struct AttentionBlock : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Softmax" || !isLastAxis(op, 4))
+      return failure();
+    // Forward: Softmax -> MatMul(., V) -> Transpose -> Reshape [b, s, H*D].
+    if (!op.getResult(0).hasOneUse())
+      return failure();
+    auto pv = dyn_cast<NodeOp>(*op.getResult(0).getUsers().begin());
+    if (!pv || pv.getOpType() != "MatMul" || pv.getInputs()[0] != op.getResult(0) ||
+        !pv.getResult(0).hasOneUse())
+      return rewriter.notifyMatchFailure(op, "softmax not followed by P @ V");
+    auto tr = dyn_cast<NodeOp>(*pv.getResult(0).getUsers().begin());
+    if (!tr || tr.getOpType() != "Transpose" ||
+        intsAttr(tr, "perm") != SmallVector<int64_t>{0, 2, 1, 3} ||
+        !tr.getResult(0).hasOneUse())
+      return failure();
+    auto merge = dyn_cast<NodeOp>(*tr.getResult(0).getUsers().begin());
+    auto outType = merge ? rankedFloat(merge.getResult(0)) : RankedTensorType();
+    if (!merge || merge.getOpType() != "Reshape" || !outType ||
+        outType.getRank() != 3)
+      return failure();
+
+    // Backward: scores = [scale *] (Q @ K^T) [+ mask].
+    Value scores = op.getInputs()[0];
+    bool causal = false;
+    if (NodeOp add = defNode(scores, "Add")) {
+      for (int i = 0; i < 2 && !causal; ++i) {
+        NodeOp inner = add.getInputs()[i].getDefiningOp<NodeOp>();
+        if (inner && (inner.getOpType() == "Mul" || inner.getOpType() == "Div" ||
+                      inner.getOpType() == "MatMul") &&
+            looksCausal(add.getInputs()[1 - i])) {
+          scores = add.getInputs()[i];
+          causal = true;
+        }
+      }
+      if (!causal)
+        return rewriter.notifyMatchFailure(op, "additive mask is not causal");
+    }
+    double scale = 1.0;
+    if (NodeOp mul = defNode(scores, "Mul")) {
+      for (int i = 0; i < 2; ++i)
+        if (auto s = constScalar(mul.getInputs()[i])) {
+          scale = *s;
+          scores = mul.getInputs()[1 - i];
+          break;
+        }
+    } else if (NodeOp div = defNode(scores, "Div")) {
+      auto s = constScalar(div.getInputs()[1]);
+      if (!s || *s == 0)
+        return failure();
+      scale = 1.0 / *s;
+      scores = div.getInputs()[0];
+    }
+    NodeOp qk = defNode(scores, "MatMul");
+    if (!qk)
+      return rewriter.notifyMatchFailure(op, "no Q @ K^T");
+    NodeOp kt = defNode(qk.getInputs()[1], "Transpose");
+    if (!kt || intsAttr(kt, "perm") != SmallVector<int64_t>{0, 1, 3, 2})
+      return rewriter.notifyMatchFailure(op, "K is not transposed");
+
+    // Q, K, V back to their [b, s, H*D] projections.
+    Value q4 = qk.getInputs()[0];
+    Value k4 = matchKVRepeat(kt.getInputs()[0]);
+    Value v4 = matchKVRepeat(pv.getInputs()[1]);
+    std::optional<double> qTheta, kTheta;
+    auto headDimOf = [](Value v) -> int64_t {
+      auto t = dyn_cast<RankedTensorType>(v.getType());
+      return t && t.getRank() == 4 ? t.getDimSize(3) : ShapedType::kDynamic;
+    };
+    int64_t dim = headDimOf(q4);
+    if (ShapedType::isDynamic(dim))
+      return rewriter.notifyMatchFailure(op, "unknown head dim");
+    if (auto rot = matchRotary(q4, dim)) {
+      q4 = rot->first;
+      qTheta = rot->second;
+    }
+    if (auto rot = matchRotary(k4, dim)) {
+      k4 = rot->first;
+      kTheta = rot->second;
+    }
+    if (qTheta.has_value() != kTheta.has_value() ||
+        (qTheta && std::abs(*qTheta - *kTheta) > 1e-6 * *qTheta))
+      return rewriter.notifyMatchFailure(op, "Q and K rotated differently");
+    auto q = matchHeadSplit(q4), k = matchHeadSplit(k4), v = matchHeadSplit(v4);
+    if (!q || !k || !v || q->dim != dim || k->dim != dim || v->dim != dim ||
+        k->heads != v->heads || q->heads % k->heads != 0)
+      return rewriter.notifyMatchFailure(op, "heads not split from projections");
+    if (!ShapedType::isDynamic(outType.getDimSize(2)) &&
+        outType.getDimSize(2) != q->heads * dim)
+      return failure();
+
+    Location loc = merge.getLoc();
+    Value qIn = q->flat, kIn = k->flat;
+    auto i64 = [&](int64_t x) { return rewriter.getI64IntegerAttr(x); };
+    if (qTheta) {
+      auto mk = [&](Value x, int64_t heads) {
+        return RotaryOp::create(rewriter, loc, x.getType(), x, i64(heads),
+                                         i64(dim),
+                                         rewriter.getF64FloatAttr(*qTheta));
+      };
+      qIn = mk(q->flat, q->heads);
+      kIn = mk(k->flat, k->heads);
+    }
+    auto attn = AttentionOp::create(
+        rewriter, loc, outType, qIn, kIn, v->flat, i64(q->heads), i64(k->heads),
+        i64(dim), rewriter.getF64FloatAttr(scale),
+        causal ? rewriter.getUnitAttr() : UnitAttr());
+    rewriter.replaceOp(merge, attn.getResult());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Roles
+//===----------------------------------------------------------------------===//
+
+/// The linear op producing `v`, looking through float casts.
+Operation *linearProducer(Value v) {
+  v = skipFloatCasts(v);
+  Operation *def = v ? v.getDefiningOp() : nullptr;
+  if (def && isa<LinearOp, QuantizedLinearOp>(def))
+    return def;
+  return nullptr;
+}
+
+/// Linear ops reading `v`, looking through float casts.
+SmallVector<Operation *> linearConsumers(Value v) {
+  SmallVector<Operation *> out;
+  SmallVector<Value> work{v};
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    for (Operation *user : cur.getUsers()) {
+      if (isa<LinearOp, QuantizedLinearOp>(user) && user->getOperand(0) == cur)
+        out.push_back(user);
+      else if (auto n = dyn_cast<NodeOp>(user);
+               n && n.getOpType() == "Cast" && n.getNumResults() == 1)
+        work.push_back(n.getResult(0));
+    }
+  }
+  return out;
+}
+
+void setRole(Operation *op, int64_t block, LinearKind kind) {
+  op->setAttr("role", RoleAttr::get(op->getContext(), block, kind));
+}
+
+} // namespace
+
+void s10::assignLinearRoles(func::FuncOp func) {
+  int64_t block = -1;
+  // Program order: each attention starts a block; the SwiGLU after it is
+  // that block's MLP.
+  func.walk([&](Operation *op) {
+    if (auto attn = dyn_cast<AttentionOp>(op)) {
+      ++block;
+      Value q = attn.getQuery(), k = attn.getKey();
+      if (auto rot = q.getDefiningOp<RotaryOp>())
+        q = rot.getInput();
+      if (auto rot = k.getDefiningOp<RotaryOp>())
+        k = rot.getInput();
+      if (Operation *l = linearProducer(q))
+        setRole(l, block, LinearKind::q);
+      if (Operation *l = linearProducer(k))
+        setRole(l, block, LinearKind::k);
+      if (Operation *l = linearProducer(attn.getValue()))
+        setRole(l, block, LinearKind::v);
+      for (Operation *l : linearConsumers(attn.getResult()))
+        setRole(l, block, LinearKind::o);
+    } else if (auto glu = dyn_cast<SwiGLUOp>(op)) {
+      if (block < 0)
+        return;
+      if (Operation *l = linearProducer(glu.getGate()))
+        setRole(l, block, LinearKind::gate);
+      if (Operation *l = linearProducer(glu.getUp()))
+        setRole(l, block, LinearKind::up);
+      for (Operation *l : linearConsumers(glu.getResult()))
+        setRole(l, block, LinearKind::down);
+    }
+  });
+  // lm_head: a linear whose result is returned (possibly through casts).
+  func.walk([&](func::ReturnOp ret) {
+    for (Value v : ret.getOperands())
+      if (Operation *l = linearProducer(v); l && !l->hasAttr("role"))
+        setRole(l, -1, LinearKind::lm_head);
+  });
+}
+
+void s10::populateRaiseONNXToSqueezePatterns(RewritePatternSet &patterns) {
+  // Attention first: it consumes the Q/K/V head splits whole.
+  patterns.add<AttentionBlock>(patterns.getContext(), /*benefit=*/4);
+  patterns.add<RMSNormChain, SwiGLUChain>(patterns.getContext(),
+                                          /*benefit=*/2);
+  patterns.add<MatMulToLinear, GemmToLinear, GatherToEmbedding>(
+      patterns.getContext());
+}
+
+namespace {
+struct RaiseONNXToSqueezePass
+    : s10::impl::RaiseONNXToSqueezeBase<RaiseONNXToSqueezePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    RewritePatternSet patterns(&getContext());
+    populateRaiseONNXToSqueezePatterns(patterns);
+    GreedyRewriteConfig config;
+    config.setUseTopDownTraversal(true);
+    if (failed(applyPatternsGreedily(func, std::move(patterns), config)))
+      func.emitWarning("raising did not converge");
+
+    func.walk([&](Operation *op) {
+      TypeSwitch<Operation *>(op)
+          .Case<LinearOp>([&](auto) { ++numLinear; })
+          .Case<RMSNormOp>([&](auto) { ++numRMSNorm; })
+          .Case<AttentionOp>([&](auto) { ++numAttention; })
+          .Case<RotaryOp>([&](auto) { ++numRotary; })
+          .Case<SwiGLUOp>([&](auto) { ++numSwiGLU; })
+          .Case<EmbeddingOp>([&](auto) { ++numEmbedding; });
+    });
+    if (assignRoles)
+      assignLinearRoles(func);
+    if (remarks)
+      func.walk([&](NodeOp node) {
+        StringRef t = node.getOpType();
+        if (t == "MatMul" || t == "Gemm" || t == "Softmax")
+          node.emitRemark() << "'" << t << "' node '" << node.getDisplayName()
+                            << "' was not raised; it runs as an ONNX node";
+      });
+  }
+};
+} // namespace
