@@ -32,9 +32,9 @@ BinaryParams s10::quant::fitBinaryParams(llvm::ArrayRef<float> values,
   return p;
 }
 
-llvm::Expected<BinaryResult>
-s10::quant::binarizeGroups(const Matrix &w, int64_t groupSize,
-                           const Mask *salient) {
+llvm::Expected<BinaryResult> s10::quant::binarizeGroups(const Matrix &w,
+                                                        int64_t groupSize,
+                                                        const Mask *salient) {
   if (auto err = checkGroupSize(groupSize))
     return std::move(err);
   if (w.empty())

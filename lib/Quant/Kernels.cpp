@@ -221,21 +221,17 @@ void detail::dgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
 void detail::accumulateAtA(int64_t n, int64_t k, const float *a, int64_t lda,
                            double *acc) {
 #ifdef S10_QUANT_HAVE_CBLAS
-  // fp32 syrk over chunks of at most 512 tokens, summed into double.
+  // Widen chunks of at most 256 tokens to double and dsyrk into acc.
   if (n == 0 || k == 0)
     return;
-  constexpr int64_t kChunk = 512;
-  std::vector<float> tmp(static_cast<size_t>(n * n));
+  constexpr int64_t kChunk = 256;
+  std::vector<double> buf(static_cast<size_t>(std::min(kChunk, k) * n));
   for (int64_t t0 = 0; t0 < k; t0 += kChunk) {
     int64_t rows = std::min(kChunk, k - t0);
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(n), int(rows), 1.0f,
-                a + t0 * lda, int(lda), 0.0f, tmp.data(), int(n));
-    for (int64_t j = 0; j < n; ++j) {
-      const float *src = tmp.data() + j * n;
-      double *dst = acc + j * n;
-      for (int64_t l = j; l < n; ++l)
-        dst[l] += src[l];
-    }
+    for (int64_t t = 0; t < rows; ++t)
+      std::copy(a + (t0 + t) * lda, a + (t0 + t) * lda + n, buf.data() + t * n);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(n), int(rows), 1.0,
+                buf.data(), int(n), 1.0, acc, int(n));
   }
 #else
   ref::accumulateAtA(n, k, a, lda, acc);

@@ -3,6 +3,8 @@
 #include "s10/Quant/Matrix.h"
 #include "Detail.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <cmath>
 
 using namespace s10::quant;
@@ -14,9 +16,9 @@ llvm::Error checkFiniteImpl(const DenseMatrix<T> &m, llvm::StringRef what) {
     const T *r = m.row(i);
     for (int64_t j = 0; j < m.cols; ++j)
       if (!std::isfinite(r[j]))
-        return detail::makeError(llvm::Twine(what) + ": non-finite value " +
-                                 llvm::Twine(double(r[j])) + " at row " +
-                                 llvm::Twine(i) + ", column " + llvm::Twine(j));
+        return detail::makeError(
+            llvm::formatv("{0}: non-finite value {1} at row {2}, column {3}",
+                          what, double(r[j]), i, j));
   }
   return llvm::Error::success();
 }

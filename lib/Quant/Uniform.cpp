@@ -68,8 +68,8 @@ float s10::quant::quantizeValue(float w, UniformParams p, unsigned bits) {
   return dequantizeCode(quantizeCode(w, p, bits), p);
 }
 
-llvm::Expected<UniformResult> s10::quant::quantizeUniform(
-    const Matrix &w, const UniformSpec &spec) {
+llvm::Expected<UniformResult>
+s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
   if (auto err = checkBits(spec.bits))
     return std::move(err);
   if (auto err = checkGroupSize(spec.groupSize))

@@ -30,10 +30,10 @@ inline float binarizeValue(float w, BinaryParams p) {
 }
 
 struct BinaryResult {
-  int64_t groupSize = 0;  // resolved
-  int64_t numGroups = 0;  // groups per row
-  std::vector<BinaryParams> params;  // rows x numGroups
-  Matrix values;  // binarized; salient entries copied through unchanged
+  int64_t groupSize = 0;            // resolved
+  int64_t numGroups = 0;            // groups per row
+  std::vector<BinaryParams> params; // rows x numGroups
+  Matrix values; // binarized; salient entries copied through unchanged
 
   const BinaryParams &paramsAt(int64_t row, int64_t col) const {
     return params[static_cast<size_t>(row * numGroups + col / groupSize)];

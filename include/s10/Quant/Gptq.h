@@ -10,8 +10,11 @@
 // Refit hook: before quantizing column c the loop asks needsRefit(c); if
 // true, it ends the current lazy block there, so refit() sees the exact
 // current weights: error-updated values for columns not yet quantized,
-// quantized values for the others. In natural order a group fit on entering
-// the group therefore sees the fully updated weights of the whole group.
+// quantized values for the others. The bundled quantizers refit a group at
+// its first column in processing order (col % G == 0 in natural order), when
+// none of the group is quantized yet, so the fit sees the group's fully
+// updated weights; this holds with act-order too. A quantizer instance keeps
+// per-run state (fitted groups, codes): use one instance per run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -79,7 +82,7 @@ private:
   int64_t rows_ = 0, cols_ = 0, groupSize_ = 0, numGroups_ = 0;
   unsigned bits_ = 4;
   bool includeZero_ = false;
-  std::vector<bool> fitted_;  // per group; all true in fixed mode
+  std::vector<bool> fitted_; // per group; all true in fixed mode
   std::vector<UniformParams> params_;
   std::vector<uint8_t> codes_;
 };
@@ -89,10 +92,10 @@ private:
 class MixedColumnQuantizer : public ColumnQuantizer {
 public:
   struct Config {
-    Mask salient;                    // empty: every entry binarized
-    unsigned bits = 4;               // salient k-bit params (needed if any
-    int64_t kGroupSize = 128;        //   entry is salient):
-    std::vector<UniformParams> kParams;  // [rows x numGroups(kGroupSize)]
+    Mask salient;                       // empty: every entry binarized
+    unsigned bits = 4;                  // salient k-bit params (needed if any
+    int64_t kGroupSize = 128;           //   entry is salient):
+    std::vector<UniformParams> kParams; // [rows x numGroups(kGroupSize)]
     int64_t binGroupSize = 128;
     /// true: fit alpha/mu of each (row, binary group) over its non-salient
     /// entries from the current weights when the group is first reached.
@@ -121,22 +124,22 @@ private:
   int64_t rows_ = 0, cols_ = 0, kGroupSize_ = 0, kNumGroups_ = 0;
   int64_t binGroupSize_ = 0, binNumGroups_ = 0;
   Config cfg_;
-  std::vector<bool> fitted_;  // per binary group
+  std::vector<bool> fitted_; // per binary group
   std::vector<uint8_t> codes_;
 };
 
 struct GptqOptions {
   int64_t blockSize = 128;
-  bool actOrder = false;        // process columns by descending diag H
-  unsigned maxDampRetries = 0;  // see inverseCholeskyUpper
+  bool actOrder = false;       // process columns by descending diag H
+  unsigned maxDampRetries = 0; // see inverseCholeskyUpper
   double retryPercdamp = 0.01;
 };
 
 struct GptqResult {
-  Matrix quantized;             // W^ [dout x din], original column order
-  double loss = 0.0;            // sum over entries of err^2, err = (w-q)/U_jj
-  std::vector<int64_t> order;   // processing order of original columns
-  double addedDamp = 0.0;       // extra damping from retries
+  Matrix quantized;           // W^ [dout x din], original column order
+  double loss = 0.0;          // sum over entries of err^2, err = (w-q)/U_jj
+  std::vector<int64_t> order; // processing order of original columns
+  double addedDamp = 0.0;     // extra damping from retries
 };
 
 /// Full GPTQ on W with a prepared (dead-fixed, damped) Hessian H.
@@ -146,7 +149,8 @@ llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, const MatrixD &h,
 
 /// The loop alone. `w` and `u` are in processing order: stored column p is
 /// original column order[p] (order empty: identity). On return `w` holds the
-/// quantized values (same layout). Returns the loss.
+/// quantized values (same layout; unspecified after an error). Returns the
+/// loss.
 llvm::Expected<double> gptqLoop(Matrix &w, const MatrixD &u,
                                 llvm::ArrayRef<int64_t> order,
                                 ColumnQuantizer &quantizer,

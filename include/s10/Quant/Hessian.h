@@ -31,7 +31,7 @@ public:
 private:
   int64_t dim_;
   int64_t count_ = 0;
-  std::vector<double> sum_;  // upper triangle of X^T X, row-major dim x dim
+  std::vector<double> sum_; // upper triangle of X^T X, row-major dim x dim
 };
 
 /// Sets H_jj = 1 where H_jj == 0 and zeroes W[:, j] (w may be null).

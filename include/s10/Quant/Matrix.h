@@ -50,9 +50,9 @@ template <typename T> struct DenseMatrix {
   bool empty() const { return rows == 0 || cols == 0; }
 };
 
-using Matrix = DenseMatrix<float>;    // weights, activations
-using MatrixD = DenseMatrix<double>;  // Hessians and their factors
-using Mask = DenseMatrix<uint8_t>;    // nonzero = salient (kept at k bits)
+using Matrix = DenseMatrix<float>;   // weights, activations
+using MatrixD = DenseMatrix<double>; // Hessians and their factors
+using Mask = DenseMatrix<uint8_t>;   // nonzero = salient (kept at k bits)
 
 /// Error naming the first NaN/Inf entry (`what`: row r, column c), if any.
 llvm::Error checkFinite(const Matrix &m, llvm::StringRef what);

@@ -19,6 +19,14 @@
 
 namespace s10::quant {
 
+/// Which diagonal d divides V: [H^-1]_jj (paper Eq. 5) or U_jj of
+/// U = chol(H^-1) upper (PB-LLM).
+enum class SalienceDiag { InverseHessian, InverseCholesky };
+
+/// d for hessianSalience from a prepared (damped) H.
+llvm::Expected<std::vector<double>> salienceDiagonal(const MatrixD &h,
+                                                     SalienceDiag kind);
+
 /// V (Eq. 5). hinvDiag has din positive finite entries.
 llvm::Expected<Matrix> hessianSalience(const Matrix &what,
                                        llvm::ArrayRef<double> hinvDiag);

@@ -24,10 +24,10 @@ namespace s10::quant {
 enum class MaskGranularity { Layer, Row, Group, Structured };
 
 struct MaskOptions {
-  double ratio = 0.2;  // r in [0, 1]
+  double ratio = 0.2; // r in [0, 1]
   MaskGranularity granularity = MaskGranularity::Layer;
-  int64_t groupSize = 128;  // Group
-  int64_t blockRows = 0;    // Structured; 0: one block of all rows
+  int64_t groupSize = 128; // Group
+  int64_t blockRows = 0;   // Structured; 0: one block of all rows
 };
 
 /// round(ratio * n), half away from zero, clamped to [0, n].

@@ -53,10 +53,10 @@ float quantizeValue(float w, UniformParams p, unsigned bits);
 /// Result of group quantization of a [rows x cols] matrix.
 struct UniformResult {
   unsigned bits = 4;
-  int64_t groupSize = 0;  // resolved (1..cols)
-  int64_t numGroups = 0;  // groups per row
-  std::vector<uint8_t> codes;         // rows x cols, row-major
-  std::vector<UniformParams> params;  // rows x numGroups
+  int64_t groupSize = 0;             // resolved (1..cols)
+  int64_t numGroups = 0;             // groups per row
+  std::vector<uint8_t> codes;        // rows x cols, row-major
+  std::vector<UniformParams> params; // rows x numGroups
   Matrix dequantized;
 
   const UniformParams &paramsAt(int64_t row, int64_t col) const {
