@@ -422,8 +422,36 @@ std::optional<HeadSplit> matchHeadSplit(Value v) {
   return HeadSplit{rs.getInputs()[0], heads, dim};
 }
 
+/// Estimates theta from an inverse-frequency table f_i = theta^(-2i/D) by
+/// least squares on log f (exporters may round the table to f16), snapping
+/// to the 3-significant-digit value it stands for. Fails if the table does
+/// not follow the law within f16 precision.
+std::optional<double> thetaFromInvFreq(llvm::ArrayRef<double> f, int64_t dim) {
+  double num = 0, den = 0;
+  for (int64_t i = 1, e = f.size(); i < e; ++i) {
+    if (!(f[i] > 0 && f[i] < 1))
+      return std::nullopt;
+    double x = 2.0 * double(i) / double(dim);
+    num += -x * std::log(f[i]);
+    den += x * x;
+  }
+  if (f[0] != 1.0 || den == 0)
+    return std::nullopt;
+  double theta = std::exp(num / den);
+  double magnitude = std::pow(10.0, std::floor(std::log10(theta)) - 2);
+  double snapped = std::round(theta / magnitude) * magnitude;
+  if (std::abs(snapped - theta) < 1e-3 * theta)
+    theta = snapped;
+  for (int64_t i = 0, e = f.size(); i < e; ++i) {
+    double expect = std::pow(theta, -2.0 * double(i) / double(dim));
+    if (std::abs(f[i] - expect) > 2e-3 * expect)
+      return std::nullopt;
+  }
+  return theta;
+}
+
 /// The theta of a rotary table: somewhere above `cos` sits the inverse
-/// frequency constant f_i = theta^(-2i/D), i < D/2.
+/// frequency constant (D/2 entries).
 std::optional<double> findRotaryTheta(Value cosOrSin, int64_t dim) {
   SmallVector<Value> work{cosOrSin};
   llvm::SmallPtrSet<Operation *, 32> seen;
@@ -433,20 +461,9 @@ std::optional<double> findRotaryTheta(Value cosOrSin, int64_t dim) {
     if (!def || !seen.insert(def).second || seen.size() > 64)
       continue;
     if (auto vals = constValues(v)) {
-      if ((int64_t)vals->size() == dim / 2 && dim >= 4 && (*vals)[0] == 1.0 &&
-          (*vals)[1] > 0 && (*vals)[1] < 1) {
-        double theta = std::pow((*vals)[1], -double(dim) / 2.0);
-        // The table holds rounded values; the base it came from is integral.
-        if (std::abs(theta - std::round(theta)) < 1e-4 * theta)
-          theta = std::round(theta);
-        bool consistent = true;
-        for (int64_t i = 0; i < dim / 2; ++i) {
-          double expect = std::pow(theta, -2.0 * i / dim);
-          consistent &= std::abs((*vals)[i] - expect) <= 1e-3 * expect + 1e-7;
-        }
-        if (consistent)
+      if (int64_t(vals->size()) == dim / 2 && dim >= 4)
+        if (auto theta = thetaFromInvFreq(*vals, dim))
           return theta;
-      }
       continue;
     }
     for (Value in : def->getOperands())
