@@ -4,7 +4,9 @@
 
 #include "s10/Conversion/Passes.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
+#include "s10/Dialect/ONNX/Transforms/Passes.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -34,6 +36,8 @@ void s10::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void s10::registerAllPasses() {
   s10::registerS10ConversionPasses();
+  s10::onnx::registerONNXTransformsPasses();
+  s10::squeeze::registerSqueezeTransformsPasses();
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
   mlir::registerGPUPasses();

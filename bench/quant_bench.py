@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Quantizes the bundled model with every method and ablation in one harness
+and measures WikiText-2 test perplexity for each.
+
+Every row uses the same calibration (128 windows of 512 tokens from
+WikiText-2 valid, seed 0), the same evaluation (non-overlapping windows of
+512 tokens of WikiText-2 test) and the same bit accounting (the JSON report
+of squeeze-gptq). Writes bench/results/quant-llama-12m.json and
+docs/quantization-results.md.
+
+    bench/quant_bench.py                      # every row, full evaluation
+    bench/quant_bench.py --rows rtn-w4,s10    # a subset
+    bench/quant_bench.py --max-windows 32     # quicker, approximate perplexity
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CAL = "calib={data}/wikitext-2/valid.txt nsamples=128 seqlen=512 seed=0"
+
+# name -> (method description, squeeze10-quantize options or None for fp16)
+ROWS = [
+    ("fp16", "fp16 weights (the model)", None),
+    ("rtn-w4", "RTN w4 g128", "method=rtn bits=4"),
+    ("rtn-w3", "RTN w3 g128", "method=rtn bits=3"),
+    ("rtn-w2", "RTN w2 g128", "method=rtn bits=2"),
+    ("rtn-w1", "binary g128, alpha sign(w - mu) + mu", "method=binary"),
+    ("gptq-w4", "GPTQ w4 g128", "method=gptq bits=4 " + CAL),
+    ("gptq-w3", "GPTQ w3 g128", "method=gptq bits=3 " + CAL),
+    ("gptq-w2", "GPTQ w2 g128", "method=gptq bits=2 " + CAL),
+    ("gptq-w2-act", "GPTQ w2 g128 act-order", "method=gptq bits=2 act-order=true " + CAL),
+    ("pbllm-4", "PB-LLM 20% salient at 4 bits", "method=pbllm bits=4 ratio=0.2 " + CAL),
+    ("pbllm-8", "PB-LLM 10% salient at 8 bits", "method=pbllm bits=8 ratio=0.1 " + CAL),
+    ("s10", "Squeeze10 default (4-bit stage 1, r = 0.2, PBAR, FIAS)", CAL),
+    ("s10-no-pbar", "Squeeze10 -PBAR", "pbar=false " + CAL),
+    ("s10-no-fias", "Squeeze10 -FIAS", "fias=false " + CAL),
+    ("s10-no-staged", "Squeeze10 -staged", "staged=false " + CAL),
+    ("s10-no-pbar-no-fias", "Squeeze10 -PBAR -FIAS", "pbar=false fias=false " + CAL),
+    ("s10-ibits2", "Squeeze10 intermediate 2 bits", "bits=2 " + CAL),
+    ("s10-ibits3", "Squeeze10 intermediate 3 bits", "bits=3 " + CAL),
+    ("s10-ibits5", "Squeeze10 intermediate 5 bits", "bits=5 " + CAL),
+    ("s10-ibits6", "Squeeze10 intermediate 6 bits", "bits=6 " + CAL),
+    ("s10-ibits7", "Squeeze10 intermediate 7 bits", "bits=7 " + CAL),
+    ("s10-ibits8", "Squeeze10 intermediate 8 bits", "bits=8 " + CAL),
+    ("s10-norm", "Squeeze10, scale-free lambda (V, B / layer mean)", "normalize=true lambda=1.0 " + CAL),
+    ("s10-row", "Squeeze10, salient per row", "granularity=row " + CAL),
+    ("s10-group", "Squeeze10, salient per group", "granularity=group " + CAL),
+    ("s10-channel", "Squeeze10, salient whole channels", "granularity=channel " + CAL),
+    ("s10-chol", "Squeeze10, V with diag chol(H^-1)", "diag=chol " + CAL),
+    ("s10-act", "Squeeze10 + act-order", "act-order=true " + CAL),
+    ("s10-fixed-bin", "Squeeze10, alpha/mu fixed from stage 1", "refit-binary=false " + CAL),
+]
+
+
+def run(cmd, log):
+    log.write("$ " + " ".join(cmd) + "\n")
+    log.flush()
+    start = time.time()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log.write(proc.stdout)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:])
+        raise SystemExit("command failed: " + " ".join(cmd))
+    return time.time() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory")
+    ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    ap.add_argument("--max-windows", type=int, default=0, help="evaluate at most this many windows (0: all 863)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "quant-llama-12m.json"))
+    ap.add_argument("--table", default=os.path.join(ROOT, "docs", "quantization-results.md"))
+    ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    args = ap.parse_args()
+    if args.list:
+        for name, desc, _ in ROWS:
+            print(f"{name:22} {desc}")
+        return
+
+    bindir = os.path.join(args.build, "bin")
+    model = os.path.join(ROOT, "models", "llama-12m")
+    data = os.path.join(ROOT, "data")
+    wanted = [r for r in ROWS if not args.rows or r[0] in args.rows.split(",")]
+    if not wanted:
+        raise SystemExit("no such rows: " + args.rows)
+
+    work = tempfile.mkdtemp(prefix="s10-bench-")
+    log = open(os.path.join(work, "log.txt"), "w")
+    print(f"s10 quantization bench: {len(wanted)} rows, work dir {work}", flush=True)
+    imported = os.path.join(work, "model.mlir")
+    raised = os.path.join(work, "model.raised.mlir")
+    run([os.path.join(bindir, "s10-translate"), "--import-onnx", os.path.join(model, "model.onnx"), "-o", imported], log)
+    run([os.path.join(bindir, "s10-opt"), imported,
+         "--pass-pipeline=builtin.module(func.func(raise-onnx-to-squeeze{remarks=false}),canonicalize,cse)",
+         "-o", raised], log)
+
+    results = []
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            results = [r for r in json.load(f) if r["name"] not in {w[0] for w in wanted}]
+    for name, desc, opts in wanted:
+        qmodel, report = raised, None
+        qsec = 0.0
+        if opts is not None:
+            qmodel = os.path.join(work, name + ".mlir")
+            report = os.path.join(work, name + ".report.json")
+            o = opts.format(data=data) + f" report={report}"
+            qsec = run([os.path.join(bindir, "s10-opt"), raised, f"--squeeze10-quantize={o}", "-o", qmodel], log)
+        ppl_json = os.path.join(work, name + ".ppl.json")
+        cmd = [os.path.join(bindir, "s10-run"), qmodel, "--tokenizer", os.path.join(model, "tokenizer.model"),
+               "--perplexity", os.path.join(data, "wikitext-2", "test.txt"), "--seqlen", "512", "--json", ppl_json]
+        if args.max_windows:
+            cmd += ["--max-windows", str(args.max_windows)]
+        esec = run(cmd, log)
+        with open(ppl_json) as f:
+            ppl = json.load(f)
+        row = {"name": name, "method": desc, "options": opts.format(data="data") if opts else "",
+               "ppl_wikitext2": round(ppl["perplexity"], 4), "windows": ppl["windows"],
+               "quantize_seconds": round(qsec, 2), "eval_seconds": round(esec, 2),
+               "eval_tokens_per_second": round(ppl.get("tokens_per_second", 0), 1)}
+        if report:
+            with open(report) as f:
+                rep = json.load(f)
+            row["payload_bpw"] = round(rep["payload_bpw"], 4)
+            row["true_bpw"] = round(rep["true_bpw"], 4)
+            errs = [l["relative_output_error"] for l in rep["layers"] if "relative_output_error" in l]
+            if errs:
+                row["mean_relative_output_error"] = round(sum(errs) / len(errs), 5)
+        else:
+            row["payload_bpw"] = 16.0
+            row["true_bpw"] = 16.0
+        results.append(row)
+        print(f"{name:22} ppl {row['ppl_wikitext2']:9.3f}  payload {row['payload_bpw']:6.3f}  "
+              f"true {row['true_bpw']:6.3f} bpw  quantize {qsec:6.1f}s  eval {esec:6.1f}s", flush=True)
+        order = {r[0]: i for i, r in enumerate(ROWS)}
+        results.sort(key=lambda r: order.get(r["name"], 999))
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+    write_table(results, args.table, args.max_windows)
+    print(f"wrote {args.out} and {args.table}")
+
+
+def write_table(results, path, max_windows):
+    lines = [
+        "# Quantization results on llama-12m",
+        "",
+        "Produced by `bench/quant_bench.py` (raw rows: `bench/results/quant-llama-12m.json`).",
+        "Calibration: 128 windows of 512 tokens from WikiText-2 valid, seed 0. Evaluation:",
+        "WikiText-2 test perplexity, non-overlapping windows of 512 tokens"
+        + (f" (first {max_windows} windows only)." if max_windows else " (all 863 windows)."),
+        "Payload bits count codes only; true bits add fp16 group parameters (scale and",
+        "zero, or alpha and mu, per group of 128) and the salient mask (a bitmap, or one",
+        "bit per input channel per row block for whole-channel salience).",
+        "",
+        "| row | method | payload bpw | true bpw | WikiText-2 ppl | quantize s |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(f"| {r['name']} | {r['method']} | {r['payload_bpw']:.3f} | {r['true_bpw']:.3f} | "
+                     f"{r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} |")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

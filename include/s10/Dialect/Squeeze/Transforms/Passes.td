@@ -1,0 +1,176 @@
+//===- Passes.td - Squeeze quantization passes -------------*- tablegen -*-===//
+
+#ifndef S10_DIALECT_SQUEEZE_TRANSFORMS_PASSES_TD
+#define S10_DIALECT_SQUEEZE_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
+  let summary = "Collect layer Hessians and activation samples by running the model";
+  let description = [{
+    Runs the model on `nsamples` windows of `seqlen` tokens drawn with a
+    fixed seed from a text file (tokenized line by line with the model's
+    tokenizer) and, for every decoder linear layer, accumulates
+    `H = (2/N) X^T X` over its inputs X and keeps `pbar-tokens` sampled rows
+    of X for PBAR's range term. Layers reading the same activation share one
+    Hessian. Results go to a binary side file and are referenced from each
+    layer with `squeeze.hessian` (f64 [in, in]) and `squeeze.samples`
+    (f32 [T, in]) `#squeeze.extern` attributes, plus `squeeze.calib_tokens`.
+
+    With `sequential`, only the first decoder block that still has
+    full-precision linear layers is calibrated, with activations flowing
+    through the blocks already quantized (GPTQ's usual practice; the "-FIAS"
+    ablation). Otherwise every layer sees the full-precision model (FIAS).
+  }];
+  let options = [
+    Option<"calibFile", "calib-file", "std::string", "\"\"",
+           "Text file to draw calibration windows from">,
+    Option<"tokenizer", "tokenizer", "std::string", "\"\"",
+           "SentencePiece model (default: tokenizer.model beside the weights)">,
+    Option<"nsamples", "nsamples", "int64_t", "128", "Calibration windows">,
+    Option<"seqlen", "seqlen", "int64_t", "512", "Tokens per window">,
+    Option<"seed", "seed", "uint64_t", "0", "Seed for window and token sampling">,
+    Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
+           "Activation rows kept per layer for PBAR's range term">,
+    Option<"store", "store", "std::string", "\"\"",
+           "Side file for Hessians and samples (default: a temporary file)">,
+    Option<"sequential", "sequential", "bool", "false",
+           "Calibrate only the first unquantized block, through quantized ones">,
+    Option<"threads", "threads", "int", "0", "Executor threads (0: all cores)">,
+  ];
+}
+
+def SqueezeQuantizeStage1 : Pass<"squeeze-quantize-stage1", "mlir::func::FuncOp"> {
+  let summary = "Stage 1: intermediate k-bit asymmetric group quantization";
+  let description = [{
+    Quantizes every decoder linear weight to `bits`-bit asymmetric codes per
+    (row, group of `group-size` input channels) and records the result on
+    the layer as `squeeze.stage1` (codes, scales, zero points). Later passes
+    compute salience on the dequantized weight and keep the k-bit codes of
+    salient weights. The layer itself is unchanged.
+  }];
+  let options = [
+    Option<"bits", "bits", "unsigned", "4", "Intermediate bit width (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Input channels per group (0: per channel)">,
+  ];
+}
+
+def SqueezeSelectSalient : Pass<"squeeze-select-salient", "mlir::func::FuncOp"> {
+  let summary = "PBAR salience and the salient mask";
+  let description = [{
+    Scores every weight with `M = V + lambda B` (paper Eq. 5 and 7): V from
+    the stage-1 weight and the diagonal of the inverse Hessian, B the range
+    of the layer's output channel over the sampled tokens when only that
+    weight is binarized. The top `ratio` of M, selected per layer, row,
+    group or whole input channel, becomes `squeeze.salient_mask`.
+  }];
+  let options = [
+    Option<"ratio", "ratio", "double", "0.2", "Salient fraction r">,
+    Option<"granularity", "granularity", "std::string", "\"layer\"",
+           "layer | row | group | channel">,
+    Option<"channelBlock", "channel-block", "int64_t", "0",
+           "Rows per block for channel granularity (0: all rows)">,
+    Option<"lambda", "lambda", "double", "3e-4", "Weight of the range term B">,
+    Option<"normalize", "normalize", "bool", "false",
+           "Divide V and B by their layer means (scale-free lambda)">,
+    Option<"pbar", "pbar", "bool", "true", "Use the range term B (off: M = V)">,
+    Option<"diag", "diag", "std::string", "\"hinv\"",
+           "V's denominator: hinv (diag of H^-1) | chol (diag of chol(H^-1))">,
+    Option<"staged", "staged", "bool", "true",
+           "Score the stage-1 weight (off: the full-precision weight)">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Binarization group size for B">,
+    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
+  ];
+}
+
+def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
+  let summary = "Quantize linear layers with GPTQ error compensation";
+  let description = [{
+    Replaces every calibrated decoder `squeeze.linear` by a
+    `squeeze.quantized_linear` whose weight is a `squeeze.quantized_weight`.
+    Modes:
+    - `mixed` (Squeeze10, PB-LLM): salient weights keep their stage-1
+      k-bit code, the others become `alpha sign(w - mu) + mu` per (row,
+      group), with GPTQ propagating every column's error.
+    - `kbit`: GPTQ at `bits` per group of `group-size`.
+    - `rtn`: round to nearest at `bits`, no calibration needed.
+    - `binary`: `alpha sign(w - mu) + mu` per (row, group), no calibration.
+    A per-layer report (shape, salient fraction, payload and true bits per
+    weight, relative output error on the calibration data, time) goes to
+    stderr and, with `report`, to a JSON file.
+  }];
+  let options = [
+    Option<"modeName", "mode", "std::string", "\"mixed\"", "mixed | kbit | rtn | binary">,
+    Option<"bits", "bits", "unsigned", "4", "Bits for kbit / rtn">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Group size for kbit / rtn and the binary groups of mixed">,
+    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ lazy batch size">,
+    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "Process columns by descending Hessian diagonal">,
+    Option<"refitBinary", "refit-binary", "bool", "true",
+           "Fit alpha/mu of each binary group from the error-updated weights">,
+    Option<"report", "report", "std::string", "\"\"", "JSON report file">,
+    Option<"appendReport", "append-report", "bool", "false",
+           "Add this run's layers to an existing report">,
+    Option<"quiet", "quiet", "bool", "false", "No per-layer table on stderr">,
+  ];
+}
+
+def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
+  let summary = "The Squeeze10 quantization recipe and its baselines";
+  let description = [{
+    Strings the small passes together: `squeeze-calibrate`,
+    `squeeze-quantize-stage1`, `squeeze-select-salient` and `squeeze-gptq`
+    for Squeeze10 (staged 4-bit -> 1-bit, PBAR, FIAS, GPTQ compensation);
+    the same harness runs the baselines: `method=rtn`, `method=binary`
+    (mean-shifted binarization per group, no calibration), `method=gptq` and
+    `method=pbllm` (salient weights by the Hessian criterion on W, kept at
+    `bits`, the rest binarized with GPTQ feedback). With `fias=false` the
+    decoder blocks are calibrated and quantized one after another, each
+    seeing the already-quantized blocks before it. The ablations of the
+    paper are `pbar=false`, `fias=false` and `staged=false`.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"squeeze10\"",
+           "squeeze10 | pbllm | gptq | rtn | binary">,
+    Option<"calibFile", "calib", "std::string", "\"\"",
+           "Calibration text file (required except for rtn)">,
+    Option<"tokenizer", "tokenizer", "std::string", "\"\"",
+           "SentencePiece model (default: tokenizer.model beside the weights)">,
+    Option<"nsamples", "nsamples", "int64_t", "128", "Calibration windows">,
+    Option<"seqlen", "seqlen", "int64_t", "512", "Tokens per window">,
+    Option<"seed", "seed", "uint64_t", "0", "Calibration sampling seed">,
+    Option<"bits", "bits", "unsigned", "4",
+           "Intermediate (salient) bits; the bit width for gptq and rtn">,
+    Option<"groupSize", "group-size", "int64_t", "128", "Group size">,
+    Option<"ratio", "ratio", "double", "0.2", "Salient fraction">,
+    Option<"lambda", "lambda", "double", "3e-4", "PBAR lambda">,
+    Option<"normalize", "normalize", "bool", "false",
+           "Scale-free lambda (V and B divided by their layer means)">,
+    Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
+           "Tokens sampled per layer for PBAR's range term">,
+    Option<"granularity", "granularity", "std::string", "\"layer\"",
+           "Salient mask granularity: layer | row | group | channel">,
+    Option<"channelBlock", "channel-block", "int64_t", "0",
+           "Rows per block for channel granularity (0: all rows)">,
+    Option<"pbar", "pbar", "bool", "true", "PBAR range term (off: M = V)">,
+    Option<"fias", "fias", "bool", "true",
+           "Full-precision activations for every layer (off: sequential)">,
+    Option<"staged", "staged", "bool", "true",
+           "Salience on the stage-1 weight (off: on W directly)">,
+    Option<"diag", "diag", "std::string", "\"hinv\"",
+           "Salience denominator: hinv | chol">,
+    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
+    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ block size">,
+    Option<"actOrder", "act-order", "bool", "false", "GPTQ act-order">,
+    Option<"refitBinary", "refit-binary", "bool", "true",
+           "Refit alpha/mu inside the GPTQ loop">,
+    Option<"report", "report", "std::string", "\"\"", "JSON report file">,
+    Option<"threads", "threads", "int", "0", "Executor threads (0: all cores)">,
+  ];
+}
+
+#endif // S10_DIALECT_SQUEEZE_TRANSFORMS_PASSES_TD

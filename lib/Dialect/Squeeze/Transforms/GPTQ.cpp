@@ -1,0 +1,433 @@
+//===- GPTQ.cpp - Quantize linear layers with GPTQ compensation -----------===//
+//
+// The last step of every quantization recipe: turns each calibrated decoder
+// squeeze.linear into a squeeze.quantized_linear, and reports what it cost.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantUtils.h"
+
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
+#include "s10/Quant/Gptq.h"
+#include "s10/Quant/Hessian.h"
+#include "s10/Quant/Metrics.h"
+#include "s10/Runtime/WeightStore.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
+
+namespace s10::squeeze {
+#define GEN_PASS_DEF_SQUEEZEGPTQ
+#include "s10/Dialect/Squeeze/Transforms/Passes.h.inc"
+} // namespace s10::squeeze
+
+using namespace mlir;
+using namespace s10;
+using namespace s10::squeeze;
+
+namespace {
+
+enum class Mode { Mixed, KBit, RTN, Binary };
+
+/// What one layer became, for the report.
+struct LayerReport {
+  std::string name;
+  int64_t out = 0, in = 0;
+  double salientFraction = 0;
+  double payloadBits = 0;
+  double trueBits = 0;
+  double relError = -1; // < 0: no calibration data
+  double seconds = 0;
+};
+
+/// Codes and affine parameters of a quantized weight, ready for the op.
+struct Encoded {
+  std::vector<int8_t> codes;        // [out, in]
+  std::vector<float> scales, offsets; // [out, groups]
+  std::vector<bool> mask;             // [out, in], mixed only
+  std::vector<float> salientScales, salientOffsets;
+  quant::Matrix dequantized;
+};
+
+struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
+  using Base::Base;
+
+  Mode mode = Mode::Mixed;
+
+  LogicalResult parseOptions() {
+    if (modeName == "mixed")
+      mode = Mode::Mixed;
+    else if (modeName == "kbit")
+      mode = Mode::KBit;
+    else if (modeName == "rtn")
+      mode = Mode::RTN;
+    else if (modeName == "binary")
+      mode = Mode::Binary;
+    else
+      return getOperation().emitError("squeeze-gptq: unknown mode '")
+             << modeName << "' (expected mixed, kbit, rtn or binary)";
+    if (mode != Mode::Mixed && (bits < 1 || bits > 8))
+      return getOperation().emitError("squeeze-gptq: bits must be in [1, 8], "
+                                      "got ")
+             << int64_t(bits);
+    if (blockSize <= 0)
+      return getOperation().emitError("squeeze-gptq: block-size must be "
+                                      "positive");
+    return success();
+  }
+
+  /// k-bit (GPTQ or RTN) encoding.
+  llvm::Expected<Encoded> encodeKBit(const quant::Matrix &w,
+                                     const quant::MatrixD *h) {
+    Encoded e;
+    std::vector<quant::UniformParams> params;
+    std::vector<uint8_t> codes;
+    if (mode == Mode::RTN) {
+      auto r = quant::quantizeUniform(w, {bits, groupSize, false});
+      if (!r)
+        return r.takeError();
+      params = r->params;
+      codes = r->codes;
+      e.dequantized = std::move(r->dequantized);
+    } else {
+      auto q = quant::UniformColumnQuantizer::createRefit(
+          w.rows, w.cols, {bits, groupSize, false});
+      if (!q)
+        return q.takeError();
+      auto res = quant::gptqQuantize(w, *h, *q, gptqOptions());
+      if (!res)
+        return res.takeError();
+      params.assign(q->params().begin(), q->params().end());
+      codes.assign(q->codes().begin(), q->codes().end());
+      e.dequantized = std::move(res->quantized);
+    }
+    e.codes.assign(codes.begin(), codes.end());
+    for (const quant::UniformParams &p : params) {
+      e.scales.push_back(p.scale);
+      e.offsets.push_back(-p.scale * p.zero);
+    }
+    return e;
+  }
+
+  /// alpha sign(w - mu) + mu per (row, group), no calibration.
+  llvm::Expected<Encoded> encodeBinary(const quant::Matrix &w) {
+    auto bin = quant::binarizeGroups(w, groupSize);
+    if (!bin)
+      return bin.takeError();
+    Encoded e;
+    e.dequantized = bin->values;
+    e.codes.resize(w.size());
+    for (int64_t i = 0; i < w.rows; ++i)
+      for (int64_t j = 0; j < w.cols; ++j)
+        e.codes[i * w.cols + j] = w(i, j) >= bin->paramsAt(i, j).mu;
+    for (const quant::BinaryParams &p : bin->params) {
+      e.scales.push_back(2 * p.alpha);
+      e.offsets.push_back(p.mu - p.alpha);
+    }
+    return e;
+  }
+
+  /// Salient k-bit + binary encoding with GPTQ feedback.
+  llvm::Expected<Encoded> encodeMixed(Operation *op, const quant::Matrix &w,
+                                      const quant::MatrixD &h) {
+    auto s1 = decodeStage1(op);
+    if (!s1)
+      return s1.takeError();
+    auto mask = decodeSalientMask(op, w.rows, w.cols);
+    if (!mask)
+      return mask.takeError();
+    if (s1->groupSize != quant::resolveGroupSize(w.cols, groupSize))
+      return llvm::createStringError(
+          "stage-1 group size " + std::to_string(s1->groupSize) +
+          " differs from the binary group size " + std::to_string(groupSize));
+    quant::MixedColumnQuantizer::Config cfg;
+    cfg.salient = *mask;
+    cfg.bits = s1->bits;
+    cfg.kGroupSize = s1->groupSize;
+    cfg.kParams = s1->params;
+    cfg.binGroupSize = groupSize;
+    cfg.refitBinary = refitBinary;
+    if (!refitBinary) {
+      // Binary parameters fit once on the stage-1 weight.
+      auto bin = quant::binarizeGroups(s1->dequantized, groupSize,
+                                       mask->data.empty() ? nullptr : &*mask);
+      if (!bin)
+        return bin.takeError();
+      cfg.binParams = bin->params;
+    }
+    auto q = quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
+    if (!q)
+      return q.takeError();
+    auto res = quant::gptqQuantize(w, h, *q, gptqOptions());
+    if (!res)
+      return res.takeError();
+    Encoded e;
+    e.dequantized = std::move(res->quantized);
+    e.codes.assign(q->codes().begin(), q->codes().end());
+    for (const quant::BinaryParams &p : q->binaryParams()) {
+      e.scales.push_back(2 * p.alpha);
+      e.offsets.push_back(p.mu - p.alpha);
+    }
+    e.mask.assign(w.size(), false);
+    for (int64_t i = 0; i < w.size(); ++i)
+      e.mask[i] = !mask->data.empty() && mask->data[i];
+    for (const quant::UniformParams &p : s1->params) {
+      e.salientScales.push_back(p.scale);
+      e.salientOffsets.push_back(-p.scale * p.zero);
+    }
+    return e;
+  }
+
+  quant::GptqOptions gptqOptions() const {
+    quant::GptqOptions o;
+    o.blockSize = blockSize;
+    o.actOrder = actOrder;
+    o.maxDampRetries = 3;
+    o.retryPercdamp = percdamp;
+    return o;
+  }
+
+  /// Builds the quantized weight and linear ops in place of `op`.
+  void rewrite(LinearOp op, const Encoded &e, int64_t out, int64_t in,
+               double salientFraction, StringRef granularity) {
+    OpBuilder b(op);
+    MLIRContext *ctx = op.getContext();
+    int64_t groups = quant::numGroups(in, groupSize);
+    bool mixed = mode == Mode::Mixed;
+    MaskGranularity maskKind = MaskGranularity::none;
+    if (mixed && salientFraction > 0)
+      maskKind = symbolizeMaskGranularity(granularity == "channel" ? "channel"
+                                                                  : granularity)
+                     .value_or(MaskGranularity::layer);
+    unsigned salientBits = maskKind == MaskGranularity::none ? 0 : bitsOfStage1;
+    auto scheme = QuantSchemeAttr::get(
+        ctx, mixed || mode == Mode::Binary ? 1u : unsigned(bits), quant::resolveGroupSize(in, groupSize),
+        salientBits, APFloat(salientBits ? salientFraction : 0.0), maskKind,
+        StorageLayout::unpacked);
+    auto qType = QWeightType::get(ctx, out, in, scheme);
+    auto codeType = RankedTensorType::get({out, in}, b.getI8Type());
+    auto paramType = RankedTensorType::get({out, groups}, b.getF32Type());
+    auto dense = [&](RankedTensorType t, const std::vector<float> &v) {
+      return DenseElementsAttr::get(t, llvm::ArrayRef<float>(v));
+    };
+    ElementsAttr maskAttr, sScales, sOffsets;
+    if (salientBits) {
+      SmallVector<bool> flat(e.mask.begin(), e.mask.end());
+      maskAttr = DenseElementsAttr::get(
+          RankedTensorType::get({out, in}, b.getI1Type()), flat);
+      sScales = dense(paramType, e.salientScales);
+      sOffsets = dense(paramType, e.salientOffsets);
+    }
+    auto qw = QuantizedWeightOp::create(
+        b, op.getLoc(), qType,
+        DenseElementsAttr::get(codeType, llvm::ArrayRef<int8_t>(e.codes)),
+        dense(paramType, e.scales), dense(paramType, e.offsets), maskAttr,
+        sScales, sOffsets);
+    auto ql = QuantizedLinearOp::create(b, op.getLoc(), op.getType(),
+                                        op.getInput(), qw, op.getBias(),
+                                        op.getRoleAttr());
+    op.replaceAllUsesWith(ql.getResult());
+    op.erase();
+  }
+
+  unsigned bitsOfStage1 = 0;
+
+  /// Bits per weight of the layout the kernels will read: codes, fp16
+  /// parameters per group, and a bitmap (or, for whole channels, one bit
+  /// per input channel per row block) for the salient mask.
+  double trueBits(double payload, int64_t out, int64_t in, bool hasSalient,
+                  StringRef granularity, int64_t channelBlock) const {
+    int64_t groups = quant::numGroups(in, groupSize);
+    double paramBits = 2 * 16.0 * groups / double(in);
+    if (mode != Mode::Mixed)
+      return payload + paramBits;
+    double bitsPerWeight = payload + paramBits; // alpha, mu
+    if (hasSalient) {
+      bitsPerWeight += paramBits; // salient scale, zero
+      if (granularity == "channel")
+        bitsPerWeight += 1.0 / double(channelBlock > 0 ? channelBlock : out);
+      else
+        bitsPerWeight += 1.0;
+    }
+    return bitsPerWeight;
+  }
+
+  void runOnOperation() override {
+    if (failed(parseOptions()))
+      return signalPassFailure();
+    auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
+    SmallVector<LinearOp> layers = selectLayers(getOperation());
+    std::vector<LayerReport> reports;
+    for (auto [index, op] : llvm::enumerate(layers)) {
+      auto start = std::chrono::steady_clock::now();
+      LayerReport rep;
+      rep.name = layerName(op);
+      llvm::Error err = quantizeOne(op, *store, rep);
+      if (err) {
+        (void)emitError(op, std::move(err));
+        return signalPassFailure();
+      }
+      rep.seconds = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+      if (!quiet)
+        llvm::errs() << llvm::formatv(
+            "quantize [{0,2}/{1}] {2,-8} {3,4}x{4,-4} salient {5,5:P1}  "
+            "payload {6,5:F3}  true {7,5:F3} bpw  rel.err {8,7:F4}  {9:F2}s\n",
+            index + 1, layers.size(), rep.name, rep.out, rep.in,
+            rep.salientFraction, rep.payloadBits, rep.trueBits, rep.relError,
+            rep.seconds);
+      reports.push_back(rep);
+    }
+    printSummary(reports);
+    if (!report.empty() && failed(writeReport(reports)))
+      return signalPassFailure();
+  }
+
+  llvm::Error quantizeOne(LinearOp op, runtime::WeightStore &store,
+                          LayerReport &rep) {
+    auto w = loadLinearWeight(op, store);
+    if (!w)
+      return w.takeError();
+    rep.out = w->rows;
+    rep.in = w->cols;
+    quant::Matrix original = *w;
+    std::optional<quant::MatrixD> raw; // calibration H, undamped
+    if (op->hasAttr(kHessianAttr)) {
+      auto h = loadHessian(op, store);
+      if (!h)
+        return h.takeError();
+      raw = *h;
+    } else if (mode != Mode::RTN && mode != Mode::Binary) {
+      return llvm::createStringError(
+          "not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)");
+    }
+    std::optional<quant::MatrixD> h;
+    if (mode == Mode::Mixed || mode == Mode::KBit) {
+      h = *raw;
+      if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
+        return dead.takeError();
+    }
+    llvm::Expected<Encoded> enc =
+        mode == Mode::Mixed    ? encodeMixed(op, *w, *h)
+        : mode == Mode::Binary ? encodeBinary(*w)
+                               : encodeKBit(*w, h ? &*h : nullptr);
+    if (!enc)
+      return enc.takeError();
+    int64_t salient = llvm::count(enc->mask, true);
+    rep.salientFraction = double(salient) / double(w->size());
+    StringRef granularity = "layer";
+    if (auto g = op->getAttrOfType<StringAttr>("squeeze.salient_granularity"))
+      granularity = g.getValue();
+    int64_t channelBlock = 0;
+    if (auto cb = op->getAttrOfType<IntegerAttr>("squeeze.salient_channel_block"))
+      channelBlock = cb.getInt();
+    bitsOfStage1 = 0;
+    if (mode == Mode::Mixed) {
+      auto s1 = decodeStage1(op);
+      if (!s1)
+        return s1.takeError();
+      bitsOfStage1 = s1->bits;
+      rep.payloadBits = (1 - rep.salientFraction) * 1.0 +
+                        rep.salientFraction * double(bitsOfStage1);
+    } else {
+      rep.payloadBits = mode == Mode::Binary ? 1 : bits;
+    }
+    rep.trueBits = trueBits(rep.payloadBits, w->rows, w->cols, salient > 0,
+                            granularity, channelBlock);
+    if (raw) {
+      auto relErr =
+          quant::relativeOutputErrorFromHessian(original, enc->dequantized, *raw);
+      if (!relErr)
+        return relErr.takeError();
+      rep.relError = *relErr;
+    }
+    // The type records the requested fraction; the report the exact one.
+    double nominal = rep.salientFraction;
+    if (auto r = op->getAttrOfType<FloatAttr>("squeeze.salient_ratio"))
+      nominal = r.getValueAsDouble();
+    rewrite(op, *enc, w->rows, w->cols, nominal, granularity);
+    return llvm::Error::success();
+  }
+
+  void printSummary(const std::vector<LayerReport> &reports) {
+    if (quiet || reports.empty())
+      return;
+    double weights = 0, payload = 0, trueBitsSum = 0;
+    for (const LayerReport &r : reports) {
+      double n = double(r.out) * double(r.in);
+      weights += n;
+      payload += n * r.payloadBits;
+      trueBitsSum += n * r.trueBits;
+    }
+    llvm::errs() << llvm::formatv(
+        "quantized {0} layers, {1} weights: payload {2:F3} bpw, true {3:F3} "
+        "bpw (codes, fp16 group parameters, salient mask)\n",
+        reports.size(), int64_t(weights), payload / weights,
+        trueBitsSum / weights);
+  }
+
+  LogicalResult writeReport(const std::vector<LayerReport> &reports) {
+    llvm::json::Array layers;
+    double weights = 0, payload = 0, trueBitsSum = 0;
+    auto account = [&](double n, double p, double t) {
+      weights += n;
+      payload += n * p;
+      trueBitsSum += n * t;
+    };
+    if (appendReport) {
+      // Sequential quantization reports one block per run.
+      if (auto buf = llvm::MemoryBuffer::getFile(report)) {
+        if (auto old = llvm::json::parse((*buf)->getBuffer())) {
+          if (auto *arr = old->getAsObject()->getArray("layers"))
+            for (llvm::json::Value &v : *arr) {
+              auto *o = v.getAsObject();
+              account(double(o->getInteger("out").value_or(0)) *
+                          double(o->getInteger("in").value_or(0)),
+                      o->getNumber("payload_bpw").value_or(0),
+                      o->getNumber("true_bpw").value_or(0));
+              layers.push_back(std::move(v));
+            }
+        } else {
+          llvm::consumeError(old.takeError());
+        }
+      }
+    }
+    for (const LayerReport &r : reports) {
+      account(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
+      llvm::json::Object o{{"layer", r.name},
+                           {"out", r.out},
+                           {"in", r.in},
+                           {"salient_fraction", r.salientFraction},
+                           {"payload_bpw", r.payloadBits},
+                           {"true_bpw", r.trueBits},
+                           {"seconds", r.seconds}};
+      if (r.relError >= 0)
+        o["relative_output_error"] = r.relError;
+      layers.push_back(std::move(o));
+    }
+    llvm::json::Object root{
+        {"mode", modeName},
+        {"layers", std::move(layers)},
+        {"weights", int64_t(weights)},
+        {"payload_bpw", weights > 0 ? payload / weights : 0.0},
+        {"true_bpw", weights > 0 ? trueBitsSum / weights : 0.0}};
+    std::string error;
+    auto file = mlir::openOutputFile(report, &error);
+    if (!file)
+      return getOperation().emitError("squeeze-gptq: cannot write report '")
+             << report << "': " << error;
+    file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+               << "\n";
+    file->keep();
+    return success();
+  }
+};
+} // namespace

@@ -1,0 +1,218 @@
+//===- QuantUtils.cpp - Shared pieces of the quantization passes ----------===//
+
+#include "QuantUtils.h"
+
+#include "s10/Runtime/WeightStore.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace s10;
+using namespace s10::squeeze;
+
+bool squeeze::isDecoderLinear(Operation *op) {
+  auto role = op->getAttrOfType<RoleAttr>("role");
+  if (!role || role.getBlock() < 0)
+    return false;
+  switch (role.getKind()) {
+  case LinearKind::q:
+  case LinearKind::k:
+  case LinearKind::v:
+  case LinearKind::o:
+  case LinearKind::gate:
+  case LinearKind::up:
+  case LinearKind::down:
+    return true;
+  default:
+    return false;
+  }
+}
+
+SmallVector<LinearOp> squeeze::selectLayers(Operation *func) {
+  SmallVector<LinearOp> all, calibrated;
+  func->walk([&](LinearOp op) {
+    if (!isDecoderLinear(op))
+      return;
+    all.push_back(op);
+    if (op->hasAttr(kHessianAttr))
+      calibrated.push_back(op);
+  });
+  return calibrated.empty() ? all : calibrated;
+}
+
+std::string squeeze::layerName(Operation *op) {
+  auto role = op->getAttrOfType<RoleAttr>("role");
+  if (!role)
+    return "linear";
+  if (role.getBlock() < 0)
+    return stringifyLinearKind(role.getKind()).str();
+  return "b" + std::to_string(role.getBlock()) + "." +
+         stringifyLinearKind(role.getKind()).str();
+}
+
+LogicalResult squeeze::emitError(Operation *op, llvm::Error err) {
+  std::string msg = llvm::toString(std::move(err));
+  return op->emitError() << layerName(op) << ": " << msg;
+}
+
+std::unique_ptr<runtime::WeightStore> squeeze::makeWeightStore(ModuleOp module) {
+  return std::make_unique<runtime::WeightStore>(
+      runtime::WeightStore::baseDirFor(module, ""));
+}
+
+/// Reads a float ElementsAttr into f32 values.
+static llvm::Expected<std::vector<float>> readFloats(ElementsAttr attr) {
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || !isa<FloatType>(dense.getElementType()))
+    return llvm::createStringError("expected dense float elements");
+  std::vector<float> out;
+  out.reserve(dense.getNumElements());
+  for (APFloat f : dense.getValues<APFloat>()) {
+    bool lost;
+    f.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(f.convertToFloat());
+  }
+  return out;
+}
+
+llvm::Expected<quant::Matrix>
+squeeze::loadLinearWeight(LinearOp op, runtime::WeightStore &store) {
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t d0 = type.getDimSize(0), d1 = type.getDimSize(1);
+  std::vector<float> values;
+  if (auto w = op.getWeight().getDefiningOp<WeightOp>()) {
+    auto t = store.load(w, /*upcastToF32=*/true);
+    if (!t)
+      return t.takeError();
+    const float *p = static_cast<const float *>(t->raw());
+    values.assign(p, p + t->numel());
+  } else if (auto c = op.getWeight().getDefiningOp<arith::ConstantOp>()) {
+    auto v = readFloats(cast<ElementsAttr>(c.getValue()));
+    if (!v)
+      return v.takeError();
+    values = std::move(*v);
+  } else {
+    return llvm::createStringError("weight is not a constant");
+  }
+  if (op.getWeightLayout() == WeightLayout::out_in)
+    return quant::Matrix(d0, d1, llvm::ArrayRef<float>(values));
+  quant::Matrix w(d1, d0);
+  for (int64_t i = 0; i < d0; ++i)
+    for (int64_t j = 0; j < d1; ++j)
+      w(j, i) = values[i * d1 + j];
+  return w;
+}
+
+static llvm::Expected<llvm::ArrayRef<uint8_t>>
+calibBytes(Operation *op, StringRef name, runtime::WeightStore &store) {
+  auto ext = op->getAttrOfType<ExternalStorageAttr>(name);
+  if (!ext)
+    return llvm::createStringError(
+        "not calibrated (no '" + name.str() + "'; run squeeze-calibrate)");
+  return store.getBytes(ext.getPath(), ext.getOffset(), ext.getLength());
+}
+
+llvm::Expected<quant::MatrixD> squeeze::loadHessian(Operation *op,
+                                                    runtime::WeightStore &store) {
+  auto bytes = calibBytes(op, kHessianAttr, store);
+  if (!bytes)
+    return bytes.takeError();
+  size_t n = bytes->size() / sizeof(double);
+  auto dim = int64_t(std::llround(std::sqrt(double(n))));
+  if (dim * dim * sizeof(double) != bytes->size())
+    return llvm::createStringError("Hessian storage is not square");
+  quant::MatrixD h(dim, dim);
+  std::memcpy(h.data.data(), bytes->data(), bytes->size());
+  return h;
+}
+
+llvm::Expected<quant::Matrix> squeeze::loadSamples(Operation *op,
+                                                   runtime::WeightStore &store) {
+  auto bytes = calibBytes(op, kSamplesAttr, store);
+  if (!bytes)
+    return bytes.takeError();
+  auto in = cast<RankedTensorType>(op->getOperand(0).getType()).getShape().back();
+  size_t n = bytes->size() / sizeof(float);
+  if (ShapedType::isDynamic(in) || in <= 0 || n % in != 0)
+    return llvm::createStringError("activation samples do not match the layer");
+  quant::Matrix x(int64_t(n) / in, in);
+  std::memcpy(x.data.data(), bytes->data(), bytes->size());
+  return x;
+}
+
+DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx, int64_t rows,
+                                     int64_t cols,
+                                     const quant::UniformResult &r) {
+  Builder b(ctx);
+  auto codesType = RankedTensorType::get({rows, cols}, b.getI8Type());
+  auto paramType = RankedTensorType::get({rows, r.numGroups}, b.getF32Type());
+  std::vector<int8_t> codes(r.codes.begin(), r.codes.end());
+  std::vector<float> scales, zeros;
+  for (const quant::UniformParams &p : r.params) {
+    scales.push_back(p.scale);
+    zeros.push_back(p.zero);
+  }
+  NamedAttribute attrs[] = {
+      b.getNamedAttr("bits", b.getI64IntegerAttr(r.bits)),
+      b.getNamedAttr("group_size", b.getI64IntegerAttr(r.groupSize)),
+      b.getNamedAttr("codes", DenseElementsAttr::get(
+                                  codesType, llvm::ArrayRef<int8_t>(codes))),
+      b.getNamedAttr("scales", DenseElementsAttr::get(
+                                   paramType, llvm::ArrayRef<float>(scales))),
+      b.getNamedAttr("zeros", DenseElementsAttr::get(
+                                  paramType, llvm::ArrayRef<float>(zeros)))};
+  return b.getDictionaryAttr(attrs);
+}
+
+llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kStage1Attr);
+  if (!dict)
+    return llvm::createStringError(
+        "no stage-1 result (run squeeze-quantize-stage1)");
+  auto bits = dict.getAs<IntegerAttr>("bits");
+  auto group = dict.getAs<IntegerAttr>("group_size");
+  auto codes = dict.getAs<DenseElementsAttr>("codes");
+  auto scales = dict.getAs<DenseElementsAttr>("scales");
+  auto zeros = dict.getAs<DenseElementsAttr>("zeros");
+  if (!bits || !group || !codes || !scales || !zeros ||
+      scales.getNumElements() != zeros.getNumElements())
+    return llvm::createStringError("malformed squeeze.stage1 attribute");
+  auto codesType = cast<ShapedType>(codes.getType());
+  quant::UniformResult r;
+  r.bits = bits.getInt();
+  r.groupSize = group.getInt();
+  int64_t rows = codesType.getDimSize(0), cols = codesType.getDimSize(1);
+  r.numGroups = quant::numGroups(cols, r.groupSize);
+  if (scales.getNumElements() != rows * r.numGroups)
+    return llvm::createStringError("stage-1 parameters do not match codes");
+  for (APInt c : codes.getValues<APInt>())
+    r.codes.push_back(uint8_t(c.getZExtValue()));
+  auto s = scales.getValues<float>();
+  auto z = zeros.getValues<float>();
+  for (int64_t i = 0, e = scales.getNumElements(); i < e; ++i)
+    r.params.push_back({s[i], z[i]});
+  r.dequantized = quant::Matrix(rows, cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      r.dequantized(i, j) =
+          quant::dequantizeCode(r.codes[i * cols + j], r.paramsAt(i, j));
+  return r;
+}
+
+llvm::Expected<quant::Mask> squeeze::decodeSalientMask(Operation *op,
+                                                       int64_t rows,
+                                                       int64_t cols) {
+  auto attr = op->getAttrOfType<DenseElementsAttr>(kSalientMaskAttr);
+  if (!attr)
+    return quant::Mask();
+  auto type = cast<ShapedType>(attr.getType());
+  if (type.getRank() != 2 || type.getDimSize(0) != rows ||
+      type.getDimSize(1) != cols || !type.getElementType().isInteger(1))
+    return llvm::createStringError("salient mask does not match the weight");
+  quant::Mask m(rows, cols);
+  int64_t k = 0;
+  for (bool b : attr.getValues<bool>())
+    m.data[k++] = b;
+  return m;
+}

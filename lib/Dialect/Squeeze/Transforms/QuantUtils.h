@@ -1,0 +1,75 @@
+//===- QuantUtils.h - Shared pieces of the quantization passes --*- C++ -*-===//
+//
+// The quantization passes hand each other their intermediate results as
+// discardable attributes on the linear ops; this header names them and
+// converts between them and the numerics library's matrices.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_LIB_DIALECT_SQUEEZE_TRANSFORMS_QUANTUTILS_H
+#define S10_LIB_DIALECT_SQUEEZE_TRANSFORMS_QUANTUTILS_H
+
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "s10/Quant/Matrix.h"
+#include "s10/Quant/Uniform.h"
+
+#include <string>
+
+namespace s10::runtime {
+class WeightStore;
+} // namespace s10::runtime
+
+namespace s10::squeeze {
+
+// Attributes written by squeeze-calibrate.
+constexpr llvm::StringLiteral kHessianAttr = "squeeze.hessian";
+constexpr llvm::StringLiteral kSamplesAttr = "squeeze.samples";
+constexpr llvm::StringLiteral kCalibTokensAttr = "squeeze.calib_tokens";
+// Written by squeeze-quantize-stage1 and squeeze-select-salient.
+constexpr llvm::StringLiteral kStage1Attr = "squeeze.stage1";
+constexpr llvm::StringLiteral kSalientMaskAttr = "squeeze.salient_mask";
+
+/// True for the linear layers Squeeze10 quantizes: q, k, v, o, gate, up,
+/// down of a decoder block (not lm_head, not unnamed layers).
+bool isDecoderLinear(mlir::Operation *op);
+
+/// The decoder linear layers of `func` a quantization step works on: those
+/// carrying calibration data when any does (sequential calibration covers
+/// one block at a time), else all of them.
+llvm::SmallVector<LinearOp> selectLayers(mlir::Operation *func);
+
+/// "b3.gate", or "linear" for an op without role.
+std::string layerName(mlir::Operation *op);
+
+/// The weight of a full-precision linear as f32 [out, in].
+llvm::Expected<quant::Matrix> loadLinearWeight(LinearOp op,
+                                               runtime::WeightStore &store);
+
+/// The Hessian recorded by squeeze-calibrate, [in, in].
+llvm::Expected<quant::MatrixD> loadHessian(mlir::Operation *op,
+                                           runtime::WeightStore &store);
+
+/// The activation sample recorded by squeeze-calibrate, [T, in].
+llvm::Expected<quant::Matrix> loadSamples(mlir::Operation *op,
+                                          runtime::WeightStore &store);
+
+/// Stage-1 result as an attribute and back.
+mlir::DictionaryAttr encodeStage1(mlir::MLIRContext *ctx, int64_t rows,
+                                  int64_t cols,
+                                  const quant::UniformResult &result);
+llvm::Expected<quant::UniformResult> decodeStage1(mlir::Operation *op);
+
+/// The salient mask recorded on `op`, or an empty mask.
+llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op,
+                                              int64_t rows, int64_t cols);
+
+/// A weight store rooted where `module`'s weights live.
+std::unique_ptr<runtime::WeightStore> makeWeightStore(mlir::ModuleOp module);
+
+/// Turns an llvm::Error into a diagnostic on `op`; returns failure.
+mlir::LogicalResult emitError(mlir::Operation *op, llvm::Error err);
+
+} // namespace s10::squeeze
+
+#endif // S10_LIB_DIALECT_SQUEEZE_TRANSFORMS_QUANTUTILS_H

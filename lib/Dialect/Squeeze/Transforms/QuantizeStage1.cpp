@@ -1,0 +1,49 @@
+//===- QuantizeStage1.cpp - Intermediate k-bit quantization ---------------===//
+
+#include "QuantUtils.h"
+
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
+#include "s10/Runtime/WeightStore.h"
+
+namespace s10::squeeze {
+#define GEN_PASS_DEF_SQUEEZEQUANTIZESTAGE1
+#include "s10/Dialect/Squeeze/Transforms/Passes.h.inc"
+} // namespace s10::squeeze
+
+using namespace mlir;
+using namespace s10;
+using namespace s10::squeeze;
+
+namespace {
+struct QuantizeStage1Pass
+    : squeeze::impl::SqueezeQuantizeStage1Base<QuantizeStage1Pass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (bits < 2 || bits > 8) {
+      getOperation().emitError("squeeze-quantize-stage1: bits must be in "
+                               "[2, 8], got ")
+          << int64_t(bits);
+      return signalPassFailure();
+    }
+    auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
+    quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false};
+    for (LinearOp op : selectLayers(getOperation())) {
+      if (op->hasAttr(kStage1Attr))
+        continue;
+      auto w = loadLinearWeight(op, *store);
+      if (!w) {
+        (void)emitError(op, w.takeError());
+        return signalPassFailure();
+      }
+      auto q = quant::quantizeUniform(*w, spec);
+      if (!q) {
+        (void)emitError(op, q.takeError());
+        return signalPassFailure();
+      }
+      op->setAttr(kStage1Attr,
+                  encodeStage1(op.getContext(), w->rows, w->cols, *q));
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,132 @@
+//===- SelectSalient.cpp - PBAR salience and the salient mask -------------===//
+
+#include "QuantUtils.h"
+
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
+#include "s10/Quant/Binarize.h"
+#include "s10/Quant/Hessian.h"
+#include "s10/Quant/Pbar.h"
+#include "s10/Quant/SalientMask.h"
+#include "s10/Runtime/WeightStore.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace s10::squeeze {
+#define GEN_PASS_DEF_SQUEEZESELECTSALIENT
+#include "s10/Dialect/Squeeze/Transforms/Passes.h.inc"
+} // namespace s10::squeeze
+
+using namespace mlir;
+using namespace s10;
+using namespace s10::squeeze;
+
+namespace {
+struct SelectSalientPass
+    : squeeze::impl::SqueezeSelectSalientBase<SelectSalientPass> {
+  using Base::Base;
+
+  LogicalResult parseOptions(quant::MaskOptions &mask,
+                             quant::SalienceDiag &diagKind) {
+    Operation *root = getOperation();
+    if (!(ratio >= 0.0 && ratio <= 1.0))
+      return root->emitError("squeeze-select-salient: ratio must be in "
+                             "[0, 1], got ")
+             << ratio;
+    mask.ratio = ratio;
+    mask.groupSize = groupSize;
+    mask.blockRows = channelBlock;
+    if (granularity == "layer")
+      mask.granularity = quant::MaskGranularity::Layer;
+    else if (granularity == "row")
+      mask.granularity = quant::MaskGranularity::Row;
+    else if (granularity == "group")
+      mask.granularity = quant::MaskGranularity::Group;
+    else if (granularity == "channel")
+      mask.granularity = quant::MaskGranularity::Structured;
+    else
+      return root->emitError("squeeze-select-salient: unknown granularity '")
+             << granularity << "' (expected layer, row, group or channel)";
+    if (diag == "hinv")
+      diagKind = quant::SalienceDiag::InverseHessian;
+    else if (diag == "chol")
+      diagKind = quant::SalienceDiag::InverseCholesky;
+    else
+      return root->emitError("squeeze-select-salient: unknown diag '")
+             << diag << "' (expected hinv or chol)";
+    return success();
+  }
+
+  llvm::Error selectFor(LinearOp op, runtime::WeightStore &store,
+                        const quant::MaskOptions &maskOpts,
+                        quant::SalienceDiag diagKind) {
+    auto w = loadLinearWeight(op, store);
+    if (!w)
+      return w.takeError();
+    auto h = loadHessian(op, store);
+    if (!h)
+      return h.takeError();
+    if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
+      return dead.takeError();
+    // Staged: salience of the stage-1 weight; else of W itself.
+    quant::Matrix what = *w;
+    if (staged) {
+      auto s1 = decodeStage1(op);
+      if (!s1)
+        return s1.takeError();
+      what = std::move(s1->dequantized);
+    }
+    auto d = quant::salienceDiagonal(*h, diagKind);
+    if (!d)
+      return d.takeError();
+    auto v = quant::hessianSalience(what, *d);
+    if (!v)
+      return v.takeError();
+    std::optional<quant::Matrix> b;
+    if (pbar) {
+      auto x = loadSamples(op, store);
+      if (!x)
+        return x.takeError();
+      auto r = quant::rangeSalience(what, *x, groupSize);
+      if (!r)
+        return r.takeError();
+      b = std::move(*r);
+    }
+    quant::PbarOptions pbarOpts{lambda, normalize};
+    auto m = quant::combineSalience(*v, b ? &*b : nullptr, pbarOpts);
+    if (!m)
+      return m.takeError();
+    auto mask = quant::selectSalient(*m, maskOpts);
+    if (!mask)
+      return mask.takeError();
+    std::vector<bool> bits(mask->data.begin(), mask->data.end());
+    SmallVector<bool> flat(bits.begin(), bits.end());
+    auto type = RankedTensorType::get({w->rows, w->cols},
+                                      IntegerType::get(op.getContext(), 1));
+    op->setAttr(kSalientMaskAttr, DenseElementsAttr::get(type, flat));
+    Builder builder(op.getContext());
+    op->setAttr("squeeze.salient_granularity",
+                builder.getStringAttr(granularity));
+    op->setAttr("squeeze.salient_ratio", builder.getF64FloatAttr(ratio));
+    if (granularity == "channel")
+      op->setAttr("squeeze.salient_channel_block",
+                  builder.getI64IntegerAttr(channelBlock));
+    return llvm::Error::success();
+  }
+
+  void runOnOperation() override {
+    quant::MaskOptions maskOpts;
+    quant::SalienceDiag diagKind;
+    if (failed(parseOptions(maskOpts, diagKind)))
+      return signalPassFailure();
+    auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
+    for (LinearOp op : selectLayers(getOperation())) {
+      if (op->hasAttr(kSalientMaskAttr))
+        continue;
+      if (llvm::Error err = selectFor(op, *store, maskOpts, diagKind)) {
+        (void)emitError(op, std::move(err));
+        return signalPassFailure();
+      }
+    }
+  }
+};
+} // namespace

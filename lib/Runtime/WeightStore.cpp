@@ -1,0 +1,133 @@
+//===- WeightStore.cpp - External weight storage --------------------------===//
+
+#include "s10/Runtime/WeightStore.h"
+
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace llvm;
+using namespace s10::runtime;
+
+WeightStore::WeightStore(std::string baseDir) : baseDir(std::move(baseDir)) {}
+WeightStore::~WeightStore() = default;
+
+std::string WeightStore::baseDirFor(mlir::ModuleOp module,
+                                    StringRef modulePath) {
+  if (module)
+    if (auto dir = module->getAttrOfType<mlir::StringAttr>(
+            "squeeze.weights_dir"))
+      return dir.getValue().str();
+  if (modulePath.empty())
+    return "";
+  return sys::path::parent_path(modulePath).str();
+}
+
+std::string WeightStore::resolvePath(StringRef path) const {
+  if (sys::path::is_absolute(path) || baseDir.empty())
+    return path.str();
+  SmallString<256> full(baseDir);
+  sys::path::append(full, path);
+  return std::string(full);
+}
+
+Expected<ArrayRef<uint8_t>>
+WeightStore::getBytes(StringRef path, uint64_t offset, uint64_t length) {
+  std::string full = resolvePath(path);
+  std::shared_ptr<MemoryBuffer> buffer;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = files.find(full);
+    if (it != files.end()) {
+      buffer = it->second;
+    } else {
+      // Not null-terminated, not volatile: large files get mmapped.
+      auto bufOrErr = MemoryBuffer::getFile(full, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+      if (!bufOrErr)
+        return makeError("cannot open weight file '" + full +
+                         "': " + bufOrErr.getError().message());
+      buffer = std::shared_ptr<MemoryBuffer>(std::move(*bufOrErr));
+      files[full] = buffer;
+    }
+  }
+  if (offset > buffer->getBufferSize() ||
+      length > buffer->getBufferSize() - offset)
+    return makeError("weight range [" + Twine(offset) + ", " +
+                     Twine(offset + length) + ") is outside '" + full +
+                     "' (" + Twine(buffer->getBufferSize()) + " bytes)");
+  return ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) + offset,
+      length);
+}
+
+Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
+                                   mlir::RankedTensorType type,
+                                   bool upcastToF32) {
+  Expected<DType> dt = dtypeFromMlirType(type.getElementType());
+  if (!dt)
+    return dt.takeError();
+  if (!type.hasStaticShape())
+    return makeError("weight type must have a static shape");
+  SmallVector<int64_t> shape(type.getShape());
+  int64_t n = shapeNumel(shape);
+  if (*dt == DType::Bool)
+    return makeError("bool weights are not supported");
+  if (storage.getLength() != uint64_t(n) * dtypeSize(*dt))
+    return makeError("weight storage holds " + Twine(storage.getLength()) +
+                     " bytes, the type needs " +
+                     Twine(uint64_t(n) * dtypeSize(*dt)));
+  bool convert = upcastToF32 && isFloat(*dt) && *dt != DType::F32;
+  Key key{resolvePath(storage.getPath()), storage.getOffset(),
+          storage.getLength(), int(*dt), convert};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end())
+      return it->second.reshaped(shape);
+  }
+  auto bytes = getBytes(storage.getPath(), storage.getOffset(),
+                        storage.getLength());
+  if (!bytes)
+    return bytes.takeError();
+  std::shared_ptr<MemoryBuffer> owner;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    owner = files[std::get<0>(key)];
+  }
+  Tensor view;
+  bool aligned =
+      reinterpret_cast<uintptr_t>(bytes->data()) % dtypeSize(*dt) == 0;
+  if (aligned) {
+    view = Tensor::borrowed(*dt, shape, bytes->data(), owner);
+  } else {
+    view = Tensor::empty(*dt, shape);
+    std::memcpy(view.rawMutable(), bytes->data(), bytes->size());
+  }
+  if (!convert && aligned)
+    return view; // a view costs nothing: no need to cache it
+  Tensor result = convert ? view.castTo(DType::F32) : view;
+  std::lock_guard<std::mutex> lock(mutex);
+  cache.emplace(key, result);
+  return result;
+}
+
+Expected<Tensor> WeightStore::load(squeeze::WeightOp op, bool upcastToF32) {
+  auto type = cast<mlir::RankedTensorType>(op.getResult().getType());
+  auto result = load(op.getStorage(), type, upcastToF32);
+  if (!result)
+    return makeError("squeeze.weight \"" + op.getName() +
+                     "\": " + toString(result.takeError()));
+  return result;
+}
+
+size_t WeightStore::cachedBytes() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  size_t total = 0;
+  for (auto &entry : cache)
+    total += entry.second.byteSize();
+  return total;
+}

@@ -1,0 +1,27 @@
+// RUN: s10-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=9}))'
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=kbit quiet=true}))' 2>&1 | FileCheck %s --check-prefix=UNCAL
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=fancy}))' 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{granularity=diagonal}))' 2>&1 | FileCheck %s --check-prefix=GRAN
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{ratio=1.5}))' 2>&1 | FileCheck %s --check-prefix=RATIO
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient))' 2>&1 | FileCheck %s --check-prefix=NOCAL
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate)' 2>&1 | FileCheck %s --check-prefix=NOFILE
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt tokenizer=%models/llama-12m/tokenizer.model})' 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not s10-opt %s --squeeze10-quantize=method=magic 2>&1 | FileCheck %s --check-prefix=METHOD
+// RUN: not s10-opt %s --squeeze10-quantize=method=gptq 2>&1 | FileCheck %s --check-prefix=NEEDCALIB
+
+// UNCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
+// MODE: squeeze-gptq: unknown mode 'fancy' (expected mixed, kbit, rtn or binary)
+// GRAN: squeeze-select-salient: unknown granularity 'diagonal' (expected layer, row, group or channel)
+// RATIO: squeeze-select-salient: ratio must be in [0, 1], got 1.5
+// NOCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
+// NOFILE: squeeze-calibrate: missing 'calib-file'
+// MISSING: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt'
+// METHOD: squeeze10-quantize: unknown method 'magic' (expected squeeze10, pbllm, gptq, rtn or binary)
+// NEEDCALIB: squeeze10-quantize: method 'gptq' needs a calibration text: calib=<file>
+
+// expected-error @+1 {{squeeze-quantize-stage1: bits must be in [2, 8], got 9}}
+func.func @f(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x4xf32>
+  %0 = squeeze.linear %x, %w {role = #squeeze.role<block = 0, kind = up>, weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

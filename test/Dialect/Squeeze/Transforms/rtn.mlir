@@ -1,0 +1,20 @@
+// RUN: s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn bits=2 group-size=2 quiet=true}))' | FileCheck %s
+
+// Round to nearest needs no calibration (values as in stage1.mlir). Offsets
+// are -scale * zero.
+// CHECK-LABEL: func.func @rtn
+// CHECK: %[[QW:.*]] = squeeze.quantized_weight {codes = dense<{{\[}}[0, 3, 0, 2], [1, 1, 1, 1]]> : tensor<2x4xi8>, offsets = dense<{{\[}}[0.000000e+00, -0.666666686], [-0.000000e+00, -0.000000e+00]]> : tensor<2x2xf32>, scales = dense<{{\[}}[1.000000e+00, 0.666666686], [2.000000e+00, 2.000000e+00]]> : tensor<2x2xf32>} : !squeeze.qweight<2x4, #squeeze.scheme<bits = 2, group_size = 2, salient_bits = 0, salient_fraction = 0.000000e+00, mask = none, layout = unpacked>>
+// CHECK: squeeze.quantized_linear %{{.*}}, %[[QW]] {role = #squeeze.role<block = 0, kind = up>}
+// CHECK-NOT: squeeze.linear %{{.*}} {role = #squeeze.role<block = 0
+func.func @rtn(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[0.0, 3.0, -1.0, 1.0], [2.0, 2.0, 2.0, 2.0]]> : tensor<2x4xf32>
+  %0 = squeeze.linear %x, %w {role = #squeeze.role<block = 0, kind = up>, weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// RUN: s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=binary group-size=4 quiet=true}))' | FileCheck %s --check-prefix=BIN
+// Binarization of row 0 = {0, 3, -1, 1}: mu = 0.75, alpha = mean of
+// {0.75, 2.25, 1.75, 0.25} = 1.25, codes 0 1 0 1 (w >= mu), scale
+// 2 alpha = 2.5, offset mu - alpha = -0.5.
+// Row 1 is constant: alpha = 0, every code 1, scale 0, offset 2.
+// BIN: squeeze.quantized_weight {codes = dense<{{\[}}[0, 1, 0, 1], [1, 1, 1, 1]]> : tensor<2x4xi8>, offsets = dense<{{\[}}[-5.000000e-01], [2.000000e+00]]> : tensor<2x1xf32>, scales = dense<{{\[}}[2.500000e+00], [0.000000e+00]]> : tensor<2x1xf32>} : !squeeze.qweight<2x4, #squeeze.scheme<bits = 1, group_size = 4, salient_bits = 0

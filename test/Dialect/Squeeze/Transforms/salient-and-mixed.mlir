@@ -1,0 +1,53 @@
+// RUN: %python %S/Inputs/make_calib.py %t.calib
+// RUN: sed "s|CALIB|%t.calib|g" %s > %t.mlir
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4}))' | FileCheck %s --check-prefix=MASK
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4},squeeze-gptq{mode=mixed group-size=4 quiet=true}))' | FileCheck %s --check-prefix=MIXED
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true lambda=1.0 group-size=4}))' | FileCheck %s --check-prefix=PBAR
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.5 granularity=row pbar=false group-size=4}))' | FileCheck %s --check-prefix=ROW
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 granularity=channel pbar=false group-size=4}))' | FileCheck %s --check-prefix=CHANNEL
+
+// With H = I, V orders weights by magnitude: the top quarter of the layer
+// (2 of 8) are -2.0 and 1.0.
+// MASK: squeeze.salient_granularity = "layer"
+// MASK-SAME: squeeze.salient_mask = dense<{{\[}}[false, true, false, false], [true, false, false, false]]> : tensor<2x4xi1>
+
+// Half of each row: row 0 keeps -2.0 and 0.5, row 1 keeps 1.0 and 0.2.
+// ROW: squeeze.salient_mask = dense<{{\[}}[false, true, false, true], [true, true, false, false]]>
+
+// Whole input channels: column sums of V are 1.01, 4.04, 0.1, 0.25 (x 1.01^2);
+// one of four columns, the second, is kept for every row.
+// CHANNEL: squeeze.salient_granularity = "channel"
+// CHANNEL-SAME: squeeze.salient_mask = dense<{{\[}}[false, true, false, false], [false, true, false, false]]>
+
+// With the range term (Eq. 7, worked by hand): the stage-1 rows are
+// [1/6, -2, 1/3, 1/2] and [1.0267, 0.22, -0.0733, 0.0733]; binarizing one
+// weight at a time over the two sampled tokens gives B row 0 =
+// [7.27, 4.40, 6.44, 6.96] and row 1 = [0.71, 1.91, 1.23, 0.89], so
+// M = V + B ranks (0, 1) = 8.48 and (0, 0) = 7.30 first.
+// PBAR: squeeze.salient_mask = dense<{{\[}}[true, true, false, false], [false, false, false, false]]>
+
+// H = I leaves GPTQ nothing to propagate, so every entry goes straight to
+// its target. Row 0: salient -2.0 keeps its 4-bit code (s = 2.5/15,
+// z = 12: code 0); the rest {0.1, 0.3, 0.5} has mu = 0.3, alpha = 2/15,
+// giving codes 0, 1, 1 (sign(0) = +1), scale 2 alpha, offset mu - alpha.
+// Row 1: salient 1.0 gets code 15 (s = 1.1/15, z = 1); {0.2, -0.1, 0.05}
+// has mu = 0.05, alpha = 0.1: codes 1, 0, 1, scale 0.2, offset -0.05.
+// MIXED: squeeze.quantized_weight {codes = dense<{{\[}}[0, 0, 1, 1], [15, 1, 0, 1]]> : tensor<2x4xi8>,
+// MIXED-SAME: offsets = dense<{{\[}}[0.16666{{[0-9]*}}], [-5.000000e-02]]>
+// MIXED-SAME: salient_mask = dense<{{\[}}[false, true, false, false], [true, false, false, false]]>
+// MIXED-SAME: salient_offsets = dense<{{\[}}[-2.000000e+00], [-0.07333{{[0-9]*}}]]>
+// MIXED-SAME: salient_scales = dense<{{\[}}[0.16666{{[0-9]*}}], [0.07333{{[0-9]*}}]]>
+// MIXED-SAME: scales = dense<{{\[}}[0.26666{{[0-9]*}}], [2.000000e-01]]>
+// MIXED-SAME: !squeeze.qweight<2x4, #squeeze.scheme<bits = 1, group_size = 4, salient_bits = 4, salient_fraction = 2.500000e-01, mask = layer, layout = unpacked>>
+// MIXED: squeeze.quantized_linear
+
+func.func @layer(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[0.1, -2.0, 0.3, 0.5], [1.0, 0.2, -0.1, 0.05]]> : tensor<2x4xf32>
+  %0 = squeeze.linear %x, %w {role = #squeeze.role<block = 0, kind = q>,
+      weight_layout = #squeeze.weight_layout<out_in>,
+      squeeze.hessian = #squeeze.extern<"CALIB", offset = 0, length = 128>,
+      squeeze.samples = #squeeze.extern<"CALIB", offset = 128, length = 32>,
+      squeeze.calib_tokens = 2 : i64}
+      : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
