@@ -24,6 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CAL = "calib={data}/wikitext-2/valid.txt nsamples=128 seqlen=512 seed=0"
+PAPER = "diag=hinv range-delta=false "
 
 # name -> (method description, squeeze10-quantize options or None for fp16)
 ROWS = [
@@ -38,24 +39,31 @@ ROWS = [
     ("gptq-w2-act", "GPTQ w2 g128 act-order", "method=gptq bits=2 act-order=true " + CAL),
     ("pbllm-4", "PB-LLM 20% salient at 4 bits", "method=pbllm bits=4 ratio=0.2 " + CAL),
     ("pbllm-8", "PB-LLM 10% salient at 8 bits", "method=pbllm bits=8 ratio=0.1 " + CAL),
+    # The default: V over diag chol(H^-1), B as the change of the range.
     ("s10", "Squeeze10 default (4-bit stage 1, r = 0.2, PBAR, FIAS)", CAL),
     ("s10-no-pbar", "Squeeze10 -PBAR", "pbar=false " + CAL),
     ("s10-no-fias", "Squeeze10 -FIAS", "fias=false " + CAL),
     ("s10-no-staged", "Squeeze10 -staged", "staged=false " + CAL),
     ("s10-no-pbar-no-fias", "Squeeze10 -PBAR -FIAS", "pbar=false fias=false " + CAL),
-    ("s10-ibits2", "Squeeze10 intermediate 2 bits", "bits=2 " + CAL),
-    ("s10-ibits3", "Squeeze10 intermediate 3 bits", "bits=3 " + CAL),
-    ("s10-ibits5", "Squeeze10 intermediate 5 bits", "bits=5 " + CAL),
-    ("s10-ibits6", "Squeeze10 intermediate 6 bits", "bits=6 " + CAL),
-    ("s10-ibits7", "Squeeze10 intermediate 7 bits", "bits=7 " + CAL),
-    ("s10-ibits8", "Squeeze10 intermediate 8 bits", "bits=8 " + CAL),
-    ("s10-norm", "Squeeze10, scale-free lambda (V, B / layer mean)", "normalize=true lambda=1.0 " + CAL),
-    ("s10-row", "Squeeze10, salient per row", "granularity=row " + CAL),
-    ("s10-group", "Squeeze10, salient per group", "granularity=group " + CAL),
-    ("s10-channel", "Squeeze10, salient whole channels", "granularity=channel " + CAL),
-    ("s10-chol", "Squeeze10, V with diag chol(H^-1)", "diag=chol " + CAL),
-    ("s10-act", "Squeeze10 + act-order", "act-order=true " + CAL),
-    ("s10-fixed-bin", "Squeeze10, alpha/mu fixed from stage 1", "refit-binary=false " + CAL),
+    # The paper's formulas as printed (Eq. 5 with diag H^-1, Eq. 7's B).
+    ("s10-paper", "Squeeze10, paper formulas (Eq. 5 hinv, Eq. 7 B, lambda 3e-4)", PAPER + CAL),
+    ("s10-paper-no-pbar", "paper formulas -PBAR", PAPER + "pbar=false " + CAL),
+    ("s10-paper-no-fias", "paper formulas -FIAS", PAPER + "fias=false " + CAL),
+    ("s10-paper-no-staged", "paper formulas -staged", PAPER + "staged=false " + CAL),
+    ("s10-paper-no-pbar-no-fias", "paper formulas -PBAR -FIAS", PAPER + "pbar=false fias=false " + CAL),
+    ("s10-ibits2", "paper formulas, intermediate 2 bits", PAPER + "bits=2 " + CAL),
+    ("s10-ibits3", "paper formulas, intermediate 3 bits", PAPER + "bits=3 " + CAL),
+    ("s10-ibits5", "paper formulas, intermediate 5 bits", PAPER + "bits=5 " + CAL),
+    ("s10-ibits6", "paper formulas, intermediate 6 bits", PAPER + "bits=6 " + CAL),
+    ("s10-ibits7", "paper formulas, intermediate 7 bits", PAPER + "bits=7 " + CAL),
+    ("s10-ibits8", "paper formulas, intermediate 8 bits", PAPER + "bits=8 " + CAL),
+    ("s10-norm", "paper formulas, scale-free lambda (V, B / layer mean)", PAPER + "normalize=true lambda=1.0 " + CAL),
+    ("s10-row", "paper formulas, salient per row", PAPER + "granularity=row " + CAL),
+    ("s10-group", "paper formulas, salient per group", PAPER + "granularity=group " + CAL),
+    ("s10-channel", "paper formulas, salient whole channels", PAPER + "granularity=channel " + CAL),
+    ("s10-chol", "paper formulas, V with diag chol(H^-1)", "diag=chol range-delta=false " + CAL),
+    ("s10-act", "paper formulas + act-order", PAPER + "act-order=true " + CAL),
+    ("s10-fixed-bin", "paper formulas, alpha/mu fixed from stage 1", PAPER + "refit-binary=false " + CAL),
 ]
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled model: import the ONNX export, raise it to
-# model-level ops, then run it on the CPU (generation and WikiText-2
-# perplexity). Outputs go to ${S10_OUT:-out/demo}.
+# model-level ops, quantize it with Squeeze10 (1.6 payload bits), then run
+# both models on the CPU: generation and WikiText-2 perplexity, with the
+# true bits per weight. Outputs go to ${S10_OUT:-out/demo}.
+#   S10_DEMO_WINDOWS=K   evaluate only the first K perplexity windows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -10,6 +12,8 @@ bash scripts/build.sh
 BIN=${S10_BUILD_DIR:-build}/bin
 OUT=${S10_OUT:-out/demo}
 MODEL=models/llama-12m
+TOK=$MODEL/tokenizer.model
+WINDOWS=${S10_DEMO_WINDOWS:+--max-windows $S10_DEMO_WINDOWS}
 mkdir -p "$OUT"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -17,23 +21,45 @@ step() { printf '\n== %s\n' "$*"; }
 step "import $MODEL/model.onnx"
 /usr/bin/time -f "   import: %e s, peak RSS %M KiB" \
   "$BIN/s10-translate" --import-onnx "$MODEL/model.onnx" -o "$OUT/model.mlir"
-echo "   $(grep -c 'onnx.node' "$OUT/model.mlir") onnx.node ops, $(grep -c 'squeeze.weight' "$OUT/model.mlir") weight references"
+echo "   $(grep -c 'onnx.node' "$OUT/model.mlir") onnx.node ops, $(grep -c '= squeeze.weight' "$OUT/model.mlir") external weight references"
 
 step "raise to squeeze ops"
 "$BIN/s10-opt" "$OUT/model.mlir" \
   --pass-pipeline='builtin.module(func.func(raise-onnx-to-squeeze{remarks=false}),canonicalize,cse)' \
   -o "$OUT/model.raised.mlir"
 for op in linear rms_norm rotary attention swiglu embedding; do
-  printf '   %-10s %3d\n' "$op" "$(grep -c "squeeze.$op " "$OUT/model.raised.mlir" || true)"
+  printf '   %-10s %3d\n' "$op" "$(grep -c "= squeeze.$op " "$OUT/model.raised.mlir" || true)"
 done
 
-step "generate"
-"$BIN/s10-run" "$OUT/model.raised.mlir" --tokenizer "$MODEL/tokenizer.model" \
-  --prompt "The history of the city begins in the" --max-new-tokens 24 \
-  --json "$OUT/generate.json"
+step "quantize: Squeeze10 (4-bit stage 1, 20% salient, PBAR, FIAS, GPTQ)"
+"$BIN/s10-opt" "$OUT/model.raised.mlir" \
+  --squeeze10-quantize="calib=data/wikitext-2/valid.txt nsamples=128 seqlen=512 report=$OUT/quantize.json" \
+  -o "$OUT/model.s10.mlir" 2>&1 | grep -v '^quantize \[' | sed 's/^/   /'
 
-step "WikiText-2 test perplexity (fp16 weights, fp32 compute; reference 34.82)"
-"$BIN/s10-run" "$OUT/model.raised.mlir" --tokenizer "$MODEL/tokenizer.model" \
-  --perplexity data/wikitext-2/test.txt --seqlen 512 ${S10_DEMO_WINDOWS:+--max-windows $S10_DEMO_WINDOWS} \
-  --json "$OUT/perplexity.json"
-echo "   report: $OUT/perplexity.json"
+step "generate (fp16 weights, then Squeeze10 weights)"
+for m in model.raised model.s10; do
+  "$BIN/s10-run" "$OUT/$m.mlir" --tokenizer "$TOK" --quiet \
+    --prompt "The history of the city begins in the" --max-new-tokens 24 \
+    --json "$OUT/$m.generate.json" | sed "s/^/   [$m] /"
+done
+
+step "WikiText-2 test perplexity (reference for fp16 weights: 34.82)"
+for m in model.raised model.s10; do
+  "$BIN/s10-run" "$OUT/$m.mlir" --tokenizer "$TOK" \
+    --perplexity data/wikitext-2/test.txt --seqlen 512 $WINDOWS \
+    --json "$OUT/$m.perplexity.json"
+done
+
+step "summary"
+/usr/bin/python3 - "$OUT" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+q = json.load(open(os.path.join(out, "quantize.json")))
+rows = [("fp16 weights", "model.raised", 16.0, 16.0),
+        ("Squeeze10", "model.s10", q["payload_bpw"], q["true_bpw"])]
+print(f"   {'weights':14} {'payload bpw':>11} {'true bpw':>9} {'perplexity':>11}")
+for name, m, pay, tru in rows:
+    p = json.load(open(os.path.join(out, m + ".perplexity.json")))
+    print(f"   {name:14} {pay:11.3f} {tru:9.3f} {p['perplexity']:11.3f}")
+print(f"   reports: {out}/quantize.json, {out}/*.perplexity.json")
+PY

@@ -81,8 +81,7 @@ BroadcastPlan s10::runtime::planBroadcast(ArrayRef<Shape> inShapes,
 
 void s10::runtime::runBroadcast(
     const BroadcastPlan &plan, ThreadPool *pool, int64_t grain,
-    function_ref<void(int64_t, const int64_t *, int64_t, const int64_t *)>
-        fn) {
+    function_ref<void(int64_t, const int64_t *, int64_t, const int64_t *)> fn) {
   int64_t total = plan.numel();
   if (total == 0)
     return;

@@ -10,8 +10,8 @@
 #ifndef S10_LIB_RUNTIME_BROADCAST_H
 #define S10_LIB_RUNTIME_BROADCAST_H
 
-#include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/Tensor.h"
+#include "s10/Runtime/ThreadPool.h"
 
 namespace s10::runtime {
 
@@ -37,8 +37,7 @@ BroadcastPlan planBroadcast(llvm::ArrayRef<Shape> inShapes,
 /// innermost collapsed dimension, in parallel when the output is large.
 void runBroadcast(
     const BroadcastPlan &plan, ThreadPool *pool, int64_t grain,
-    llvm::function_ref<void(int64_t, const int64_t *, int64_t,
-                            const int64_t *)>
+    llvm::function_ref<void(int64_t, const int64_t *, int64_t, const int64_t *)>
         fn);
 
 } // namespace s10::runtime

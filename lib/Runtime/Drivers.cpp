@@ -34,18 +34,16 @@ Expected<Tensor> logitsOf(std::vector<Tensor> &outs, int64_t seq) {
 }
 } // namespace
 
-int64_t s10::runtime::getMaxPositions(mlir::ModuleOp module,
-                                      int64_t fallback) {
+int64_t s10::runtime::getMaxPositions(mlir::ModuleOp module, int64_t fallback) {
   if (module)
-    if (auto a = module->getAttrOfType<mlir::IntegerAttr>(
-            "squeeze.max_positions"))
+    if (auto a =
+            module->getAttrOfType<mlir::IntegerAttr>("squeeze.max_positions"))
       return a.getInt();
   return fallback;
 }
 
-double s10::runtime::sumNll(ThreadPool *pool, const float *logits,
-                            int64_t rows, int64_t vocab,
-                            ArrayRef<int64_t> targets) {
+double s10::runtime::sumNll(ThreadPool *pool, const float *logits, int64_t rows,
+                            int64_t vocab, ArrayRef<int64_t> targets) {
   std::vector<double> nll(rows, 0.0);
   auto body = [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {

@@ -35,29 +35,29 @@ Tensor outputLike(MutableArrayRef<Tensor> candidates, DType type,
 template <typename TA, typename TB, typename TO, typename F>
 void binaryLoop(ThreadPool &pool, const BroadcastPlan &plan, const TA *a,
                 const TB *b, TO *o, F f) {
-  runBroadcast(plan, &pool, kGrain,
-               [&](int64_t oo, const int64_t *io, int64_t n,
-                   const int64_t *is) {
-                 const TA *pa = a + io[0];
-                 const TB *pb = b + io[1];
-                 TO *po = o + oo;
-                 if (is[0] == 1 && is[1] == 1) {
-                   for (int64_t i = 0; i < n; ++i)
-                     po[i] = f(pa[i], pb[i]);
-                 } else if (is[0] == 1) {
-                   TB y = pb[0];
-                   for (int64_t i = 0; i < n; ++i)
-                     po[i] = f(pa[i], y);
-                 } else if (is[1] == 1) {
-                   TA x = pa[0];
-                   for (int64_t i = 0; i < n; ++i)
-                     po[i] = f(x, pb[i]);
-                 } else {
-                   TO r = f(pa[0], pb[0]);
-                   for (int64_t i = 0; i < n; ++i)
-                     po[i] = r;
-                 }
-               });
+  runBroadcast(
+      plan, &pool, kGrain,
+      [&](int64_t oo, const int64_t *io, int64_t n, const int64_t *is) {
+        const TA *pa = a + io[0];
+        const TB *pb = b + io[1];
+        TO *po = o + oo;
+        if (is[0] == 1 && is[1] == 1) {
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = f(pa[i], pb[i]);
+        } else if (is[0] == 1) {
+          TB y = pb[0];
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = f(pa[i], y);
+        } else if (is[1] == 1) {
+          TA x = pa[0];
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = f(x, pb[i]);
+        } else {
+          TO r = f(pa[0], pb[0]);
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = r;
+        }
+      });
 }
 
 enum Allowed : unsigned { kInts = 1, kFloats = 2, kBools = 4 };
@@ -260,19 +260,16 @@ Error variadicKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     return e;
   Tensor acc = in[0];
   for (size_t i = 1; i < in.size(); ++i) {
-    Expected<Tensor> r = Kind == 0 ? binaryOp<kInts | kFloats>(
-                                         ctx, acc, in[i],
-                                         [](auto x, auto y) {
-                                           return maxValue(x, y);
-                                         })
-                         : Kind == 1 ? binaryOp<kInts | kFloats>(
-                                           ctx, acc, in[i],
-                                           [](auto x, auto y) {
-                                             return minValue(x, y);
-                                           })
-                                     : binaryOp<kInts | kFloats>(
-                                           ctx, acc, in[i],
-                                           [](auto x, auto y) { return x + y; });
+    Expected<Tensor> r =
+        Kind == 0 ? binaryOp<kInts | kFloats>(
+                        ctx, acc, in[i],
+                        [](auto x, auto y) { return maxValue(x, y); })
+        : Kind == 1
+            ? binaryOp<kInts | kFloats>(
+                  ctx, acc, in[i],
+                  [](auto x, auto y) { return minValue(x, y); })
+            : binaryOp<kInts | kFloats>(ctx, acc, in[i],
+                                        [](auto x, auto y) { return x + y; });
     if (!r)
       return r.takeError();
     acc = std::move(*r);
@@ -280,9 +277,8 @@ Error variadicKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   if (Kind == 3 && in.size() > 1) {
     Tensor n = Tensor::scalar<double>(DType::F64, double(in.size()))
                    .castTo(acc.dtype());
-    auto r = binaryOp<kInts | kFloats>(ctx, acc, n, [](auto x, auto y) {
-      return divValue(x, y);
-    });
+    auto r = binaryOp<kInts | kFloats>(
+        ctx, acc, n, [](auto x, auto y) { return divValue(x, y); });
     if (!r)
       return r.takeError();
     acc = std::move(*r);
@@ -335,9 +331,8 @@ Error powKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     Tensor e = expo.castTo(dt == DType::F64 ? DType::F64 : DType::F32);
     if (isHalfLike(dt))
       base = base.toF32();
-    auto r = binaryOp<kFloats>(ctx, base, e, [](auto x, auto y) {
-      return std::pow(x, y);
-    });
+    auto r = binaryOp<kFloats>(ctx, base, e,
+                               [](auto x, auto y) { return std::pow(x, y); });
     if (!r)
       return r.takeError();
     return setResult(r->castTo(dt), out);
@@ -355,11 +350,10 @@ Error preluKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
                   SmallVectorImpl<Tensor> &out) {
   if (Error e = requireInputs(in, 2))
     return e;
-  return setResult(binaryOp<kInts | kFloats>(ctx, in[0], in[1],
-                                             [](auto x, auto s) {
-                                               return x < 0 ? s * x : x;
-                                             }),
-                   out);
+  return setResult(
+      binaryOp<kInts | kFloats>(
+          ctx, in[0], in[1], [](auto x, auto s) { return x < 0 ? s * x : x; }),
+      out);
 }
 
 //===----------------------------------------------------------------------===//
@@ -439,7 +433,7 @@ UNARY_KERNEL(softplusKernel, kFloats,
              T(x > T(20) ? x : std::log1p(std::exp(x))))
 UNARY_KERNEL(softsignKernel, kFloats, x / (T(1) + std::fabs(x)))
 UNARY_KERNEL(mishKernel, kFloats,
-             T(x * std::tanh(x > T(20) ? x : std::log1p(std::exp(x)))))
+             T(x *std::tanh(x > T(20) ? x : std::log1p(std::exp(x)))))
 #undef UNARY_KERNEL
 
 /// Unary float ops with attributes.
@@ -461,25 +455,24 @@ UNARY_ATTR_KERNEL(leakyReluKernel, double alpha = ctx.attrFloat("alpha", 0.01),
                   x < 0 ? T(alpha) * x : x)
 UNARY_ATTR_KERNEL(eluKernel, double alpha = ctx.attrFloat("alpha", 1.0),
                   x < 0 ? T(alpha) * (std::exp(x) - T(1)) : x)
-UNARY_ATTR_KERNEL(seluKernel,
-                  double alpha = ctx.attrFloat("alpha", 1.67326319217681884765625);
-                  double gamma = ctx.attrFloat("gamma", 1.05070102214813232421875),
-                  x <= 0 ? T(gamma) * (T(alpha) * std::exp(x) - T(alpha))
-                         : T(gamma) * x)
+UNARY_ATTR_KERNEL(
+    seluKernel,
+    double alpha = ctx.attrFloat("alpha", 1.67326319217681884765625);
+    double gamma = ctx.attrFloat("gamma", 1.05070102214813232421875),
+    x <= 0 ? T(gamma) * (T(alpha) * std::exp(x) - T(alpha)) : T(gamma) * x)
 UNARY_ATTR_KERNEL(celuKernel, double alpha = ctx.attrFloat("alpha", 1.0),
                   std::max(T(0), x) +
-                      std::min(T(0), T(alpha) * (std::exp(x / T(alpha)) - T(1))))
+                      std::min(T(0),
+                               T(alpha) * (std::exp(x / T(alpha)) - T(1))))
 UNARY_ATTR_KERNEL(thresholdedReluKernel,
                   double alpha = ctx.attrFloat("alpha", 1.0),
                   x > T(alpha) ? x : T(0))
-UNARY_ATTR_KERNEL(hardSigmoidKernel,
-                  double alpha = ctx.attrFloat("alpha", 0.2);
+UNARY_ATTR_KERNEL(hardSigmoidKernel, double alpha = ctx.attrFloat("alpha", 0.2);
                   double beta = ctx.attrFloat("beta", 0.5),
                   std::max(T(0), std::min(T(1), T(alpha) * x + T(beta))))
 UNARY_ATTR_KERNEL(hardSwishKernel, (void)0,
-                  x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5))))
-UNARY_ATTR_KERNEL(shrinkKernel,
-                  double bias = ctx.attrFloat("bias", 0.0);
+                  x *std::max(T(0), std::min(T(1), x / T(6) + T(0.5))))
+UNARY_ATTR_KERNEL(shrinkKernel, double bias = ctx.attrFloat("bias", 0.0);
                   double lambd = ctx.attrFloat("lambd", 0.5),
                   x < T(-lambd) ? x + T(bias)
                                 : (x > T(lambd) ? x - T(bias) : T(0)))
@@ -490,34 +483,34 @@ Error geluKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   if (Error e = requireInputs(in, 1))
     return e;
   bool tanhApprox = ctx.attrString("approximate").value_or("none") == "tanh";
-  return setResult(unaryOp<kFloats>(ctx, std::move(in[0]),
-                                    [&](auto x) {
-                                      using T = decltype(x);
-                                      if (tanhApprox)
-                                        return T(0.5) * x *
-                                               (T(1) + std::tanh(
-                                                           T(0.7978845608028654) *
-                                                           (x + T(0.044715) * x *
-                                                                    x * x)));
-                                      return T(0.5) * x *
-                                             (T(1) + std::erf(x * T(M_SQRT1_2)));
-                                    }),
-                   out);
+  return setResult(
+      unaryOp<kFloats>(
+          ctx, std::move(in[0]),
+          [&](auto x) {
+            using T = decltype(x);
+            if (tanhApprox)
+              return T(0.5) * x *
+                     (T(1) + std::tanh(T(0.7978845608028654) *
+                                       (x + T(0.044715) * x * x * x)));
+            return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+          }),
+      out);
 }
 
 Error isNaNKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
                   SmallVectorImpl<Tensor> &out) {
   if (Error e = requireInputs(in, 1))
     return e;
-  return setResult(floatPredicate(in[0], [](double x) { return std::isnan(x); }),
-                   out);
+  return setResult(
+      floatPredicate(in[0], [](double x) { return std::isnan(x); }), out);
 }
 
 Error isInfKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
                   SmallVectorImpl<Tensor> &out) {
   if (Error e = requireInputs(in, 1))
     return e;
-  bool neg = ctx.attrInt("detect_negative", 1), pos = ctx.attrInt("detect_positive", 1);
+  bool neg = ctx.attrInt("detect_negative", 1),
+       pos = ctx.attrInt("detect_positive", 1);
   return setResult(floatPredicate(in[0],
                                   [&](double x) {
                                     return std::isinf(x) &&
@@ -551,16 +544,16 @@ Error whereKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   const char *xp = static_cast<const char *>(x.raw());
   const char *yp = static_cast<const char *>(y.raw());
   char *op = static_cast<char *>(result.rawMutable());
-  runBroadcast(plan, &ctx.pool, kGrain,
-               [&](int64_t oo, const int64_t *io, int64_t n,
-                   const int64_t *is) {
-                 for (int64_t i = 0; i < n; ++i) {
-                   bool cond = cp[io[0] + i * is[0]];
-                   const char *src = cond ? xp + (io[1] + i * is[1]) * elt
-                                          : yp + (io[2] + i * is[2]) * elt;
-                   std::memcpy(op + (oo + i) * elt, src, elt);
-                 }
-               });
+  runBroadcast(
+      plan, &ctx.pool, kGrain,
+      [&](int64_t oo, const int64_t *io, int64_t n, const int64_t *is) {
+        for (int64_t i = 0; i < n; ++i) {
+          bool cond = cp[io[0] + i * is[0]];
+          const char *src = cond ? xp + (io[1] + i * is[1]) * elt
+                                 : yp + (io[2] + i * is[2]) * elt;
+          std::memcpy(op + (oo + i) * elt, src, elt);
+        }
+      });
   out.push_back(std::move(result));
   return Error::success();
 }
@@ -580,14 +573,14 @@ Error clipKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     int64_t l = lo ? lo.getInt(0) : int64_t(loV);
     int64_t h = hi ? hi.getInt(0) : int64_t(hiV);
     return setResult(unaryOp<kInts>(ctx, x,
-                                     [&](auto v) {
-                                       using T = decltype(v);
-                                       if (hasLo && v < T(l))
-                                         v = T(l);
-                                       if (hasHi && v > T(h))
-                                         v = T(h);
-                                       return v;
-                                     }),
+                                    [&](auto v) {
+                                      using T = decltype(v);
+                                      if (hasLo && v < T(l))
+                                        v = T(l);
+                                      if (hasHi && v > T(h))
+                                        v = T(h);
+                                      return v;
+                                    }),
                      out);
   }
   return setResult(unaryOp<kFloats>(ctx, x,

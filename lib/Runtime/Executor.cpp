@@ -53,10 +53,9 @@ Expected<func::FuncOp> s10::runtime::findModelFunction(ModuleOp module) {
     }
   if (count == 1)
     return only;
-  return makeError(count == 0
-                       ? "the module has no function to run"
-                       : "the module has several functions and none is "
-                         "named 'main'");
+  return makeError(count == 0 ? "the module has no function to run"
+                              : "the module has several functions and none is "
+                                "named 'main'");
 }
 
 namespace {
@@ -140,8 +139,8 @@ std::string describeOp(Operation *op) {
   std::string s;
   raw_string_ostream os(s);
   if (auto node = dyn_cast<s10::onnx::NodeOp>(op)) {
-    os << "onnx.node '" << node.getDisplayName() << "' ("
-       << node.getOpType() << ")";
+    os << "onnx.node '" << node.getDisplayName() << "' (" << node.getOpType()
+       << ")";
     return s;
   }
   os << op->getName().getStringRef();
@@ -299,8 +298,7 @@ Expected<Tensor> Executor::Impl::prepareInput(unsigned i, const Tensor &t) {
   return t.castTo(target);
 }
 
-Expected<std::vector<Tensor>>
-Executor::Impl::execute(ArrayRef<Tensor> inputs) {
+Expected<std::vector<Tensor>> Executor::Impl::execute(ArrayRef<Tensor> inputs) {
   if (inputs.size() != numArgs)
     return makeError("the function takes " + Twine(numArgs) + " inputs, got " +
                      Twine(inputs.size()));
@@ -342,8 +340,7 @@ Error Executor::Impl::runStep(Step &step, MutableArrayRef<Tensor> in,
                               SmallVectorImpl<Tensor> &out) {
   switch (step.kind) {
   case Kind::OnnxNode: {
-    KernelContext ctx{cast<s10::onnx::NodeOp>(step.op), opts.floatMode,
-                      *pool};
+    KernelContext ctx{cast<s10::onnx::NodeOp>(step.op), opts.floatMode, *pool};
     if (Error e = step.kernel(ctx, in, out))
       return e;
     if (opts.floatMode == FloatMode::F32)
@@ -359,19 +356,19 @@ Error Executor::Impl::runStep(Step &step, MutableArrayRef<Tensor> in,
   case Kind::QWeight: {
     Tensor &cached = constCache[step.index];
     if (cached.isNull()) {
-      Expected<Tensor> t = makeError("unreachable");
-      consumeError(t.takeError());
-      if (step.kind == Kind::Constant) {
-        t = tensorFromElementsAttr(
+      auto materialize = [&]() -> Expected<Tensor> {
+        if (step.kind == Kind::Weight)
+          return weights->load(cast<sq::WeightOp>(step.op),
+                               opts.floatMode == FloatMode::F32);
+        if (step.kind == Kind::QWeight)
+          return dequantizeWeight(cast<sq::QuantizedWeightOp>(step.op));
+        auto t = tensorFromElementsAttr(
             cast<ElementsAttr>(cast<arith::ConstantOp>(step.op).getValue()));
         if (t && opts.floatMode == FloatMode::F32 && isFloat(t->dtype()))
           *t = t->toF32();
-      } else if (step.kind == Kind::Weight) {
-        t = weights->load(cast<sq::WeightOp>(step.op),
-                          opts.floatMode == FloatMode::F32);
-      } else {
-        t = dequantizeWeight(cast<sq::QuantizedWeightOp>(step.op));
-      }
+        return t;
+      };
+      Expected<Tensor> t = materialize();
       if (!t)
         return t.takeError();
       cached = std::move(*t);
@@ -439,7 +436,8 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
     Shape shape(x.shape());
     shape.back() = outF;
     Tensor y = Tensor::empty(DType::F32, shape);
-    int64_t rows = inF ? x.numel() / inF : shapeNumel(shape) / std::max<int64_t>(outF, 1);
+    int64_t rows =
+        inF ? x.numel() / inF : shapeNumel(shape) / std::max<int64_t>(outF, 1);
     linear(p, x.f32(), rows, inF, w.f32(), inOut, outF,
            bias ? bias.f32() : nullptr, y.f32Mutable());
     return finish(y);
@@ -505,8 +503,8 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
           inv = t->toFloatVector();
         }
         if (int64_t(inv.size()) != d / 2)
-          return makeError("inv_freq must hold head_dim / 2 = " +
-                           Twine(d / 2) + " floats");
+          return makeError("inv_freq must hold head_dim / 2 = " + Twine(d / 2) +
+                           " floats");
         table = std::make_unique<RotaryTable>(inv);
       } else {
         table = std::make_unique<RotaryTable>(d, theta);
@@ -533,8 +531,8 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
         k.dim(2) != sh.kvHeads * sh.headDim ||
         v.dim(2) != sh.kvHeads * sh.headDim || k.dim(0) != q.dim(0) ||
         v.dim(0) != q.dim(0) || k.dim(1) != v.dim(1))
-      return makeError("inconsistent shapes: query " + q.describe() +
-                       ", key " + k.describe() + ", value " + v.describe());
+      return makeError("inconsistent shapes: query " + q.describe() + ", key " +
+                       k.describe() + ", value " + v.describe());
     if (sh.heads % sh.kvHeads != 0)
       return makeError("num_heads is not a multiple of num_kv_heads");
     sh.batch = q.dim(0);
@@ -600,9 +598,9 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
 Executor::Executor(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 Executor::~Executor() = default;
 
-Expected<std::unique_ptr<Executor>>
-Executor::create(ModuleOp module, const ExecOptions &opts,
-                 StringRef modulePath) {
+Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module,
+                                                     const ExecOptions &opts,
+                                                     StringRef modulePath) {
   auto func = findModelFunction(module);
   if (!func)
     return func.takeError();
@@ -613,9 +611,10 @@ Executor::create(ModuleOp module, const ExecOptions &opts,
   impl->module = module;
   impl->func = *func;
   impl->opts = opts;
-  impl->weights = opts.weights ? opts.weights
-                               : std::make_shared<WeightStore>(
-                                     WeightStore::baseDirFor(module, modulePath));
+  impl->weights = opts.weights
+                      ? opts.weights
+                      : std::make_shared<WeightStore>(
+                            WeightStore::baseDirFor(module, modulePath));
   impl->pool = std::make_unique<ThreadPool>(opts.numThreads);
   if (Error e = impl->build())
     return std::move(e);
@@ -648,7 +647,8 @@ Expected<std::vector<Tensor>> Executor::step(ArrayRef<Tensor> inputs) {
       size_t elt = dtypeSize(tokens.dtype());
       all = Tensor::empty(tokens.dtype(), {b, h + added});
       for (int64_t i = 0; i < b; ++i) {
-        char *dst = static_cast<char *>(all.rawMutable()) + i * (h + added) * elt;
+        char *dst =
+            static_cast<char *>(all.rawMutable()) + i * (h + added) * elt;
         std::memcpy(dst,
                     static_cast<const char *>(I.history.raw()) + i * h * elt,
                     h * elt);
@@ -672,7 +672,8 @@ Expected<std::vector<Tensor>> Executor::step(ArrayRef<Tensor> inputs) {
       Shape shape(t.shape());
       shape[1] = added;
       Tensor s = Tensor::empty(t.dtype(), shape);
-      int64_t inner = shapeNumel(t.shape().drop_front(2)) * dtypeSize(t.dtype());
+      int64_t inner =
+          shapeNumel(t.shape().drop_front(2)) * dtypeSize(t.dtype());
       for (int64_t b = 0; b < t.dim(0); ++b)
         std::memcpy(static_cast<char *>(s.rawMutable()) + b * added * inner,
                     static_cast<const char *>(t.raw()) +

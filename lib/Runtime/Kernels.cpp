@@ -2,23 +2,22 @@
 
 #include "s10/Runtime/Kernels.h"
 
+#include "Blas.h"
 #include "FastMath.h"
 #include "OnnxKernels.h"
 
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 
 #include <algorithm>
-#include <cblas.h>
 #include <limits>
 #include <mutex>
 
 using namespace llvm;
 using namespace s10::runtime;
 
-void s10::runtime::initBlasThreading() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
+void s10::runtime::initBlasThreading() { (void)blas(); }
+
+const char *s10::runtime::getBlasCoreName() { return blas().coreName; }
 
 //===----------------------------------------------------------------------===//
 // GEMM
@@ -28,9 +27,9 @@ static void sgemmSerial(bool transA, bool transB, int64_t m, int64_t n,
                         int64_t k, float alpha, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c,
                         int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-              ldb, beta, c, ldc);
+  blas().sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+               transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+               ldb, beta, c, ldc);
 }
 
 void s10::runtime::gemm(ThreadPool *pool, bool transA, bool transB, int64_t m,
@@ -205,8 +204,8 @@ void s10::runtime::rmsNorm(ThreadPool *pool, const float *x, int64_t rows,
     }
   };
   if (pool)
-    pool->parallelFor(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)),
-                      body);
+    pool->parallelFor(
+        rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), body);
   else
     body(0, rows);
 }
@@ -260,9 +259,8 @@ void RotaryTable::ensure(int64_t n) {
 }
 
 void s10::runtime::rotary(ThreadPool *pool, const float *x, int64_t batch,
-                          int64_t seq, int64_t heads,
-                          const RotaryTable &table, int64_t posOffset,
-                          float *y) {
+                          int64_t seq, int64_t heads, const RotaryTable &table,
+                          int64_t posOffset, float *y) {
   int64_t d = table.getHeadDim(), half = d / 2;
   int64_t rowLen = heads * d;
   auto body = [&](int64_t r0, int64_t r1) {
@@ -327,13 +325,14 @@ void s10::runtime::attention(ThreadPool *pool, const AttentionShape &sh,
       sc.resize(rows * cols);
     float *s = sc.data();
     const float *kp = k[b] + g * D, *vp = v[b] + g * D;
-    sgemmSerial(false, true, rows, cols, D, sh.scale, qp, qRow, kp, kvRow,
-                0.0f, s, cols);
+    sgemmSerial(false, true, rows, cols, D, sh.scale, qp, qRow, kp, kvRow, 0.0f,
+                s, cols);
     for (int64_t r = 0; r < rows; ++r) {
       float *sr = s + r * cols;
       int64_t valid = cols;
       if (sh.causal)
-        valid = std::min<int64_t>(cols, std::max<int64_t>(0, sh.past + t0 + r + 1));
+        valid =
+            std::min<int64_t>(cols, std::max<int64_t>(0, sh.past + t0 + r + 1));
       if (valid == 0) {
         std::fill(sr, sr + cols, 0.0f);
         continue;
@@ -341,8 +340,8 @@ void s10::runtime::attention(ThreadPool *pool, const AttentionShape &sh,
       softmaxRow(sr, valid);
       std::fill(sr + valid, sr + cols, 0.0f);
     }
-    sgemmSerial(false, false, rows, D, cols, 1.0f, s, cols, vp, kvRow, 0.0f,
-                op, qRow);
+    sgemmSerial(false, false, rows, D, cols, 1.0f, s, cols, vp, kvRow, 0.0f, op,
+                qRow);
   };
   if (pool)
     pool->parallelTasks(tasks, task);
@@ -355,8 +354,7 @@ void s10::runtime::attention(ThreadPool *pool, const AttentionShape &sh,
 // Quantized weights
 //===----------------------------------------------------------------------===//
 
-Expected<Tensor>
-s10::runtime::dequantizeWeight(squeeze::QuantizedWeightOp op) {
+Expected<Tensor> s10::runtime::dequantizeWeight(squeeze::QuantizedWeightOp op) {
   auto type = op.getResult().getType();
   int64_t out = type.getOutFeatures(), in = type.getInFeatures();
   int64_t gs = type.getScheme().getGroupSize();

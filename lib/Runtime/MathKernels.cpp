@@ -1,12 +1,12 @@
 //===- MathKernels.cpp - MatMul, Gemm, Softmax, normalizations ------------===//
 
+#include "Blas.h"
 #include "Broadcast.h"
 #include "DTypeDispatch.h"
 #include "OnnxKernels.h"
 
 #include "s10/Runtime/Kernels.h"
 
-#include <cblas.h>
 #include <cmath>
 
 using namespace llvm;
@@ -39,8 +39,8 @@ void batchedProduct(ThreadPool &pool, const T *a, const T *b, T *c,
            n, 0.0f, cp, n);
     } else if constexpr (std::is_same_v<T, double>) {
       if (m && n && k)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, ap,
-                    k, bp, n, 0.0, cp, n);
+        blas().dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0,
+                     ap, k, bp, n, 0.0, cp, n);
       else
         std::fill(cp, cp + m * n, 0.0);
     } else {
@@ -102,14 +102,14 @@ Error matMulKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     int64_t nb = shapeNumel(*batch);
     aOff.resize(nb);
     bOff.resize(nb);
-    runBroadcast(plan, nullptr, 0,
-                 [&](int64_t o, const int64_t *io, int64_t cnt,
-                     const int64_t *is) {
-                   for (int64_t i = 0; i < cnt; ++i) {
-                     aOff[o + i] = (io[0] + i * is[0]) * m * k;
-                     bOff[o + i] = (io[1] + i * is[1]) * k * n;
-                   }
-                 });
+    runBroadcast(
+        plan, nullptr, 0,
+        [&](int64_t o, const int64_t *io, int64_t cnt, const int64_t *is) {
+          for (int64_t i = 0; i < cnt; ++i) {
+            aOff[o + i] = (io[0] + i * is[0]) * m * k;
+            bOff[o + i] = (io[1] + i * is[1]) * k * n;
+          }
+        });
   }
 
   Tensor result;
@@ -127,10 +127,9 @@ Error matMulKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   } else if (isInteger(dt)) {
     Tensor a64 = a.castTo(DType::I64), b64 = b.castTo(DType::I64);
     result = Tensor::empty(DType::I64, outShape);
-    batchedProduct<int64_t>(ctx.pool, a64.data_as<int64_t>(),
-                            b64.data_as<int64_t>(),
-                            result.mutable_as<int64_t>(), aOff, bOff, effM, n,
-                            k);
+    batchedProduct<int64_t>(
+        ctx.pool, a64.data_as<int64_t>(), b64.data_as<int64_t>(),
+        result.mutable_as<int64_t>(), aOff, bOff, effM, n, k);
     result = result.castTo(dt);
   } else {
     return makeError("unsupported MatMul type " + a.describe());
@@ -180,29 +179,28 @@ Error gemmKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     Tensor cc = c.castTo(ct);
     BroadcastPlan plan = planBroadcast({Shape(cc.shape())}, {m, n});
     size_t elt = dtypeSize(ct);
-    runBroadcast(plan, nullptr, 0,
-                 [&](int64_t o, const int64_t *io, int64_t cnt,
-                     const int64_t *is) {
-                   for (int64_t i = 0; i < cnt; ++i)
-                     std::memcpy(static_cast<char *>(y.rawMutable()) +
-                                     (o + i) * elt,
-                                 static_cast<const char *>(cc.raw()) +
-                                     (io[0] + i * is[0]) * elt,
-                                 elt);
-                 });
+    runBroadcast(
+        plan, nullptr, 0,
+        [&](int64_t o, const int64_t *io, int64_t cnt, const int64_t *is) {
+          for (int64_t i = 0; i < cnt; ++i)
+            std::memcpy(static_cast<char *>(y.rawMutable()) + (o + i) * elt,
+                        static_cast<const char *>(cc.raw()) +
+                            (io[0] + i * is[0]) * elt,
+                        elt);
+        });
   } else {
     beta = 0.0;
   }
   Tensor ac = a.castTo(ct), bc = b.castTo(ct);
   if (useF32) {
-    gemm(&ctx.pool, ta, tb, m, n, k, float(alpha), ac.f32(), a.dim(1),
-         bc.f32(), b.dim(1), float(beta), y.f32Mutable(), n);
+    gemm(&ctx.pool, ta, tb, m, n, k, float(alpha), ac.f32(), a.dim(1), bc.f32(),
+         b.dim(1), float(beta), y.f32Mutable(), n);
   } else if (m && n) {
     if (k)
-      cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                  tb ? CblasTrans : CblasNoTrans, m, n, k, alpha,
-                  ac.data_as<double>(), a.dim(1), bc.data_as<double>(),
-                  b.dim(1), beta, y.mutable_as<double>(), n);
+      blas().dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                   tb ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+                   ac.data_as<double>(), a.dim(1), bc.data_as<double>(),
+                   b.dim(1), beta, y.mutable_as<double>(), n);
     else
       for (int64_t i = 0; i < m * n; ++i)
         y.mutable_as<double>()[i] *= beta;
@@ -277,26 +275,27 @@ Error softmaxKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     if (!y.isUniqueWritable())
       y = y.clone();
     float *d = y.f32Mutable();
-    ctx.pool.parallelFor(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)),
-                         [&](int64_t r0, int64_t r1) {
-                           for (int64_t r = r0; r < r1; ++r) {
-                             float *row = d + r * n;
-                             if constexpr (Kind == SoftKind::Softmax) {
-                               softmaxRow(row, n);
-                             } else if constexpr (Kind == SoftKind::LogSoftmax) {
-                               float lse = float(logSumExpRow(row, n));
-                               for (int64_t i = 0; i < n; ++i)
-                                 row[i] -= lse;
-                             } else {
-                               int64_t arg = 0;
-                               for (int64_t i = 1; i < n; ++i)
-                                 if (row[i] > row[arg])
-                                   arg = i;
-                               for (int64_t i = 0; i < n; ++i)
-                                 row[i] = i == arg;
-                             }
-                           }
-                         });
+    ctx.pool.parallelFor(
+        rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)),
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) {
+            float *row = d + r * n;
+            if constexpr (Kind == SoftKind::Softmax) {
+              softmaxRow(row, n);
+            } else if constexpr (Kind == SoftKind::LogSoftmax) {
+              float lse = float(logSumExpRow(row, n));
+              for (int64_t i = 0; i < n; ++i)
+                row[i] -= lse;
+            } else {
+              int64_t arg = 0;
+              for (int64_t i = 1; i < n; ++i)
+                if (row[i] > row[arg])
+                  arg = i;
+              for (int64_t i = 0; i < n; ++i)
+                row[i] = i == arg;
+            }
+          }
+        });
     if (isHalfLike(dt))
       y = y.castTo(dt);
   }
@@ -384,12 +383,12 @@ Error batchNormKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
                       SmallVectorImpl<Tensor> &out) {
   if (Error e = requireInputs(in, 5))
     return e;
-  if (ctx.attrInt("training_mode", 0))
-    return makeError("training-mode BatchNormalization is not supported");
+  bool training = ctx.attrInt("training_mode", 0) != 0;
   const Tensor &x = in[0];
   if (x.rank() < 2)
     return makeError("BatchNormalization needs rank >= 2");
   double eps = ctx.attrFloat("epsilon", 1e-5);
+  double momentum = ctx.attrFloat("momentum", 0.9);
   int64_t n = x.dim(0), c = x.dim(1);
   int64_t spatial = shapeNumel(x.shape().drop_front(2));
   for (int i = 1; i < 5; ++i)
@@ -397,11 +396,32 @@ Error batchNormKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       return makeError("parameter " + Twine(i) + " must have C elements");
   Tensor xd = x.castTo(DType::F64);
   Tensor y = Tensor::empty(DType::F64, x.shape());
+  Tensor runMean = Tensor::empty(DType::F64, {c});
+  Tensor runVar = Tensor::empty(DType::F64, {c});
   const double *xp = xd.data_as<double>();
   double *yp = y.mutable_as<double>();
   for (int64_t ch = 0; ch < c; ++ch) {
     double s = in[1].getDouble(ch), b = in[2].getDouble(ch);
     double mu = in[3].getDouble(ch), var = in[4].getDouble(ch);
+    if (training) {
+      // Batch statistics (population variance); running stats updated
+      // with the momentum.
+      double bm = 0, bv = 0, count = double(n * spatial);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < spatial; ++j)
+          bm += xp[(i * c + ch) * spatial + j];
+      bm /= count;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < spatial; ++j) {
+          double d = xp[(i * c + ch) * spatial + j] - bm;
+          bv += d * d;
+        }
+      bv /= count;
+      runMean.mutable_as<double>()[ch] = mu * momentum + bm * (1 - momentum);
+      runVar.mutable_as<double>()[ch] = var * momentum + bv * (1 - momentum);
+      mu = bm;
+      var = bv;
+    }
     double inv = s / std::sqrt(var + eps);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < spatial; ++j) {
@@ -410,6 +430,10 @@ Error batchNormKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       }
   }
   out.push_back(y.castTo(x.dtype()));
+  if (training) {
+    out.push_back(runMean.castTo(in[3].dtype()));
+    out.push_back(runVar.castTo(in[4].dtype()));
+  }
   return Error::success();
 }
 

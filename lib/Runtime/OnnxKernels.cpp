@@ -14,6 +14,7 @@ const KernelTable &s10::runtime::getKernelTable() {
     registerShapeKernels(t);
     registerReduceKernels(t);
     registerMathKernels(t);
+    registerMiscKernels(t);
     return t;
   }();
   return table;
@@ -36,8 +37,7 @@ Expected<int64_t> s10::runtime::normalizeAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
-std::optional<SmallVector<int64_t, 8>>
-KernelContext::attrInts(StringRef key) {
+std::optional<SmallVector<int64_t, 8>> KernelContext::attrInts(StringRef key) {
   mlir::Attribute attr = op.getOnnxAttr(key);
   if (!attr)
     return std::nullopt;

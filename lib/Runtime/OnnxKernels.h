@@ -10,10 +10,10 @@
 #ifndef S10_LIB_RUNTIME_ONNXKERNELS_H
 #define S10_LIB_RUNTIME_ONNXKERNELS_H
 
-#include "s10/Runtime/ThreadPool.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/Tensor.h"
+#include "s10/Runtime/ThreadPool.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -65,6 +65,7 @@ void registerElementwiseKernels(KernelTable &table);
 void registerShapeKernels(KernelTable &table);
 void registerReduceKernels(KernelTable &table);
 void registerMathKernels(KernelTable &table);
+void registerMiscKernels(KernelTable &table);
 
 //===----------------------------------------------------------------------===//
 // Helpers shared by kernel files

@@ -30,8 +30,7 @@ enum class Red {
 };
 
 /// The input with the axes in `reduce` moved last, and the row length.
-std::pair<Tensor, int64_t> moveAxesLast(const Tensor &x,
-                                        ArrayRef<bool> reduce,
+std::pair<Tensor, int64_t> moveAxesLast(const Tensor &x, ArrayRef<bool> reduce,
                                         ThreadPool *pool) {
   SmallVector<int64_t, 6> perm;
   int64_t len = 1;

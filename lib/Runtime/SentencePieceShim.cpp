@@ -47,8 +47,9 @@ __attribute__((visibility("default"))) int
 s10_sp_encode(void *sp, const char *text, size_t len, s10_sp_ids_fn emit,
               void *ctx) {
   std::vector<int> ids;
-  auto status = static_cast<sentencepiece::SentencePieceProcessor *>(sp)
-                    ->Encode(std::string_view(text, len), &ids);
+  auto status =
+      static_cast<sentencepiece::SentencePieceProcessor *>(sp)->Encode(
+          std::string_view(text, len), &ids);
   if (!status.ok())
     return 1;
   emit(ctx, ids.data(), ids.size());
@@ -62,7 +63,7 @@ s10_sp_decode(void *sp, const int *ids, size_t n, s10_sp_text_fn emit,
   std::string text;
   auto status =
       static_cast<sentencepiece::SentencePieceProcessor *>(sp)->Decode(v,
-                                                                      &text);
+                                                                       &text);
   if (!status.ok())
     return 1;
   emit(ctx, text.data(), text.size());

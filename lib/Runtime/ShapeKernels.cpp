@@ -183,9 +183,10 @@ Error flattenKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   if (axis < 0 || axis > x.rank())
     return makeError("axis out of range");
   int64_t outer = shapeNumel(x.shape().take_front(axis));
-  return emit(x.reshaped({outer, outer ? x.numel() / outer
-                                       : shapeNumel(x.shape().drop_front(axis))}),
-              out);
+  return emit(
+      x.reshaped({outer, outer ? x.numel() / outer
+                               : shapeNumel(x.shape().drop_front(axis))}),
+      out);
 }
 
 Error squeezeKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
@@ -253,8 +254,11 @@ Error dropoutKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   if (Error e = requireInputs(in, 1))
     return e;
   const Tensor &training = optionalInput(in, 2);
-  if (training && training.getInt(0) != 0)
-    return makeError("training-mode Dropout is not supported");
+  const Tensor &ratio = optionalInput(in, 1);
+  // Training mode drops at random; only a zero ratio is deterministic.
+  if (training && training.getInt(0) != 0 &&
+      (ratio ? ratio.getDouble(0) : 0.5) != 0.0)
+    return makeError("training-mode Dropout (random) is not supported");
   out.push_back(in[0]);
   if (ctx.op->getNumResults() > 1) {
     Tensor mask = Tensor::empty(DType::Bool, in[0].shape());
@@ -417,9 +421,9 @@ Error concatKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       }
     }
   };
-  ctx.pool.parallelFor(outer,
-                       std::max<int64_t>(1, kGrain * 4 / std::max<int64_t>(outRow, 1)),
-                       body);
+  ctx.pool.parallelFor(
+      outer, std::max<int64_t>(1, kGrain * 4 / std::max<int64_t>(outRow, 1)),
+      body);
   return emit(result, out);
 }
 
@@ -471,16 +475,16 @@ Tensor broadcastTo(ThreadPool *pool, const Tensor &x, ArrayRef<int64_t> shape) {
   size_t elt = dtypeSize(x.dtype());
   const char *src = static_cast<const char *>(x.raw());
   char *dst = static_cast<char *>(result.rawMutable());
-  runBroadcast(plan, pool, kGrain,
-               [&](int64_t oo, const int64_t *io, int64_t n,
-                   const int64_t *is) {
-                 if (is[0] == 1) {
-                   std::memcpy(dst + oo * elt, src + io[0] * elt, n * elt);
-                   return;
-                 }
-                 for (int64_t i = 0; i < n; ++i)
-                   std::memcpy(dst + (oo + i) * elt, src + io[0] * elt, elt);
-               });
+  runBroadcast(
+      plan, pool, kGrain,
+      [&](int64_t oo, const int64_t *io, int64_t n, const int64_t *is) {
+        if (is[0] == 1) {
+          std::memcpy(dst + oo * elt, src + io[0] * elt, n * elt);
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i)
+          std::memcpy(dst + (oo + i) * elt, src + io[0] * elt, elt);
+      });
   return result;
 }
 
@@ -490,7 +494,8 @@ Error expandKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     return e;
   const Tensor &x = in[0];
   auto req = in[1].toInt64Vector();
-  auto shape = broadcastShapes({Shape(x.shape()), Shape(req.begin(), req.end())});
+  auto shape =
+      broadcastShapes({Shape(x.shape()), Shape(req.begin(), req.end())});
   if (!shape)
     return shape.takeError();
   if (ArrayRef<int64_t>(*shape) == x.shape())
@@ -632,8 +637,8 @@ Error padKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
 
 Expected<int64_t> checkIndex(int64_t i, int64_t dim) {
   if (i < -dim || i >= dim)
-    return makeError("index " + Twine(i) + " is out of bounds for a dimension of " +
-                     Twine(dim));
+    return makeError("index " + Twine(i) +
+                     " is out of bounds for a dimension of " + Twine(dim));
   return i < 0 ? i + dim : i;
 }
 
@@ -666,8 +671,8 @@ Error gatherKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   auto body = [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o)
       for (int64_t i = 0; i < n; ++i)
-        std::memcpy(dst + (o * n + i) * block,
-                    src + (o * dim + idx[i]) * block, block);
+        std::memcpy(dst + (o * n + i) * block, src + (o * dim + idx[i]) * block,
+                    block);
   };
   ctx.pool.parallelFor(outer, 1, body);
   return emit(result, out);
@@ -886,7 +891,8 @@ Error rangeKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
            delta = in[2].getDouble(0);
     if (delta == 0)
       return makeError("Range delta cannot be 0");
-    int64_t n = std::max<int64_t>(0, int64_t(std::ceil((limit - start) / delta)));
+    int64_t n =
+        std::max<int64_t>(0, int64_t(std::ceil((limit - start) / delta)));
     Tensor r = Tensor::empty(DType::F64, {n});
     double *p = r.mutable_as<double>();
     for (int64_t i = 0; i < n; ++i)
@@ -942,8 +948,8 @@ Error constantKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
                                       float(ctx.attrFloat("value_float", 0))),
                 out);
   if (ctx.hasAttr("value_int"))
-    return emit(Tensor::scalar<int64_t>(DType::I64, ctx.attrInt("value_int", 0)),
-                out);
+    return emit(
+        Tensor::scalar<int64_t>(DType::I64, ctx.attrInt("value_int", 0)), out);
   if (auto fs = ctx.attrFloats("value_floats"))
     return emit(Tensor::f32({int64_t(fs->size())}, *fs), out);
   if (auto is = ctx.attrInts("value_ints"))
@@ -1009,7 +1015,8 @@ Error cumSumKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
   auto axis = normalizeAxis(in[1].getInt(0), x.rank());
   if (!axis)
     return axis.takeError();
-  bool exclusive = ctx.attrInt("exclusive", 0), reverse = ctx.attrInt("reverse", 0);
+  bool exclusive = ctx.attrInt("exclusive", 0),
+       reverse = ctx.attrInt("reverse", 0);
   int64_t outer = shapeNumel(x.shape().take_front(*axis));
   int64_t dim = x.dim(*axis);
   int64_t inner = shapeNumel(x.shape().drop_front(*axis + 1));

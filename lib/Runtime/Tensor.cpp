@@ -12,6 +12,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
+#include <unordered_map>
 
 using namespace llvm;
 using namespace s10::runtime;
@@ -246,7 +248,47 @@ uint16_t s10::runtime::doubleToBF16(double d) {
   return roundDoubleToSmall(d, 8, 7);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+// F16C converts exactly (round to nearest even on the way down); used when
+// the CPU has it, which makes upcasting a model's weights ~10x faster.
+__attribute__((target("avx,f16c"))) static void
+halfToFloatF16C(const uint16_t *src, float *dst, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i *>(src + i))));
+  for (; i < n; ++i)
+    dst[i] = halfToFloat(src[i]);
+}
+
+__attribute__((target("avx,f16c"))) static void
+floatToHalfF16C(const float *src, uint16_t *dst, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(dst + i),
+        _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i)
+    dst[i] = floatToHalf(src[i]);
+}
+
+static bool hasF16C() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  }();
+  return has;
+}
+#else
+static bool hasF16C() { return false; }
+static void halfToFloatF16C(const uint16_t *, float *, size_t) {}
+static void floatToHalfF16C(const float *, uint16_t *, size_t) {}
+#endif
+
 void s10::runtime::halfToFloatN(const uint16_t *src, float *dst, size_t n) {
+  if (hasF16C())
+    return halfToFloatF16C(src, dst, n);
   for (size_t i = 0; i < n; ++i)
     dst[i] = halfToFloat(src[i]);
 }
@@ -277,6 +319,8 @@ static inline uint16_t floatToHalfFast(float f) {
 }
 
 void s10::runtime::floatToHalfN(const float *src, uint16_t *dst, size_t n) {
+  if (hasF16C())
+    return floatToHalfF16C(src, dst, n);
   for (size_t i = 0; i < n; ++i)
     dst[i] = floatToHalfFast(src[i]);
 }
@@ -317,9 +361,59 @@ std::string s10::runtime::shapeStr(ArrayRef<int64_t> shape) {
 }
 
 namespace {
-/// Heap storage aligned for vector loads.
-struct AlignedDeleter {
-  void operator()(const void *p) const { std::free(const_cast<void *>(p)); }
+/// Recycles large tensor buffers. Models allocate the same few sizes over
+/// and over (one set per layer and per window); returning big blocks to
+/// the OS and faulting fresh zeroed pages back in costs more than the
+/// kernels that fill them. Small blocks go straight to malloc.
+class BufferCache {
+public:
+  static constexpr size_t kMinBytes = 64 * 1024;
+  static constexpr size_t kMaxCachedBytes = size_t(512) << 20;
+
+  static BufferCache &get() {
+    // Leaked on purpose: tensors may outlive static destruction order.
+    static BufferCache *cache = new BufferCache();
+    return *cache;
+  }
+
+  static size_t roundUp(size_t bytes) {
+    size_t unit = bytes >= kMinBytes ? 4096 : 64;
+    return (std::max<size_t>(bytes, 1) + unit - 1) / unit * unit;
+  }
+
+  void *allocate(size_t rounded) {
+    if (rounded >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = free.find(rounded);
+      if (it != free.end() && !it->second.empty()) {
+        void *p = it->second.back();
+        it->second.pop_back();
+        cached -= rounded;
+        return p;
+      }
+    }
+    void *p = std::aligned_alloc(64, rounded);
+    if (!p)
+      llvm::report_bad_alloc_error("tensor allocation failed");
+    return p;
+  }
+
+  void release(void *p, size_t rounded) {
+    if (rounded >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (cached + rounded <= kMaxCachedBytes) {
+        free[rounded].push_back(p);
+        cached += rounded;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+private:
+  std::mutex mutex;
+  std::unordered_map<size_t, std::vector<void *>> free;
+  size_t cached = 0;
 };
 } // namespace
 
@@ -329,13 +423,12 @@ Tensor Tensor::empty(DType type, ArrayRef<int64_t> shape) {
   t.dims.assign(shape.begin(), shape.end());
   t.count = shapeNumel(shape);
   assert(t.count >= 0 && "negative dimension");
-  size_t bytes = std::max<size_t>(t.byteSize(), 1);
-  size_t rounded = (bytes + 63) / 64 * 64;
-  void *p = std::aligned_alloc(64, rounded);
-  if (!p)
-    llvm::report_bad_alloc_error("tensor allocation failed");
+  size_t rounded = BufferCache::roundUp(t.byteSize());
+  void *p = BufferCache::get().allocate(rounded);
   t.data = p;
-  t.storage = std::shared_ptr<const void>(p, AlignedDeleter());
+  t.storage = std::shared_ptr<const void>(p, [rounded](const void *q) {
+    BufferCache::get().release(const_cast<void *>(q), rounded);
+  });
   return t;
 }
 
@@ -532,8 +625,7 @@ Expected<Tensor> s10::runtime::tensorFromElementsAttr(mlir::ElementsAttr attr) {
       t.mutable_as<bool>()[i++] = x != 0;
       continue;
     }
-    std::memcpy(static_cast<char *>(t.rawMutable()) + i * eltSize, &x,
-                eltSize);
+    std::memcpy(static_cast<char *>(t.rawMutable()) + i * eltSize, &x, eltSize);
     ++i;
   }
   return t;

@@ -17,13 +17,18 @@ WeightStore::~WeightStore() = default;
 
 std::string WeightStore::baseDirFor(mlir::ModuleOp module,
                                     StringRef modulePath) {
+  StringRef fileDir = sys::path::parent_path(modulePath);
   if (module)
-    if (auto dir = module->getAttrOfType<mlir::StringAttr>(
-            "squeeze.weights_dir"))
-      return dir.getValue().str();
-  if (modulePath.empty())
-    return "";
-  return sys::path::parent_path(modulePath).str();
+    if (auto dir =
+            module->getAttrOfType<mlir::StringAttr>("squeeze.weights_dir")) {
+      // A relative directory is taken relative to the module's file.
+      if (sys::path::is_absolute(dir.getValue()) || fileDir.empty())
+        return dir.getValue().str();
+      SmallString<256> full(fileDir);
+      sys::path::append(full, dir.getValue());
+      return std::string(full);
+    }
+  return fileDir.str();
 }
 
 std::string WeightStore::resolvePath(StringRef path) const {
@@ -57,8 +62,8 @@ WeightStore::getBytes(StringRef path, uint64_t offset, uint64_t length) {
   if (offset > buffer->getBufferSize() ||
       length > buffer->getBufferSize() - offset)
     return makeError("weight range [" + Twine(offset) + ", " +
-                     Twine(offset + length) + ") is outside '" + full +
-                     "' (" + Twine(buffer->getBufferSize()) + " bytes)");
+                     Twine(offset + length) + ") is outside '" + full + "' (" +
+                     Twine(buffer->getBufferSize()) + " bytes)");
   return ArrayRef<uint8_t>(
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) + offset,
       length);
@@ -89,8 +94,8 @@ Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
     if (it != cache.end())
       return it->second.reshaped(shape);
   }
-  auto bytes = getBytes(storage.getPath(), storage.getOffset(),
-                        storage.getLength());
+  auto bytes =
+      getBytes(storage.getPath(), storage.getOffset(), storage.getLength());
   if (!bytes)
     return bytes.takeError();
   std::shared_ptr<MemoryBuffer> owner;

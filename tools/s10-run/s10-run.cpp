@@ -12,6 +12,7 @@
 #include "s10/InitAll.h"
 #include "s10/Runtime/Drivers.h"
 #include "s10/Runtime/Executor.h"
+#include "s10/Runtime/Kernels.h"
 #include "s10/Runtime/Tokenizer.h"
 
 #ifdef S10_HAVE_ONNX_IMPORTER
@@ -33,6 +34,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <unistd.h>
 
 using namespace llvm;
 using namespace s10::runtime;
@@ -88,9 +91,9 @@ static cl::opt<std::string>
 // libLLVM already registers a global "threads" option, so --threads is
 // taken out of argv before LLVM parses the command line.
 static int threads = 0;
-static cl::extrahelp threadsHelp(
-    "\nMore s10-run options:\n\n"
-    "  --threads=<N>  Worker threads (default: all cores)\n");
+static cl::extrahelp
+    threadsHelp("\nMore s10-run options:\n\n"
+                "  --threads=<N>  Worker threads (default: all cores)\n");
 static cl::opt<std::string>
     floatMode("float-mode",
               cl::desc("f32 (default: compute every float in f32) or exact "
@@ -119,8 +122,8 @@ Error writeJson(StringRef path, json::Value value) {
     std::error_code ec;
     raw_fd_ostream out(tmp, ec);
     if (ec)
-      return createStringError(ec, "cannot write '" + tmp + "': " +
-                                       ec.message());
+      return createStringError(ec,
+                               "cannot write '" + tmp + "': " + ec.message());
     out << text;
     out.close();
     if (out.has_error()) {
@@ -132,8 +135,8 @@ Error writeJson(StringRef path, json::Value value) {
   }
   if (std::error_code ec = sys::fs::rename(tmp, path)) {
     sys::fs::remove(tmp);
-    return createStringError(ec, "cannot write '" + path + "': " +
-                                     ec.message());
+    return createStringError(ec,
+                             "cannot write '" + path + "': " + ec.message());
   }
   return Error::success();
 }
@@ -142,16 +145,15 @@ Error writeLogits(StringRef path, const Tensor &logits) {
   std::error_code ec;
   raw_fd_ostream out(path, ec);
   if (ec)
-    return createStringError(ec, "cannot write '" + path + "': " +
-                                     ec.message());
+    return createStringError(ec,
+                             "cannot write '" + path + "': " + ec.message());
   Tensor f = logits.toF32();
   out.write(static_cast<const char *>(f.raw()), f.byteSize());
   return Error::success();
 }
 
-mlir::OwningOpRef<mlir::ModuleOp> loadModel(StringRef path,
-                                            mlir::MLIRContext &ctx,
-                                            std::string &error) {
+mlir::OwningOpRef<mlir::ModuleOp>
+loadModel(StringRef path, mlir::MLIRContext &ctx, std::string &error) {
   if (!sys::fs::exists(path)) {
     error = "model file '" + path.str() + "' does not exist";
     return nullptr;
@@ -195,7 +197,20 @@ std::string formatDuration(double s) {
 
 } // namespace
 
+/// OpenBLAS chooses its kernels when it loads, before main (libraries in this
+/// binary link it). On CPUs where its own choice is slow (AVX-512 AMD parts
+/// get AVX2 kernels), set OPENBLAS_CORETYPE and start over once.
+static void reexecForFasterBlas(char **argv) {
+  const char *core = preferredBlasCoreType();
+  if (!core || std::getenv("OPENBLAS_CORETYPE"))
+    return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE"); // exec failed: carry on as we are
+}
+
 int main(int argc, char **argv) {
+  reexecForFasterBlas(argv);
   InitLLVM y(argc, argv);
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
@@ -205,8 +220,8 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc)
         return fail("--threads needs a value");
       value = StringRef(argv[++i]);
-    } else if (i > 0 && (a.starts_with("--threads=") ||
-                         a.starts_with("-threads="))) {
+    } else if (i > 0 &&
+               (a.starts_with("--threads=") || a.starts_with("-threads="))) {
       value = a.split('=').second;
     }
     if (!value) {
@@ -360,7 +375,9 @@ int main(int argc, char **argv) {
                      {"seqlen", int64_t(seqlen)},
                      {"predicted_tokens", res->predicted},
                      {"seconds", res->seconds},
-                     {"tokens_per_second", res->tokensPerSecond}};
+                     {"tokens_per_second", res->tokensPerSecond},
+                     {"threads", int64_t((*exec)->getThreadPool().size())},
+                     {"blas", getBlasCoreName()}};
       if (Error e = writeJson(jsonPath, std::move(o)))
         return fail(toString(std::move(e)));
     }

@@ -151,9 +151,13 @@ std::vector<float> naiveMatMul(const Tensor &a, const Tensor &b,
 TEST(OnnxKernelsTest, MatMulBroadcasting) {
   struct Case {
     Shape a, b;
-  } cases[] = {{{2, 1, 3, 4}, {5, 4, 2}}, {{4}, {2, 4, 3}}, {{3, 4}, {4}},
-               {{2, 3, 4}, {4, 5}},       {{1, 6, 7, 8}, {1, 6, 8, 9}},
-               {{4}, {4}},                {{70, 33}, {33, 300}},
+  } cases[] = {{{2, 1, 3, 4}, {5, 4, 2}},
+               {{4}, {2, 4, 3}},
+               {{3, 4}, {4}},
+               {{2, 3, 4}, {4, 5}},
+               {{1, 6, 7, 8}, {1, 6, 8, 9}},
+               {{4}, {4}},
+               {{70, 33}, {33, 300}},
                {{3, 1, 1, 5}, {1, 2, 5, 2}}};
   uint32_t seed = 1;
   for (const Case &c : cases) {
@@ -201,10 +205,10 @@ TEST(OnnxKernelsTest, SoftmaxAnyAxis) {
   Tensor x = randomTensor({2, 3, 4}, 3);
   std::vector<float> xv = x.toFloatVector();
   for (int axis : {-1, 1, 0}) {
-    auto out = runNode("Softmax", {x},
-                       "axis = " + std::to_string(axis) + " : i64");
-    auto lout = runNode("LogSoftmax", {x},
-                        "axis = " + std::to_string(axis) + " : i64");
+    auto out =
+        runNode("Softmax", {x}, "axis = " + std::to_string(axis) + " : i64");
+    auto lout =
+        runNode("LogSoftmax", {x}, "axis = " + std::to_string(axis) + " : i64");
     ASSERT_EQ(out.size(), 1u);
     ASSERT_EQ(lout.size(), 1u);
     int ax = axis < 0 ? axis + 3 : axis;
@@ -241,14 +245,17 @@ TEST(OnnxKernelsTest, SliceSemantics) {
        {0, 1},
        {-2, -1},
        {29, 28, 27, 26, 25, 24, 17, 16, 15, 14, 13, 12, 5, 4, 3, 2, 1, 0}},
-      {{1, -3}, {1000, big}, {0, 1}, {1, 1},
+      {{1, -3},
+       {1000, big},
+       {0, 1},
+       {1, 1},
        {9, 10, 11, 15, 16, 17, 21, 22, 23, 27, 28, 29}},
       {{-100, 5}, {2, 1}, {0, -1}, {1, -3}, {5, 2, 11, 8}},
       {{1}, {5}, {1}, {2}, {1, 3, 7, 9, 13, 15, 19, 21, 25, 27}},
   };
   for (const Case &c : cases) {
-    auto out = runNode("Slice", {x, i64s(c.starts), i64s(c.ends),
-                                 i64s(c.axes), i64s(c.steps)});
+    auto out = runNode("Slice", {x, i64s(c.starts), i64s(c.ends), i64s(c.axes),
+                                 i64s(c.steps)});
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(ints(out[0]), c.want);
   }
@@ -301,11 +308,13 @@ TEST(OnnxKernelsTest, CumSum) {
   auto plain = runNode("CumSum", {x, axis});
   ASSERT_EQ(plain.size(), 1u);
   EXPECT_EQ(ints(plain[0]), (std::vector<int64_t>{1, 3, 6, 4, 9, 15}));
-  auto er = runNode("CumSum", {x, axis}, "exclusive = 1 : i64, reverse = 1 : i64");
+  auto er =
+      runNode("CumSum", {x, axis}, "exclusive = 1 : i64, reverse = 1 : i64");
   ASSERT_EQ(er.size(), 1u);
   EXPECT_EQ(ints(er[0]), (std::vector<int64_t>{5, 3, 0, 11, 6, 0}));
-  auto f = runNode("CumSum", {Tensor::f32({3}, {0.5f, 1.5f, 2.0f}),
-                              Tensor::scalar<int64_t>(DType::I64, 0)},
+  auto f = runNode("CumSum",
+                   {Tensor::f32({3}, {0.5f, 1.5f, 2.0f}),
+                    Tensor::scalar<int64_t>(DType::I64, 0)},
                    "exclusive = 1 : i64");
   ASSERT_EQ(f.size(), 1u);
   expectNear(f[0], {0, 0.5f, 2.0f}, 0);
@@ -323,21 +332,21 @@ TEST(OnnxKernelsTest, BinaryBroadcastingAndInPlace) {
         want.push_back(av[i * 5 + k] - bv[j]);
   expectNear(out[0], want, 0);
   // Integer division truncates; division by zero does not trap.
-  auto d = runNode("Div", {Tensor::i64({3}, {7, -7, 1}),
-                           Tensor::i64({3}, {2, 2, 0})});
+  auto d = runNode("Div",
+                   {Tensor::i64({3}, {7, -7, 1}), Tensor::i64({3}, {2, 2, 0})});
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(ints(d[0]), (std::vector<int64_t>{3, -3, 0}));
   auto mx = runNode("Max", {Tensor::f32({2}, {1, 5}), Tensor::f32({1}, {3}),
                             Tensor::f32({2, 1}, {0, 4})});
   ASSERT_EQ(mx.size(), 1u);
   expectNear(mx[0], {3, 5, 4, 5}, 0);
-  auto eq = runNode("Equal", {Tensor::i64({3}, {1, 2, 3}),
-                              Tensor::i64({}, {2})});
+  auto eq =
+      runNode("Equal", {Tensor::i64({3}, {1, 2, 3}), Tensor::i64({}, {2})});
   ASSERT_EQ(eq.size(), 1u);
   EXPECT_EQ(eq[0].dtype(), DType::Bool);
   EXPECT_EQ(ints(eq[0]), (std::vector<int64_t>{0, 1, 0}));
-  auto pw = runNode("Pow", {Tensor::f32({3}, {2, 3, -1}),
-                            Tensor::f32({}, {2})});
+  auto pw =
+      runNode("Pow", {Tensor::f32({3}, {2, 3, -1}), Tensor::f32({}, {2})});
   ASSERT_EQ(pw.size(), 1u);
   expectNear(pw[0], {4, 9, 1}, 0);
 }
@@ -347,8 +356,8 @@ TEST(OnnxKernelsTest, ShapeOps) {
   auto r = runNode("Reshape", {x, i64s({0, -1})});
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].shape(), llvm::ArrayRef<int64_t>({2, 12}));
-  auto rz = runNode("Reshape", {iota({0, 3}), i64s({3, 0})},
-                    "allowzero = 1 : i64");
+  auto rz =
+      runNode("Reshape", {iota({0, 3}), i64s({3, 0})}, "allowzero = 1 : i64");
   ASSERT_EQ(rz.size(), 1u);
   EXPECT_EQ(rz[0].shape(), llvm::ArrayRef<int64_t>({3, 0}));
   auto t = runNode("Transpose", {x}, "perm = array<i64: 2, 0, 1>");
@@ -445,8 +454,8 @@ TEST(OnnxKernelsTest, FloatModes) {
 TEST(OnnxKernelsTest, LayerNormalization) {
   Tensor x = randomTensor({3, 8}, 5), s = randomTensor({8}, 6),
          b = randomTensor({8}, 7);
-  auto out = runNode("LayerNormalization", {x, s, b}, "epsilon = 1.0e-5 : f32",
-                     3);
+  auto out =
+      runNode("LayerNormalization", {x, s, b}, "epsilon = 1.0e-5 : f32", 3);
   ASSERT_EQ(out.size(), 3u);
   std::vector<float> xv = x.toFloatVector(), sv = s.toFloatVector(),
                      bv = b.toFloatVector(), want;
@@ -457,9 +466,8 @@ TEST(OnnxKernelsTest, LayerNormalization) {
     for (int i = 0; i < 8; ++i)
       var += (xv[r * 8 + i] - mu) * (xv[r * 8 + i] - mu) / 8.0;
     for (int i = 0; i < 8; ++i)
-      want.push_back(float((xv[r * 8 + i] - mu) / std::sqrt(var + 1e-5) *
-                               sv[i] +
-                           bv[i]));
+      want.push_back(
+          float((xv[r * 8 + i] - mu) / std::sqrt(var + 1e-5) * sv[i] + bv[i]));
   }
   expectNear(out[0], want, 1e-5f);
   EXPECT_EQ(out[1].shape(), llvm::ArrayRef<int64_t>({3, 1}));

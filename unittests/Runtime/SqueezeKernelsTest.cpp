@@ -95,9 +95,9 @@ func.func @main(%q: tensor<?x?x?xf32>, %k: tensor<?x?x?xf32>, %v: tensor<?x?x?xf
   s.scale = 0.5f;
   auto q = randomFloats(9 * 16, 4), k = randomFloats(9 * 4, 5),
        v = randomFloats(9 * 4, 6);
-  auto out = runOk(*c.exec, {Tensor::f32({1, 9, 16}, q),
-                             Tensor::f32({1, 9, 4}, k),
-                             Tensor::f32({1, 9, 4}, v)});
+  auto out =
+      runOk(*c.exec, {Tensor::f32({1, 9, 16}, q), Tensor::f32({1, 9, 4}, k),
+                      Tensor::f32({1, 9, 4}, v)});
   ASSERT_EQ(out.size(), 1u);
   expectNear(out[0], naiveAttention(s, q, k, v), 2e-5f);
 }
@@ -180,8 +180,9 @@ QWeight makeQWeight(int64_t out, int64_t in, int64_t gs, uint32_t seed) {
   for (int64_t i = 0; i < out; ++i)
     for (int64_t j = 0; j < in; ++j) {
       int64_t g = j / gs, idx = i * in + j;
-      q.w[idx] = mask[idx] ? ssc[i * groups + g] * codes[idx] + sof[i * groups + g]
-                           : sc[i * groups + g] * codes[idx] + of[i * groups + g];
+      q.w[idx] = mask[idx]
+                     ? ssc[i * groups + g] * codes[idx] + sof[i * groups + g]
+                     : sc[i * groups + g] * codes[idx] + of[i * groups + g];
     }
   auto ints = [&](auto &v, const char *elt) {
     std::string s = "dense<[";
@@ -189,8 +190,9 @@ QWeight makeQWeight(int64_t out, int64_t in, int64_t gs, uint32_t seed) {
       s += i ? ", [" : "[";
       for (int64_t j = 0; j < in; ++j)
         s += (j ? ", " : "") +
-             (std::string(elt) == "i1" ? std::string(v[i * in + j] ? "true" : "false")
-                                       : std::to_string(int(v[i * in + j])));
+             (std::string(elt) == "i1"
+                  ? std::string(v[i * in + j] ? "true" : "false")
+                  : std::to_string(int(v[i * in + j])));
       s += "]";
     }
     return s + "]> : tensor<" + std::to_string(out) + "x" + std::to_string(in) +
@@ -206,7 +208,8 @@ QWeight makeQWeight(int64_t out, int64_t in, int64_t gs, uint32_t seed) {
                          out, in, gs)
                .str();
   q.attrs = "codes = " + ints(codes, "i8") + ", scales = " + floats(sc) +
-            ", offsets = " + floats(of) + ", salient_mask = " + ints(mask, "i1") +
+            ", offsets = " + floats(of) +
+            ", salient_mask = " + ints(mask, "i1") +
             ", salient_scales = " + floats(ssc) +
             ", salient_offsets = " + floats(sof);
   return q;
@@ -249,8 +252,7 @@ func.func @main(%x: tensor<?x?xf32>) -> tensor<?x{1}xf32> {{
 /// A tiny random decoder (2 layers, GQA, both weight layouts, one quantized
 /// linear) in squeeze ops, with every weight an inline constant.
 std::string tinyModel() {
-  const int64_t vocab = 13, hidden = 16, kv = 2, hd = 4,
-                inter = 24;
+  const int64_t vocab = 13, hidden = 16, kv = 2, hd = 4, inter = 24;
   uint32_t seed = 100;
   std::string s;
   auto cst = [&](const std::string &name, llvm::ArrayRef<int64_t> shape,
@@ -267,9 +269,9 @@ std::string tinyModel() {
   for (int l = 0; l < 2; ++l) {
     std::string p = "l" + std::to_string(l) + "_";
     cst(p + "n1", {hidden}, 1.0f);
-    cst(p + "wq", {hidden, hidden}, 0.5f);           // in_out
-    cst(p + "wk", {kv * hd, hidden}, 0.5f);          // out_in
-    cst(p + "wv", {hidden, kv * hd}, 0.5f);          // in_out
+    cst(p + "wq", {hidden, hidden}, 0.5f);  // in_out
+    cst(p + "wk", {kv * hd, hidden}, 0.5f); // out_in
+    cst(p + "wv", {hidden, kv * hd}, 0.5f); // in_out
     cst(p + "wo", {hidden, hidden}, 0.5f);
     cst(p + "n2", {hidden}, 1.0f);
     cst(p + "wg", {hidden, inter}, 0.5f);
@@ -283,17 +285,19 @@ std::string tinyModel() {
            ") -> " + act(o) + "\n";
     };
     s += "  %" + p + "x = squeeze.rms_norm " + h + ", %" + p +
-         "n1 {epsilon = 1.0e-5 : f64} : (" + act(hidden) + ", tensor<16xf32>) -> " +
-         act(hidden) + "\n";
+         "n1 {epsilon = 1.0e-5 : f64} : (" + act(hidden) +
+         ", tensor<16xf32>) -> " + act(hidden) + "\n";
     lin(p + "q", "%" + p + "x", hidden, p + "wq", hidden, true);
     lin(p + "k", "%" + p + "x", hidden, p + "wk", kv * hd, false);
     lin(p + "v", "%" + p + "x", hidden, p + "wv", kv * hd, true);
-    s += "  %" + p + "qr = squeeze.rotary %" + p +
-         "q {num_heads = 4 : i64, head_dim = 4 : i64, theta = 100.0 : f64} : (" +
-         act(hidden) + ") -> " + act(hidden) + "\n";
-    s += "  %" + p + "kr = squeeze.rotary %" + p +
-         "k {num_heads = 2 : i64, head_dim = 4 : i64, theta = 100.0 : f64} : (" +
-         act(kv * hd) + ") -> " + act(kv * hd) + "\n";
+    s +=
+        "  %" + p + "qr = squeeze.rotary %" + p +
+        "q {num_heads = 4 : i64, head_dim = 4 : i64, theta = 100.0 : f64} : (" +
+        act(hidden) + ") -> " + act(hidden) + "\n";
+    s +=
+        "  %" + p + "kr = squeeze.rotary %" + p +
+        "k {num_heads = 2 : i64, head_dim = 4 : i64, theta = 100.0 : f64} : (" +
+        act(kv * hd) + ") -> " + act(kv * hd) + "\n";
     s += "  %" + p + "a = squeeze.attention %" + p + "qr, %" + p + "kr, %" + p +
          "v {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64, "
          "scale = 0.5 : f64, causal} : (" +
@@ -303,15 +307,15 @@ std::string tinyModel() {
     s += "  %" + p + "h1 = onnx.node \"Add\"(" + h + ", %" + p + "o) : (" +
          act(hidden) + ", " + act(hidden) + ") -> " + act(hidden) + "\n";
     s += "  %" + p + "y = squeeze.rms_norm %" + p + "h1, %" + p +
-         "n2 {epsilon = 1.0e-5 : f64} : (" + act(hidden) + ", tensor<16xf32>) -> " +
-         act(hidden) + "\n";
+         "n2 {epsilon = 1.0e-5 : f64} : (" + act(hidden) +
+         ", tensor<16xf32>) -> " + act(hidden) + "\n";
     lin(p + "g", "%" + p + "y", hidden, p + "wg", inter, true);
     lin(p + "u", "%" + p + "y", hidden, p + "wu", inter, true);
     s += "  %" + p + "s = squeeze.swiglu %" + p + "g, %" + p + "u : (" +
          act(inter) + ", " + act(inter) + ") -> " + act(inter) + "\n";
     QWeight q = makeQWeight(hidden, inter, 8, 200 + l);
-    s += "  %" + p + "qd = squeeze.quantized_weight {" + q.attrs + "} : " +
-         q.type + "\n";
+    s += "  %" + p + "qd = squeeze.quantized_weight {" + q.attrs +
+         "} : " + q.type + "\n";
     s += "  %" + p + "d = squeeze.quantized_linear %" + p + "s, %" + p +
          "qd : (" + act(inter) + ", " + q.type + ") -> " + act(hidden) + "\n";
     s += "  %" + p + "h2 = onnx.node \"Add\"(%" + p + "h1, %" + p + "d) : (" +
@@ -320,9 +324,8 @@ std::string tinyModel() {
   }
   cst("nf", {hidden}, 1.0f);
   cst("head", {vocab, hidden}, 0.5f);
-  s += "  %hf = squeeze.rms_norm " + h +
-       ", %nf {epsilon = 1.0e-5 : f64} : (" + act(hidden) +
-       ", tensor<16xf32>) -> " + act(hidden) + "\n";
+  s += "  %hf = squeeze.rms_norm " + h + ", %nf {epsilon = 1.0e-5 : f64} : (" +
+       act(hidden) + ", tensor<16xf32>) -> " + act(hidden) + "\n";
   s += "  %logits = squeeze.linear %hf, %head {weight_layout = "
        "#squeeze.weight_layout<out_in>} : (" +
        act(hidden) + ", " + shapeType({vocab, hidden}, "f32") + ") -> " +
@@ -350,7 +353,8 @@ TEST(SqueezeKernelsTest, KVCacheStepsEqualFullRun) {
       std::vector<int64_t> chunk(ids.begin() + pos, ids.begin() + pos + n);
       auto res = c.exec->step({Tensor::i64({1, int64_t(n)}, chunk)});
       ASSERT_TRUE(bool(res)) << llvm::toString(res.takeError());
-      ASSERT_EQ((*res)[0].shape(), llvm::ArrayRef<int64_t>({1, int64_t(n), 13}));
+      ASSERT_EQ((*res)[0].shape(),
+                llvm::ArrayRef<int64_t>({1, int64_t(n), 13}));
       auto v = (*res)[0].toFloatVector();
       got.insert(got.end(), v.begin(), v.end());
       pos += n;

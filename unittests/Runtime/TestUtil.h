@@ -109,8 +109,7 @@ inline std::string shapeType(llvm::ArrayRef<int64_t> shape,
   return s + elt + ">";
 }
 
-inline void expectNear(const Tensor &t, llvm::ArrayRef<float> want,
-                       float tol) {
+inline void expectNear(const Tensor &t, llvm::ArrayRef<float> want, float tol) {
   ASSERT_EQ(t.numel(), int64_t(want.size()));
   std::vector<float> got = t.toFloatVector();
   for (size_t i = 0; i < want.size(); ++i)

@@ -9,7 +9,8 @@ using namespace s10::runtime;
 namespace {
 
 std::unique_ptr<Tokenizer> loadModelTokenizer() {
-  auto tok = Tokenizer::load(S10_SOURCE_DIR "/models/llama-12m/tokenizer.model");
+  auto tok =
+      Tokenizer::load(S10_SOURCE_DIR "/models/llama-12m/tokenizer.model");
   if (!tok) {
     ADD_FAILURE() << llvm::toString(tok.takeError());
     return nullptr;
@@ -31,8 +32,8 @@ TEST(TokenizerTest, ReferencePrompt) {
   EXPECT_EQ(tok->eosId(), 2);
   EXPECT_EQ(tok->vocabSize(), 4096);
   EXPECT_EQ(tok->encodePrompt("The history of the city begins in the"),
-            (std::vector<int64_t>{1, 343, 319, 3482, 305, 266, 2750, 1607,
-                                  1565, 291, 266}));
+            (std::vector<int64_t>{1, 343, 319, 3482, 305, 266, 2750, 1607, 1565,
+                                  291, 266}));
   EXPECT_EQ(tok->decode(tok->encodePrompt("The history of the city")),
             "The history of the city");
 }

@@ -186,7 +186,9 @@ public:
   /// float -> int truncates toward zero, -> bool is `!= 0`).
   Tensor castTo(DType to) const;
   /// This tensor as f32 (shares storage when already f32).
-  Tensor toF32() const { return type == DType::F32 ? *this : castTo(DType::F32); }
+  Tensor toF32() const {
+    return type == DType::F32 ? *this : castTo(DType::F32);
+  }
 
   /// "f32[1, 11, 4096]"
   std::string describe() const;

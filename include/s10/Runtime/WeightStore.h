@@ -41,8 +41,9 @@ public:
   ~WeightStore();
 
   /// The directory relative weight paths of `module` resolve against: its
-  /// `squeeze.weights_dir` attribute when present, else the directory of
-  /// `modulePath` (the file the module was read from), else "".
+  /// `squeeze.weights_dir` attribute when present (itself relative to the
+  /// module's file when relative), else the directory of `modulePath` (the
+  /// file the module was read from), else "" (the current directory).
   static std::string baseDirFor(mlir::ModuleOp module,
                                 llvm::StringRef modulePath);
 

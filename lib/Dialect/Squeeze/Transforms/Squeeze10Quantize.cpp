@@ -71,6 +71,7 @@ struct Squeeze10QuantizePass
         s.lambda = lambda;
         s.normalize = normalize;
         s.pbar = pbar;
+        s.rangeDelta = rangeDelta;
         s.diag = diag;
         s.staged = staged;
       } else {

@@ -1,0 +1,125 @@
+//===- WeightStoreTest.cpp - External weights -----------------------------===//
+
+#include "TestUtil.h"
+
+#include "s10/Runtime/WeightStore.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace s10::runtime;
+using namespace s10::runtime::test;
+
+namespace {
+
+/// A temporary directory holding "w.bin": 4 bytes of padding, then the f16
+/// values 1, -2, 0.5, 65504 and the f32 values 3, 4.
+struct WeightDir {
+  llvm::SmallString<128> dir;
+  WeightDir() {
+    EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("s10-weights", dir));
+    llvm::SmallString<128> file(dir);
+    llvm::sys::path::append(file, "w.bin");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file, ec);
+    EXPECT_FALSE(ec);
+    uint16_t half[4] = {floatToHalf(1.0f), floatToHalf(-2.0f),
+                        floatToHalf(0.5f), 0x7bff};
+    float f32[2] = {3.0f, 4.0f};
+    os.write("pad!", 4);
+    os.write(reinterpret_cast<const char *>(half), sizeof(half));
+    os.write(reinterpret_cast<const char *>(f32), sizeof(f32));
+  }
+  ~WeightDir() { llvm::sys::fs::remove_directories(dir); }
+};
+
+const char *kModule = R"(
+module {attrs} {
+  func.func @main() -> (tensor<2x2xf16>, tensor<2xf32>) {
+    %a = squeeze.weight "a" {storage = #squeeze.extern<"w.bin", offset = 4, length = 8>} : tensor<2x2xf16>
+    %b = squeeze.weight "b" {storage = #squeeze.extern<"w.bin", offset = 12, length = 8>} : tensor<2xf32>
+    return %a, %b : tensor<2x2xf16>, tensor<2xf32>
+  }
+})";
+
+std::string moduleText(const std::string &attrs) {
+  std::string s = kModule;
+  s.replace(s.find("{attrs}"), 7, attrs);
+  return s;
+}
+
+TEST(WeightStoreTest, ResolvesAgainstWeightsDirAndUpcasts) {
+  WeightDir w;
+  auto ctx = makeContext();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(
+      moduleText("attributes {squeeze.weights_dir = \"" + w.dir.str().str() +
+                 "\"}"),
+      ctx.get());
+  ASSERT_TRUE(module);
+  for (FloatMode mode : {FloatMode::F32, FloatMode::Exact}) {
+    ExecOptions opts;
+    opts.floatMode = mode;
+    auto exec = Executor::create(*module, opts);
+    ASSERT_TRUE(bool(exec)) << llvm::toString(exec.takeError());
+    auto out = runOk(**exec, {});
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].dtype(), mode == FloatMode::F32 ? DType::F32 : DType::F16);
+    expectNear(out[0], {1.0f, -2.0f, 0.5f, 65504.0f}, 0);
+    expectNear(out[1], {3.0f, 4.0f}, 0);
+    // Weights are views of the mapping or cached conversions: read-only.
+    EXPECT_FALSE(out[0].isUniqueWritable());
+  }
+}
+
+TEST(WeightStoreTest, ResolvesAgainstTheModuleFile) {
+  WeightDir w;
+  auto ctx = makeContext();
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(moduleText(""), ctx.get());
+  ASSERT_TRUE(module);
+  llvm::SmallString<128> path(w.dir);
+  llvm::sys::path::append(path, "model.mlir");
+  auto exec = Executor::create(*module, {}, path);
+  ASSERT_TRUE(bool(exec)) << llvm::toString(exec.takeError());
+  auto out = runOk(**exec, {});
+  ASSERT_EQ(out.size(), 2u);
+  expectNear(out[1], {3.0f, 4.0f}, 0);
+
+  // A relative weights_dir is relative to the module's file.
+  llvm::SmallString<128> sub(w.dir);
+  llvm::sys::path::append(sub, "sub", "model.mlir");
+  auto rel = mlir::parseSourceString<mlir::ModuleOp>(
+      moduleText("attributes {squeeze.weights_dir = \"..\"}"), ctx.get());
+  ASSERT_TRUE(rel);
+  EXPECT_EQ(WeightStore::baseDirFor(*rel, sub), (w.dir + "/sub/..").str());
+}
+
+TEST(WeightStoreTest, MissingFileAndBadRangeAreErrors) {
+  WeightDir w;
+  auto ctx = makeContext();
+  std::string text = moduleText("attributes {squeeze.weights_dir = \"" +
+                                w.dir.str().str() + "\"}");
+  text.replace(text.find("offset = 12"), 11, "offset = 16");
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(text, ctx.get());
+  ASSERT_TRUE(module);
+  auto exec = Executor::create(*module, {});
+  ASSERT_TRUE(bool(exec));
+  auto res = (*exec)->run({});
+  ASSERT_FALSE(bool(res));
+  std::string msg = llvm::toString(res.takeError());
+  EXPECT_NE(msg.find("squeeze.weight \"b\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
+
+  auto noDir = mlir::parseSourceString<mlir::ModuleOp>(
+      moduleText("attributes {squeeze.weights_dir = \"/nonexistent\"}"),
+      ctx.get());
+  auto exec2 = Executor::create(*noDir, {});
+  ASSERT_TRUE(bool(exec2));
+  auto res2 = (*exec2)->run({});
+  ASSERT_FALSE(bool(res2));
+  EXPECT_NE(llvm::toString(res2.takeError()).find("/nonexistent/w.bin"),
+            std::string::npos);
+}
+
+} // namespace
