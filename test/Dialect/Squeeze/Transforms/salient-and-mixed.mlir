@@ -3,6 +3,8 @@
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4}))' | FileCheck %s --check-prefix=MASK
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4},squeeze-gptq{mode=mixed group-size=4 quiet=true}))' | FileCheck %s --check-prefix=MIXED
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true lambda=1.0 group-size=4}))' | FileCheck %s --check-prefix=PBAR
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true normalize=true lambda=1.0 group-size=4}))' | FileCheck %s --check-prefix=NORM
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true range-delta=true lambda=1.0 group-size=4}))' | FileCheck %s --check-prefix=DELTA
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.5 granularity=row pbar=false group-size=4}))' | FileCheck %s --check-prefix=ROW
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 granularity=channel pbar=false group-size=4}))' | FileCheck %s --check-prefix=CHANNEL
 
@@ -25,6 +27,16 @@
 // [7.27, 4.40, 6.44, 6.96] and row 1 = [0.71, 1.91, 1.23, 0.89], so
 // M = V + B ranks (0, 1) = 8.48 and (0, 0) = 7.30 first.
 // PBAR: squeeze.salient_mask = dense<{{\[}}[true, true, false, false], [false, false, false, false]]>
+
+// Scale-free: V / mean(V) (mean 0.70) + B / mean(B) (mean 3.73) gives
+// row 0 = [1.99, 7.00, 1.89, 2.23] and row 1 = [1.72, 0.58, 0.34, 0.25].
+// NORM: squeeze.salient_mask = dense<{{\[}}[false, true, false, true], [false, false, false, false]]>
+
+// Range change: the unperturbed ranges of Y are 6.58 (row 0) and 1.25
+// (row 1), so |B - range| is [0.69, 2.19, 0.15, 0.38] and
+// [0.54, 0.66, 0.02, 0.36]; M = V + that ranks (0, 1) = 6.27 and
+// (1, 0) = 1.61 first.
+// DELTA: squeeze.salient_mask = dense<{{\[}}[false, true, false, false], [true, false, false, false]]>
 
 // H = I leaves GPTQ nothing to propagate, so every entry goes straight to
 // its target. Row 0: salient -2.0 keeps its 4-bit code (s = 2.5/15,
