@@ -483,9 +483,11 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
     Tensor x = std::move(in[0]);
     x = x.toF32();
     int64_t heads = rot.getNumHeads(), d = rot.getHeadDim();
-    if (x.rank() != 3 || x.dim(2) != heads * d)
+    if ((x.rank() != 3 && x.rank() != 2) || x.dim(-1) != heads * d)
       return makeError("input " + x.describe() + " is not [batch, seq, " +
                        Twine(heads) + " * " + Twine(d) + "]");
+    // A batch-free [seq, features] tensor is one sequence.
+    int64_t batch = x.rank() == 3 ? x.dim(0) : 1, seqLen = x.dim(-2);
     double theta = rot.getTheta().convertToDouble();
     // An optional discardable `inv_freq` attribute overrides the computed
     // frequencies (exporters may have rounded that buffer to f16).
@@ -511,9 +513,9 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
       }
     }
     int64_t offset = useCache ? cachedLen : 0;
-    table->ensure(offset + x.dim(1));
+    table->ensure(offset + seqLen);
     Tensor y = x.isUniqueWritable() ? x : Tensor::empty(DType::F32, x.shape());
-    s10::runtime::rotary(p, x.f32(), x.dim(0), x.dim(1), heads, *table, offset,
+    s10::runtime::rotary(p, x.f32(), batch, seqLen, heads, *table, offset,
                          y.f32Mutable());
     return finish(y);
   }
@@ -526,18 +528,21 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
     sh.headDim = att.getHeadDim();
     sh.scale = float(att.getScale().convertToDouble());
     sh.causal = att.getCausal();
-    if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 ||
-        q.dim(2) != sh.heads * sh.headDim ||
-        k.dim(2) != sh.kvHeads * sh.headDim ||
-        v.dim(2) != sh.kvHeads * sh.headDim || k.dim(0) != q.dim(0) ||
-        v.dim(0) != q.dim(0) || k.dim(1) != v.dim(1))
+    // A batch-free [seq, features] operand is one sequence.
+    int64_t r = q.rank();
+    auto batchOf = [&](const Tensor &t) { return r == 3 ? t.dim(0) : 1; };
+    if ((r != 3 && r != 2) || k.rank() != r || v.rank() != r ||
+        q.dim(-1) != sh.heads * sh.headDim ||
+        k.dim(-1) != sh.kvHeads * sh.headDim ||
+        v.dim(-1) != sh.kvHeads * sh.headDim || batchOf(k) != batchOf(q) ||
+        batchOf(v) != batchOf(q) || k.dim(-2) != v.dim(-2))
       return makeError("inconsistent shapes: query " + q.describe() + ", key " +
                        k.describe() + ", value " + v.describe());
     if (sh.heads % sh.kvHeads != 0)
       return makeError("num_heads is not a multiple of num_kv_heads");
-    sh.batch = q.dim(0);
-    sh.seq = q.dim(1);
-    int64_t rowLen = k.dim(2);
+    sh.batch = batchOf(q);
+    sh.seq = q.dim(-2);
+    int64_t rowLen = k.dim(-1);
     SmallVector<const float *, 4> kp, vp;
     if (useCache) {
       KVCache &c = kvCaches[step.index];
@@ -549,7 +554,7 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
       } else if (c.batch != sh.batch || c.rowLen != rowLen) {
         return makeError("the step's batch/key size differs from the cache's");
       }
-      int64_t add = k.dim(1);
+      int64_t add = k.dim(-2);
       for (int64_t b = 0; b < sh.batch; ++b) {
         const float *ks = k.f32() + b * add * rowLen;
         const float *vs = v.f32() + b * add * rowLen;
@@ -565,7 +570,7 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
       }
     } else {
       sh.past = 0;
-      sh.kvSeq = k.dim(1);
+      sh.kvSeq = k.dim(-2);
       for (int64_t b = 0; b < sh.batch; ++b) {
         kp.push_back(k.f32() + b * sh.kvSeq * rowLen);
         vp.push_back(v.f32() + b * sh.kvSeq * rowLen);

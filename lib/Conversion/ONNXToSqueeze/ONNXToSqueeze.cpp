@@ -394,29 +394,47 @@ struct SwiGLUChain : OpRewritePattern<NodeOp> {
 // Attention
 //===----------------------------------------------------------------------===//
 
-/// A [batch, seq, heads * dim] tensor seen as [batch, heads, seq, dim].
+/// A [batch, seq, heads * dim] tensor seen as [batch, heads, seq, dim], or
+/// a batch-free [seq, heads * dim] one seen as [heads, seq, dim].
 struct HeadSplit {
-  Value flat; // [batch, seq, heads * dim]
+  Value flat; // [batch, seq, heads * dim] or [seq, heads * dim]
   int64_t heads = 0;
   int64_t dim = 0;
 };
 
-/// Transpose(Reshape(x, [b, s, H, D]), [0, 2, 1, 3]).
+/// The permutation exchanging the head and sequence axes of a heads tensor.
+SmallVector<int64_t> headSeqSwap(int64_t rank) {
+  return rank == 4 ? SmallVector<int64_t>{0, 2, 1, 3}
+                   : SmallVector<int64_t>{1, 0, 2};
+}
+
+/// The permutation transposing the last two axes.
+SmallVector<int64_t> lastTwoSwap(int64_t rank) {
+  return rank == 4 ? SmallVector<int64_t>{0, 1, 3, 2}
+                   : SmallVector<int64_t>{0, 2, 1};
+}
+
+/// Transpose(Reshape(x, [b, s, H, D]), [0, 2, 1, 3]), or the batch-free
+/// Transpose(Reshape(x, [s, H, D]), [1, 0, 2]).
 std::optional<HeadSplit> matchHeadSplit(Value v) {
   NodeOp tr = defNode(v, "Transpose");
-  if (!tr || intsAttr(tr, "perm") != SmallVector<int64_t>{0, 2, 1, 3})
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!tr || !type || (type.getRank() != 4 && type.getRank() != 3) ||
+      intsAttr(tr, "perm") != headSeqSwap(type.getRank()))
     return std::nullopt;
+  int64_t rank = type.getRank();
   NodeOp rs = defNode(tr.getInputs()[0], "Reshape");
   if (!rs)
     return std::nullopt;
   auto shape = constInts(rs.getInputs()[1]);
   auto flatType = rankedFloat(rs.getInputs()[0]);
-  if (!shape || shape->size() != 4 || !flatType || flatType.getRank() != 3)
+  if (!shape || int64_t(shape->size()) != rank || !flatType ||
+      flatType.getRank() != rank - 1)
     return std::nullopt;
-  int64_t heads = (*shape)[2], dim = (*shape)[3];
+  int64_t heads = (*shape)[rank - 2], dim = (*shape)[rank - 1];
   if (heads <= 0 || dim <= 0)
     return std::nullopt;
-  int64_t features = flatType.getDimSize(2);
+  int64_t features = flatType.getShape().back();
   if (!ShapedType::isDynamic(features) && features != heads * dim)
     return std::nullopt;
   return HeadSplit{rs.getInputs()[0], heads, dim};
@@ -486,7 +504,10 @@ std::optional<std::pair<Value, double>> matchRotary(Value v, int64_t dim) {
     for (int j = 0; j < 2; ++j) {
       NodeOp cat = defNode(mulSin.getInputs()[j], "Concat");
       Value sinTable = mulSin.getInputs()[1 - j];
-      if (!cat || cat.getNumOperands() != 2 || !isLastAxis(cat, 4))
+      auto catType = dyn_cast<RankedTensorType>(cat ? cat.getResult(0).getType()
+                                                    : Type());
+      if (!cat || cat.getNumOperands() != 2 || !catType ||
+          !isLastAxis(cat, catType.getRank()))
         continue;
       NodeOp neg = defNode(cat.getInputs()[0], "Neg");
       NodeOp lo = defNode(cat.getInputs()[1], "Slice");
@@ -564,8 +585,12 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
 
   LogicalResult matchAndRewrite(NodeOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getOpType() != "Softmax" || !isLastAxis(op, 4))
+    auto probType = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (op.getOpType() != "Softmax" || !probType ||
+        (probType.getRank() != 4 && probType.getRank() != 3) ||
+        !isLastAxis(op, probType.getRank()))
       return failure();
+    int64_t rank = probType.getRank();
     // Forward: Softmax -> MatMul(., V) -> Transpose -> Reshape [b, s, H*D].
     if (!op.getResult(0).hasOneUse())
       return failure();
@@ -575,13 +600,13 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
       return rewriter.notifyMatchFailure(op, "softmax not followed by P @ V");
     auto tr = dyn_cast<NodeOp>(*pv.getResult(0).getUsers().begin());
     if (!tr || tr.getOpType() != "Transpose" ||
-        intsAttr(tr, "perm") != SmallVector<int64_t>{0, 2, 1, 3} ||
+        intsAttr(tr, "perm") != headSeqSwap(rank) ||
         !tr.getResult(0).hasOneUse())
       return failure();
     auto merge = dyn_cast<NodeOp>(*tr.getResult(0).getUsers().begin());
     auto outType = merge ? rankedFloat(merge.getResult(0)) : RankedTensorType();
     if (!merge || merge.getOpType() != "Reshape" || !outType ||
-        outType.getRank() != 3)
+        outType.getRank() != rank - 1)
       return failure();
 
     // Backward: scores = [scale *] (Q @ K^T) [+ mask].
@@ -619,7 +644,7 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (!qk)
       return rewriter.notifyMatchFailure(op, "no Q @ K^T");
     NodeOp kt = defNode(qk.getInputs()[1], "Transpose");
-    if (!kt || intsAttr(kt, "perm") != SmallVector<int64_t>{0, 1, 3, 2})
+    if (!kt || intsAttr(kt, "perm") != lastTwoSwap(rank))
       return rewriter.notifyMatchFailure(op, "K is not transposed");
 
     // Q, K, V back to their [b, s, H*D] projections.
@@ -627,9 +652,10 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     Value k4 = matchKVRepeat(kt.getInputs()[0]);
     Value v4 = matchKVRepeat(pv.getInputs()[1]);
     std::optional<double> qTheta, kTheta;
-    auto headDimOf = [](Value v) -> int64_t {
+    auto headDimOf = [&](Value v) -> int64_t {
       auto t = dyn_cast<RankedTensorType>(v.getType());
-      return t && t.getRank() == 4 ? t.getDimSize(3) : ShapedType::kDynamic;
+      return t && t.getRank() == rank ? t.getDimSize(rank - 1)
+                                      : ShapedType::kDynamic;
     };
     int64_t dim = headDimOf(q4);
     if (ShapedType::isDynamic(dim))
@@ -649,8 +675,8 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (!q || !k || !v || q->dim != dim || k->dim != dim || v->dim != dim ||
         k->heads != v->heads || q->heads % k->heads != 0)
       return rewriter.notifyMatchFailure(op, "heads not split from projections");
-    if (!ShapedType::isDynamic(outType.getDimSize(2)) &&
-        outType.getDimSize(2) != q->heads * dim)
+    if (!ShapedType::isDynamic(outType.getShape().back()) &&
+        outType.getShape().back() != q->heads * dim)
       return failure();
 
     Location loc = merge.getLoc();
@@ -741,11 +767,15 @@ void s10::assignLinearRoles(func::FuncOp func) {
         setRole(l, block, LinearKind::down);
     }
   });
-  // lm_head: a linear whose result is returned (possibly through casts).
+  // lm_head: a linear whose result is returned, possibly through casts and
+  // a reshape restoring the batch dimension.
   func.walk([&](func::ReturnOp ret) {
-    for (Value v : ret.getOperands())
+    for (Value v : ret.getOperands()) {
+      if (NodeOp rs = defNode(skipFloatCasts(v), "Reshape"))
+        v = rs.getInputs()[0];
       if (Operation *l = linearProducer(v); l && !l->hasAttr("role"))
         setRole(l, -1, LinearKind::lm_head);
+    }
   });
 }
 

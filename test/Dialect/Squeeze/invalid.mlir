@@ -322,8 +322,16 @@ func.func @attention_scale(%q: tensor<1x?x24xf32>, %k: tensor<1x?x8xf32>) {
 
 // -----
 
-func.func @attention_rank(%q: tensor<?x24xf32>, %k: tensor<1x?x8xf32>) {
-  // expected-error @+1 {{query must be [batch, seq, heads * head_dim]}}
+func.func @attention_rank(%q: tensor<1x1x?x24xf32>, %k: tensor<1x?x8xf32>) {
+  // expected-error @+1 {{query must be [batch, seq, heads * head_dim] or [seq, heads * head_dim]}}
+  %0 = squeeze.attention %q, %k, %k {num_heads = 6 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : (tensor<1x1x?x24xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<1x1x?x24xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mixed_rank(%q: tensor<?x24xf32>, %k: tensor<1x?x8xf32>) {
+  // expected-error @+1 {{query, key and value must have the same rank}}
   %0 = squeeze.attention %q, %k, %k {num_heads = 6 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : (tensor<?x24xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<?x24xf32>
   return
 }

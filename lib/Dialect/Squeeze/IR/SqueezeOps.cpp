@@ -209,16 +209,18 @@ LogicalResult RMSNormOp::verify() {
                           input.getShape().back());
 }
 
-/// Checks a [batch, seq, heads * head_dim] operand.
+/// Checks a [batch, seq, heads * head_dim] or [seq, heads * head_dim]
+/// operand.
 static LogicalResult verifyHeads(Operation *op, StringRef what,
                                  RankedTensorType type, int64_t heads,
                                  int64_t headDim) {
-  if (type.getRank() != 3)
-    return op->emitOpError() << what
-                             << " must be [batch, seq, heads * head_dim]";
-  if (!compatibleDim(type.getDimSize(2), heads * headDim))
+  if (type.getRank() != 3 && type.getRank() != 2)
     return op->emitOpError()
-           << what << " feature dimension " << dimStr(type.getDimSize(2))
+           << what << " must be [batch, seq, heads * head_dim] or [seq, heads "
+           << "* head_dim]";
+  if (!compatibleDim(type.getShape().back(), heads * headDim))
+    return op->emitOpError()
+           << what << " feature dimension " << dimStr(type.getShape().back())
            << " is not " << heads << " heads x " << headDim;
   return success();
 }
@@ -253,7 +255,10 @@ LogicalResult AttentionOp::verify() {
       failed(verifyHeads(*this, "key", k, kvHeads, headDim)) ||
       failed(verifyHeads(*this, "value", v, kvHeads, headDim)))
     return failure();
-  if (!compatibleDim(k.getDimSize(1), v.getDimSize(1)))
+  if (k.getRank() != q.getRank() || v.getRank() != q.getRank())
+    return emitOpError("query, key and value must have the same rank");
+  if (!compatibleDim(k.getDimSize(k.getRank() - 2),
+                     v.getDimSize(v.getRank() - 2)))
     return emitOpError("key and value sequence lengths differ");
   return verifyFeatureMap(*this, q, getResult().getType(), heads * headDim);
 }

@@ -145,7 +145,8 @@ def Squeeze_RMSNormOp : Squeeze_Op<"rms_norm", [Pure]> {
 def Squeeze_RotaryOp : Squeeze_Op<"rotary", [Pure]> {
   let summary = "Rotary position embedding (rotate-half convention)";
   let description = [{
-    `input` is `[batch, seq, num_heads * head_dim]`. For head h, position p
+    `input` is `[batch, seq, num_heads * head_dim]` (or `[seq, ...]` without
+    a batch dimension). For head h, position p
     (counted from the start of the sequence, including cached positions) and
     i < head_dim / 2, with `f = theta^(-2i / head_dim)`:
     `y[i] = x[i] cos(p f) - x[i + d/2] sin(p f)`,
@@ -163,7 +164,8 @@ def Squeeze_AttentionOp : Squeeze_Op<"attention", [Pure]> {
   let summary = "Scaled dot-product attention with grouped KV heads";
   let description = [{
     `query` is `[batch, seq, num_heads * head_dim]`, `key` and `value` are
-    `[batch, kv_seq, num_kv_heads * head_dim]`; query head h reads KV head
+    `[batch, kv_seq, num_kv_heads * head_dim]` (all three may also come
+    without the batch dimension); query head h reads KV head
     `h / (num_heads / num_kv_heads)`. With `causal`, query position t
     attends to key positions up to t (offset by cached positions). Scores
     are multiplied by `scale` before the softmax.
