@@ -9,6 +9,8 @@
 
 #include "s10/Dialect/ONNX/Transforms/Passes.h"
 
+#include "ShapeUtils.h"
+
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
 
@@ -182,30 +184,11 @@ DenseElementsAttr toAttr(const Literal &l) {
   return DenseElementsAttr::get(type, values);
 }
 
-std::optional<int64_t> normAxis(int64_t axis, int64_t rank) {
-  if (axis < 0)
-    axis += rank;
-  if (axis < 0 || axis >= rank)
-    return std::nullopt;
-  return axis;
-}
+using s10::onnx::shape::normAxis;
 
-/// Numpy broadcasting of static shapes.
+/// Broadcasting of static shapes.
 std::optional<Shape> broadcastShapes(ArrayRef<Shape> shapes) {
-  size_t rank = 0;
-  for (const Shape &s : shapes)
-    rank = std::max(rank, s.size());
-  Shape out(rank, 1);
-  for (const Shape &s : shapes)
-    for (size_t i = 0; i < s.size(); ++i) {
-      int64_t &o = out[rank - s.size() + i];
-      if (s[i] == 1)
-        continue;
-      if (o != 1 && o != s[i])
-        return std::nullopt;
-      o = s[i];
-    }
-  return out;
+  return s10::onnx::shape::broadcast(shapes);
 }
 
 /// For each element of `out` (row-major), the flat index of the element of

@@ -10,6 +10,8 @@
 
 #include "s10/Dialect/ONNX/Transforms/Passes.h"
 
+#include "ShapeUtils.h"
+
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 
@@ -161,43 +163,8 @@ int64_t product(ArrayRef<int64_t> dims) {
   return p;
 }
 
-/// Normalizes a possibly negative axis against `rank`.
-std::optional<int64_t> normAxis(int64_t axis, int64_t rank) {
-  if (axis < 0)
-    axis += rank;
-  if (axis < 0 || axis >= rank)
-    return std::nullopt;
-  return axis;
-}
-
-/// Numpy broadcasting. Returns std::nullopt for incompatible static sizes.
-std::optional<Shape> broadcast(ArrayRef<Shape> shapes) {
-  size_t rank = 0;
-  for (const Shape &s : shapes)
-    rank = std::max(rank, s.size());
-  Shape out(rank, 1);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t size = 1;
-    bool dynamic = false;
-    for (const Shape &s : shapes) {
-      if (i + s.size() < rank)
-        continue;
-      int64_t d = s[i + s.size() - rank];
-      if (ShapedType::isDynamic(d)) {
-        dynamic = true;
-        continue;
-      }
-      if (d == 1)
-        continue;
-      if (size != 1 && size != d)
-        return std::nullopt;
-      size = d;
-    }
-    // A `?` next to only 1s may be anything; next to n it must be 1 or n.
-    out[i] = size == 1 && dynamic ? kDyn : size;
-  }
-  return out;
-}
+using s10::onnx::shape::broadcast;
+using s10::onnx::shape::normAxis;
 
 /// Two views of the same shape: static sizes of either.
 std::optional<Shape> merge(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
