@@ -58,7 +58,8 @@ Value skipFloatCasts(Value v) {
 
 /// True if `v` is a weight: an external tensor or a constant.
 bool isWeight(Value v) {
-  return v && (v.getDefiningOp<WeightOp>() || v.getDefiningOp<arith::ConstantOp>());
+  return v &&
+         (v.getDefiningOp<WeightOp>() || v.getDefiningOp<arith::ConstantOp>());
 }
 
 /// The double with the fewest decimal digits that rounds to `f`.
@@ -207,7 +208,8 @@ struct GemmToLinear : OpRewritePattern<NodeOp> {
     bool transB = op.getIntAttr("transB", 0) != 0;
     int64_t out = transB ? wType.getDimSize(0) : wType.getDimSize(1);
     Value bias;
-    if (op.getNumOperands() > 2 && !isa<NoneType>(op.getInputs()[2].getType())) {
+    if (op.getNumOperands() > 2 &&
+        !isa<NoneType>(op.getInputs()[2].getType())) {
       bias = op.getInputs()[2];
       auto bType = rankedFloat(bias);
       // Only a per-output-channel bias maps onto squeeze.linear.
@@ -504,8 +506,8 @@ std::optional<std::pair<Value, double>> matchRotary(Value v, int64_t dim) {
     for (int j = 0; j < 2; ++j) {
       NodeOp cat = defNode(mulSin.getInputs()[j], "Concat");
       Value sinTable = mulSin.getInputs()[1 - j];
-      auto catType = dyn_cast<RankedTensorType>(cat ? cat.getResult(0).getType()
-                                                    : Type());
+      auto catType =
+          dyn_cast<RankedTensorType>(cat ? cat.getResult(0).getType() : Type());
       if (!cat || cat.getNumOperands() != 2 || !catType ||
           !isLastAxis(cat, catType.getRank()))
         continue;
@@ -595,8 +597,8 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (!op.getResult(0).hasOneUse())
       return failure();
     auto pv = dyn_cast<NodeOp>(*op.getResult(0).getUsers().begin());
-    if (!pv || pv.getOpType() != "MatMul" || pv.getInputs()[0] != op.getResult(0) ||
-        !pv.getResult(0).hasOneUse())
+    if (!pv || pv.getOpType() != "MatMul" ||
+        pv.getInputs()[0] != op.getResult(0) || !pv.getResult(0).hasOneUse())
       return rewriter.notifyMatchFailure(op, "softmax not followed by P @ V");
     auto tr = dyn_cast<NodeOp>(*pv.getResult(0).getUsers().begin());
     if (!tr || tr.getOpType() != "Transpose" ||
@@ -615,8 +617,9 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (NodeOp add = defNode(scores, "Add")) {
       for (int i = 0; i < 2 && !causal; ++i) {
         NodeOp inner = add.getInputs()[i].getDefiningOp<NodeOp>();
-        if (inner && (inner.getOpType() == "Mul" || inner.getOpType() == "Div" ||
-                      inner.getOpType() == "MatMul") &&
+        if (inner &&
+            (inner.getOpType() == "Mul" || inner.getOpType() == "Div" ||
+             inner.getOpType() == "MatMul") &&
             looksCausal(add.getInputs()[1 - i])) {
           scores = add.getInputs()[i];
           causal = true;
@@ -674,7 +677,8 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     auto q = matchHeadSplit(q4), k = matchHeadSplit(k4), v = matchHeadSplit(v4);
     if (!q || !k || !v || q->dim != dim || k->dim != dim || v->dim != dim ||
         k->heads != v->heads || q->heads % k->heads != 0)
-      return rewriter.notifyMatchFailure(op, "heads not split from projections");
+      return rewriter.notifyMatchFailure(op,
+                                         "heads not split from projections");
     if (!ShapedType::isDynamic(outType.getShape().back()) &&
         outType.getShape().back() != q->heads * dim)
       return failure();
@@ -685,8 +689,7 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (qTheta) {
       auto mk = [&](Value x, int64_t heads) {
         return RotaryOp::create(rewriter, loc, x.getType(), x, i64(heads),
-                                         i64(dim),
-                                         rewriter.getF64FloatAttr(*qTheta));
+                                i64(dim), rewriter.getF64FloatAttr(*qTheta));
       };
       qIn = mk(q->flat, q->heads);
       kIn = mk(k->flat, k->heads);

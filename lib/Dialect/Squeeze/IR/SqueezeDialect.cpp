@@ -118,8 +118,8 @@ Type QWeightType::parse(AsmParser &parser) {
                           << dims.size() << " dimensions";
     return {};
   }
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), dims[0], dims[1], scheme);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    dims[0], dims[1], scheme);
 }
 
 void QWeightType::print(AsmPrinter &printer) const {

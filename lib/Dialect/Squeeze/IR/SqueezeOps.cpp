@@ -50,8 +50,7 @@ static LogicalResult verifyLinearLike(Operation *op, RankedTensorType input,
            << " does not match the weight's input dimension " << dimStr(in);
   if (bias) {
     auto biasType = cast<RankedTensorType>(bias.getType());
-    if (biasType.getRank() != 1 ||
-        !compatibleDim(biasType.getDimSize(0), out))
+    if (biasType.getRank() != 1 || !compatibleDim(biasType.getDimSize(0), out))
       return op->emitOpError("bias must be 1-D of size ") << dimStr(out);
   }
   return verifyFeatureMap(op, input, result, out);
@@ -65,8 +64,7 @@ LogicalResult WeightOp::verify() {
   auto type = cast<RankedTensorType>(getResult().getType());
   Type elt = type.getElementType();
   if (!elt.isIntOrFloat())
-    return emitOpError("element type must be an integer or float, got ")
-           << elt;
+    return emitOpError("element type must be an integer or float, got ") << elt;
   uint64_t eltBytes = (elt.getIntOrFloatBitWidth() + 7) / 8;
   uint64_t expected = uint64_t(type.getNumElements()) * eltBytes;
   uint64_t length = getStorage().getLength();
@@ -89,8 +87,8 @@ static LogicalResult checkElements(Operation *op, StringRef what,
     std::string expected;
     llvm::raw_string_ostream os(expected);
     llvm::interleave(shape, os, "x");
-    return op->emitOpError() << what << " must have shape " << expected
-                             << ", got " << type;
+    return op->emitOpError()
+           << what << " must have shape " << expected << ", got " << type;
   }
   if (!eltOk(type.getElementType()))
     return op->emitOpError() << what << " must have " << eltWhat
@@ -116,8 +114,8 @@ LogicalResult QuantizedWeightOp::verify() {
   auto isMask = [](Type t) { return t.isSignlessInteger(1); };
   if (failed(checkElements(*this, "codes", getCodes(), {out, in}, isCode,
                            "integer (wide enough for the scheme's bits)")) ||
-      failed(checkElements(*this, "scales", getScales(), {out, groups},
-                           isFloat, "float")) ||
+      failed(checkElements(*this, "scales", getScales(), {out, groups}, isFloat,
+                           "float")) ||
       failed(checkElements(*this, "offsets", getOffsets(), {out, groups},
                            isFloat, "float")))
     return failure();
@@ -134,8 +132,8 @@ LogicalResult QuantizedWeightOp::verify() {
   if (!all)
     return emitOpError("scheme has salient weights: salient_mask, "
                        "salient_scales and salient_offsets are required");
-  if (failed(checkElements(*this, "salient_mask", *getSalientMask(),
-                           {out, in}, isMask, "i1")) ||
+  if (failed(checkElements(*this, "salient_mask", *getSalientMask(), {out, in},
+                           isMask, "i1")) ||
       failed(checkElements(*this, "salient_scales", *getSalientScales(),
                            {out, groups}, isFloat, "float")) ||
       failed(checkElements(*this, "salient_offsets", *getSalientOffsets(),
@@ -190,8 +188,8 @@ LogicalResult EmbeddingOp::verify() {
              << i << " does not match the ids' dimension";
   if (!compatibleDim(result.getShape().back(), table.getDimSize(1)))
     return emitOpError("result hidden size ")
-           << dimStr(result.getShape().back())
-           << " does not match the table's " << dimStr(table.getDimSize(1));
+           << dimStr(result.getShape().back()) << " does not match the table's "
+           << dimStr(table.getDimSize(1));
   return success();
 }
 
@@ -231,8 +229,7 @@ LogicalResult RotaryOp::verify() {
     return emitOpError("needs num_heads > 0 and an even head_dim > 0");
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError("theta must be positive");
-  if (failed(verifyHeads(*this, "input", getInput().getType(), heads,
-                         headDim)))
+  if (failed(verifyHeads(*this, "input", getInput().getType(), heads, headDim)))
     return failure();
   return verifyFeatureMap(*this, getInput().getType(), getResult().getType(),
                           heads * headDim);

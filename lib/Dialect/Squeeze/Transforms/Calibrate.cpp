@@ -217,7 +217,8 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
   LogicalResult writeStore(ModuleOp module, std::vector<InputStats> &stats) {
     SmallString<128> path(store.getValue());
     if (path.empty()) {
-      if (auto ec = llvm::sys::fs::createTemporaryFile("s10-calib", "bin", path))
+      if (auto ec =
+              llvm::sys::fs::createTemporaryFile("s10-calib", "bin", path))
         return module.emitError("squeeze-calibrate: cannot create a "
                                 "temporary file: ")
                << ec.message();

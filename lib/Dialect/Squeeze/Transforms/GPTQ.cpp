@@ -49,7 +49,7 @@ struct LayerReport {
 
 /// Codes and affine parameters of a quantized weight, ready for the op.
 struct Encoded {
-  std::vector<int8_t> codes;        // [out, in]
+  std::vector<int8_t> codes;          // [out, in]
   std::vector<float> scales, offsets; // [out, groups]
   std::vector<bool> mask;             // [out, in], mixed only
   std::vector<float> salientScales, salientOffsets;
@@ -162,7 +162,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         return bin.takeError();
       cfg.binParams = bin->params;
     }
-    auto q = quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
+    auto q =
+        quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
     if (!q)
       return q.takeError();
     auto res = quant::gptqQuantize(w, h, *q, gptqOptions());
@@ -203,13 +204,14 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     bool mixed = mode == Mode::Mixed;
     MaskGranularity maskKind = MaskGranularity::none;
     if (mixed && salientFraction > 0)
-      maskKind = symbolizeMaskGranularity(granularity == "channel" ? "channel"
-                                                                  : granularity)
+      maskKind = symbolizeMaskGranularity(
+                     granularity == "channel" ? "channel" : granularity)
                      .value_or(MaskGranularity::layer);
     unsigned salientBits = maskKind == MaskGranularity::none ? 0 : bitsOfStage1;
     auto scheme = QuantSchemeAttr::get(
-        ctx, mixed || mode == Mode::Binary ? 1u : unsigned(bits), quant::resolveGroupSize(in, groupSize),
-        salientBits, APFloat(salientBits ? salientFraction : 0.0), maskKind,
+        ctx, mixed || mode == Mode::Binary ? 1u : unsigned(bits),
+        quant::resolveGroupSize(in, groupSize), salientBits,
+        APFloat(salientBits ? salientFraction : 0.0), maskKind,
         StorageLayout::unpacked);
     auto qType = QWeightType::get(ctx, out, in, scheme);
     auto codeType = RankedTensorType::get({out, in}, b.getI8Type());
@@ -230,9 +232,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         DenseElementsAttr::get(codeType, llvm::ArrayRef<int8_t>(e.codes)),
         dense(paramType, e.scales), dense(paramType, e.offsets), maskAttr,
         sScales, sOffsets);
-    auto ql = QuantizedLinearOp::create(b, op.getLoc(), op.getType(),
-                                        op.getInput(), qw, op.getBias(),
-                                        op.getRoleAttr());
+    auto ql =
+        QuantizedLinearOp::create(b, op.getLoc(), op.getType(), op.getInput(),
+                                  qw, op.getBias(), op.getRoleAttr());
     op.replaceAllUsesWith(ql.getResult());
     op.erase();
   }
@@ -315,10 +317,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
         return dead.takeError();
     }
-    llvm::Expected<Encoded> enc =
-        mode == Mode::Mixed    ? encodeMixed(op, *w, *h)
-        : mode == Mode::Binary ? encodeBinary(*w)
-                               : encodeKBit(*w, h ? &*h : nullptr);
+    llvm::Expected<Encoded> enc = mode == Mode::Mixed ? encodeMixed(op, *w, *h)
+                                  : mode == Mode::Binary
+                                      ? encodeBinary(*w)
+                                      : encodeKBit(*w, h ? &*h : nullptr);
     if (!enc)
       return enc.takeError();
     int64_t salient = llvm::count(enc->mask, true);
@@ -327,7 +329,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (auto g = op->getAttrOfType<StringAttr>("squeeze.salient_granularity"))
       granularity = g.getValue();
     int64_t channelBlock = 0;
-    if (auto cb = op->getAttrOfType<IntegerAttr>("squeeze.salient_channel_block"))
+    if (auto cb =
+            op->getAttrOfType<IntegerAttr>("squeeze.salient_channel_block"))
       channelBlock = cb.getInt();
     bitsOfStage1 = 0;
     if (mode == Mode::Mixed) {
@@ -343,8 +346,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     rep.trueBits = trueBits(rep.payloadBits, w->rows, w->cols, salient > 0,
                             granularity, channelBlock);
     if (raw) {
-      auto relErr =
-          quant::relativeOutputErrorFromHessian(original, enc->dequantized, *raw);
+      auto relErr = quant::relativeOutputErrorFromHessian(
+          original, enc->dequantized, *raw);
       if (!relErr)
         return relErr.takeError();
       rep.relError = *relErr;

@@ -56,7 +56,8 @@ LogicalResult squeeze::emitError(Operation *op, llvm::Error err) {
   return op->emitError() << layerName(op) << ": " << msg;
 }
 
-std::unique_ptr<runtime::WeightStore> squeeze::makeWeightStore(ModuleOp module) {
+std::unique_ptr<runtime::WeightStore>
+squeeze::makeWeightStore(ModuleOp module) {
   return std::make_unique<runtime::WeightStore>(
       runtime::WeightStore::baseDirFor(module, ""));
 }
@@ -108,13 +109,13 @@ static llvm::Expected<llvm::ArrayRef<uint8_t>>
 calibBytes(Operation *op, StringRef name, runtime::WeightStore &store) {
   auto ext = op->getAttrOfType<ExternalStorageAttr>(name);
   if (!ext)
-    return llvm::createStringError(
-        "not calibrated (no '" + name.str() + "'; run squeeze-calibrate)");
+    return llvm::createStringError("not calibrated (no '" + name.str() +
+                                   "'; run squeeze-calibrate)");
   return store.getBytes(ext.getPath(), ext.getOffset(), ext.getLength());
 }
 
-llvm::Expected<quant::MatrixD> squeeze::loadHessian(Operation *op,
-                                                    runtime::WeightStore &store) {
+llvm::Expected<quant::MatrixD>
+squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
   auto bytes = calibBytes(op, kHessianAttr, store);
   if (!bytes)
     return bytes.takeError();
@@ -127,12 +128,13 @@ llvm::Expected<quant::MatrixD> squeeze::loadHessian(Operation *op,
   return h;
 }
 
-llvm::Expected<quant::Matrix> squeeze::loadSamples(Operation *op,
-                                                   runtime::WeightStore &store) {
+llvm::Expected<quant::Matrix>
+squeeze::loadSamples(Operation *op, runtime::WeightStore &store) {
   auto bytes = calibBytes(op, kSamplesAttr, store);
   if (!bytes)
     return bytes.takeError();
-  auto in = cast<RankedTensorType>(op->getOperand(0).getType()).getShape().back();
+  auto in =
+      cast<RankedTensorType>(op->getOperand(0).getType()).getShape().back();
   size_t n = bytes->size() / sizeof(float);
   if (ShapedType::isDynamic(in) || in <= 0 || n % in != 0)
     return llvm::createStringError("activation samples do not match the layer");
@@ -200,9 +202,8 @@ llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
   return r;
 }
 
-llvm::Expected<quant::Mask> squeeze::decodeSalientMask(Operation *op,
-                                                       int64_t rows,
-                                                       int64_t cols) {
+llvm::Expected<quant::Mask>
+squeeze::decodeSalientMask(Operation *op, int64_t rows, int64_t cols) {
   auto attr = op->getAttrOfType<DenseElementsAttr>(kSalientMaskAttr);
   if (!attr)
     return quant::Mask();

@@ -9,8 +9,8 @@
 #ifndef S10_LIB_DIALECT_SQUEEZE_TRANSFORMS_QUANTUTILS_H
 #define S10_LIB_DIALECT_SQUEEZE_TRANSFORMS_QUANTUTILS_H
 
-#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 #include "s10/Quant/Matrix.h"
 #include "s10/Quant/Uniform.h"
 
@@ -61,8 +61,8 @@ mlir::DictionaryAttr encodeStage1(mlir::MLIRContext *ctx, int64_t rows,
 llvm::Expected<quant::UniformResult> decodeStage1(mlir::Operation *op);
 
 /// The salient mask recorded on `op`, or an empty mask.
-llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op,
-                                              int64_t rows, int64_t cols);
+llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op, int64_t rows,
+                                              int64_t cols);
 
 /// A weight store rooted where `module`'s weights live.
 std::unique_ptr<runtime::WeightStore> makeWeightStore(mlir::ModuleOp module);

@@ -126,8 +126,8 @@ struct Squeeze10QuantizePass
       SmallString<128> store;
       if (calibrated) {
         int fd;
-        if (auto ec = llvm::sys::fs::createTemporaryFile("s10-calib", "bin",
-                                                         fd, store)) {
+        if (auto ec = llvm::sys::fs::createTemporaryFile("s10-calib", "bin", fd,
+                                                         store)) {
           module.emitError("squeeze10-quantize: cannot create a temporary "
                            "file: ")
               << ec.message();
@@ -154,10 +154,10 @@ struct Squeeze10QuantizePass
       op->removeAttr("squeeze.salient_ratio");
     });
     llvm::errs() << "squeeze10-quantize: " << method << " done in "
-                 << llvm::format("%.1f", std::chrono::duration<double>(
-                                             std::chrono::steady_clock::now() -
-                                             start)
-                                             .count())
+                 << llvm::format("%.1f",
+                                 std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count())
                  << " s\n";
   }
 };
