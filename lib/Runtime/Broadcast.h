@@ -40,6 +40,17 @@ void runBroadcast(
     llvm::function_ref<void(int64_t, const int64_t *, int64_t, const int64_t *)>
         fn);
 
+/// Advances the row-major multi-index `idx` over `dims` by one element,
+/// wrapping to all zeros after the last one.
+inline void nextIndex(llvm::MutableArrayRef<int64_t> idx,
+                      llvm::ArrayRef<int64_t> dims) {
+  for (int64_t d = int64_t(idx.size()) - 1; d >= 0; --d) {
+    if (++idx[d] < dims[d])
+      return;
+    idx[d] = 0;
+  }
+}
+
 } // namespace s10::runtime
 
 #endif // S10_LIB_RUNTIME_BROADCAST_H

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Broadcast.h"
 #include "DTypeDispatch.h"
 #include "OnnxKernels.h"
 
@@ -298,11 +299,7 @@ Error mvnKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       if (!reduce[d])
         k = k * x.dim(d) + idx[d];
     key[i] = k;
-    for (int64_t d = x.rank() - 1; d >= 0; --d) {
-      if (++idx[d] < x.dim(d))
-        break;
-      idx[d] = 0;
-    }
+    nextIndex(idx, x.shape());
   }
   std::vector<double> sum(groups, 0), sq(groups, 0), cnt(groups, 0);
   for (int64_t i = 0; i < total; ++i) {

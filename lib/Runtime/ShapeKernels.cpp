@@ -528,11 +528,7 @@ Error tileKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     for (size_t d = 0; d < shape.size(); ++d)
       off += (idx[d] % x.dim(d)) * inStrides[d];
     std::memcpy(dst + i * elt, src + off * elt, elt);
-    for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
-      if (++idx[d] < shape[d])
-        break;
-      idx[d] = 0;
-    }
+    nextIndex(idx, shape);
   }
   return emit(result, out);
 }
@@ -622,11 +618,7 @@ Error padKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       off += j * inStrides[d];
     }
     std::memcpy(dst + i * elt, inside ? src + off * elt : fill, elt);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < shape[d])
-        break;
-      idx[d] = 0;
-    }
+    nextIndex(idx, shape);
   }
   return emit(result, out);
 }
@@ -707,11 +699,7 @@ Error gatherElementsKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       off += j * ds[d];
     }
     std::memcpy(dst + i * elt, src + off * elt, elt);
-    for (int64_t d = indices.rank() - 1; d >= 0; --d) {
-      if (++idx[d] < indices.dim(d))
-        break;
-      idx[d] = 0;
-    }
+    nextIndex(idx, indices.shape());
   }
   return emit(result, out);
 }
@@ -843,11 +831,7 @@ Error scatterElementsKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
       off += j * ds[d];
     }
     scatterOne(mode, data.dtype(), dst, off, src, i);
-    for (int64_t d = indices.rank() - 1; d >= 0; --d) {
-      if (++idx[d] < indices.dim(d))
-        break;
-      idx[d] = 0;
-    }
+    nextIndex(idx, indices.shape());
   }
   return emit(result, out);
 }
