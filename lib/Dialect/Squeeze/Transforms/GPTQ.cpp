@@ -53,7 +53,20 @@ struct Encoded {
   std::vector<float> scales, offsets; // [out, groups]
   std::vector<bool> mask;             // [out, in], mixed only
   std::vector<float> salientScales, salientOffsets;
+  unsigned salientBits = 0; // bits of the salient codes, mixed only
   quant::Matrix dequantized;
+};
+
+/// Weight-weighted sums of per-layer bits.
+struct BitTotals {
+  double weights = 0, payload = 0, trueBits = 0;
+  void add(double n, double payloadBpw, double trueBpw) {
+    weights += n;
+    payload += n * payloadBpw;
+    trueBits += n * trueBpw;
+  }
+  double payloadBpw() const { return weights > 0 ? payload / weights : 0; }
+  double trueBpw() const { return weights > 0 ? trueBits / weights : 0; }
 };
 
 struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
@@ -170,6 +183,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (!res)
       return res.takeError();
     Encoded e;
+    e.salientBits = s1->bits;
     e.dequantized = std::move(res->quantized);
     e.codes.assign(q->codes().begin(), q->codes().end());
     for (const quant::BinaryParams &p : q->binaryParams()) {
@@ -207,7 +221,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       maskKind = symbolizeMaskGranularity(
                      granularity == "channel" ? "channel" : granularity)
                      .value_or(MaskGranularity::layer);
-    unsigned salientBits = maskKind == MaskGranularity::none ? 0 : bitsOfStage1;
+    unsigned salientBits =
+        maskKind == MaskGranularity::none ? 0 : e.salientBits;
     auto scheme = QuantSchemeAttr::get(
         ctx, mixed || mode == Mode::Binary ? 1u : unsigned(bits),
         quant::resolveGroupSize(in, groupSize), salientBits,
@@ -238,8 +253,6 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     op.replaceAllUsesWith(ql.getResult());
     op.erase();
   }
-
-  unsigned bitsOfStage1 = 0;
 
   /// Bits per weight of the layout the kernels will read: codes, fp16
   /// parameters per group, and a bitmap (or, for whole channels, one bit
@@ -332,14 +345,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (auto cb =
             op->getAttrOfType<IntegerAttr>("squeeze.salient_channel_block"))
       channelBlock = cb.getInt();
-    bitsOfStage1 = 0;
     if (mode == Mode::Mixed) {
-      auto s1 = decodeStage1(op);
-      if (!s1)
-        return s1.takeError();
-      bitsOfStage1 = s1->bits;
       rep.payloadBits = (1 - rep.salientFraction) * 1.0 +
-                        rep.salientFraction * double(bitsOfStage1);
+                        rep.salientFraction * double(enc->salientBits);
     } else {
       rep.payloadBits = mode == Mode::Binary ? 1 : bits;
     }
@@ -363,28 +371,19 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   void printSummary(const std::vector<LayerReport> &reports) {
     if (quiet || reports.empty())
       return;
-    double weights = 0, payload = 0, trueBitsSum = 0;
-    for (const LayerReport &r : reports) {
-      double n = double(r.out) * double(r.in);
-      weights += n;
-      payload += n * r.payloadBits;
-      trueBitsSum += n * r.trueBits;
-    }
+    BitTotals totals;
+    for (const LayerReport &r : reports)
+      totals.add(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
     llvm::errs() << llvm::formatv(
         "quantized {0} layers, {1} weights: payload {2:F3} bpw, true {3:F3} "
         "bpw (codes, fp16 group parameters, salient mask)\n",
-        reports.size(), int64_t(weights), payload / weights,
-        trueBitsSum / weights);
+        reports.size(), int64_t(totals.weights), totals.payloadBpw(),
+        totals.trueBpw());
   }
 
   LogicalResult writeReport(const std::vector<LayerReport> &reports) {
     llvm::json::Array layers;
-    double weights = 0, payload = 0, trueBitsSum = 0;
-    auto account = [&](double n, double p, double t) {
-      weights += n;
-      payload += n * p;
-      trueBitsSum += n * t;
-    };
+    BitTotals totals;
     if (appendReport) {
       // Sequential quantization reports one block per run.
       if (auto buf = llvm::MemoryBuffer::getFile(report)) {
@@ -392,10 +391,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
           if (auto *arr = old->getAsObject()->getArray("layers"))
             for (llvm::json::Value &v : *arr) {
               auto *o = v.getAsObject();
-              account(double(o->getInteger("out").value_or(0)) *
-                          double(o->getInteger("in").value_or(0)),
-                      o->getNumber("payload_bpw").value_or(0),
-                      o->getNumber("true_bpw").value_or(0));
+              totals.add(double(o->getInteger("out").value_or(0)) *
+                             double(o->getInteger("in").value_or(0)),
+                         o->getNumber("payload_bpw").value_or(0),
+                         o->getNumber("true_bpw").value_or(0));
               layers.push_back(std::move(v));
             }
         } else {
@@ -404,7 +403,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       }
     }
     for (const LayerReport &r : reports) {
-      account(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
+      totals.add(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
       llvm::json::Object o{{"layer", r.name},
                            {"out", r.out},
                            {"in", r.in},
@@ -416,12 +415,11 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         o["relative_output_error"] = r.relError;
       layers.push_back(std::move(o));
     }
-    llvm::json::Object root{
-        {"mode", modeName},
-        {"layers", std::move(layers)},
-        {"weights", int64_t(weights)},
-        {"payload_bpw", weights > 0 ? payload / weights : 0.0},
-        {"true_bpw", weights > 0 ? trueBitsSum / weights : 0.0}};
+    llvm::json::Object root{{"mode", modeName},
+                            {"layers", std::move(layers)},
+                            {"weights", int64_t(totals.weights)},
+                            {"payload_bpw", totals.payloadBpw()},
+                            {"true_bpw", totals.trueBpw()}};
     std::string error;
     auto file = mlir::openOutputFile(report, &error);
     if (!file)
