@@ -4,13 +4,18 @@ and measures WikiText-2 test perplexity for each.
 
 Every row uses the same calibration (128 windows of 512 tokens from
 WikiText-2 valid, seed 0), the same evaluation (non-overlapping windows of
-512 tokens of WikiText-2 test) and the same bit accounting (the JSON report
-of squeeze-gptq). Writes bench/results/quant-llama-12m.json and
+512 tokens of WikiText-2 test) and the same bit accounting: each row is
+quantized, then packed by squeeze-pack into the layout its kernels read, and
+the true bits per weight are the packed bytes x 8 / weights. Perplexity is
+measured on the packed model (bytecode file). With --check-unpacked the
+unpacked model (before packing) is evaluated too, and the difference is
+recorded. Writes bench/results/quant-llama-12m.json and
 docs/quantization-results.md.
 
     bench/quant_bench.py                      # every row, full evaluation
     bench/quant_bench.py --rows rtn-w4,s10    # a subset
     bench/quant_bench.py --max-windows 32     # quicker, approximate perplexity
+    bench/quant_bench.py --check-unpacked     # also evaluate before packing
 """
 
 import argparse
@@ -26,7 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAL = "calib={data}/wikitext-2/valid.txt nsamples=128 seqlen=512 seed=0"
 PAPER = "diag=hinv range-delta=false "
 
-# name -> (method description, squeeze10-quantize options or None for fp16)
+# name -> (method description, squeeze10-quantize options or None for fp16,
+# squeeze-pack options; default: layout=auto params=f16)
 ROWS = [
     ("fp16", "fp16 weights (the model)", None),
     ("rtn-w4", "RTN w4 g128", "method=rtn bits=4"),
@@ -64,7 +70,16 @@ ROWS = [
     ("s10-chol", "paper formulas, V with diag chol(H^-1)", "diag=chol range-delta=false " + CAL),
     ("s10-act", "paper formulas + act-order", PAPER + "act-order=true " + CAL),
     ("s10-fixed-bin", "paper formulas, alpha/mu fixed from stage 1", PAPER + "refit-binary=false " + CAL),
+    # Layouts of the default recipe (docs/packed-layouts.md).
+    ("s10-q8", "Squeeze10 default, bitmap layout with q8 group parameters", CAL, "params=q8"),
+    ("s10-chanblock16", "Squeeze10, salient channels shared by 16 rows (chanblock layout)",
+     "granularity=channel channel-block=16 " + CAL, "layout=chanblock block=16"),
+    ("s10-nm8", "Squeeze10, 1 salient of every 8 inputs (nm layout)",
+     "granularity=nm nm-block=8 ratio=0.125 " + CAL, "layout=nm block=8"),
+    ("s10-nm8-q8", "Squeeze10, 1:8 salience, q8 group parameters",
+     "granularity=nm nm-block=8 ratio=0.125 " + CAL, "layout=nm block=8 params=q8"),
 ]
+ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 
 
 def run(cmd, log):
@@ -87,9 +102,11 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "quant-llama-12m.json"))
     ap.add_argument("--table", default=os.path.join(ROOT, "docs", "quantization-results.md"))
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    ap.add_argument("--check-unpacked", action="store_true",
+                    help="also evaluate each model before packing")
     args = ap.parse_args()
     if args.list:
-        for name, desc, _ in ROWS:
+        for name, desc, _, _ in ROWS:
             print(f"{name:22} {desc}")
         return
 
@@ -114,31 +131,49 @@ def main():
     if os.path.exists(args.out):
         with open(args.out) as f:
             results = [r for r in json.load(f) if r["name"] not in {w[0] for w in wanted}]
-    for name, desc, opts in wanted:
-        qmodel, report = raised, None
-        qsec = 0.0
-        if opts is not None:
-            qmodel = os.path.join(work, name + ".mlir")
-            report = os.path.join(work, name + ".report.json")
-            o = opts.format(data=data) + f" report={report}"
-            qsec = run([os.path.join(bindir, "s10-opt"), raised, f"--squeeze10-quantize={o}", "-o", qmodel], log)
-        ppl_json = os.path.join(work, name + ".ppl.json")
-        cmd = [os.path.join(bindir, "s10-run"), qmodel, "--tokenizer", os.path.join(model, "tokenizer.model"),
+    def evaluate(path, tag):
+        ppl_json = os.path.join(work, tag + ".ppl.json")
+        cmd = [os.path.join(bindir, "s10-run"), path, "--tokenizer", os.path.join(model, "tokenizer.model"),
                "--perplexity", os.path.join(data, "wikitext-2", "test.txt"), "--seqlen", "512", "--json", ppl_json]
         if args.max_windows:
             cmd += ["--max-windows", str(args.max_windows)]
-        esec = run(cmd, log)
+        sec = run(cmd, log)
         with open(ppl_json) as f:
-            ppl = json.load(f)
+            return json.load(f), sec
+
+    for name, desc, opts, pack in wanted:
+        qmodel, report, unpacked = raised, None, None
+        qsec = 0.0
+        if opts is not None:
+            # Quantize without packing, then pack: the same quantization
+            # gives both the unpacked and the packed model.
+            unpacked = os.path.join(work, name + ".unpacked.mlirbc")
+            qmodel = os.path.join(work, name + ".mlirbc")
+            report = os.path.join(work, name + ".report.json")
+            o = opts.format(data=data) + f" report={report} pack=false"
+            qsec = run([os.path.join(bindir, "s10-opt"), raised, f"--squeeze10-quantize={o}",
+                        "--emit-bytecode", "-o", unpacked], log)
+            p = (pack + f" report={report}").strip()
+            qsec += run([os.path.join(bindir, "s10-opt"), unpacked, f"--squeeze-pack={p}",
+                         "--emit-bytecode", "-o", qmodel], log)
+        ppl, esec = evaluate(qmodel, name)
         row = {"name": name, "method": desc, "options": opts.format(data="data") if opts else "",
                "ppl_wikitext2": round(ppl["perplexity"], 4), "windows": ppl["windows"],
                "quantize_seconds": round(qsec, 2), "eval_seconds": round(esec, 2),
                "eval_tokens_per_second": round(ppl.get("tokens_per_second", 0), 1)}
+        if pack:
+            row["pack_options"] = pack
+        if unpacked and args.check_unpacked:
+            uppl, _ = evaluate(unpacked, name + ".unpacked")
+            row["ppl_unpacked"] = round(uppl["perplexity"], 4)
         if report:
             with open(report) as f:
                 rep = json.load(f)
             row["payload_bpw"] = round(rep["payload_bpw"], 4)
             row["true_bpw"] = round(rep["true_bpw"], 4)
+            row["packed_bytes"] = rep["packed_bytes"]
+            row["file_bytes"] = os.path.getsize(qmodel)
+            row["layout"] = sorted({l["layout"] for l in rep["layers"]})
             errs = [l["relative_output_error"] for l in rep["layers"] if "relative_output_error" in l]
             if errs:
                 row["mean_relative_output_error"] = round(sum(errs) / len(errs), 5)
@@ -146,7 +181,8 @@ def main():
             row["payload_bpw"] = 16.0
             row["true_bpw"] = 16.0
         results.append(row)
-        print(f"{name:22} ppl {row['ppl_wikitext2']:9.3f}  payload {row['payload_bpw']:6.3f}  "
+        extra = f"  unpacked {row['ppl_unpacked']:9.3f}" if "ppl_unpacked" in row else ""
+        print(f"{name:22} ppl {row['ppl_wikitext2']:9.3f}{extra}  payload {row['payload_bpw']:6.3f}  "
               f"true {row['true_bpw']:6.3f} bpw  quantize {qsec:6.1f}s  eval {esec:6.1f}s", flush=True)
         order = {r[0]: i for i, r in enumerate(ROWS)}
         results.sort(key=lambda r: order.get(r["name"], 999))
@@ -166,16 +202,22 @@ def write_table(results, path, max_windows):
         "Calibration: 128 windows of 512 tokens from WikiText-2 valid, seed 0. Evaluation:",
         "WikiText-2 test perplexity, non-overlapping windows of 512 tokens"
         + (f" (first {max_windows} windows only)." if max_windows else " (all 863 windows)."),
-        "Payload bits count codes only; true bits add fp16 group parameters (scale and",
-        "zero, or alpha and mu, per group of 128) and the salient mask (a bitmap, or one",
-        "bit per input channel per row block for whole-channel salience).",
+        "Payload bits count codes only. True bits are counted from the packed bytes the",
+        "kernels read (squeeze-pack; layouts in `docs/packed-layouts.md`): codes, signs,",
+        "salient masks or indices, offsets, group parameters and padding. Perplexity is",
+        "measured on the packed model; where the unpacked model (before packing, f32 group",
+        "parameters) was evaluated too, its perplexity is in the last column.",
         "",
-        "| row | method | payload bpw | true bpw | WikiText-2 ppl | quantize s |",
-        "|---|---|---:|---:|---:|---:|",
+        "| row | method | layout | payload bpw | true bpw | packed MB | file MB | WikiText-2 ppl | quantize s | unpacked ppl |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        lines.append(f"| {r['name']} | {r['method']} | {r['payload_bpw']:.3f} | {r['true_bpw']:.3f} | "
-                     f"{r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} |")
+        layout = ", ".join(r.get("layout", [])) or "-"
+        packed = f"{r['packed_bytes'] / 1e6:.3f}" if "packed_bytes" in r else "-"
+        fileb = f"{r['file_bytes'] / 1e6:.3f}" if "file_bytes" in r else "-"
+        unp = f"{r['ppl_unpacked']:.2f}" if "ppl_unpacked" in r else "-"
+        lines.append(f"| {r['name']} | {r['method']} | {layout} | {r['payload_bpw']:.3f} | {r['true_bpw']:.3f} | "
+                     f"{packed} | {fileb} | {r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} | {unp} |")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

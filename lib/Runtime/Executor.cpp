@@ -14,6 +14,7 @@
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Quant/PackedKernels.h"
 #include "s10/Runtime/Kernels.h"
 #include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/WeightStore.h"
@@ -111,7 +112,7 @@ Kind classify(Operation *op, const KernelTable &table, KernelFn &kernel) {
                : Kind::Unsupported;
   if (isa<sq::WeightOp>(op))
     return Kind::Weight;
-  if (isa<sq::QuantizedWeightOp>(op))
+  if (isa<sq::QuantizedWeightOp, sq::PackedWeightOp>(op))
     return Kind::QWeight;
   if (isa<sq::LinearOp>(op))
     return Kind::Linear;
@@ -185,6 +186,9 @@ public:
   unsigned numArgs = 0, numResults = 0;
   std::vector<Tensor> constCache;
   std::vector<KVCache> kvCaches;
+  // Validated views of packed weights, by their packed_weight op.
+  llvm::DenseMap<Operation *, std::unique_ptr<quant::layout::PackedMatrix>>
+      packed;
   // Rotary tables per rotary op (ops of the same model share nothing but
   // are few); grown on demand.
   std::map<std::pair<Operation *, int64_t>, std::unique_ptr<RotaryTable>>
@@ -202,6 +206,10 @@ public:
   Expected<Tensor> prepareInput(unsigned i, const Tensor &t);
   Error runSqueeze(Step &step, MutableArrayRef<Tensor> in,
                    SmallVectorImpl<Tensor> &out);
+  Expected<const quant::layout::PackedMatrix *>
+  packedView(sq::PackedWeightOp op);
+  Error runPacked(Operation *op, sq::PackedWeightOp weight,
+                  MutableArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out);
 };
 
 Error Executor::Impl::build() {
@@ -360,6 +368,12 @@ Error Executor::Impl::runStep(Step &step, MutableArrayRef<Tensor> in,
         if (step.kind == Kind::Weight)
           return weights->load(cast<sq::WeightOp>(step.op),
                                opts.floatMode == FloatMode::F32);
+        if (auto p = dyn_cast<sq::PackedWeightOp>(step.op)) {
+          // The bytes stay in the IR's blob; quantized_linear reads them.
+          ArrayRef<char> bytes = p.getBytes();
+          return Tensor::borrowed(DType::U8, {int64_t(bytes.size())},
+                                  bytes.data(), nullptr);
+        }
         if (step.kind == Kind::QWeight)
           return dequantizeWeight(cast<sq::QuantizedWeightOp>(step.op));
         auto t = tensorFromElementsAttr(
@@ -395,6 +409,86 @@ Error Executor::Impl::runStep(Step &step, MutableArrayRef<Tensor> in,
   }
 }
 
+Expected<const s10::quant::layout::PackedMatrix *>
+Executor::Impl::packedView(sq::PackedWeightOp op) {
+  auto &slot = packed[op];
+  if (slot)
+    return slot.get();
+  auto type = op.getResult().getType();
+  ArrayRef<char> bytes = op.getBytes();
+  auto view = std::make_unique<quant::layout::PackedMatrix>();
+  quant::layout::Status st = quant::layout::PackedMatrix::create(
+      op.getPacking().getSpec(), type.getOutFeatures(), type.getInFeatures(),
+      reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(),
+      /*validateContent=*/true, *view);
+  if (st.failed())
+    return makeError("packed weight: " + st.message());
+  slot = std::move(view);
+  return slot.get();
+}
+
+Error Executor::Impl::runPacked(Operation *op, sq::PackedWeightOp weight,
+                                MutableArrayRef<Tensor> in,
+                                SmallVectorImpl<Tensor> &out) {
+  auto viewOr = packedView(weight);
+  if (!viewOr)
+    return viewOr.takeError();
+  const quant::layout::PackedMatrix &w = **viewOr;
+  Tensor x = in[0].toF32();
+  int64_t inF = w.in(), outF = w.out();
+  if (x.rank() < 1 || x.dim(-1) != inF)
+    return makeError("input " + x.describe() + " does not match the packed " +
+                     "weight's " + Twine(inF) + " inputs");
+  Tensor bias;
+  if (in.size() > 2) {
+    bias = in[2].toF32();
+    if (bias.numel() != outF)
+      return makeError("bias must have " + Twine(outF) + " elements");
+  }
+  if (observer)
+    observer(op, x);
+  Shape shape(x.shape());
+  shape.back() = outF;
+  Tensor y = Tensor::empty(DType::F32, shape);
+  int64_t rows = x.numel() / inF;
+  const float *xp = x.f32();
+  float *yp = y.f32Mutable();
+  // Split output rows over the pool; each task covers a row chunk.
+  int64_t chunk = std::max<int64_t>(16, (outF + 63) / 64);
+  int64_t tasks = (outF + chunk - 1) / chunk;
+  if (rows == 1) {
+    quant::layout::GemvScratch scratch;
+    w.prepare(xp, scratch);
+    auto task = [&](int64_t t, int) {
+      int64_t r0 = t * chunk, r1 = std::min(outF, r0 + chunk);
+      w.gemvRows(xp, scratch, yp + r0, r0, r1);
+    };
+    if (pool)
+      pool->parallelTasks(tasks, task);
+    else
+      for (int64_t t = 0; t < tasks; ++t)
+        task(t, 0);
+  } else {
+    auto task = [&](int64_t t, int) {
+      thread_local std::vector<float> tile;
+      int64_t r0 = t * chunk, r1 = std::min(outF, r0 + chunk);
+      w.gemmRows(xp, rows, inF, yp, outF, r0, r1, tile);
+    };
+    if (pool)
+      pool->parallelTasks(tasks, task);
+    else
+      for (int64_t t = 0; t < tasks; ++t)
+        task(t, 0);
+  }
+  if (bias)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < outF; ++j)
+        yp[r * outF + j] += bias.f32()[j];
+  DType outType = resultDType(op, opts.floatMode);
+  out.push_back(outType == DType::F32 ? std::move(y) : y.castTo(outType));
+  return Error::success();
+}
+
 Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
                                  SmallVectorImpl<Tensor> &out) {
   Operation *op = step.op;
@@ -409,8 +503,11 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
   ThreadPool *p = pool.get();
 
   switch (step.kind) {
-  case Kind::Linear:
-  case Kind::QLinear: {
+  case Kind::QLinear:
+    if (auto p = op->getOperand(1).getDefiningOp<sq::PackedWeightOp>())
+      return runPacked(op, p, in, out);
+    [[fallthrough]];
+  case Kind::Linear: {
     Tensor x = in[0].toF32();
     if (x.rank() < 1)
       return makeError("input must have rank >= 1");

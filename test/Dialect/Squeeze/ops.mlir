@@ -72,3 +72,23 @@ func.func @decoder_pieces(%ids: tensor<1x?xi64>, %table: tensor<4096x384xf16>,
   %s = squeeze.swiglu %a, %b : (tensor<1x?x1024xf32>, tensor<1x?x1024xf32>) -> tensor<1x?x1024xf32>
   return %e, %n, %o, %s : tensor<1x?x384xf32>, tensor<1x?x384xf32>, tensor<1x?x384xf32>, tensor<1x?x1024xf32>
 }
+
+// A packed weight: the packing attribute prints its default-valued
+// parameters only when set; the blob stays a resource.
+// CHECK-LABEL: func.func @packed
+func.func @packed(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  // CHECK: squeeze.packed_weight {data = dense_resource<w> : tensor<128xi8>, packing = #squeeze.packing<kind = kbit, bits = 2, group_size = 4>} : !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.000000e+00, mask = none, layout = packed>>
+  %qw = squeeze.packed_weight {packing = #squeeze.packing<kind = kbit, bits = 2, group_size = 4, params = f16>, data = dense_resource<w> : tensor<128xi8>}
+      : !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = packed>>
+  %y = squeeze.quantized_linear %x, %qw : (tensor<3x8xf32>, !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = packed>>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// CHECK: #squeeze.packing<kind = nm, bits = 1, group_size = 128, salient_bits = 4, params = q8, block = 8, nm_salient = 1, salient = 4096>
+func.func @packing_attr() attributes {p = #squeeze.packing<kind = nm, bits = 1, group_size = 128, salient_bits = 4, params = q8, block = 8, nm_salient = 1, salient = 4096>} {
+  return
+}
+
+{-#
+  dialect_resources: { builtin: { w: "0x40000000E41B0000000000000000000000000000550000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC00340000003C0038004000B4000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
+#-}

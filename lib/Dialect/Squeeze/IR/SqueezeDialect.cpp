@@ -88,6 +88,28 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+namespace layout = s10::quant::layout;
+
+layout::Spec PackingAttr::getSpec() const {
+  layout::Spec s;
+  s.kind = layout::Kind(static_cast<uint8_t>(getKind()));
+  s.bits = getBits();
+  s.groupSize = getGroupSize();
+  s.salientBits = getSalientBits();
+  s.params = layout::ParamFormat(static_cast<uint8_t>(getParams()));
+  s.block = getBlock();
+  s.nmSalient = getNmSalient();
+  s.salientCount = getSalient();
+  return s;
+}
+
+PackingAttr PackingAttr::get(MLIRContext *ctx, const layout::Spec &s) {
+  return get(ctx, PackingKind(static_cast<uint32_t>(s.kind)), s.bits,
+             s.groupSize, s.salientBits,
+             ParamFormat(static_cast<uint32_t>(s.params)), s.block, s.nmSalient,
+             s.salientCount);
+}
+
 //===----------------------------------------------------------------------===//
 // Types
 //===----------------------------------------------------------------------===//

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -139,6 +140,96 @@ LogicalResult QuantizedWeightOp::verify() {
       failed(checkElements(*this, "salient_offsets", *getSalientOffsets(),
                            {out, groups}, isFloat, "float")))
     return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PackedWeightOp
+//===----------------------------------------------------------------------===//
+
+ArrayRef<char> PackedWeightOp::getBytes() {
+  auto res = dyn_cast<DenseResourceElementsAttr>(getData());
+  if (!res)
+    return {};
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  if (!blob)
+    return {};
+  return blob->getData();
+}
+
+/// Checks that a packing can hold a weight of the given scheme.
+static LogicalResult verifyPackingMatchesScheme(Operation *op,
+                                                PackingAttr packing,
+                                                QuantSchemeAttr scheme) {
+  auto mismatch = [&](StringRef what) {
+    return op->emitOpError("packing ")
+           << packing << " does not match the type's scheme: " << what;
+  };
+  if (scheme.getLayout() != StorageLayout::packed)
+    return op->emitOpError("result type must have layout = packed, got ")
+           << stringifyStorageLayout(scheme.getLayout());
+  if (packing.getGroupSize() != scheme.getGroupSize())
+    return mismatch("group size");
+  if (packing.getBits() != scheme.getBits())
+    return mismatch("bits");
+  if (packing.getSalientBits() != scheme.getSalientBits())
+    return mismatch("salient bits");
+  MaskGranularity mask = scheme.getMask();
+  switch (packing.getKind()) {
+  case PackingKind::kbit:
+    if (mask != MaskGranularity::none)
+      return mismatch("kbit holds no salient weights");
+    break;
+  case PackingKind::bitmap:
+    if (mask == MaskGranularity::none)
+      return mismatch("bitmap needs salient weights");
+    break;
+  case PackingKind::chanblock:
+    if (mask != MaskGranularity::channel)
+      return mismatch("chanblock needs mask = channel");
+    break;
+  case PackingKind::nm:
+    if (mask != MaskGranularity::nm)
+      return mismatch("nm needs mask = nm");
+    break;
+  }
+  return success();
+}
+
+LogicalResult PackedWeightOp::verify() {
+  QWeightType type = getResult().getType();
+  PackingAttr packing = getPacking();
+  if (failed(verifyPackingMatchesScheme(*this, packing, type.getScheme())))
+    return failure();
+  namespace layout = s10::quant::layout;
+  layout::Geometry geometry;
+  layout::Status st = layout::describe(packing.getSpec(), type.getOutFeatures(),
+                                       type.getInFeatures(), geometry);
+  if (st.failed())
+    return emitOpError("invalid packing for ")
+           << type.getOutFeatures() << "x" << type.getInFeatures() << ": "
+           << st.message();
+  auto res = dyn_cast<DenseResourceElementsAttr>(getData());
+  if (!res)
+    return emitOpError("data must be a dense_resource blob, not ") << getData();
+  auto dataType = cast<ShapedType>(res.getType());
+  if (dataType.getRank() != 1 || !dataType.getElementType().isInteger(8))
+    return emitOpError("data must be a 1-D i8 blob, got ") << dataType;
+  if (uint64_t(dataType.getDimSize(0)) != geometry.totalBytes)
+    return emitOpError("data has ")
+           << dataType.getDimSize(0) << " bytes but the "
+           << stringifyPackingKind(packing.getKind()) << " layout of "
+           << type.getOutFeatures() << "x" << type.getInFeatures() << " needs "
+           << geometry.totalBytes;
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  if (!blob)
+    return emitOpError("data blob '")
+           << res.getRawHandle().getKey() << "' has no bytes";
+  if (blob->getData().size() != geometry.totalBytes)
+    return emitOpError("data blob '")
+           << res.getRawHandle().getKey() << "' holds "
+           << blob->getData().size() << " bytes, expected "
+           << geometry.totalBytes;
   return success();
 }
 

@@ -42,7 +42,6 @@ struct LayerReport {
   int64_t out = 0, in = 0;
   double salientFraction = 0;
   double payloadBits = 0;
-  double trueBits = 0;
   double relError = -1; // < 0: no calibration data
   double seconds = 0;
 };
@@ -57,16 +56,14 @@ struct Encoded {
   quant::Matrix dequantized;
 };
 
-/// Weight-weighted sums of per-layer bits.
+/// Weight-weighted sums of per-layer payload bits.
 struct BitTotals {
-  double weights = 0, payload = 0, trueBits = 0;
-  void add(double n, double payloadBpw, double trueBpw) {
+  double weights = 0, payload = 0;
+  void add(double n, double payloadBpw) {
     weights += n;
     payload += n * payloadBpw;
-    trueBits += n * trueBpw;
   }
   double payloadBpw() const { return weights > 0 ? payload / weights : 0; }
-  double trueBpw() const { return weights > 0 ? trueBits / weights : 0; }
 };
 
 struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
@@ -254,26 +251,6 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     op.erase();
   }
 
-  /// Bits per weight of the layout the kernels will read: codes, fp16
-  /// parameters per group, and a bitmap (or, for whole channels, one bit
-  /// per input channel per row block) for the salient mask.
-  double trueBits(double payload, int64_t out, int64_t in, bool hasSalient,
-                  StringRef granularity, int64_t channelBlock) const {
-    int64_t groups = quant::numGroups(in, groupSize);
-    double paramBits = 2 * 16.0 * groups / double(in);
-    if (mode != Mode::Mixed)
-      return payload + paramBits;
-    double bitsPerWeight = payload + paramBits; // alpha, mu
-    if (hasSalient) {
-      bitsPerWeight += paramBits; // salient scale, zero
-      if (granularity == "channel")
-        bitsPerWeight += 1.0 / double(channelBlock > 0 ? channelBlock : out);
-      else
-        bitsPerWeight += 1.0;
-    }
-    return bitsPerWeight;
-  }
-
   void runOnOperation() override {
     if (failed(parseOptions()))
       return signalPassFailure();
@@ -295,10 +272,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (!quiet)
         llvm::errs() << llvm::formatv(
             "quantize [{0,2}/{1}] {2,-8} {3,4}x{4,-4} salient {5,5:P1}  "
-            "payload {6,5:F3}  true {7,5:F3} bpw  rel.err {8,7:F4}  {9:F2}s\n",
+            "payload {6,5:F3} bpw  rel.err {7,7:F4}  {8:F2}s\n",
             index + 1, layers.size(), rep.name, rep.out, rep.in,
-            rep.salientFraction, rep.payloadBits, rep.trueBits, rep.relError,
-            rep.seconds);
+            rep.salientFraction, rep.payloadBits, rep.relError, rep.seconds);
       reports.push_back(rep);
     }
     printSummary(reports);
@@ -341,18 +317,12 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     StringRef granularity = "layer";
     if (auto g = op->getAttrOfType<StringAttr>("squeeze.salient_granularity"))
       granularity = g.getValue();
-    int64_t channelBlock = 0;
-    if (auto cb =
-            op->getAttrOfType<IntegerAttr>("squeeze.salient_channel_block"))
-      channelBlock = cb.getInt();
     if (mode == Mode::Mixed) {
       rep.payloadBits = (1 - rep.salientFraction) * 1.0 +
                         rep.salientFraction * double(enc->salientBits);
     } else {
       rep.payloadBits = mode == Mode::Binary ? 1 : bits;
     }
-    rep.trueBits = trueBits(rep.payloadBits, w->rows, w->cols, salient > 0,
-                            granularity, channelBlock);
     if (raw) {
       auto relErr = quant::relativeOutputErrorFromHessian(
           original, enc->dequantized, *raw);
@@ -373,12 +343,11 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return;
     BitTotals totals;
     for (const LayerReport &r : reports)
-      totals.add(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
+      totals.add(double(r.out) * double(r.in), r.payloadBits);
     llvm::errs() << llvm::formatv(
-        "quantized {0} layers, {1} weights: payload {2:F3} bpw, true {3:F3} "
-        "bpw (codes, fp16 group parameters, salient mask)\n",
-        reports.size(), int64_t(totals.weights), totals.payloadBpw(),
-        totals.trueBpw());
+        "quantized {0} layers, {1} weights: payload {2:F3} bpw (codes only; "
+        "true bits are counted from the packed bytes)\n",
+        reports.size(), int64_t(totals.weights), totals.payloadBpw());
   }
 
   LogicalResult writeReport(const std::vector<LayerReport> &reports) {
@@ -393,8 +362,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
               auto *o = v.getAsObject();
               totals.add(double(o->getInteger("out").value_or(0)) *
                              double(o->getInteger("in").value_or(0)),
-                         o->getNumber("payload_bpw").value_or(0),
-                         o->getNumber("true_bpw").value_or(0));
+                         o->getNumber("payload_bpw").value_or(0));
               layers.push_back(std::move(v));
             }
         } else {
@@ -403,13 +371,12 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       }
     }
     for (const LayerReport &r : reports) {
-      totals.add(double(r.out) * double(r.in), r.payloadBits, r.trueBits);
+      totals.add(double(r.out) * double(r.in), r.payloadBits);
       llvm::json::Object o{{"layer", r.name},
                            {"out", r.out},
                            {"in", r.in},
                            {"salient_fraction", r.salientFraction},
                            {"payload_bpw", r.payloadBits},
-                           {"true_bpw", r.trueBits},
                            {"seconds", r.seconds}};
       if (r.relError >= 0)
         o["relative_output_error"] = r.relError;
@@ -418,8 +385,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     llvm::json::Object root{{"mode", modeName},
                             {"layers", std::move(layers)},
                             {"weights", int64_t(totals.weights)},
-                            {"payload_bpw", totals.payloadBpw()},
-                            {"true_bpw", totals.trueBpw()}};
+                            {"payload_bpw", totals.payloadBpw()}};
     std::string error;
     auto file = mlir::openOutputFile(report, &error);
     if (!file)

@@ -217,3 +217,109 @@ squeeze::decodeSalientMask(Operation *op, int64_t rows, int64_t cols) {
     m.data[k++] = b;
   return m;
 }
+
+std::string squeeze::weightName(Operation *weightOp) {
+  for (Operation *user : weightOp->getUsers())
+    if (user->getAttrOfType<RoleAttr>("role"))
+      return layerName(user);
+  return "weight";
+}
+
+/// Integer or float elements of `attr` as T.
+template <typename T>
+static llvm::Expected<std::vector<T>> readAll(ElementsAttr attr,
+                                              StringRef what) {
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return llvm::createStringError(what.str() + " must be dense elements");
+  std::vector<T> out;
+  out.reserve(dense.getNumElements());
+  Type elt = dense.getElementType();
+  if (isa<FloatType>(elt)) {
+    for (APFloat f : dense.getValues<APFloat>()) {
+      bool lost;
+      f.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+      out.push_back(T(f.convertToFloat()));
+    }
+  } else if (elt.isInteger(1)) {
+    for (bool v : dense.getValues<bool>())
+      out.push_back(T(v));
+  } else {
+    for (APInt v : dense.getValues<APInt>()) {
+      if (v.getActiveBits() > 8)
+        return llvm::createStringError(what.str() + " value " +
+                                       std::to_string(v.getZExtValue()) +
+                                       " does not fit 8 bits");
+      out.push_back(T(v.getZExtValue()));
+    }
+  }
+  return out;
+}
+
+llvm::Expected<quant::layout::Logical>
+squeeze::readLogical(QuantizedWeightOp op) {
+  QWeightType type = op.getResult().getType();
+  quant::layout::Logical w;
+  w.out = type.getOutFeatures();
+  w.in = type.getInFeatures();
+  w.groupSize = type.getScheme().getGroupSize();
+  auto codes = readAll<uint8_t>(op.getCodes(), "codes");
+  if (!codes)
+    return codes.takeError();
+  w.codes = std::move(*codes);
+  auto fill = [&](ElementsAttr a, std::vector<float> &dst,
+                  StringRef what) -> llvm::Error {
+    auto v = readAll<float>(a, what);
+    if (!v)
+      return v.takeError();
+    dst = std::move(*v);
+    return llvm::Error::success();
+  };
+  if (auto e = fill(op.getScales(), w.scales, "scales"))
+    return std::move(e);
+  if (auto e = fill(op.getOffsets(), w.offsets, "offsets"))
+    return std::move(e);
+  if (op.getSalientMask()) {
+    auto m = readAll<uint8_t>(*op.getSalientMask(), "salient_mask");
+    if (!m)
+      return m.takeError();
+    w.salient = std::move(*m);
+    if (auto e =
+            fill(*op.getSalientScales(), w.salientScales, "salient_scales"))
+      return std::move(e);
+    if (auto e =
+            fill(*op.getSalientOffsets(), w.salientOffsets, "salient_offsets"))
+      return std::move(e);
+  }
+  return w;
+}
+
+QuantizedWeightOp squeeze::buildUnpacked(OpBuilder &b, Location loc,
+                                         QWeightType packedType,
+                                         const quant::layout::Logical &w) {
+  MLIRContext *ctx = b.getContext();
+  QuantSchemeAttr s = packedType.getScheme();
+  auto scheme = QuantSchemeAttr::get(ctx, s.getBits(), s.getGroupSize(),
+                                     s.getSalientBits(), s.getSalientFraction(),
+                                     s.getMask(), StorageLayout::unpacked);
+  auto type = QWeightType::get(ctx, w.out, w.in, scheme);
+  auto codeType = RankedTensorType::get({w.out, w.in}, b.getI8Type());
+  auto paramType = RankedTensorType::get({w.out, w.groups()}, b.getF32Type());
+  auto dense = [&](const std::vector<float> &v) {
+    return DenseElementsAttr::get(paramType, llvm::ArrayRef<float>(v));
+  };
+  std::vector<int8_t> codes(w.codes.begin(), w.codes.end());
+  ElementsAttr mask, sScales, sOffsets;
+  if (s.getSalientBits() != 0) {
+    SmallVector<bool> flat(w.salient.begin(), w.salient.end());
+    flat.resize(size_t(w.out * w.in), false);
+    mask = DenseElementsAttr::get(
+        RankedTensorType::get({w.out, w.in}, b.getI1Type()), flat);
+    sScales = dense(w.salientScales);
+    sOffsets = dense(w.salientOffsets);
+  }
+  return QuantizedWeightOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(codeType, llvm::ArrayRef<int8_t>(codes)),
+      dense(w.scales), dense(w.offsets), mask, sScales, sOffsets);
+}

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Quant/Layout.h"
 #include "s10/Quant/Matrix.h"
 #include "s10/Quant/Uniform.h"
 
@@ -66,6 +67,20 @@ llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op, int64_t rows,
 
 /// A weight store rooted where `module`'s weights live.
 std::unique_ptr<runtime::WeightStore> makeWeightStore(mlir::ModuleOp module);
+
+/// The name of a weight op for messages and reports: its linear's role
+/// ("b3.gate"), or "weight".
+std::string weightName(mlir::Operation *weightOp);
+
+/// The logical content of an unpacked quantized weight (codes, mask, f32
+/// parameters).
+llvm::Expected<quant::layout::Logical> readLogical(QuantizedWeightOp op);
+
+/// A squeeze.quantized_weight holding `w`, typed as `packedType` with the
+/// unpacked layout.
+QuantizedWeightOp buildUnpacked(mlir::OpBuilder &b, mlir::Location loc,
+                                QWeightType packedType,
+                                const quant::layout::Logical &w);
 
 /// Turns an llvm::Error into a diagnostic on `op`; returns failure.
 mlir::LogicalResult emitError(mlir::Operation *op, llvm::Error err);

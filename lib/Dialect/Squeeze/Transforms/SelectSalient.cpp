@@ -65,9 +65,22 @@ struct SelectSalientPass
       mask.granularity = quant::MaskGranularity::Group;
     else if (granularity == "channel")
       mask.granularity = quant::MaskGranularity::Structured;
-    else
+    else if (granularity == "nm") {
+      // N:M is top-k of every group of M consecutive inputs.
+      int64_t k = quant::salientCount(nmBlock, ratio);
+      if (nmBlock < 2 || nmBlock > 256 || (nmBlock & (nmBlock - 1)))
+        return root->emitError("squeeze-select-salient: nm-block must be a "
+                               "power of two in [2, 256], got ")
+               << int64_t(nmBlock);
+      if (k < 1 || k >= nmBlock)
+        return root->emitError("squeeze-select-salient: ratio ")
+               << ratio << " keeps " << k << " of every " << int64_t(nmBlock)
+               << " inputs; nm needs between 1 and " << int64_t(nmBlock) - 1;
+      mask.granularity = quant::MaskGranularity::Group;
+      mask.groupSize = nmBlock;
+    } else
       return root->emitError("squeeze-select-salient: unknown granularity '")
-             << granularity << "' (expected layer, row, group or channel)";
+             << granularity << "' (expected layer, row, group, channel or nm)";
     if (diag == "hinv")
       diagKind = quant::SalienceDiag::InverseHessian;
     else if (diag == "chol")
@@ -84,6 +97,10 @@ struct SelectSalientPass
     auto w = loadLinearWeight(op, store);
     if (!w)
       return w.takeError();
+    if (granularity == "nm" && w->cols % nmBlock != 0)
+      return llvm::createStringError(
+          "nm salience needs the input size " + std::to_string(w->cols) +
+          " to be a multiple of nm-block " + std::to_string(nmBlock));
     auto h = loadHessian(op, store);
     if (!h)
       return h.takeError();
@@ -130,7 +147,10 @@ struct SelectSalientPass
     Builder builder(op.getContext());
     op->setAttr("squeeze.salient_granularity",
                 builder.getStringAttr(granularity));
-    op->setAttr("squeeze.salient_ratio", builder.getF64FloatAttr(ratio));
+    double nominal = ratio;
+    if (granularity == "nm")
+      nominal = double(quant::salientCount(nmBlock, ratio)) / double(nmBlock);
+    op->setAttr("squeeze.salient_ratio", builder.getF64FloatAttr(nominal));
     if (granularity == "channel")
       op->setAttr("squeeze.salient_channel_block",
                   builder.getI64IntegerAttr(channelBlock));

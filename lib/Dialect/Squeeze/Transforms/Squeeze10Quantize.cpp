@@ -7,6 +7,7 @@
 #include "QuantUtils.h"
 
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
+#include "s10/Quant/Layout.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
@@ -65,6 +66,7 @@ struct Squeeze10QuantizePass
       s.ratio = ratio;
       s.granularity = granularity;
       s.channelBlock = channelBlock;
+      s.nmBlock = nmBlock;
       s.groupSize = groupSize;
       s.percdamp = percdamp;
       if (method == "squeeze10") {
@@ -88,6 +90,18 @@ struct Squeeze10QuantizePass
     fpm.addPass(createSqueezeGPTQ(g));
   }
 
+  void addPack(OpPassManager &pm) {
+    SqueezePackOptions p;
+    p.layout = layout;
+    p.params = params;
+    p.report = report;
+    if (granularity == "channel")
+      p.block = channelBlock;
+    else if (granularity == "nm")
+      p.block = nmBlock;
+    pm.addPass(createSqueezePack(p));
+  }
+
   int64_t numBlocks() {
     int64_t blocks = 0;
     getOperation().walk([&](LinearOp op) {
@@ -104,6 +118,38 @@ struct Squeeze10QuantizePass
       module.emitError("squeeze10-quantize: unknown method '")
           << method << "' (expected squeeze10, pbllm, gptq, rtn or binary)";
       return signalPassFailure();
+    }
+    quant::layout::Kind kind;
+    if (layout != "auto" && !quant::layout::parseKind(layout, kind)) {
+      module.emitError("squeeze10-quantize: unknown layout '")
+          << layout << "' (expected auto, kbit, bitmap, chanblock or nm)";
+      return signalPassFailure();
+    }
+    quant::layout::ParamFormat format;
+    if (!quant::layout::parseParamFormat(params, format)) {
+      module.emitError("squeeze10-quantize: unknown params '")
+          << params << "' (expected f16 or q8)";
+      return signalPassFailure();
+    }
+    // A layout that cannot hold what the method produces fails now, not
+    // after calibration.
+    bool mixed = method == "squeeze10" || method == "pbllm";
+    if (layout != "auto") {
+      StringRef need;
+      if (kind == quant::layout::Kind::KBit && mixed)
+        need = "a method without salient weights (rtn, binary, gptq)";
+      else if (kind != quant::layout::Kind::KBit && !mixed)
+        need = "salient weights (method=squeeze10 or pbllm)";
+      else if (kind == quant::layout::Kind::ChannelBlock &&
+               granularity != "channel")
+        need = "granularity=channel";
+      else if (kind == quant::layout::Kind::NM && granularity != "nm")
+        need = "granularity=nm";
+      if (!need.empty()) {
+        module.emitError("squeeze10-quantize: layout=")
+            << layout << " needs " << need;
+        return signalPassFailure();
+      }
     }
     bool calibrated = method != "rtn" && method != "binary";
     if (calibrated && calibFile.empty()) {
@@ -144,6 +190,12 @@ struct Squeeze10QuantizePass
       llvm::sys::fs::remove(s);
     if (failed(result))
       return signalPassFailure();
+    if (pack) {
+      OpPassManager pm(ModuleOp::getOperationName());
+      addPack(pm);
+      if (failed(runPipeline(pm, module)))
+        return signalPassFailure();
+    }
     // Calibration references point into the removed files.
     module.walk([](Operation *op) {
       for (StringRef name : {kHessianAttr, kSamplesAttr, kCalibTokensAttr,

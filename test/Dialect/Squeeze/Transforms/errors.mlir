@@ -8,16 +8,26 @@
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt tokenizer=%models/llama-12m/tokenizer.model})' 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not s10-opt %s --squeeze10-quantize=method=magic 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not s10-opt %s --squeeze10-quantize=method=gptq 2>&1 | FileCheck %s --check-prefix=NEEDCALIB
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn layout=bitmap" 2>&1 | FileCheck %s --check-prefix=LAYOUT-RTN
+// RUN: not s10-opt %s --squeeze10-quantize="calib=x layout=chanblock" 2>&1 | FileCheck %s --check-prefix=LAYOUT-CB
+// RUN: not s10-opt %s --squeeze10-quantize="calib=x layout=kbit" 2>&1 | FileCheck %s --check-prefix=LAYOUT-KBIT
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn layout=weird" 2>&1 | FileCheck %s --check-prefix=LAYOUT-NAME
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn params=f32" 2>&1 | FileCheck %s --check-prefix=PARAMS
 
 // UNCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
 // MODE: squeeze-gptq: unknown mode 'fancy' (expected mixed, kbit, rtn or binary)
-// GRAN: squeeze-select-salient: unknown granularity 'diagonal' (expected layer, row, group or channel)
+// GRAN: squeeze-select-salient: unknown granularity 'diagonal' (expected layer, row, group, channel or nm)
 // RATIO: squeeze-select-salient: ratio must be in [0, 1], got 1.5
 // NOCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
 // NOFILE: squeeze-calibrate: missing 'calib-file'
 // MISSING: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt'
 // METHOD: squeeze10-quantize: unknown method 'magic' (expected squeeze10, pbllm, gptq, rtn or binary)
 // NEEDCALIB: squeeze10-quantize: method 'gptq' needs a calibration text: calib=<file>
+// LAYOUT-RTN: squeeze10-quantize: layout=bitmap needs salient weights (method=squeeze10 or pbllm)
+// LAYOUT-CB: squeeze10-quantize: layout=chanblock needs granularity=channel
+// LAYOUT-KBIT: squeeze10-quantize: layout=kbit needs a method without salient weights (rtn, binary, gptq)
+// LAYOUT-NAME: squeeze10-quantize: unknown layout 'weird' (expected auto, kbit, bitmap, chanblock or nm)
+// PARAMS: squeeze10-quantize: unknown params 'f32' (expected f16 or q8)
 
 // expected-error @+1 {{squeeze-quantize-stage1: bits must be in [2, 8], got 9}}
 func.func @f(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {

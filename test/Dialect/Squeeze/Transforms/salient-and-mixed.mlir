@@ -7,6 +7,14 @@
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true range-delta=true lambda=1.0 group-size=4}))' | FileCheck %s --check-prefix=DELTA
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.5 granularity=row pbar=false group-size=4}))' | FileCheck %s --check-prefix=ROW
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 granularity=channel pbar=false group-size=4}))' | FileCheck %s --check-prefix=CHANNEL
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.5 granularity=nm nm-block=2 pbar=false group-size=4},squeeze-gptq{mode=mixed group-size=4 quiet=true}),squeeze-pack{quiet=true})' | FileCheck %s --check-prefix=NM
+// RUN: not s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.5 granularity=nm nm-block=3 pbar=false group-size=4}))' 2>&1 | FileCheck %s --check-prefix=NM-BLOCK
+// RUN: not s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.1 granularity=nm nm-block=2 pbar=false group-size=4}))' 2>&1 | FileCheck %s --check-prefix=NM-RATIO
+// RUN: not s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 granularity=nm nm-block=8 pbar=false group-size=4}))' 2>&1 | FileCheck %s --check-prefix=NM-SHAPE
+// RUN: not s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4},squeeze-gptq{mode=mixed group-size=4 quiet=true}),squeeze-pack{layout=chanblock block=1 quiet=true})' 2>&1 | FileCheck %s --check-prefix=PACK-CB
+// RUN: not s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4},squeeze-gptq{mode=mixed group-size=4 quiet=true}),squeeze-pack{layout=kbit quiet=true})' 2>&1 | FileCheck %s --check-prefix=PACK-KBIT
+// RUN: not s10-opt %t.mlir --squeeze-pack=layout=zigzag 2>&1 | FileCheck %s --check-prefix=PACK-NAME
+// RUN: not s10-opt %t.mlir --squeeze-pack=params=f8 2>&1 | FileCheck %s --check-prefix=PACK-PARAMS
 
 // With H = I, V orders weights by magnitude: the top quarter of the layer
 // (2 of 8) are -2.0 and 1.0.
@@ -20,6 +28,18 @@
 // one of four columns, the second, is kept for every row.
 // CHANNEL: squeeze.salient_granularity = "channel"
 // CHANNEL-SAME: squeeze.salient_mask = dense<{{\[}}[false, true, false, false], [false, true, false, false]]>
+
+// N:M, one of every two inputs by |stage-1 weight| (H = I): row 0 keeps -2
+// and 1/2, row 1 keeps 1.0267 and, of the tie -0.0733 / 0.0733, the lower
+// index. Packed as nm with M = 2: four salient weights.
+// NM: squeeze.packed_weight {data = dense_resource<b0.q> : tensor<{{[0-9]+}}xi8>, packing = #squeeze.packing<kind = nm, bits = 1, group_size = 4, salient_bits = 4, block = 2, nm_salient = 1, salient = 4>} : !squeeze.qweight<2x4, #squeeze.scheme<bits = 1, group_size = 4, salient_bits = 4, salient_fraction = 5.000000e-01, mask = nm, layout = packed>>
+// NM-BLOCK: squeeze-select-salient: nm-block must be a power of two in [2, 256], got 3
+// NM-RATIO: squeeze-select-salient: ratio {{.*}} keeps 0 of every 2 inputs; nm needs between 1 and 1
+// NM-SHAPE: error: b0.q: nm salience needs the input size 4 to be a multiple of nm-block 8
+// PACK-CB: error: squeeze-pack: b0.q: the chanblock layout needs mask = channel, the weight's is layer
+// PACK-KBIT: error: squeeze-pack: b0.q: the weight has salient weights; kbit cannot hold them
+// PACK-NAME: squeeze-pack: unknown layout 'zigzag' (expected auto, kbit, bitmap, chanblock or nm)
+// PACK-PARAMS: squeeze-pack: unknown params 'f8' (expected f16 or q8)
 
 // With the range term (Eq. 7, worked by hand): the stage-1 rows are
 // [1/6, -2, 1/3, 1/2] and [1.0267, 0.22, -0.0733, 0.0733]; binarizing one

@@ -36,7 +36,8 @@ def Squeeze_MaskGranularity : I32EnumAttr<"MaskGranularity",
   I32EnumAttrCase<"layer", 1>,    // one threshold per layer (unstructured)
   I32EnumAttrCase<"row", 2>,      // top-r of every output row
   I32EnumAttrCase<"group", 3>,    // top-r of every (row, group)
-  I32EnumAttrCase<"channel", 4>]> { // whole input channels per row block
+  I32EnumAttrCase<"channel", 4>,  // whole input channels per row block
+  I32EnumAttrCase<"nm", 5>]> {     // k of every M consecutive inputs
   let cppNamespace = "::s10::squeeze";
   let genSpecializedAttr = 0;
 }
@@ -48,6 +49,24 @@ def Squeeze_StorageLayout : I32EnumAttr<"StorageLayout",
   I32EnumAttrCase<"unpacked", 0>,
   // Bit-packed codes and compact masks, the layout kernels stream.
   I32EnumAttrCase<"packed", 1>]> {
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+def Squeeze_PackingKind : I32EnumAttr<"PackingKind",
+    "byte layout of a packed weight (s10/Quant/Layout.h)", [
+  I32EnumAttrCase<"kbit", 0>,       // k-bit codes, (scale, offset) per group
+  I32EnumAttrCase<"bitmap", 1>,     // signs, salient bitmap, compact codes
+  I32EnumAttrCase<"chanblock", 2>,  // signs, salient channels per row block
+  I32EnumAttrCase<"nm", 3>]> {      // signs, N:M salient indices
+  let cppNamespace = "::s10::squeeze";
+  let genSpecializedAttr = 0;
+}
+
+def Squeeze_ParamFormat : I32EnumAttr<"ParamFormat",
+    "storage format of the group parameters of a packed weight", [
+  I32EnumAttrCase<"f16", 0>,  // fp16 (scale, offset) per group
+  I32EnumAttrCase<"q8", 1>]> { // fp16 row super-scales, 8-bit codes per group
   let cppNamespace = "::s10::squeeze";
   let genSpecializedAttr = 0;
 }
@@ -147,6 +166,44 @@ def Squeeze_QuantSchemeAttr : Squeeze_Attr<"QuantScheme", "scheme"> {
     double getSalientFractionValue() const {
       return getSalientFraction().convertToDouble();
     }
+  }];
+}
+
+def Squeeze_PackingAttr : Squeeze_Attr<"Packing", "packing"> {
+  let summary = "The byte layout of a packed weight";
+  let description = [{
+    Names one layout of the layout library (`s10/Quant/Layout.h`,
+    `docs/packed-layouts.md`) with the parameters that, together with the
+    weight's shape, fix the size and offset of every part:
+
+    - `kind`: `kbit` (codes of `bits` bits), `bitmap` (sign plane, 1-bit
+      salient mask, compact salient codes), `chanblock` (salient input
+      channels shared by `block` rows), `nm` (`nm_salient` salient weights
+      among every `block` consecutive inputs);
+    - `group_size`, `salient_bits`, `params` (`f16` or `q8` group
+      parameters), `salient` (the number of salient weights).
+
+    ```mlir
+    #squeeze.packing<kind = bitmap, bits = 1, group_size = 128,
+                     salient_bits = 4, params = f16, salient = 29491>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<Squeeze_PackingKind>:$kind,
+    "unsigned":$bits,
+    "int64_t":$group_size,
+    DefaultValuedParameter<"unsigned", "0">:$salient_bits,
+    DefaultValuedParameter<"::s10::squeeze::ParamFormat",
+                           "::s10::squeeze::ParamFormat::f16">:$params,
+    DefaultValuedParameter<"int64_t", "0">:$block,
+    DefaultValuedParameter<"int64_t", "0">:$nm_salient,
+    DefaultValuedParameter<"int64_t", "0">:$salient);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let extraClassDeclaration = [{
+    /// The layout library's description of this layout.
+    ::s10::quant::layout::Spec getSpec() const;
+    static PackingAttr get(::mlir::MLIRContext *ctx,
+                           const ::s10::quant::layout::Spec &spec);
   }];
 }
 

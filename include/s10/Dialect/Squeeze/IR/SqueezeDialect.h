@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "s10/Quant/Layout.h"
 
 #include "s10/Dialect/Squeeze/IR/SqueezeOpsDialect.h.inc"
 

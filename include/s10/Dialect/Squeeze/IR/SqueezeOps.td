@@ -56,6 +56,34 @@ def Squeeze_QuantizedWeightOp : Squeeze_Op<"quantized_weight", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Squeeze_PackedWeightOp : Squeeze_Op<"packed_weight", [Pure]> {
+  let summary = "A quantized weight as the bytes a kernel streams";
+  let description = [{
+    `data` holds the packed bytes (an i8 `dense_resource` blob, carried raw
+    in bytecode) in the layout `packing` names; the result type's scheme
+    has `layout = packed`. The verifier checks that the layout matches the
+    scheme (bits, group size, salient bits, mask granularity) and that the
+    blob has exactly the bytes the layout needs for the weight's shape; the
+    contents (padding, salient counts and offsets, finite parameters) are
+    checked by `squeeze-verify-weights` and by every reader before use.
+
+    ```mlir
+    %w = squeeze.packed_weight {
+           packing = #squeeze.packing<kind = kbit, bits = 2, group_size = 128>,
+           data = dense_resource<b0.q> : tensor<37888xi8>}
+         : !squeeze.qweight<384x384, #squeeze.scheme<bits = 2, ..., layout = packed>>
+    ```
+  }];
+  let arguments = (ins Squeeze_PackingAttr:$packing, ElementsAttr:$data);
+  let results = (outs Squeeze_QWeight:$result);
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The packed bytes; empty if the blob is missing.
+    ::llvm::ArrayRef<char> getBytes();
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Linear layers
 //===----------------------------------------------------------------------===//

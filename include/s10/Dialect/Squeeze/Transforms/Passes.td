@@ -68,9 +68,11 @@ def SqueezeSelectSalient : Pass<"squeeze-select-salient", "mlir::func::FuncOp"> 
   let options = [
     Option<"ratio", "ratio", "double", "0.2", "Salient fraction r">,
     Option<"granularity", "granularity", "std::string", "\"layer\"",
-           "layer | row | group | channel">,
+           "layer | row | group | channel | nm">,
     Option<"channelBlock", "channel-block", "int64_t", "0",
            "Rows per block for channel granularity (0: all rows)">,
+    Option<"nmBlock", "nm-block", "int64_t", "8",
+           "M for nm granularity: round(ratio M) salient of every M inputs">,
     Option<"lambda", "lambda", "double", "3e-4", "Weight of the range term B">,
     Option<"normalize", "normalize", "bool", "false",
            "Divide V and B by their layer means (scale-free lambda)">,
@@ -122,6 +124,56 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
   ];
 }
 
+def SqueezePack : Pass<"squeeze-pack", "mlir::ModuleOp"> {
+  let summary = "Pack quantized weights into the bytes a kernel streams";
+  let description = [{
+    Replaces every `squeeze.quantized_weight` (one code per weight, f32
+    parameters) by a `squeeze.packed_weight` whose bytes, in a layout of the
+    layout library (`docs/packed-layouts.md`), are an i8 `dense_resource`
+    blob. Codes and masks are stored losslessly; group parameters are
+    rounded to the `params` format. `layout=auto` picks `kbit` for weights
+    without salient weights, `chanblock` for channel masks, `nm` for N:M
+    masks and `bitmap` otherwise.
+
+    Prints, per layer and in total, the packed bytes and the true bits per
+    weight counted from them (bytes x 8 / weights), next to the payload bits
+    of the codes alone; `report` adds them to a JSON file (merging into the
+    layers of an existing quantization report).
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", "\"auto\"",
+           "auto | kbit | bitmap | chanblock | nm">,
+    Option<"params", "params", "std::string", "\"f16\"",
+           "Group parameter format: f16 | q8">,
+    Option<"block", "block", "int64_t", "0",
+           "chanblock: rows per block; nm: M (0: detect from the mask)">,
+    Option<"report", "report", "std::string", "\"\"",
+           "JSON report to write or extend">,
+    Option<"quiet", "quiet", "bool", "false", "No per-layer lines on stderr">,
+  ];
+}
+
+def SqueezeUnpack : Pass<"squeeze-unpack", "mlir::ModuleOp"> {
+  let summary = "Turn packed weights back into unpacked codes, for inspection";
+  let description = [{
+    Replaces every `squeeze.packed_weight` by the `squeeze.quantized_weight`
+    it encodes (codes, mask, f32 group parameters as stored). Packing the
+    result again gives the same bytes. Bytes that fail validation are an
+    error naming the weight.
+  }];
+}
+
+def SqueezeVerifyWeights : Pass<"squeeze-verify-weights", "mlir::ModuleOp"> {
+  let summary = "Check the contents of quantized and packed weights";
+  let description = [{
+    Checks what the op verifiers do not read: codes in range for their bit
+    width, finite group parameters, salient counts against the type's
+    salient fraction, and for packed weights every byte (padding, salient
+    offsets, N:M indices, parameter codes) as the layout library validates
+    them. Fails naming the layer and the problem.
+  }];
+}
+
 def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
   let summary = "The Squeeze10 quantization recipe and its baselines";
   let description = [{
@@ -162,9 +214,11 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
            "Tokens sampled per layer for PBAR's range term">,
     Option<"granularity", "granularity", "std::string", "\"layer\"",
-           "Salient mask granularity: layer | row | group | channel">,
+           "Salient mask granularity: layer | row | group | channel | nm">,
     Option<"channelBlock", "channel-block", "int64_t", "0",
            "Rows per block for channel granularity (0: all rows)">,
+    Option<"nmBlock", "nm-block", "int64_t", "8",
+           "M for nm granularity (round(ratio M) salient of every M inputs)">,
     Option<"pbar", "pbar", "bool", "true", "PBAR range term (off: M = V)">,
     Option<"rangeDelta", "range-delta", "bool", "true",
            "PBAR: |B - the row's unperturbed output range| (false: Eq. 7's B)">,
@@ -181,6 +235,12 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
            "Refit alpha/mu inside the GPTQ loop">,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
     Option<"threads", "threads", "int", "0", "Executor threads (0: all cores)">,
+    Option<"pack", "pack", "bool", "true",
+           "End with squeeze-pack (false: leave unpacked codes)">,
+    Option<"layout", "layout", "std::string", "\"auto\"",
+           "Packed layout: auto | kbit | bitmap | chanblock | nm">,
+    Option<"params", "params", "std::string", "\"f16\"",
+           "Packed group parameters: f16 | q8">,
   ];
 }
 
