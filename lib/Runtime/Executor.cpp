@@ -208,8 +208,6 @@ public:
                    SmallVectorImpl<Tensor> &out);
   Expected<const quant::layout::PackedMatrix *>
   packedView(sq::PackedWeightOp op);
-  Error runPacked(Operation *op, sq::PackedWeightOp weight,
-                  MutableArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out);
 };
 
 Error Executor::Impl::build() {
@@ -427,66 +425,36 @@ Executor::Impl::packedView(sq::PackedWeightOp op) {
   return slot.get();
 }
 
-Error Executor::Impl::runPacked(Operation *op, sq::PackedWeightOp weight,
-                                MutableArrayRef<Tensor> in,
-                                SmallVectorImpl<Tensor> &out) {
-  auto viewOr = packedView(weight);
-  if (!viewOr)
-    return viewOr.takeError();
-  const quant::layout::PackedMatrix &w = **viewOr;
-  Tensor x = in[0].toF32();
-  int64_t inF = w.in(), outF = w.out();
-  if (x.rank() < 1 || x.dim(-1) != inF)
-    return makeError("input " + x.describe() + " does not match the packed " +
-                     "weight's " + Twine(inF) + " inputs");
-  Tensor bias;
-  if (in.size() > 2) {
-    bias = in[2].toF32();
-    if (bias.numel() != outF)
-      return makeError("bias must have " + Twine(outF) + " elements");
-  }
-  if (observer)
-    observer(op, x);
-  Shape shape(x.shape());
-  shape.back() = outF;
-  Tensor y = Tensor::empty(DType::F32, shape);
-  int64_t rows = x.numel() / inF;
-  const float *xp = x.f32();
-  float *yp = y.f32Mutable();
-  // Split output rows over the pool; each task covers a row chunk.
+/// y [rows, out] = x [rows, in] W^T (+ bias) from packed bytes; output
+/// rows are split over the pool.
+static void packedLinear(ThreadPool *pool,
+                         const s10::quant::layout::PackedMatrix &w,
+                         const float *x, int64_t rows, const float *bias,
+                         float *y) {
+  int64_t outF = w.out();
   int64_t chunk = std::max<int64_t>(16, (outF + 63) / 64);
   int64_t tasks = (outF + chunk - 1) / chunk;
-  if (rows == 1) {
-    quant::layout::GemvScratch scratch;
-    w.prepare(xp, scratch);
-    auto task = [&](int64_t t, int) {
-      int64_t r0 = t * chunk, r1 = std::min(outF, r0 + chunk);
-      w.gemvRows(xp, scratch, yp + r0, r0, r1);
-    };
-    if (pool)
-      pool->parallelTasks(tasks, task);
-    else
-      for (int64_t t = 0; t < tasks; ++t)
-        task(t, 0);
-  } else {
-    auto task = [&](int64_t t, int) {
-      thread_local std::vector<float> tile;
-      int64_t r0 = t * chunk, r1 = std::min(outF, r0 + chunk);
-      w.gemmRows(xp, rows, inF, yp, outF, r0, r1, tile);
-    };
-    if (pool)
-      pool->parallelTasks(tasks, task);
-    else
-      for (int64_t t = 0; t < tasks; ++t)
-        task(t, 0);
-  }
+  s10::quant::layout::GemvScratch scratch;
+  if (rows == 1)
+    w.prepare(x, scratch);
+  auto task = [&](int64_t t, int) {
+    int64_t r0 = t * chunk, r1 = std::min(outF, r0 + chunk);
+    if (rows == 1) {
+      w.gemvRows(x, scratch, y + r0, r0, r1);
+      return;
+    }
+    thread_local std::vector<float> tile;
+    w.gemmRows(x, rows, w.in(), y, outF, r0, r1, tile);
+  };
+  if (pool)
+    pool->parallelTasks(tasks, task);
+  else
+    for (int64_t t = 0; t < tasks; ++t)
+      task(t, 0);
   if (bias)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < outF; ++j)
-        yp[r * outF + j] += bias.f32()[j];
-  DType outType = resultDType(op, opts.floatMode);
-  out.push_back(outType == DType::F32 ? std::move(y) : y.castTo(outType));
-  return Error::success();
+        y[r * outF + j] += bias[j];
 }
 
 Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
@@ -503,25 +471,39 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
   ThreadPool *p = pool.get();
 
   switch (step.kind) {
-  case Kind::QLinear:
-    if (auto p = op->getOperand(1).getDefiningOp<sq::PackedWeightOp>())
-      return runPacked(op, p, in, out);
-    [[fallthrough]];
-  case Kind::Linear: {
+  case Kind::Linear:
+  case Kind::QLinear: {
     Tensor x = in[0].toF32();
     if (x.rank() < 1)
       return makeError("input must have rank >= 1");
-    Tensor w = in[1].toF32();
+    // Packed weights run from their bytes; everything else as f32.
+    const quant::layout::PackedMatrix *packed = nullptr;
+    Tensor w;
     bool inOut = false;
-    if (auto lin = dyn_cast<sq::LinearOp>(op))
-      inOut = lin.getWeightLayout() == sq::WeightLayout::in_out;
-    if (w.rank() != 2)
-      return makeError("weight must be 2-D, got " + w.describe());
-    int64_t inF = inOut ? w.dim(0) : w.dim(1);
-    int64_t outF = inOut ? w.dim(1) : w.dim(0);
+    int64_t inF, outF;
+    std::string wDesc;
+    if (auto pw = op->getOperand(1).getDefiningOp<sq::PackedWeightOp>()) {
+      auto view = packedView(pw);
+      if (!view)
+        return view.takeError();
+      packed = *view;
+      inF = packed->in();
+      outF = packed->out();
+      wDesc = "packed weight [" + std::to_string(outF) + ", " +
+              std::to_string(inF) + "]";
+    } else {
+      w = in[1].toF32();
+      if (auto lin = dyn_cast<sq::LinearOp>(op))
+        inOut = lin.getWeightLayout() == sq::WeightLayout::in_out;
+      if (w.rank() != 2)
+        return makeError("weight must be 2-D, got " + w.describe());
+      inF = inOut ? w.dim(0) : w.dim(1);
+      outF = inOut ? w.dim(1) : w.dim(0);
+      wDesc = w.describe();
+    }
     if (x.dim(-1) != inF)
       return makeError("input " + x.describe() + " does not match weight " +
-                       w.describe());
+                       wDesc);
     Tensor bias;
     if (in.size() > 2) {
       bias = in[2].toF32();
@@ -535,8 +517,12 @@ Error Executor::Impl::runSqueeze(Step &step, MutableArrayRef<Tensor> in,
     Tensor y = Tensor::empty(DType::F32, shape);
     int64_t rows =
         inF ? x.numel() / inF : shapeNumel(shape) / std::max<int64_t>(outF, 1);
-    linear(p, x.f32(), rows, inF, w.f32(), inOut, outF,
-           bias ? bias.f32() : nullptr, y.f32Mutable());
+    if (packed)
+      packedLinear(p, *packed, x.f32(), rows, bias ? bias.f32() : nullptr,
+                   y.f32Mutable());
+    else
+      linear(p, x.f32(), rows, inF, w.f32(), inOut, outF,
+             bias ? bias.f32() : nullptr, y.f32Mutable());
     return finish(y);
   }
   case Kind::Embedding: {

@@ -386,15 +386,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
                             {"layers", std::move(layers)},
                             {"weights", int64_t(totals.weights)},
                             {"payload_bpw", totals.payloadBpw()}};
-    std::string error;
-    auto file = mlir::openOutputFile(report, &error);
-    if (!file)
-      return getOperation().emitError("squeeze-gptq: cannot write report '")
-             << report << "': " << error;
-    file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
-               << "\n";
-    file->keep();
-    return success();
+    return writeJsonReport(getOperation(), "squeeze-gptq", report,
+                           std::move(root));
   }
 };
 } // namespace

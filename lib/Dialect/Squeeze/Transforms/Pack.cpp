@@ -297,15 +297,8 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     root["packed_bytes"] = int64_t(bytes);
     root["true_bpw"] = double(bytes) * 8 / weights;
     root["payload_bpw"] = payload / weights;
-    std::string error;
-    auto file = mlir::openOutputFile(report, &error);
-    if (!file)
-      return getOperation().emitError("squeeze-pack: cannot write report '")
-             << report << "': " << error;
-    file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
-               << "\n";
-    file->keep();
-    return success();
+    return writeJsonReport(getOperation(), "squeeze-pack", report,
+                           std::move(root));
   }
 };
 } // namespace

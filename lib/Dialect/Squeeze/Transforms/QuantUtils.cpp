@@ -6,6 +6,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 using namespace s10;
@@ -322,4 +325,18 @@ QuantizedWeightOp squeeze::buildUnpacked(OpBuilder &b, Location loc,
       b, loc, type,
       DenseElementsAttr::get(codeType, llvm::ArrayRef<int8_t>(codes)),
       dense(w.scales), dense(w.offsets), mask, sScales, sOffsets);
+}
+
+LogicalResult squeeze::writeJsonReport(Operation *op, StringRef pass,
+                                       StringRef path,
+                                       llvm::json::Object root) {
+  std::string error;
+  auto file = mlir::openOutputFile(path, &error);
+  if (!file)
+    return op->emitError() << pass << ": cannot write report '" << path
+                           << "': " << error;
+  file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+             << "\n";
+  file->keep();
+  return success();
 }

@@ -14,6 +14,7 @@
 #include "s10/Quant/Layout.h"
 #include "s10/Quant/Matrix.h"
 #include "s10/Quant/Uniform.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 
@@ -81,6 +82,11 @@ llvm::Expected<quant::layout::Logical> readLogical(QuantizedWeightOp op);
 QuantizedWeightOp buildUnpacked(mlir::OpBuilder &b, mlir::Location loc,
                                 QWeightType packedType,
                                 const quant::layout::Logical &w);
+
+/// Writes `root` as indented JSON to `path` (a report of `pass`).
+mlir::LogicalResult writeJsonReport(mlir::Operation *op, llvm::StringRef pass,
+                                    llvm::StringRef path,
+                                    llvm::json::Object root);
 
 /// Turns an llvm::Error into a diagnostic on `op`; returns failure.
 mlir::LogicalResult emitError(mlir::Operation *op, llvm::Error err);
