@@ -91,8 +91,14 @@ s10::runtime::evaluatePerplexity(Executor &exec, ArrayRef<int64_t> ids,
       if (win[t] < 0 || win[t] >= vocab)
         return makeError("token id " + Twine(win[t]) +
                          " is outside the model's vocabulary");
-    total += sumNll(&exec.getThreadPool(), logits->f32(), opts.seqlen - 1,
-                    vocab, win.drop_front());
+    double nll = sumNll(&exec.getThreadPool(), logits->f32(), opts.seqlen - 1,
+                        vocab, win.drop_front());
+    // A NaN or infinite perplexity is a broken model, not a result.
+    if (!std::isfinite(nll))
+      return makeError("window " + Twine(w) +
+                       ": the model produced non-finite logits (" +
+                       (std::isnan(nll) ? "NaN" : "infinite") + " NLL)");
+    total += nll;
     res.predicted += opts.seqlen - 1;
     if (opts.progress)
       opts.progress(w + 1, windows, secondsSince(t0));

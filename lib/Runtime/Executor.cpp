@@ -703,7 +703,12 @@ Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module,
                       ? opts.weights
                       : std::make_shared<WeightStore>(
                             WeightStore::baseDirFor(module, modulePath));
+  if (opts.numThreads < 0 || opts.numThreads > kMaxThreads)
+    return makeError("the thread count must be in [0, " + Twine(kMaxThreads) +
+                     "] (0: all cores), got " + Twine(opts.numThreads));
   impl->pool = std::make_unique<ThreadPool>(opts.numThreads);
+  if (!impl->pool->getStartError().empty())
+    return makeError(impl->pool->getStartError());
   if (Error e = impl->build())
     return std::move(e);
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));

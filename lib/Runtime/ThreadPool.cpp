@@ -3,6 +3,7 @@
 #include "s10/Runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <system_error>
 
 using namespace s10::runtime;
 
@@ -13,8 +14,15 @@ ThreadPool::ThreadPool(int n) {
   if (n <= 0)
     n = std::max(1u, std::thread::hardware_concurrency());
   numThreads = n;
-  for (int i = 1; i < numThreads; ++i)
-    workers.emplace_back([this, i] { workerLoop(i); });
+  try {
+    for (int i = 1; i < numThreads; ++i)
+      workers.emplace_back([this, i] { workerLoop(i); });
+  } catch (const std::system_error &e) {
+    // Out of threads (ulimit, memory): report it rather than abort.
+    startError = "cannot start " + std::to_string(n) + " threads (started " +
+                 std::to_string(workers.size() + 1) + "): " + e.what();
+    numThreads = int(workers.size()) + 1;
+  }
 }
 
 ThreadPool::~ThreadPool() {

@@ -6,6 +6,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -39,6 +40,22 @@ std::string WeightStore::resolvePath(StringRef path) const {
   return std::string(full);
 }
 
+Error WeightStore::checkModelPath(StringRef path) {
+  if (path.contains('\0'))
+    return makeError("weight path contains a NUL byte");
+  if (sys::path::is_absolute(path))
+    return makeError("weight path '" + path +
+                     "' is absolute; a model may only reference files in its "
+                     "weights directory");
+  for (StringRef part :
+       make_range(sys::path::begin(path), sys::path::end(path)))
+    if (part == "..")
+      return makeError("weight path '" + path +
+                       "' has a '..' component; a model may only reference "
+                       "files in its weights directory");
+  return Error::success();
+}
+
 Expected<ArrayRef<uint8_t>>
 WeightStore::getBytes(StringRef path, uint64_t offset, uint64_t length) {
   std::string full = resolvePath(path);
@@ -49,6 +66,13 @@ WeightStore::getBytes(StringRef path, uint64_t offset, uint64_t length) {
     if (it != files.end()) {
       buffer = it->second;
     } else {
+      // Devices, FIFOs and directories would be read without end or block.
+      sys::fs::file_status status;
+      if (std::error_code ec = sys::fs::status(full, status))
+        return makeError("cannot open weight file '" + full +
+                         "': " + ec.message());
+      if (!sys::fs::is_regular_file(status))
+        return makeError("weight file '" + full + "' is not a regular file");
       // Not null-terminated, not volatile: large files get mmapped.
       auto bufOrErr = MemoryBuffer::getFile(full, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
@@ -121,12 +145,12 @@ Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
 }
 
 Expected<Tensor> WeightStore::load(squeeze::WeightOp op, bool upcastToF32) {
+  // The path comes from the model: it must not reach outside its directory.
+  // Callers name the op in their messages.
+  if (Error e = checkModelPath(op.getStorage().getPath()))
+    return std::move(e);
   auto type = cast<mlir::RankedTensorType>(op.getResult().getType());
-  auto result = load(op.getStorage(), type, upcastToF32);
-  if (!result)
-    return makeError("squeeze.weight \"" + op.getName() +
-                     "\": " + toString(result.takeError()));
-  return result;
+  return load(op.getStorage(), type, upcastToF32);
 }
 
 size_t WeightStore::cachedBytes() const {

@@ -513,6 +513,16 @@ def bad_cases(out):
     cases["bad_external_length"] = matmul_model(external(
         "W", TensorProto.FLOAT, [32, 32], "bad_external_length.data", 0, 1000))
 
+    # Locations that leave the model's directory, as ONNX's checker refuses
+    # them; the ".." one names a file that exists.
+    for name, location in (("bad_external_absolute", "/etc/passwd"),
+                           ("bad_external_dotdot",
+                            "../Inputs/bad_external_length.data"),
+                           ("bad_external_nul", "w\0.data"),
+                           ("bad_external_dir", ".")):
+        cases[name] = matmul_model(external(
+            "W", TensorProto.FLOAT, [32, 32], location, 0, 4096))
+
     short = numpy_helper.from_array(np.ones((4, 4), np.float32), "W")
     short.raw_data = short.raw_data[:60]
     cases["bad_raw_size"] = matmul_model(short, 4, 4)

@@ -13,6 +13,7 @@
 #include "s10/Runtime/Drivers.h"
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/Kernels.h"
+#include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/Tokenizer.h"
 
 #ifdef S10_HAVE_ONNX_IMPORTER
@@ -231,6 +232,9 @@ int main(int argc, char **argv) {
     if (value->getAsInteger(10, threads) || threads < 0)
       return fail("--threads must be a non-negative integer, got '" + *value +
                   "'");
+    if (threads > kMaxThreads)
+      return fail("--threads must be at most " + Twine(kMaxThreads) +
+                  " (0: all cores), got " + *value);
   }
   argc = int(args.size());
   argv = args.data();

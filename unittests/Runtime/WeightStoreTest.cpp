@@ -109,6 +109,9 @@ TEST(WeightStoreTest, MissingFileAndBadRangeAreErrors) {
   ASSERT_FALSE(bool(res));
   std::string msg = llvm::toString(res.takeError());
   EXPECT_NE(msg.find("squeeze.weight \"b\""), std::string::npos) << msg;
+  // Named once, not once per layer that passes the error on.
+  EXPECT_EQ(msg.find("squeeze.weight \"b\""), msg.rfind("squeeze.weight \"b\""))
+      << msg;
   EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
 
   auto noDir = mlir::parseSourceString<mlir::ModuleOp>(
@@ -120,6 +123,54 @@ TEST(WeightStoreTest, MissingFileAndBadRangeAreErrors) {
   ASSERT_FALSE(bool(res2));
   EXPECT_NE(llvm::toString(res2.takeError()).find("/nonexistent/w.bin"),
             std::string::npos);
+}
+
+TEST(WeightStoreTest, ModelPathsStayInTheWeightsDirectory) {
+  EXPECT_FALSE(bool(WeightStore::checkModelPath("w.bin")));
+  EXPECT_FALSE(bool(WeightStore::checkModelPath("sub/w.bin")));
+  for (llvm::StringRef bad :
+       {llvm::StringRef("/etc/passwd"), llvm::StringRef("../w.bin"),
+        llvm::StringRef("sub/../../w.bin"), llvm::StringRef("w\0.bin", 6)}) {
+    llvm::Error e = WeightStore::checkModelPath(bad);
+    EXPECT_TRUE(bool(e)) << bad.str();
+    llvm::consumeError(std::move(e));
+  }
+}
+
+TEST(WeightStoreTest, GetBytesTakesAbsolutePathsButOnlyRegularFiles) {
+  // The quantization passes read their side files by absolute path.
+  WeightDir w;
+  WeightStore store("/nonexistent");
+  llvm::SmallString<128> file(w.dir);
+  llvm::sys::path::append(file, "w.bin");
+  auto bytes = store.getBytes(file, 0, 4);
+  ASSERT_TRUE(bool(bytes)) << llvm::toString(bytes.takeError());
+  EXPECT_EQ(llvm::StringRef(reinterpret_cast<const char *>(bytes->data()), 4),
+            "pad!");
+
+  // /dev/zero would be read without end; a directory is no weight file.
+  for (llvm::StringRef bad : {llvm::StringRef("/dev/zero"), w.dir.str()}) {
+    auto res = store.getBytes(bad, 0, 4);
+    ASSERT_FALSE(bool(res));
+    std::string msg = llvm::toString(res.takeError());
+    EXPECT_NE(msg.find("is not a regular file"), std::string::npos) << msg;
+  }
+}
+
+TEST(ExecutorOptionsTest, ThreadCountIsBounded) {
+  auto ctx = makeContext();
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(moduleText(""), ctx.get());
+  ASSERT_TRUE(module);
+  for (int n : {-1, 2000}) {
+    ExecOptions opts;
+    opts.numThreads = n;
+    auto exec = Executor::create(*module, opts);
+    ASSERT_FALSE(bool(exec));
+    std::string msg = llvm::toString(exec.takeError());
+    EXPECT_NE(msg.find("thread count must be in [0, 256]"), std::string::npos)
+        << msg;
+  }
 }
 
 } // namespace

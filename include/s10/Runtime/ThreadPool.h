@@ -15,20 +15,29 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace s10::runtime {
 
+/// The most threads a user may ask for: each costs a stack, and thousands
+/// make thread creation fail.
+constexpr int kMaxThreads = 256;
+
 class ThreadPool {
 public:
-  /// `numThreads` <= 0 picks the hardware concurrency.
+  /// `numThreads` <= 0 picks the hardware concurrency. When the system
+  /// cannot start them all, the pool keeps those it started and
+  /// getStartError() says why.
   explicit ThreadPool(int numThreads);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
 
   int size() const { return numThreads; }
+  /// Why fewer threads than requested run ("" when all started).
+  const std::string &getStartError() const { return startError; }
 
   /// Splits [0, n) into at most size() contiguous chunks of at least `grain`
   /// items and runs `fn(begin, end)` on them, the caller taking one chunk.
@@ -47,6 +56,7 @@ private:
               llvm::function_ref<void(int64_t task, int worker)> fn);
 
   int numThreads;
+  std::string startError;
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake;

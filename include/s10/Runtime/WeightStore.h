@@ -50,7 +50,14 @@ public:
   const std::string &getBaseDir() const { return baseDir; }
   std::string resolvePath(llvm::StringRef path) const;
 
+  /// Fails unless `path`, taken from a model's `squeeze.weight` op, stays
+  /// inside the weights directory: it must be relative, without a ".."
+  /// component or a NUL byte (ONNX's rule for external data locations).
+  static llvm::Error checkModelPath(llvm::StringRef path);
+
   /// `length` bytes at `offset` of `path`; the file is mapped on first use.
+  /// Any path is accepted (the quantization passes reference their own side
+  /// files by absolute path); it must name a regular file.
   llvm::Expected<llvm::ArrayRef<uint8_t>>
   getBytes(llvm::StringRef path, uint64_t offset, uint64_t length);
 
@@ -60,6 +67,7 @@ public:
   /// aligned (a cached copy when not).
   llvm::Expected<Tensor> load(squeeze::ExternalStorageAttr storage,
                               mlir::RankedTensorType type, bool upcastToF32);
+  /// As above for the storage of `op`, whose path must pass checkModelPath.
   llvm::Expected<Tensor> load(squeeze::WeightOp op, bool upcastToF32);
 
   /// Bytes currently held by cached conversions (not mappings).

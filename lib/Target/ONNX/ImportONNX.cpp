@@ -287,22 +287,21 @@ LogicalResult Importer::checkExternalData(const ::onnx::TensorProto &tensor,
                           << ext.location
                           << "', which needs the model's file path (the model "
                              "was not read from a file)";
-  SmallString<256> path;
-  if (llvm::sys::path::is_absolute(ext.location)) {
-    path = ext.location;
-  } else {
-    path = *modelDir;
-    llvm::sys::path::append(path, ext.location);
-  }
+  // getExternalData keeps the location relative and inside the model's
+  // directory.
+  SmallString<256> path(*modelDir);
+  llvm::sys::path::append(path, ext.location);
   auto it = fileSizes.find(path);
   if (it == fileSizes.end()) {
     llvm::sys::fs::file_status status;
-    std::error_code ec = llvm::sys::fs::status(path, status);
-    std::string why = ec ? ec.message() : "not a regular file";
-    if (ec || !llvm::sys::fs::is_regular_file(status))
+    if (std::error_code ec = llvm::sys::fs::status(path, status))
       return emitError(loc)
              << label << ": missing or short external data file '" << path
-             << "' (" << why << ")";
+             << "' (" << ec.message() << ")";
+    // A directory, device or FIFO has no size to check against.
+    if (!llvm::sys::fs::is_regular_file(status))
+      return emitError(loc) << label << ": external data file '" << path
+                            << "' is not a regular file";
     it = fileSizes.insert({path, status.getSize()}).first;
   }
   if (ext.offset > it->second || ext.length > it->second - ext.offset)

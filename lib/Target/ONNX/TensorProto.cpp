@@ -5,6 +5,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -207,6 +208,21 @@ LogicalResult TensorConverter::getExternalData(const onnx::TensorProto &tensor,
   if (ext.location.empty())
     return emitError(loc) << label
                           << ": external data without a 'location' key";
+  // As ONNX's checker: external data lives beside the model, never elsewhere.
+  StringRef location = ext.location;
+  if (location.contains('\0'))
+    return emitError(loc) << label
+                          << ": external data location contains a NUL byte";
+  if (llvm::sys::path::is_absolute(location))
+    return emitError(loc) << label << ": external data location '" << location
+                          << "' is absolute; it must be relative to the "
+                             "model's directory";
+  for (StringRef part : llvm::make_range(llvm::sys::path::begin(location),
+                                         llvm::sys::path::end(location)))
+    if (part == "..")
+      return emitError(loc) << label << ": external data location '" << location
+                            << "' has a '..' component; it must stay inside "
+                               "the model's directory";
   if (!hasLength)
     ext.length = info.byteSize;
   else if (ext.length != info.byteSize)

@@ -58,7 +58,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     if (nsamples <= 0 || seqlen < 2 || pbarTokens < 0)
       return module.emitError("squeeze-calibrate: nsamples must be positive, "
                               "seqlen at least 2 and pbar-tokens >= 0");
-    return success();
+    return checkRunOptions(module, "squeeze-calibrate", threads, seqlen);
   }
 
   /// Layers to calibrate: every full-precision decoder linear, or in

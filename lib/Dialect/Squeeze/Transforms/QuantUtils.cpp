@@ -2,6 +2,8 @@
 
 #include "QuantUtils.h"
 
+#include "s10/Runtime/Drivers.h"
+#include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/WeightStore.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -65,6 +67,20 @@ squeeze::makeWeightStore(ModuleOp module) {
       runtime::WeightStore::baseDirFor(module, ""));
 }
 
+LogicalResult squeeze::checkRunOptions(ModuleOp module, StringRef pass,
+                                       int threads, int64_t seqlen) {
+  if (threads < 0 || threads > runtime::kMaxThreads)
+    return module.emitError()
+           << pass << ": threads must be in [0, " << runtime::kMaxThreads
+           << "] (0: all cores), got " << threads;
+  int64_t maxPos = runtime::getMaxPositions(module);
+  if (seqlen > maxPos)
+    return module.emitError()
+           << pass << ": seqlen " << seqlen << " exceeds the model's " << maxPos
+           << " positions";
+  return success();
+}
+
 /// Reads a float ElementsAttr into f32 values.
 static llvm::Expected<std::vector<float>> readFloats(ElementsAttr attr) {
   auto dense = dyn_cast<DenseElementsAttr>(attr);
@@ -88,7 +104,8 @@ squeeze::loadLinearWeight(LinearOp op, runtime::WeightStore &store) {
   if (auto w = op.getWeight().getDefiningOp<WeightOp>()) {
     auto t = store.load(w, /*upcastToF32=*/true);
     if (!t)
-      return t.takeError();
+      return llvm::createStringError("squeeze.weight \"" + w.getName().str() +
+                                     "\": " + llvm::toString(t.takeError()));
     const float *p = static_cast<const float *>(t->raw());
     values.assign(p, p + t->numel());
   } else if (auto c = op.getWeight().getDefiningOp<arith::ConstantOp>()) {

@@ -152,6 +152,10 @@ struct Squeeze10QuantizePass
       }
     }
     bool calibrated = method != "rtn" && method != "binary";
+    // seqlen only matters to calibration.
+    if (failed(checkRunOptions(module, "squeeze10-quantize", threads,
+                               calibrated ? seqlen.getValue() : 0)))
+      return signalPassFailure();
     if (calibrated && calibFile.empty()) {
       module.emitError("squeeze10-quantize: method '")
           << method << "' needs a calibration text: calib=<file>";

@@ -36,7 +36,7 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
            "Side file for Hessians and samples (default: a temporary file)">,
     Option<"sequential", "sequential", "bool", "false",
            "Calibrate only the first unquantized block, through quantized ones">,
-    Option<"threads", "threads", "int", "0", "Executor threads (0: all cores)">,
+    Option<"threads", "threads", "int", "0", "Executor threads, at most 256 (0: all cores)">,
   ];
 }
 
@@ -234,7 +234,7 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     Option<"refitBinary", "refit-binary", "bool", "true",
            "Refit alpha/mu inside the GPTQ loop">,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
-    Option<"threads", "threads", "int", "0", "Executor threads (0: all cores)">,
+    Option<"threads", "threads", "int", "0", "Executor threads, at most 256 (0: all cores)">,
     Option<"pack", "pack", "bool", "true",
            "End with squeeze-pack (false: leave unpacked codes)">,
     Option<"layout", "layout", "std::string", "\"auto\"",
