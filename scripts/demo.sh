@@ -60,10 +60,14 @@ q = json.load(open(os.path.join(out, "quantize.json")))
 fp16_linear = 2 * q["weights"]  # the decoder linear weights as fp16
 rows = [("fp16 weights", "model.raised", 16.0, 16.0, fp16_linear),
         ("Squeeze10", "model.s10", q["payload_bpw"], q["true_bpw"], q["packed_bytes"])]
-print(f"   {'weights':14} {'payload bpw':>11} {'true bpw':>9} {'linear MB':>10} {'perplexity':>11}")
+print(f"   {'weights':14} {'payload bpw':>11} {'true bpw':>9} {'linear MB':>10} {'perplexity':>11} "
+      f"{'eval tok/s':>10} {'generate tok/s':>14}")
 for name, m, pay, tru, nbytes in rows:
     p = json.load(open(os.path.join(out, m + ".perplexity.json")))
-    print(f"   {name:14} {pay:11.3f} {tru:9.3f} {nbytes / 1e6:10.3f} {p['perplexity']:11.3f}")
+    g = json.load(open(os.path.join(out, m + ".generate.json")))
+    print(f"   {name:14} {pay:11.3f} {tru:9.3f} {nbytes / 1e6:10.3f} {p['perplexity']:11.3f} "
+          f"{p['tokens_per_second']:10.0f} {g['tokens_per_second']:14.0f}")
+print("   (generate: 24 new tokens, timed with the first use of every weight)")
 mb = lambda f: os.path.getsize(f) / 1e6
 print(f"   fp16 model on disk:   {mb(os.path.join(model, 'model.onnx')) + mb(os.path.join(model, 'model.onnx.data')):7.3f} MB "
       f"(model.onnx + model.onnx.data; decoder linears {fp16_linear / 1e6:.3f} MB)")
