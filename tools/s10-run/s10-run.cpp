@@ -23,6 +23,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "s10/Tools/InputFile.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -171,7 +172,7 @@ loadModel(StringRef path, mlir::MLIRContext &ctx, std::string &error) {
     return nullptr;
 #endif
   }
-  auto buffer = MemoryBuffer::getFile(path);
+  auto buffer = s10::readModelFile(path);
   if (!buffer) {
     error = "cannot read model file '" + path.str() +
             "': " + buffer.getError().message();
