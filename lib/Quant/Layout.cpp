@@ -2,12 +2,15 @@
 
 #include "s10/Quant/Layout.h"
 
+#include "LayoutBits.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 using namespace s10::quant::layout;
+using namespace s10::quant::layout::bits;
 
 namespace {
 
@@ -18,13 +21,6 @@ uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 /// Bytes of a row holding `bits` bits, padded for 128-bit loads.
 uint64_t rowBytesFor(uint64_t bits) {
   return alignUp((bits + 7) / 8, kRowAlign);
-}
-
-unsigned log2Exact(int64_t v) {
-  unsigned n = 0;
-  while ((int64_t(1) << n) < v)
-    ++n;
-  return n;
 }
 
 void putBits(uint8_t *base, uint64_t pos, unsigned n, uint32_t value) {
@@ -38,10 +34,6 @@ uint32_t getBits(const uint8_t *base, uint64_t pos, unsigned n) {
   for (unsigned b = 0; b < n; ++b, ++pos)
     v |= uint32_t((base[pos / 8] >> (pos % 8)) & 1u) << b;
   return v;
-}
-
-bool bitAt(const uint8_t *base, uint64_t pos) {
-  return (base[pos / 8] >> (pos % 8)) & 1u;
 }
 
 /// True if every bit of base[0, bytes) at or after bit `from` is zero.
@@ -66,17 +58,7 @@ uint64_t popcountBits(const uint8_t *base, uint64_t bits) {
   return n;
 }
 
-uint32_t loadU32(const uint8_t *p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 void storeU32(uint8_t *p, uint32_t v) { std::memcpy(p, &v, 4); }
-uint16_t loadU16(const uint8_t *p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
 void storeU16(uint8_t *p, uint16_t v) { std::memcpy(p, &v, 2); }
 
 /// Rows in block b of a ChannelBlock layout.
@@ -340,7 +322,7 @@ Status s10::quant::layout::describe(const Spec &s, int64_t out, int64_t in,
     uint64_t perRow = uint64_t(nmRowSalient(s, in));
     // Index and code rows are only byte-aligned: their per-row size is
     // fixed, so 16-byte padding would only add bytes (a third for in = 384).
-    uint64_t ib = (perRow * log2Exact(s.block) + 7) / 8;
+    uint64_t ib = (perRow * log2Ceil(s.block) + 7) / 8;
     uint64_t cb = (perRow * restBits + 7) / 8;
     add(PartId::Signs, rb * out, rb);
     add(PartId::Indices, ib * out, ib);
@@ -551,7 +533,7 @@ Status s10::quant::layout::pack(const Spec &spec, const Logical &w,
     }
   }
   if (const Part *p = g.find(PartId::Indices)) {
-    unsigned ib = log2Exact(s.block);
+    unsigned ib = log2Ceil(s.block);
     for (int64_t i = 0; i < out; ++i) {
       uint64_t k = 0;
       for (int64_t j = 0; j < in; ++j)
@@ -694,7 +676,7 @@ Status s10::quant::layout::validate(const Spec &s, int64_t out, int64_t in,
     if ((st = rowPadding(PartId::Signs, out, in)).failed())
       return st;
     int64_t per = nmRowSalient(s, in);
-    unsigned ib = log2Exact(s.block);
+    unsigned ib = log2Ceil(s.block);
     if ((st = rowPadding(PartId::Indices, out, uint64_t(per) * ib)).failed() ||
         (st = rowPadding(PartId::SalientCodes, out, uint64_t(per) * rest))
             .failed())
@@ -788,7 +770,7 @@ Status s10::quant::layout::unpack(const Spec &s, int64_t out, int64_t in,
         w.salient[i * in + j] =
             bitAt(data + p->offset + (i / s.block) * p->rowBytes, j);
   if (const Part *p = g.find(PartId::Indices)) {
-    unsigned ib = log2Exact(s.block);
+    unsigned ib = log2Ceil(s.block);
     for (int64_t i = 0; i < out; ++i)
       for (int64_t b = 0; b < in / s.block; ++b)
         for (int64_t k = 0; k < s.nmSalient; ++k) {

@@ -2,6 +2,8 @@
 
 #include "s10/Quant/PackedKernels.h"
 
+#include "LayoutBits.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,20 +12,9 @@
 #endif
 
 using namespace s10::quant::layout;
+using namespace s10::quant::layout::bits;
 
 namespace {
-
-uint32_t loadU32(const uint8_t *p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-uint16_t loadU16(const uint8_t *p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
 
 /// The 8 bytes at `byte` of a stream of `limit` bytes, little-endian, zero
 /// past the end.
@@ -42,17 +33,6 @@ inline uint64_t load64(const uint8_t *base, uint64_t byte, uint64_t limit) {
 inline uint32_t readBits(const uint8_t *base, uint64_t pos, unsigned n,
                          uint64_t limit) {
   return uint32_t(load64(base, pos / 8, limit) >> (pos % 8)) & ((1u << n) - 1u);
-}
-
-inline bool bitAt(const uint8_t *base, uint64_t j) {
-  return (base[j / 8] >> (j % 8)) & 1u;
-}
-
-unsigned log2Exact(int64_t v) {
-  unsigned n = 0;
-  while ((int64_t(1) << n) < v)
-    ++n;
-  return n;
 }
 
 } // namespace
@@ -521,7 +501,7 @@ float salientCorrection(const float *x, const int32_t *js, int64_t n,
 /// inputs, N log2(M)-bit indices each, eight indices per 64-bit load.
 int64_t nmSalientInputs(const uint8_t *idx, uint64_t rowBytes, int64_t blocks,
                         int64_t M, int64_t N, int32_t *js) {
-  unsigned ib = log2Exact(M);
+  unsigned ib = log2Ceil(M);
   const uint64_t mask = (uint64_t(1) << ib) - 1u;
   int64_t total = blocks * N, k = 0, b = 0, t = 0;
   for (; k < total; k += 8) {
