@@ -1,0 +1,235 @@
+//===- Format.h - The .s10 artifact format ----------------------*- C++ -*-===//
+//
+// The on-disk layout of a compiled s10 model, shared by the writer
+// (s10-compile) and the loader (libs10rt). Plain C++17, no dependencies.
+// docs/artifact-format.md describes every field; this header is the
+// normative definition. All integers are little-endian; every record has a
+// fixed size so a loader can bound-check before it reads.
+//
+//   [Header 64 B][Section table: count x 32 B][sections, each 64-aligned]
+//
+// The header checksum covers header bytes [0, 48); the payload checksum
+// covers every byte after the header, [64, fileSize).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10RT_FORMAT_H
+#define S10RT_FORMAT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace s10rt::format {
+
+constexpr char kMagic[8] = {'S', '1', '0', 'A', 'R', 'T', '\x1a', '\n'};
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kSectionAlign = 64;
+/// The weights section starts on a page so it can be mapped and used in
+/// place; tensors inside it are 64-byte aligned.
+constexpr uint64_t kWeightsAlign = 4096;
+constexpr uint32_t kNone = 0xFFFFFFFFu;
+
+enum class Target : uint32_t {
+  CpuX86_64 = 1,
+  Cuda = 2,
+};
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t headerSize; // sizeof(Header)
+  uint32_t target;     // Target
+  uint32_t sectionCount;
+  uint64_t fileSize;
+  uint64_t sectionTableOffset; // == sizeof(Header)
+  uint64_t payloadChecksum;    // checksum of bytes [64, fileSize)
+  uint64_t headerChecksum;     // checksum of bytes [0, 48)
+  uint64_t reserved;
+};
+static_assert(sizeof(Header) == 64, "header is 64 bytes");
+
+enum class SectionKind : uint32_t {
+  Config = 1,  // one ModelConfig
+  Strings = 2, // NUL-terminated names, referenced by byte offset
+  Tensors = 3, // TensorRecord[]
+  Weights = 4, // tensor bytes, 64-aligned inside, section 4096-aligned
+  Plan = 5,    // PlanHeader, BufferRecord[], StepRecord[]
+  Kernels = 6, // KernelRecord[] then the code object (CPU: an ELF .so)
+};
+
+struct SectionRecord {
+  uint32_t kind; // SectionKind
+  uint32_t reserved0;
+  uint64_t offset; // from the start of the file, kSectionAlign-aligned
+  uint64_t size;
+  uint64_t reserved1;
+};
+static_assert(sizeof(SectionRecord) == 32, "section record is 32 bytes");
+
+struct ModelConfig {
+  uint32_t vocab;
+  uint32_t hidden;
+  uint32_t layers;
+  uint32_t heads;
+  uint32_t kvHeads;
+  uint32_t headDim;
+  uint32_t intermediate;
+  uint32_t maxPositions; // longest context the model supports
+  uint32_t bosId;        // kNone if unknown
+  uint32_t eosId;        // kNone if unknown
+  uint32_t nameOffset;   // Strings offset of the model's name
+  uint32_t reserved0;
+  uint64_t weightBytes; // payload of the Weights section actually used
+  uint64_t reserved[9];
+};
+static_assert(sizeof(ModelConfig) == 128, "config is 128 bytes");
+
+enum class DType : uint32_t {
+  F32 = 1,
+  F16 = 2,
+  Packed = 3, // a packed quantized matrix, see s10/Quant/Layout.h
+};
+
+/// One constant tensor. Packed tensors are [out, in] matrices whose bytes
+/// follow layout::describe() for the Spec given by the pk* fields.
+struct TensorRecord {
+  uint32_t dtype; // DType
+  uint32_t rank;  // 1 or 2
+  int64_t dims[2];
+  uint64_t offset; // from the start of the Weights section, 64-aligned
+  uint64_t size;   // bytes
+  uint32_t nameOffset;
+  uint8_t pkKind;        // layout::Kind
+  uint8_t pkBits;        // low-part bits
+  uint8_t pkSalientBits; // mixed kinds
+  uint8_t pkParams;      // layout::ParamFormat
+  int64_t pkGroupSize;
+  int64_t pkBlock;
+  int64_t pkNmSalient;
+  int64_t pkSalientCount;
+  uint64_t reserved;
+};
+static_assert(sizeof(TensorRecord) == 88, "tensor record is 88 bytes");
+
+/// Activations are f32 rows, one per token: a buffer of `width` holds
+/// [tokens, width] floats. The runtime places buffers in one arena sized for
+/// the longest chunk of tokens a session runs at once.
+struct BufferRecord {
+  uint32_t width; // floats per token
+  uint32_t nameOffset;
+};
+static_assert(sizeof(BufferRecord) == 8, "buffer record is 8 bytes");
+
+enum class OpCode : uint32_t {
+  Embedding = 1, // out = table[ids]; tensor0 = table [vocab, hidden]
+  RMSNorm = 2,   // out = in0 / sqrt(mean(in0^2) + f0) * tensor0
+  Linear = 3,    // out = in0 tensor0^T (+ tensor1 bias); tensor0 [out, in]
+  Rotary = 4,    // out = rotate-half(in0), i0 heads, i1 headDim,
+                 // tensor0 = f32 inverse frequencies [headDim / 2]
+  Attention = 5, // out = causal GQA(in0 q, in1 k, in2 v) over the KV cache
+                 // slot i3; i0 heads, i1 kvHeads, i2 headDim, f0 scale
+  SwiGLU = 6,    // out = silu(in0) * in1
+  Add = 7,       // out = in0 + in1
+};
+
+struct PlanHeader {
+  uint32_t bufferCount;
+  uint32_t stepCount;
+  uint32_t logitsBuffer; // buffer holding [tokens, vocab] logits
+  uint32_t kvSlots;      // attention steps, one KV cache each
+  uint32_t kvWidth;      // floats per token per K (and per V) in every slot
+  uint32_t reserved[3];
+};
+static_assert(sizeof(PlanHeader) == 32, "plan header is 32 bytes");
+
+/// One step of the plan; prefill and decode run the same steps over a chunk
+/// of tokens (1 for decode). Buffer operands index BufferRecord[]; the
+/// Embedding step reads the session's token ids instead of in0.
+struct StepRecord {
+  uint32_t op;        // OpCode
+  uint32_t kernel;    // KernelRecord index, or kNone: the runtime's own
+  uint32_t in[3];     // buffers, kNone if unused
+  uint32_t out;       // buffer
+  uint32_t tensor[2]; // TensorRecord indices, kNone if unused
+  int32_t i[4];
+  float f[2];
+  uint32_t nameOffset; // e.g. "block 3 q_proj" for messages
+  uint32_t reserved;
+};
+static_assert(sizeof(StepRecord) == 64, "step record is 64 bytes");
+
+enum class KernelAbi : uint32_t {
+  /// void(const uint8_t *w, const float *x, float *y, int64_t r0, int64_t r1)
+  /// y[r] = dot(row r of w, x) for r in [r0, r1): one token of a Linear.
+  Gemv = 1,
+  /// void(const float *x, const uint8_t *w, float *y): one row of RMSNorm.
+  RMSNormRow = 2,
+  /// void(const float *a, const float *b, float *y, int64_t n)
+  Binary = 3,
+};
+
+/// A kernel in the code object: the symbol to look up and its ABI.
+struct KernelRecord {
+  uint32_t abi; // KernelAbi
+  uint32_t symbolOffset;
+  uint32_t reserved[2];
+};
+static_assert(sizeof(KernelRecord) == 16, "kernel record is 16 bytes");
+
+/// The Kernels section: KernelsHeader, KernelRecord[count], then the code
+/// object at `codeOffset` (from the start of the section) of `codeSize`.
+struct KernelsHeader {
+  uint32_t count;
+  uint32_t reserved;
+  uint64_t codeOffset;
+  uint64_t codeSize;
+  uint64_t reserved1;
+};
+static_assert(sizeof(KernelsHeader) == 32, "kernels header is 32 bytes");
+
+/// FNV-1a over little-endian 64-bit words (the last one zero-padded): fast
+/// enough to verify gigabytes at open, and any flipped bit changes it.
+inline uint64_t checksum(const void *data, size_t size, uint64_t h = 0) {
+  constexpr uint64_t kOffset = 0xcbf29ce484222325ull;
+  constexpr uint64_t kPrime = 0x100000001b3ull;
+  if (h == 0)
+    h = kOffset;
+  const unsigned char *p = static_cast<const unsigned char *>(data);
+  size_t words = size / 8;
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t w;
+    std::memcpy(&w, p + 8 * i, 8);
+    h = (h ^ w) * kPrime;
+  }
+  if (size % 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, p + 8 * words, size % 8);
+    h = (h ^ w) * kPrime;
+  }
+  return h;
+}
+
+inline const char *opName(uint32_t op) {
+  switch (static_cast<OpCode>(op)) {
+  case OpCode::Embedding:
+    return "embedding";
+  case OpCode::RMSNorm:
+    return "rms_norm";
+  case OpCode::Linear:
+    return "linear";
+  case OpCode::Rotary:
+    return "rotary";
+  case OpCode::Attention:
+    return "attention";
+  case OpCode::SwiGLU:
+    return "swiglu";
+  case OpCode::Add:
+    return "add";
+  }
+  return nullptr;
+}
+
+} // namespace s10rt::format
+
+#endif // S10RT_FORMAT_H

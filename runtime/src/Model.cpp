@@ -1,0 +1,857 @@
+//===- Model.cpp - Map and verify a .s10 artifact -------------------------===//
+//
+// Every check happens before the bytes it guards are used, in the order of
+// Format.h: header, checksums, section table, then each section's records.
+// Offsets and sizes come from the file, so every sum and product is done so
+// that it cannot overflow.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Model.h"
+
+#include "Error.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace s10rt;
+using namespace s10rt::format;
+namespace layout = s10::quant::layout;
+
+//===----------------------------------------------------------------------===//
+// Mapping and code object
+//===----------------------------------------------------------------------===//
+
+Mapping::~Mapping() {
+  if (base_)
+    ::munmap(const_cast<uint8_t *>(base_), size_);
+}
+
+void Mapping::reset(const uint8_t *base, uint64_t size) {
+  if (base_)
+    ::munmap(const_cast<uint8_t *>(base_), size_);
+  base_ = base;
+  size_ = size;
+}
+
+CodeObject::~CodeObject() {
+  if (handle_)
+    ::dlclose(handle_);
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+namespace {
+
+bool writeAll(int fd, const uint8_t *data, uint64_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size_t(std::min<uint64_t>(size, 1u << 30)));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= uint64_t(n);
+  }
+  return true;
+}
+
+/// True if the dynamic loader already holds an object named `file`: it would
+/// return that one instead of loading ours.
+bool nameTaken(const std::string &file) {
+  void *h = ::dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (!h)
+    return false;
+  ::dlclose(h);
+  return true;
+}
+
+std::string dlMessage() {
+  const char *m = ::dlerror();
+  return m ? m : "unknown error";
+}
+
+} // namespace
+
+void CodeObject::load(const std::string &path, const uint8_t *data,
+                      uint64_t size) {
+  auto fail = [&](s10_status_code_t code, const std::string &what) {
+    return Error(code, path + ": " + what);
+  };
+  // An x86-64 little-endian ELF shared object: e_type ET_DYN, e_machine 62.
+  if (size < 64 ||
+      std::memcmp(data,
+                  "\x7f"
+                  "ELF",
+                  4) != 0 ||
+      data[4] != 2 || data[5] != 1 || data[16] != 3 || data[17] != 0 ||
+      data[18] != 62 || data[19] != 0)
+    throw fail(S10_DATA_LOSS,
+               "the kernels' code object is not an x86-64 ELF shared library");
+  std::string file;
+  int fd = ::memfd_create("s10rt-kernels", MFD_CLOEXEC);
+  if (fd >= 0) {
+    file = "/proc/self/fd/" + std::to_string(fd);
+    if (!writeAll(fd, data, size)) {
+      int e = errno;
+      ::close(fd);
+      throw fail(S10_IO_ERROR, std::string("cannot write the kernels' code "
+                                           "object to memory: ") +
+                                   std::strerror(e));
+    }
+    if (::access(file.c_str(), R_OK) != 0 || nameTaken(file)) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  bool temporary = fd < 0;
+  if (temporary) {
+    // No memfd or no /proc: a private temporary file, unlinked once loaded.
+    const char *dir = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(dir && *dir ? dir : "/tmp") + "/s10rt-kernels-XXXXXX";
+    std::vector<char> name(tmpl.begin(), tmpl.end());
+    name.push_back('\0');
+    for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+      std::copy(tmpl.begin(), tmpl.end(), name.begin());
+      fd = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd >= 0 && nameTaken(name.data())) {
+        ::unlink(name.data());
+        ::close(fd);
+        fd = -1;
+      }
+    }
+    if (fd < 0)
+      throw fail(S10_IO_ERROR,
+                 std::string("cannot create a file for the kernels' code "
+                             "object: ") +
+                     std::strerror(errno));
+    file = name.data();
+    if (!writeAll(fd, data, size)) {
+      int e = errno;
+      ::unlink(file.c_str());
+      ::close(fd);
+      throw fail(S10_IO_ERROR, "cannot write the kernels' code object: " +
+                                   std::string(std::strerror(e)));
+    }
+  }
+  ::dlerror();
+  void *handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (temporary) {
+    ::unlink(file.c_str());
+    ::close(fd);
+    fd = -1;
+  }
+  if (!handle) {
+    std::string why = dlMessage();
+    if (fd >= 0)
+      ::close(fd);
+    throw fail(S10_DATA_LOSS, "cannot load the kernels' code object: " + why);
+  }
+  handle_ = handle;
+  fd_ = fd;
+}
+
+void *CodeObject::symbol(const char *name) const {
+  return handle_ ? ::dlsym(handle_, name) : nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Loader
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+const char *sectionName(uint32_t kind) {
+  switch (static_cast<SectionKind>(kind)) {
+  case SectionKind::Config:
+    return "config";
+  case SectionKind::Strings:
+    return "strings";
+  case SectionKind::Tensors:
+    return "tensors";
+  case SectionKind::Weights:
+    return "weights";
+  case SectionKind::Plan:
+    return "plan";
+  case SectionKind::Kernels:
+    return "kernels";
+  }
+  return nullptr;
+}
+
+const char *dtypeName(DType d) {
+  switch (d) {
+  case DType::F32:
+    return "f32";
+  case DType::F16:
+    return "f16";
+  case DType::Packed:
+    return "packed";
+  }
+  return "?";
+}
+
+const char *abiName(uint32_t abi) {
+  switch (static_cast<KernelAbi>(abi)) {
+  case KernelAbi::Gemv:
+    return "gemv";
+  case KernelAbi::RMSNormRow:
+    return "rms_norm_row";
+  case KernelAbi::Binary:
+    return "binary";
+  }
+  return "?";
+}
+
+std::string targetName(uint32_t target) {
+  switch (static_cast<Target>(target)) {
+  case Target::CpuX86_64:
+    return "cpu-x86_64";
+  case Target::Cuda:
+    return "cuda";
+  }
+  return "unknown target " + std::to_string(target);
+}
+
+std::string str(uint64_t v) { return std::to_string(v); }
+
+/// [offset, offset + size) lies inside [0, limit).
+bool inside(uint64_t offset, uint64_t size, uint64_t limit) {
+  return offset <= limit && size <= limit - offset;
+}
+
+template <typename T> T readRecord(const uint8_t *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+/// Everything the checks need while they walk the file.
+class Loader {
+public:
+  Loader(Model &m, bool verify) : m(m), verify(verify) {}
+  void run();
+
+private:
+  [[noreturn]] void fail(const std::string &what,
+                         s10_status_code_t code = S10_DATA_LOSS) const {
+    throw Error(code, m.path + ": " + what);
+  }
+  void mapFile();
+  void checkHeader();
+  void readSections();
+  const char *string(uint32_t offset, const std::string &what,
+                     bool optional) const;
+  void readConfig();
+  void readTensors();
+  void readPlan();
+  void readKernels();
+  void checkStep(uint32_t index, const StepRecord &r);
+  std::string stepLabel(uint32_t index, const StepRecord &r) const;
+  uint32_t width(uint32_t buffer, const std::string &step,
+                 const char *what) const;
+  const Tensor &tensor(uint32_t index, const std::string &step,
+                       const char *what) const;
+  void floats(const Tensor &t, std::vector<float> &out) const;
+  int matrix(uint32_t tensorIndex);
+  void loadKernels();
+
+  Model &m;
+  bool verify;
+  const uint8_t *base = nullptr;
+  uint64_t size = 0;
+  SectionRecord sections[7] = {};
+  bool present[7] = {};
+  std::vector<KernelRecord> kernels;
+  std::vector<const char *> symbols;
+  std::map<uint32_t, int> matrixOf; // tensor index -> Model::matrices
+};
+
+void Loader::mapFile() {
+  int fd = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT)
+      fail("no such file", S10_NOT_FOUND);
+    fail(std::string("cannot open: ") + std::strerror(e), S10_IO_ERROR);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    fail(std::string("cannot stat: ") + std::strerror(e), S10_IO_ERROR);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail("not a regular file", S10_IO_ERROR);
+  }
+  size = uint64_t(st.st_size);
+  if (size < sizeof(Header)) {
+    ::close(fd);
+    fail("the file is " + str(size) +
+         " bytes, too small for the 64-byte header of an s10 artifact");
+  }
+  void *p = ::mmap(nullptr, size_t(size), PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  ::close(fd);
+  if (p == MAP_FAILED)
+    fail(std::string("cannot map: ") + std::strerror(e), S10_IO_ERROR);
+  base = static_cast<const uint8_t *>(p);
+  m.mapping.reset(base, size);
+  m.fileBytes = size;
+}
+
+void Loader::checkHeader() {
+  Header h = readRecord<Header>(base);
+  if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0)
+    fail("not an s10 artifact (bad magic)");
+  if (h.version != kVersion)
+    fail("format version " + str(h.version) + ", this runtime reads " +
+             str(kVersion),
+         S10_UNIMPLEMENTED);
+  if (h.headerSize != sizeof(Header))
+    fail("header size " + str(h.headerSize) + ", expected " +
+         str(sizeof(Header)));
+  if (checksum(base, 48) != h.headerChecksum)
+    fail("header checksum mismatch (the header is corrupted)");
+  if (h.fileSize > size)
+    fail("truncated: the header says " + str(h.fileSize) +
+         " bytes, the file has " + str(size));
+  if (h.fileSize < size)
+    fail("trailing bytes: the header says " + str(h.fileSize) +
+         " bytes, the file has " + str(size));
+#if defined(__x86_64__)
+  bool supported = h.target == uint32_t(Target::CpuX86_64);
+#else
+  bool supported = false;
+#endif
+  if (!supported)
+    fail("compiled for " + targetName(h.target) +
+             ", this runtime runs cpu-x86_64 artifacts",
+         S10_UNIMPLEMENTED);
+  if (verify && checksum(base + sizeof(Header), size - sizeof(Header)) !=
+                    h.payloadChecksum)
+    fail("payload checksum mismatch (the file is corrupted)");
+  if (h.sectionTableOffset != sizeof(Header))
+    fail("the section table is at offset " + str(h.sectionTableOffset) +
+         ", expected " + str(sizeof(Header)));
+  if (h.sectionCount == 0 ||
+      h.sectionCount > (size - sizeof(Header)) / sizeof(SectionRecord))
+    fail("a section table of " + str(h.sectionCount) +
+         " entries does not fit the file");
+}
+
+void Loader::readSections() {
+  Header h = readRecord<Header>(base);
+  uint64_t tableEnd =
+      sizeof(Header) + uint64_t(h.sectionCount) * sizeof(SectionRecord);
+  std::vector<SectionRecord> all;
+  for (uint32_t i = 0; i < h.sectionCount; ++i) {
+    SectionRecord s = readRecord<SectionRecord>(
+        base + sizeof(Header) + uint64_t(i) * sizeof(SectionRecord));
+    const char *name = sectionName(s.kind);
+    if (!name)
+      fail("section " + str(i) + " has unknown kind " + str(s.kind));
+    uint64_t align = s.kind == uint32_t(SectionKind::Weights) ? kWeightsAlign
+                                                              : kSectionAlign;
+    std::string what = std::string("the ") + name + " section";
+    if (s.offset % align)
+      fail(what + " at offset " + str(s.offset) + " is not " + str(align) +
+           "-byte aligned");
+    if (s.offset < tableEnd || !inside(s.offset, s.size, size))
+      fail(what + " (offset " + str(s.offset) + ", " + str(s.size) +
+           " bytes) lies outside the file's " + str(size) +
+           " bytes after the section table");
+    if (present[s.kind])
+      fail("two " + std::string(name) + " sections");
+    present[s.kind] = true;
+    sections[s.kind] = s;
+    all.push_back(s);
+  }
+  std::sort(all.begin(), all.end(),
+            [](const SectionRecord &a, const SectionRecord &b) {
+              return a.offset < b.offset;
+            });
+  for (size_t i = 1; i < all.size(); ++i)
+    if (all[i - 1].offset + all[i - 1].size > all[i].offset)
+      fail(std::string("the ") + sectionName(all[i - 1].kind) + " and " +
+           sectionName(all[i].kind) + " sections overlap");
+  for (SectionKind k :
+       {SectionKind::Config, SectionKind::Strings, SectionKind::Tensors,
+        SectionKind::Weights, SectionKind::Plan})
+    if (!present[uint32_t(k)])
+      fail(std::string("no ") + sectionName(uint32_t(k)) + " section");
+}
+
+const char *Loader::string(uint32_t offset, const std::string &what,
+                           bool optional) const {
+  if (optional && offset == kNone)
+    return "";
+  const SectionRecord &s = sections[uint32_t(SectionKind::Strings)];
+  const char *p = reinterpret_cast<const char *>(base + s.offset);
+  if (offset >= s.size)
+    fail(what + " has string offset " + str(offset) +
+         ", outside the strings section of " + str(s.size) + " bytes");
+  if (!std::memchr(p + offset, 0, s.size - offset))
+    fail(what + " at string offset " + str(offset) +
+         " is not NUL-terminated inside the strings section");
+  return p + offset;
+}
+
+void Loader::readConfig() {
+  const SectionRecord &s = sections[uint32_t(SectionKind::Config)];
+  if (s.size != sizeof(ModelConfig))
+    fail("the config section is " + str(s.size) + " bytes, expected " +
+         str(sizeof(ModelConfig)));
+  ModelConfig &c = m.config;
+  c = readRecord<ModelConfig>(base + s.offset);
+  std::pair<uint32_t, const char *> sizes[] = {
+      {c.vocab, "vocab"},
+      {c.hidden, "hidden"},
+      {c.layers, "layers"},
+      {c.heads, "heads"},
+      {c.kvHeads, "kv_heads"},
+      {c.headDim, "head_dim"},
+      {c.intermediate, "intermediate"},
+      {c.maxPositions, "max_positions"}};
+  for (auto [v, name] : sizes)
+    if (v == 0 || v == kNone)
+      fail(std::string("the config's ") + name + " is " + str(v) +
+           ", not a valid size");
+  if (c.heads % c.kvHeads)
+    fail("the config's heads (" + str(c.heads) +
+         ") is not a multiple of its kv_heads (" + str(c.kvHeads) + ")");
+  if (c.bosId != kNone && c.bosId >= c.vocab)
+    fail("the config's bos id " + str(c.bosId) + " is outside the vocab of " +
+         str(c.vocab));
+  if (c.eosId != kNone && c.eosId >= c.vocab)
+    fail("the config's eos id " + str(c.eosId) + " is outside the vocab of " +
+         str(c.vocab));
+  m.name = string(c.nameOffset, "the model name", true);
+  const SectionRecord &w = sections[uint32_t(SectionKind::Weights)];
+  if (c.weightBytes > w.size)
+    fail("the config says " + str(c.weightBytes) +
+         " weight bytes, the weights section has " + str(w.size));
+}
+
+void Loader::readTensors() {
+  const SectionRecord &s = sections[uint32_t(SectionKind::Tensors)];
+  const SectionRecord &w = sections[uint32_t(SectionKind::Weights)];
+  if (s.size % sizeof(TensorRecord))
+    fail("the tensors section is " + str(s.size) +
+         " bytes, not a whole number of " + str(sizeof(TensorRecord)) +
+         "-byte records");
+  uint64_t count = s.size / sizeof(TensorRecord);
+  if (count >= kNone)
+    fail("too many tensors: " + str(count));
+  m.tensors.resize(size_t(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    TensorRecord r =
+        readRecord<TensorRecord>(base + s.offset + i * sizeof(TensorRecord));
+    Tensor &t = m.tensors[size_t(i)];
+    std::string label = "tensor " + str(i);
+    t.name = string(r.nameOffset, label, true);
+    if (*t.name)
+      label += " (" + std::string(t.name) + ")";
+    if (r.dtype < 1 || r.dtype > 3)
+      fail(label + " has unknown dtype " + str(r.dtype));
+    t.dtype = static_cast<DType>(r.dtype);
+    if (r.rank != 1 && r.rank != 2)
+      fail(label + " has rank " + str(r.rank) + ", expected 1 or 2");
+    t.rank = r.rank;
+    // Rank 1 keeps its second dimension 0 (or 1).
+    if (r.rank == 1 && r.dims[1] != 0 && r.dims[1] != 1)
+      fail(label + " has rank 1 but a second dimension " +
+           std::to_string(r.dims[1]));
+    t.numel = 1;
+    for (uint32_t d = 0; d < r.rank; ++d) {
+      if (r.dims[d] <= 0)
+        fail(label + " has dimension " + std::to_string(r.dims[d]));
+      t.dims[d] = r.dims[d];
+      if (__builtin_mul_overflow(t.numel, r.dims[d], &t.numel))
+        fail(label + " has too many elements");
+    }
+    if (r.rank == 1)
+      t.dims[1] = 1;
+    if (r.offset % 64)
+      fail(label + " at weights offset " + str(r.offset) +
+           " is not 64-byte aligned");
+    if (!inside(r.offset, r.size, w.size))
+      fail(label + " (offset " + str(r.offset) + ", " + str(r.size) +
+           " bytes) lies outside the weights section of " + str(w.size) +
+           " bytes");
+    t.data = base + w.offset + r.offset;
+    t.size = r.size;
+    std::string shape = str(uint64_t(t.dims[0]));
+    if (r.rank == 2)
+      shape += "x" + str(uint64_t(t.dims[1]));
+    if (t.dtype != DType::Packed) {
+      uint64_t elem = t.dtype == DType::F32 ? 4 : 2, bytes = 0;
+      if (__builtin_mul_overflow(uint64_t(t.numel), elem, &bytes) ||
+          bytes != r.size)
+        fail(label + " is " + dtypeName(t.dtype) + " [" + shape + "] but has " +
+             str(r.size) + " bytes");
+      continue;
+    }
+    if (r.rank != 2)
+      fail(label + " is packed but has rank 1");
+    layout::Spec &sp = t.spec;
+    sp.kind = static_cast<layout::Kind>(r.pkKind);
+    sp.bits = r.pkBits;
+    sp.salientBits = r.pkSalientBits;
+    sp.params = static_cast<layout::ParamFormat>(r.pkParams);
+    sp.groupSize = r.pkGroupSize;
+    sp.block = r.pkBlock;
+    sp.nmSalient = r.pkNmSalient;
+    sp.salientCount = r.pkSalientCount;
+    int64_t out = t.dims[0], in = t.dims[1];
+    // Every layout stores at least one bit per weight: bounding the shape
+    // by the bytes first keeps the layout's size arithmetic far from
+    // overflow.
+    if (out > (int64_t(1) << 31) || in > (int64_t(1) << 31) ||
+        (uint64_t(out) * uint64_t(in) + 7) / 8 > r.size)
+      fail(label + ": " + str(r.size) + " bytes cannot hold a packed [" +
+           shape + "] matrix");
+    layout::Geometry g;
+    if (layout::Status st = layout::describe(sp, out, in, g); st.failed())
+      fail(label + ": " + st.message());
+    if (g.totalBytes != r.size)
+      fail(label + " holds " + str(r.size) + " bytes, its " +
+           layout::kindName(sp.kind) + " layout [" + shape + "] needs " +
+           str(g.totalBytes));
+    if (layout::Status st = layout::validate(sp, out, in, t.data, r.size);
+        st.failed())
+      fail(label + ": " + st.message());
+  }
+}
+
+void Loader::readKernels() {
+  if (!present[uint32_t(SectionKind::Kernels)])
+    return;
+  const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
+  if (s.size < sizeof(KernelsHeader))
+    fail("the kernels section is " + str(s.size) +
+         " bytes, smaller than its header");
+  KernelsHeader h = readRecord<KernelsHeader>(base + s.offset);
+  uint64_t tableEnd =
+      sizeof(KernelsHeader) + uint64_t(h.count) * sizeof(KernelRecord);
+  if (tableEnd > s.size)
+    fail("the kernels section's " + str(h.count) + " records do not fit its " +
+         str(s.size) + " bytes");
+  if (h.codeOffset < tableEnd || !inside(h.codeOffset, h.codeSize, s.size))
+    fail("the kernels' code object (offset " + str(h.codeOffset) + ", " +
+         str(h.codeSize) + " bytes) lies outside the kernels section");
+  if (h.count == 0 && h.codeSize != 0)
+    fail("the kernels section has no kernels but a code object");
+  if (h.count > 0 && h.codeSize == 0)
+    fail("the kernels section has " + str(h.count) +
+         " kernels but no code object");
+  for (uint32_t i = 0; i < h.count; ++i) {
+    KernelRecord k = readRecord<KernelRecord>(
+        base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
+    std::string label = "kernel " + str(i);
+    if (k.abi < 1 || k.abi > 3)
+      fail(label + " has unknown ABI " + str(k.abi));
+    const char *sym = string(k.symbolOffset, label + "'s symbol", false);
+    if (!*sym)
+      fail(label + " has an empty symbol name");
+    kernels.push_back(k);
+    symbols.push_back(sym);
+  }
+}
+
+std::string Loader::stepLabel(uint32_t index, const StepRecord &r) const {
+  std::string label = "step " + str(index);
+  const char *op = opName(r.op);
+  const char *name = string(r.nameOffset, label + "'s name", true);
+  if (op || *name) {
+    label += " (";
+    if (op)
+      label += op;
+    if (op && *name)
+      label += " ";
+    label += name;
+    label += ")";
+  }
+  return label;
+}
+
+uint32_t Loader::width(uint32_t buffer, const std::string &step,
+                       const char *what) const {
+  if (buffer >= m.bufferWidths.size())
+    fail(step + ": " + what + " is buffer " + str(buffer) + ", the plan has " +
+         str(m.bufferWidths.size()));
+  return m.bufferWidths[buffer];
+}
+
+const Tensor &Loader::tensor(uint32_t index, const std::string &step,
+                             const char *what) const {
+  if (index >= m.tensors.size())
+    fail(step + ": " + what + " is tensor " + str(index) +
+         ", the artifact has " + str(m.tensors.size()));
+  return m.tensors[index];
+}
+
+void Loader::floats(const Tensor &t, std::vector<float> &out) const {
+  out.resize(size_t(t.numel));
+  if (t.dtype == DType::F32) {
+    std::memcpy(out.data(), t.data, size_t(t.size));
+    return;
+  }
+  for (int64_t k = 0; k < t.numel; ++k) {
+    uint16_t h;
+    std::memcpy(&h, t.data + 2 * k, 2);
+    out[size_t(k)] = layout::halfToFloat(h);
+  }
+}
+
+int Loader::matrix(uint32_t tensorIndex) {
+  auto it = matrixOf.find(tensorIndex);
+  if (it != matrixOf.end())
+    return it->second;
+  const Tensor &t = m.tensors[tensorIndex];
+  Matrix mat;
+  mat.dtype = t.dtype;
+  mat.out = t.dims[0];
+  mat.in = t.dims[1];
+  mat.data = t.data;
+  mat.size = t.size;
+  if (t.dtype == DType::Packed)
+    if (layout::Status st = layout::PackedMatrix::create(
+            t.spec, mat.out, mat.in, t.data, size_t(t.size),
+            /*validateContent=*/false, mat.packed);
+        st.failed())
+      fail("tensor " + str(tensorIndex) + ": " + st.message());
+  m.matrices.push_back(std::move(mat));
+  int index = int(m.matrices.size() - 1);
+  matrixOf[tensorIndex] = index;
+  return index;
+}
+
+void Loader::checkStep(uint32_t index, const StepRecord &r) {
+  std::string label = stepLabel(index, r);
+  if (!opName(r.op))
+    fail(label + " has unknown op " + str(r.op));
+  Step s;
+  s.op = static_cast<OpCode>(r.op);
+  std::copy(r.in, r.in + 3, s.in);
+  s.out = r.out;
+  std::copy(r.i, r.i + 4, s.i);
+  std::copy(r.f, r.f + 2, s.f);
+  uint32_t outW = width(r.out, label, "the output");
+  auto sameWidth = [&](uint32_t buffer, const char *what) {
+    uint32_t w = width(buffer, label, what);
+    if (w != outW)
+      fail(label + ": " + what + " has width " + str(w) + ", the output has " +
+           str(outW));
+  };
+  auto isVectorType = [](const Tensor &t) {
+    return t.dtype == DType::F32 || t.dtype == DType::F16;
+  };
+  switch (s.op) {
+  case OpCode::Embedding: {
+    const Tensor &t = tensor(r.tensor[0], label, "the table");
+    if (!isVectorType(t) || t.rank != 2 || t.dims[0] != m.config.vocab ||
+        t.dims[1] != outW)
+      fail(label + ": the table must be f32 or f16 [" + str(m.config.vocab) +
+           "x" + str(outW) + "]");
+    s.matrix = matrix(r.tensor[0]);
+    break;
+  }
+  case OpCode::RMSNorm: {
+    sameWidth(r.in[0], "the input");
+    const Tensor &t = tensor(r.tensor[0], label, "the weight");
+    if (!isVectorType(t) || t.numel != outW)
+      fail(label + ": the weight must be f32 or f16 of " + str(outW) +
+           " elements");
+    if (!std::isfinite(r.f[0]) || r.f[0] < 0)
+      fail(label + ": epsilon " + std::to_string(r.f[0]) +
+           " is not a finite non-negative number");
+    floats(t, s.vector);
+    s.weightBytes = t.data;
+    break;
+  }
+  case OpCode::Linear: {
+    uint32_t inW = width(r.in[0], label, "the input");
+    const Tensor &t = tensor(r.tensor[0], label, "the weight");
+    if (t.rank != 2 || t.dims[0] != outW || t.dims[1] != inW)
+      fail(label + ": the weight must be [" + str(outW) + "x" + str(inW) +
+           "] for buffers of widths " + str(inW) + " -> " + str(outW));
+    s.matrix = matrix(r.tensor[0]);
+    s.weightBytes = t.data;
+    if (r.tensor[1] != kNone) {
+      const Tensor &b = tensor(r.tensor[1], label, "the bias");
+      if (!isVectorType(b) || b.numel != outW)
+        fail(label + ": the bias must be f32 or f16 of " + str(outW) +
+             " elements");
+      floats(b, s.vector);
+    }
+    break;
+  }
+  case OpCode::Rotary: {
+    sameWidth(r.in[0], "the input");
+    int64_t heads = r.i[0], dim = r.i[1];
+    if (heads <= 0 || dim <= 0 || dim % 2 || heads * dim != outW)
+      fail(label + ": " + std::to_string(heads) + " heads of " +
+           std::to_string(dim) + " do not fit a buffer of width " + str(outW) +
+           " (head dim must be even)");
+    const Tensor &t = tensor(r.tensor[0], label, "the inverse frequencies");
+    if (t.dtype != DType::F32 || t.numel != dim / 2)
+      fail(label + ": the inverse frequencies must be f32 of " +
+           str(uint64_t(dim / 2)) + " elements");
+    std::vector<float> freq;
+    floats(t, freq);
+    auto it = std::find(m.rotaryFreqs.begin(), m.rotaryFreqs.end(), freq);
+    s.rotary = int(it - m.rotaryFreqs.begin());
+    if (it == m.rotaryFreqs.end())
+      m.rotaryFreqs.push_back(std::move(freq));
+    break;
+  }
+  case OpCode::Attention: {
+    int64_t heads = r.i[0], kvHeads = r.i[1], dim = r.i[2], slot = r.i[3];
+    if (heads <= 0 || kvHeads <= 0 || dim <= 0 || heads % kvHeads)
+      fail(label + ": " + std::to_string(heads) + " heads over " +
+           std::to_string(kvHeads) + " kv heads of " + std::to_string(dim) +
+           " is not a valid grouped attention");
+    if (heads * dim != outW)
+      fail(label + ": " + std::to_string(heads) + " heads of " +
+           std::to_string(dim) + " do not fit the output width " + str(outW));
+    uint32_t qW = width(r.in[0], label, "the query");
+    uint32_t kW = width(r.in[1], label, "the key");
+    uint32_t vW = width(r.in[2], label, "the value");
+    if (qW != outW || kW != kvHeads * dim || vW != kvHeads * dim)
+      fail(label + ": query, key, value widths " + str(qW) + ", " + str(kW) +
+           ", " + str(vW) + " do not match " + std::to_string(heads) + " and " +
+           std::to_string(kvHeads) + " heads of " + std::to_string(dim));
+    if (slot < 0 || uint64_t(slot) >= m.plan.kvSlots)
+      fail(label + ": KV cache slot " + std::to_string(slot) +
+           ", the plan has " + str(m.plan.kvSlots));
+    if (uint64_t(kvHeads * dim) != m.plan.kvWidth)
+      fail(label + ": " + std::to_string(kvHeads) + " kv heads of " +
+           std::to_string(dim) + " do not match the plan's KV width " +
+           str(m.plan.kvWidth));
+    if (!std::isfinite(r.f[0]))
+      fail(label + ": the scale is not finite");
+    break;
+  }
+  case OpCode::SwiGLU:
+  case OpCode::Add:
+    sameWidth(r.in[0], "the first input");
+    sameWidth(r.in[1], "the second input");
+    break;
+  }
+  if (r.kernel != kNone) {
+    if (r.kernel >= kernels.size())
+      fail(label + " calls kernel " + str(r.kernel) + ", the artifact has " +
+           str(kernels.size()));
+    KernelAbi want;
+    switch (s.op) {
+    case OpCode::Linear:
+      want = KernelAbi::Gemv;
+      break;
+    case OpCode::RMSNorm:
+      want = KernelAbi::RMSNormRow;
+      break;
+    case OpCode::SwiGLU:
+    case OpCode::Add:
+      want = KernelAbi::Binary;
+      break;
+    default:
+      fail(label + " cannot call a generated kernel");
+    }
+    if (kernels[r.kernel].abi != uint32_t(want))
+      fail(label + " calls kernel " + str(r.kernel) + " (" + symbols[r.kernel] +
+           ") of ABI " + abiName(kernels[r.kernel].abi) + ", the op needs " +
+           abiName(uint32_t(want)));
+    s.kernel = r.kernel;
+    ++m.compiledSteps;
+  }
+  m.steps.push_back(std::move(s));
+}
+
+void Loader::readPlan() {
+  const SectionRecord &s = sections[uint32_t(SectionKind::Plan)];
+  if (s.size < sizeof(PlanHeader))
+    fail("the plan section is " + str(s.size) +
+         " bytes, smaller than its header");
+  PlanHeader &h = m.plan;
+  h = readRecord<PlanHeader>(base + s.offset);
+  uint64_t need = sizeof(PlanHeader) +
+                  uint64_t(h.bufferCount) * sizeof(BufferRecord) +
+                  uint64_t(h.stepCount) * sizeof(StepRecord);
+  if (need != s.size)
+    fail("the plan section is " + str(s.size) + " bytes, its " +
+         str(h.bufferCount) + " buffers and " + str(h.stepCount) +
+         " steps need " + str(need));
+  if (h.bufferCount == 0 || h.stepCount == 0)
+    fail("the plan has no buffers or no steps");
+  const uint8_t *p = base + s.offset + sizeof(PlanHeader);
+  for (uint32_t b = 0; b < h.bufferCount; ++b) {
+    BufferRecord r = readRecord<BufferRecord>(p + uint64_t(b) * 8);
+    string(r.nameOffset, "buffer " + str(b) + "'s name", true);
+    if (r.width == 0)
+      fail("buffer " + str(b) + " has width 0");
+    m.bufferWidths.push_back(r.width);
+    m.maxWidth = std::max(m.maxWidth, r.width);
+  }
+  if (h.logitsBuffer >= h.bufferCount)
+    fail("the logits buffer is " + str(h.logitsBuffer) + ", the plan has " +
+         str(h.bufferCount) + " buffers");
+  if (m.bufferWidths[h.logitsBuffer] != m.config.vocab)
+    fail("the logits buffer has width " + str(m.bufferWidths[h.logitsBuffer]) +
+         ", the vocab is " + str(m.config.vocab));
+  if (h.kvSlots > 0 && h.kvWidth == 0)
+    fail("the plan has KV cache slots of width 0");
+  p += uint64_t(h.bufferCount) * sizeof(BufferRecord);
+  for (uint32_t i = 0; i < h.stepCount; ++i)
+    checkStep(i, readRecord<StepRecord>(p + uint64_t(i) * sizeof(StepRecord)));
+}
+
+void Loader::loadKernels() {
+  if (kernels.empty())
+    return;
+  const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
+  KernelsHeader h = readRecord<KernelsHeader>(base + s.offset);
+  m.code.load(m.path, base + s.offset + h.codeOffset, h.codeSize);
+  std::vector<void *> fns;
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    void *fn = m.code.symbol(symbols[k]);
+    if (!fn)
+      fail("kernel " + str(k) + " (" + symbols[k] +
+           ") is missing from the code object");
+    fns.push_back(fn);
+  }
+  for (Step &step : m.steps)
+    if (step.kernel != kNone)
+      step.fn = fns[step.kernel];
+}
+
+void Loader::run() {
+  mapFile();
+  checkHeader();
+  readSections();
+  readConfig();
+  readTensors();
+  readKernels();
+  readPlan();
+  loadKernels();
+}
+
+} // namespace
+
+std::shared_ptr<Model> Model::open(const char *path, bool verifyChecksum) {
+  auto model = std::make_shared<Model>();
+  model->path = path;
+  Loader(*model, verifyChecksum).run();
+  return model;
+}

@@ -1,0 +1,123 @@
+//===- Model.h - A mapped, verified .s10 artifact ---------------*- C++ -*-===//
+//
+// Model::open maps the file read-only, checks every field of it (see
+// s10rt/Format.h) before anything is used, and prepares the steps: weight
+// views into the mapping, small f32 copies of fp16 vectors, the generated
+// kernels' entry points. A model is immutable afterwards and shared by its
+// sessions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10RT_SRC_MODEL_H
+#define S10RT_SRC_MODEL_H
+
+#include "s10/Quant/PackedKernels.h"
+#include "s10rt/Format.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace s10rt {
+
+/// A read-only file mapping, unmapped on destruction.
+class Mapping {
+public:
+  Mapping() = default;
+  ~Mapping();
+  Mapping(const Mapping &) = delete;
+  Mapping &operator=(const Mapping &) = delete;
+  void reset(const uint8_t *base, uint64_t size);
+  const uint8_t *data() const { return base_; }
+  uint64_t size() const { return size_; }
+
+private:
+  const uint8_t *base_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+/// The code object of the generated kernels, a shared library loaded from
+/// memory; unloaded on destruction.
+class CodeObject {
+public:
+  CodeObject() = default;
+  ~CodeObject();
+  CodeObject(const CodeObject &) = delete;
+  CodeObject &operator=(const CodeObject &) = delete;
+  /// Loads the ELF bytes; throws Error with messages prefixed by `path`.
+  void load(const std::string &path, const uint8_t *data, uint64_t size);
+  /// The address of `name`, or null.
+  void *symbol(const char *name) const;
+
+private:
+  void *handle_ = nullptr;
+  int fd_ = -1; // kept open while loaded, so its /proc name stays unique
+};
+
+/// A checked constant tensor: its bytes lie inside the weights section.
+struct Tensor {
+  format::DType dtype = format::DType::F32;
+  uint32_t rank = 0;
+  int64_t dims[2] = {0, 0};
+  int64_t numel = 0;
+  const uint8_t *data = nullptr;
+  uint64_t size = 0;
+  const char *name = "";
+  s10::quant::layout::Spec spec; // Packed only
+};
+
+/// The [out, in] matrix of a Linear or the table of an Embedding.
+struct Matrix {
+  format::DType dtype = format::DType::F32;
+  int64_t out = 0, in = 0;
+  const uint8_t *data = nullptr;
+  uint64_t size = 0;
+  s10::quant::layout::PackedMatrix packed; // Packed only
+};
+
+using GemvFn = void (*)(const uint8_t *, const float *, float *, int64_t,
+                        int64_t);
+using RMSNormRowFn = void (*)(const float *, const uint8_t *, float *);
+using BinaryFn = void (*)(const float *, const float *, float *, int64_t);
+
+/// A checked step of the plan with its operands resolved.
+struct Step {
+  format::OpCode op = format::OpCode::Add;
+  uint32_t in[3] = {format::kNone, format::kNone, format::kNone};
+  uint32_t out = 0;
+  int32_t i[4] = {0, 0, 0, 0};
+  float f[2] = {0, 0};
+  int matrix = -1;                      // Linear, Embedding: Model::matrices
+  std::vector<float> vector;            // RMSNorm weight or Linear bias, as f32
+  const uint8_t *weightBytes = nullptr; // tensor0's bytes, for kernels
+  int rotary = -1;                      // Model::rotaryFreqs
+  uint32_t kernel = format::kNone;
+  void *fn = nullptr; // the generated kernel, when kernel != kNone
+};
+
+struct Model {
+  /// Maps and verifies `path`; throws Error.
+  static std::shared_ptr<Model> open(const char *path, bool verifyChecksum);
+
+  std::string path;
+  uint64_t fileBytes = 0;
+  format::ModelConfig config{};
+  const char *name = "";
+  std::vector<Tensor> tensors;
+  std::vector<uint32_t> bufferWidths;
+  format::PlanHeader plan{};
+  std::vector<Step> steps;
+  std::vector<Matrix> matrices;
+  /// The distinct inverse-frequency vectors of the rotary steps.
+  std::vector<std::vector<float>> rotaryFreqs;
+  uint32_t compiledSteps = 0;
+  uint32_t maxWidth = 0;
+
+  Mapping mapping;
+  CodeObject code;
+};
+
+} // namespace s10rt
+
+#endif // S10RT_SRC_MODEL_H
