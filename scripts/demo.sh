@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the bundled model: import the ONNX export, raise it to
 # model-level ops, quantize it with Squeeze10 (1.6 payload bits) and pack
-# the weights into the bytes the kernels read, then run both models on the
-# CPU: generation and WikiText-2 perplexity, with the true bits per weight
-# counted from the packed bytes and the file sizes. Outputs go to
-# ${S10_OUT:-out/demo}.
+# the weights into the bytes the kernels read, compile the fp16 and the
+# Squeeze10 models into CPU artifacts (.s10), then run them through libs10rt:
+# generation and WikiText-2 perplexity, prefill and decode tokens/s beside
+# the interpreter's, the true bits per weight counted from the packed bytes,
+# and the file sizes. Outputs go to ${S10_OUT:-out/demo}.
 #   S10_DEMO_WINDOWS=K   evaluate only the first K perplexity windows
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,42 +39,68 @@ step "quantize and pack: Squeeze10 (4-bit stage 1, 20% salient, PBAR, FIAS, GPTQ
   --squeeze10-quantize="calib=data/wikitext-2/valid.txt nsamples=128 seqlen=512 report=$OUT/quantize.json" \
   --emit-bytecode -o "$OUT/model.s10.mlirbc" 2>&1 | grep -v '^quantize \[\|^pack ' | sed 's/^/   /'
 
-step "generate (fp16 weights, then packed Squeeze10 weights)"
-for m in model.raised.mlir model.s10.mlirbc; do
+step "compile to CPU artifacts (MLIR-generated x86-64 kernels, one file each)"
+"$BIN/s10-compile" "$OUT/model.raised.mlir" -o "$OUT/model.fp16.s10" \
+  --report "$OUT/model.fp16.compile.json" 2>&1 | sed 's/^/   /'
+"$BIN/s10-compile" "$OUT/model.s10.mlirbc" -o "$OUT/model.s10" \
+  --report "$OUT/model.s10.compile.json" 2>&1 | sed 's/^/   /'
+
+step "generate with the artifacts (libs10rt; no MLIR, no ONNX files)"
+for m in model.fp16.s10 model.s10; do
   "$BIN/s10-run" "$OUT/$m" --tokenizer "$TOK" --quiet \
     --prompt "The history of the city begins in the" --max-new-tokens 24 \
-    --json "$OUT/${m%.*}.generate.json" | sed "s/^/   [${m%.*}] /"
+    --json "$OUT/${m%.s10}.generate.json" | sed "s/^/   [$m] /"
 done
 
 step "WikiText-2 test perplexity (reference for fp16 weights: 34.82)"
-for m in model.raised.mlir model.s10.mlirbc; do
-  "$BIN/s10-run" "$OUT/$m" --tokenizer "$TOK" \
+for m in model.fp16.s10 model.s10; do
+  printf '   [%s] ' "$m"
+  "$BIN/s10-run" "$OUT/$m" --tokenizer "$TOK" --quiet \
     --perplexity data/wikitext-2/test.txt --seqlen 512 $WINDOWS \
-    --json "$OUT/${m%.*}.perplexity.json"
+    --json "$OUT/${m%.s10}.perplexity.json"
 done
+printf '   [model.s10.mlirbc, interpreter] '
+"$BIN/s10-run" "$OUT/model.s10.mlirbc" --tokenizer "$TOK" --quiet \
+  --perplexity data/wikitext-2/test.txt --seqlen 512 $WINDOWS \
+  --json "$OUT/model.s10.interp.perplexity.json"
+
+step "speed: compiled artifact vs interpreter (2 threads, side by side)"
+/usr/bin/python3 bench/artifact.py --build "${S10_BUILD_DIR:-build}" --threads 2 \
+  --out "$OUT" --models "$OUT/model.raised.mlir" "$OUT/model.s10.mlirbc" \
+  --repeat 2 | sed 's/^/   /'
 
 step "summary"
 /usr/bin/python3 - "$OUT" "$MODEL" <<'PY'
 import json, sys, os
 out, model = sys.argv[1], sys.argv[2]
 q = json.load(open(os.path.join(out, "quantize.json")))
+bench = {os.path.basename(r["model"]): r
+         for r in json.load(open(os.path.join(out, "artifact-bench.json")))["rows"]}
 fp16_linear = 2 * q["weights"]  # the decoder linear weights as fp16
-rows = [("fp16 weights", "model.raised", 16.0, 16.0, fp16_linear),
-        ("Squeeze10", "model.s10", q["payload_bpw"], q["true_bpw"], q["packed_bytes"])]
-print(f"   {'weights':14} {'payload bpw':>11} {'true bpw':>9} {'linear MB':>10} {'perplexity':>11} "
-      f"{'eval tok/s':>10} {'generate tok/s':>14}")
-for name, m, pay, tru, nbytes in rows:
-    p = json.load(open(os.path.join(out, m + ".perplexity.json")))
-    g = json.load(open(os.path.join(out, m + ".generate.json")))
-    print(f"   {name:14} {pay:11.3f} {tru:9.3f} {nbytes / 1e6:10.3f} {p['perplexity']:11.3f} "
-          f"{p['tokens_per_second']:10.0f} {g['tokens_per_second']:14.0f}")
-print("   (generate: 24 new tokens, timed with the first use of every weight)")
+rows = [("fp16 weights", "model.fp16", "model.raised.mlir", 16.0, 16.0),
+        ("Squeeze10", "model", "model.s10.mlirbc", q["payload_bpw"], q["true_bpw"])]
+print(f"   {'weights':13} {'payload':>7} {'true':>6} {'artifact':>9} {'perplexity':>10} "
+      f"{'prefill tok/s':>19} {'decode tok/s':>19}")
+print(f"   {'':13} {'bpw':>7} {'bpw':>6} {'MB':>9} {'':>10} {'artifact':>9} {'interp':>9} "
+      f"{'artifact':>9} {'interp':>9}")
+for name, art, module, pay, tru in rows:
+    p = json.load(open(os.path.join(out, art + ".perplexity.json")))
+    b = bench[module]
+    size = os.path.getsize(os.path.join(out, art + ".s10")) / 1e6
+    print(f"   {name:13} {pay:7.3f} {tru:6.3f} {size:9.3f} {p['perplexity']:10.3f} "
+          f"{b['artifact_prefill_tps']:9.0f} {b['interpreter_prefill_tps']:9.0f} "
+          f"{b['artifact_decode_tps']:9.0f} {b['interpreter_decode_tps']:9.0f}")
+ip = json.load(open(os.path.join(out, "model.s10.interp.perplexity.json")))
+ap = json.load(open(os.path.join(out, "model.perplexity.json")))
+print(f"   Squeeze10 perplexity: artifact {ap['perplexity']:.4f}, interpreter {ip['perplexity']:.4f} "
+      f"({ap['windows']} windows)")
 mb = lambda f: os.path.getsize(f) / 1e6
 print(f"   fp16 model on disk:   {mb(os.path.join(model, 'model.onnx')) + mb(os.path.join(model, 'model.onnx.data')):7.3f} MB "
       f"(model.onnx + model.onnx.data; decoder linears {fp16_linear / 1e6:.3f} MB)")
-print(f"   packed Squeeze10:     {mb(os.path.join(out, 'model.s10.mlirbc')):7.3f} MB "
-      f"(model.s10.mlirbc: {q['packed_bytes'] / 1e6:.3f} MB of packed linear weights; "
-      f"embedding, norms and lm_head stay in model.onnx.data)")
+print(f"   Squeeze10 artifact:   {mb(os.path.join(out, 'model.s10')):7.3f} MB, self-contained "
+      f"({q['packed_bytes'] / 1e6:.3f} MB of packed decoder linears; fp16 embedding and lm_head "
+      f"{2 * 2 * 4096 * 384 / 1e6:.3f} MB)")
 print(f"   decoder linears: {fp16_linear / q['packed_bytes']:.2f}x smaller than fp16")
-print(f"   reports: {out}/quantize.json, {out}/*.perplexity.json")
+print(f"   reports: {out}/quantize.json, {out}/*.compile.json, {out}/*.perplexity.json, "
+      f"{out}/artifact-bench.json")
 PY

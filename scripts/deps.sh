@@ -9,6 +9,7 @@ PKGS=(
   libsentencepiece-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numpy python3-onnx python3-sentencepiece python3-matplotlib
+  python3-pytest
 )
 
 missing=()

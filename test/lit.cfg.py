@@ -17,6 +17,8 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%models", os.path.join(config.s10_src_root, "models")))
 config.substitutions.append(("%data", os.path.join(config.s10_src_root, "data")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%s10_obj_root", config.s10_obj_root))
+config.substitutions.append(("%s10_tools_dir", config.s10_tools_dir))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
@@ -33,6 +35,6 @@ if os.path.exists("/usr/bin/python3"):
         pass
 
 tool_dirs = [config.s10_tools_dir, config.llvm_tools_dir]
-tools = ["s10-opt", "s10-translate", "s10-run"]
+tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate"]
 llvm_config.add_tool_substitutions(
     [ToolSubst(t, unresolved="ignore") for t in tools], tool_dirs)

@@ -2,6 +2,7 @@
 
 #include "s10/InitAll.h"
 
+#include "s10/Codegen/Passes.h"
 #include "s10/Conversion/Passes.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/ONNX/Transforms/Passes.h"
@@ -38,6 +39,7 @@ void s10::registerAllPasses() {
   s10::registerS10ConversionPasses();
   s10::onnx::registerONNXTransformsPasses();
   s10::squeeze::registerSqueezeTransformsPasses();
+  s10::codegen::registerCodegenPasses();
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
   mlir::registerGPUPasses();

@@ -1,62 +1,18 @@
 //===- FastMath.h - Vectorizable elementary functions -----------*- C++ -*-===//
 //
-// Internal to the runtime. Branch-free f32 exp that GCC/Clang auto-vectorize
-// (softmax, SiLU and the perplexity log-softmax evaluate billions of them),
-// and the function-multiversioning attribute the hot row loops use so one
-// binary gets AVX2/AVX-512 code where the CPU has it.
+// Internal to the interpreter: the f32 exp and the multiversioning macro it
+// shares with libs10rt (runtime/include/s10rt/FastMath.h), so compiled
+// artifacts and the interpreter compute the same softmax and SiLU.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef S10_LIB_RUNTIME_FASTMATH_H
 #define S10_LIB_RUNTIME_FASTMATH_H
 
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define S10_MULTIVERSION                                                       \
-  __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
-#else
-#define S10_MULTIVERSION
-#endif
+#include "s10rt/FastMath.h"
 
 namespace s10::runtime {
-
-/// exp(x) for f32: Cephes polynomial, max relative error about 2e-7.
-/// Returns exactly 0 below -87 (e^-87 ~ 1.6e-38) and +inf above 88.72.
-inline float fastExp(float x) {
-  const float lo = -87.0f, hi = 88.72f;
-  float xc = x > hi ? hi : x;
-  xc = xc < lo ? lo : xc;
-  // n = round(x / ln 2) with the 1.5 * 2^23 trick: vectorizes.
-  float t = xc * 1.44269504088896341f + 12582912.0f;
-  float n = t - 12582912.0f;
-  int32_t ni;
-  std::memcpy(&ni, &t, 4);
-  ni -= 0x4B400000;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  // Scale by 2^n by adding n to p's exponent; p is in [0.7, 1.42] and the
-  // clamps keep the exponent normal.
-  int32_t bits;
-  std::memcpy(&bits, &p, 4);
-  bits += ni * (1 << 23);
-  float res;
-  std::memcpy(&res, &bits, 4);
-  res = x < lo ? 0.0f : res;
-  res = x > hi ? HUGE_VALF : res;
-  res = x != x ? x : res; // NaN in, NaN out
-  return res;
-}
-
+using s10rt::fastExp;
 } // namespace s10::runtime
 
 #endif // S10_LIB_RUNTIME_FASTMATH_H

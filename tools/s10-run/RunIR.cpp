@@ -1,4 +1,7 @@
-//===- s10-run.cpp - Run an s10 model on the CPU --------------------------===//
+//===- RunIR.cpp - s10-run for MLIR and ONNX models ----------------------===//
+//
+// The interpreter half of s10-run, loaded by the s10-run driver (which links
+// neither MLIR nor LLVM) for every model that is not a compiled artifact.
 //
 // Generation:  s10-run MODEL --tokenizer T --prompt TEXT [--max-new-tokens N]
 // Perplexity:  s10-run MODEL --tokenizer T --perplexity FILE [--seqlen N]
@@ -24,6 +27,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "s10/Tools/InputFile.h"
+#include "s10/Tools/OutputFile.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -45,8 +49,8 @@ using namespace s10::runtime;
 static cl::OptionCategory runCat("s10-run options");
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx|model.mlir|"
-                                               "model.mlirbc>"),
+                                      cl::desc("<model.s10|model.onnx|"
+                                               "model.mlir|model.mlirbc>"),
                                       cl::cat(runCat));
 static cl::opt<std::string>
     tokenizerPath("tokenizer",
@@ -111,36 +115,13 @@ int fail(const Twine &msg) {
   return 1;
 }
 
-/// Writes `value` to `path` through a temporary file and a rename, so a
-/// failed run never leaves a partial file.
+/// Writes `value` as JSON, never a partial file.
 Error writeJson(StringRef path, json::Value value) {
   std::string text;
   raw_string_ostream os(text);
   os << formatv("{0:2}", value) << "\n";
   os.flush();
-  SmallString<256> tmp(path);
-  tmp += ".tmp";
-  {
-    std::error_code ec;
-    raw_fd_ostream out(tmp, ec);
-    if (ec)
-      return createStringError(ec,
-                               "cannot write '" + tmp + "': " + ec.message());
-    out << text;
-    out.close();
-    if (out.has_error()) {
-      out.clear_error();
-      sys::fs::remove(tmp);
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot write '" + tmp + "'");
-    }
-  }
-  if (std::error_code ec = sys::fs::rename(tmp, path)) {
-    sys::fs::remove(tmp);
-    return createStringError(ec,
-                             "cannot write '" + path + "': " + ec.message());
-  }
-  return Error::success();
+  return s10::writeFileAtomically(path, text);
 }
 
 Error writeLogits(StringRef path, const Tensor &logits) {
@@ -199,20 +180,8 @@ std::string formatDuration(double s) {
 
 } // namespace
 
-/// OpenBLAS chooses its kernels when it loads, before main (libraries in this
-/// binary link it). On CPUs where its own choice is slow (AVX-512 AMD parts
-/// get AVX2 kernels), set OPENBLAS_CORETYPE and start over once.
-static void reexecForFasterBlas(char **argv) {
-  const char *core = preferredBlasCoreType();
-  if (!core || std::getenv("OPENBLAS_CORETYPE"))
-    return;
-  setenv("OPENBLAS_CORETYPE", core, 1);
-  execv("/proc/self/exe", argv);
-  unsetenv("OPENBLAS_CORETYPE"); // exec failed: carry on as we are
-}
-
-int main(int argc, char **argv) {
-  reexecForFasterBlas(argv);
+extern "C" __attribute__((visibility("default"))) int
+s10_run_ir_main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
@@ -243,12 +212,17 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "s10 CPU runner: greedy generation or perplexity of an s10 model\n\n"
+      "  s10-run model.s10 --tokenizer tokenizer.model --prompt \"The "
+      "history of\"\n"
       "  s10-run model.onnx --tokenizer tokenizer.model --prompt \"The "
       "history of\"\n"
       "  s10-run model.mlir --tokenizer tokenizer.model --perplexity test.txt "
       "--seqlen 512\n"
       "  s10-run model.mlir --ids 1,343,319 --max-new-tokens 0 --dump-logits "
-      "logits.f32\n");
+      "logits.f32\n\n"
+      "A compiled artifact (.s10, from s10-compile) runs through libs10rt "
+      "(s10-run model.s10 --help lists its options); every other model runs "
+      "in the interpreter.\n");
 
   // Validate the options before the (slow) model load.
   bool ppl = !perplexityFile.empty();

@@ -1,10 +1,8 @@
 //===- Tokenizer.h - SentencePiece tokenizer wrapper ------------*- C++ -*-===//
 //
-// Wraps libsentencepiece and implements the two encoding protocols the
-// reference numbers were produced with (see models/llama-12m/README.md).
-// libsentencepiece is loaded privately through a small shim module (see
-// lib/Runtime/SentencePieceShim.cpp) because its bundled protobuf clashes
-// with libprotobuf, which the ONNX importer links.
+// The compiler-side face of SpTokenizer.h (llvm::Error, int64 ids): the
+// encoding protocols the reference numbers were produced with (see
+// models/llama-12m/README.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +18,8 @@
 #include <vector>
 
 namespace s10::runtime {
+
+class SpTokenizer;
 
 class Tokenizer {
 public:
@@ -44,9 +44,8 @@ public:
   int64_t vocabSize() const;
 
 private:
-  explicit Tokenizer(void *sp);
-  /// The shim's SentencePieceProcessor.
-  void *sp;
+  explicit Tokenizer(std::unique_ptr<SpTokenizer> sp);
+  std::unique_ptr<SpTokenizer> sp;
 };
 
 } // namespace s10::runtime

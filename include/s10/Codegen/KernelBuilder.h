@@ -1,0 +1,196 @@
+//===- KernelBuilder.h - CPU kernels for packed layouts ---------*- C++ -*-===//
+//
+// Builds `func.func` kernels in upstream dialects only (memref, scf, arith,
+// math, vector, func) for the kernel ABIs of the artifact format
+// (runtime/include/s10rt/Format.h, `KernelAbi`). Every argument is a static
+// memref, so that lowering with the bare-pointer calling convention gives
+// exactly the C signatures below; sizes known only at run time come in as
+// `int64_t` and reshape a `memref<1xf32>` argument.
+//
+//   Gemv        void(const uint8_t *w, const float *x, float *y,
+//                    int64_t r0, int64_t r1)   y[r] = W[r] . x, r in [r0, r1)
+//   Decode      void(const uint8_t *w, float *out, int64_t row)
+//   RMSNormRow  void(const float *x, const uint8_t *w, float *y)
+//   Binary      void(const float *a, const float *b, float *y, int64_t n)
+//
+// Packed weights are decoded from their bytes by PackedDecoder, the single
+// emitter of the layouts of s10/Quant/Layout.h: it reads part offsets and row
+// strides from layout::describe() and produces the same float operations as
+// PackedMatrix::decodeRow, so decoded values are bit-exact.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_CODEGEN_KERNELBUILDER_H
+#define S10_CODEGEN_KERNELBUILDER_H
+
+#include "s10/Quant/Layout.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectRegistry.h"
+
+#include <string>
+
+namespace s10::codegen {
+
+/// The kernel ABIs, numbered as KernelAbi of the artifact format.
+enum class KernelAbi : uint32_t { Gemv = 1, RMSNormRow = 2, Binary = 3 };
+
+/// Element type of a dense weight.
+enum class DenseType : uint8_t { F16, F32 };
+
+enum class BinaryKind : uint8_t {
+  Add,    // y = a + b
+  SwiGLU, // y = a / (1 + exp(-a)) * b
+};
+
+/// The weight matrix a GEMV kernel reads: the bytes of a packed layout or a
+/// dense matrix. The logical shape is always [out, in].
+struct GemvWeight {
+  bool packed = true;
+  quant::layout::Spec spec;         // packed only
+  DenseType dense = DenseType::F32; // dense only
+  bool inOut = false;               // dense only: stored [in][out]
+  int64_t out = 0, in = 0;
+
+  static GemvWeight makePacked(const quant::layout::Spec &spec, int64_t out,
+                               int64_t in);
+  static GemvWeight makeDense(DenseType type, int64_t out, int64_t in,
+                              bool inOut = false);
+  /// Bytes of the weight blob the kernel reads.
+  uint64_t bytes() const;
+};
+
+/// Checks that kernels can be built for `w`; on failure `reason` says why.
+mlir::LogicalResult checkGemvWeight(const GemvWeight &w, std::string &reason);
+
+/// Symbol names: C identifiers that encode everything the code depends on,
+/// so equal names mean interchangeable kernels.
+std::string gemvKernelName(const GemvWeight &w);
+std::string decodeKernelName(const GemvWeight &w);
+std::string rmsNormKernelName(int64_t width, double eps, DenseType weight);
+std::string binaryKernelName(BinaryKind kind);
+
+/// The builders create a public func.func at the insertion point of `b`
+/// (named by the functions above unless `name` is given). The weight-based
+/// ones emit an error at `loc` and fail for weights checkGemvWeight refuses.
+mlir::FailureOr<mlir::func::FuncOp> buildGemvKernel(mlir::OpBuilder &b,
+                                                    mlir::Location loc,
+                                                    const GemvWeight &w,
+                                                    llvm::StringRef name = {});
+/// Packed weights only: writes the `in` dequantized values of one row.
+mlir::FailureOr<mlir::func::FuncOp>
+buildDecodeKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
+                  llvm::StringRef name = {});
+mlir::func::FuncOp buildRMSNormRowKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                         int64_t width, double eps,
+                                         DenseType weight,
+                                         llvm::StringRef name = {});
+mlir::func::FuncOp buildBinaryKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                     BinaryKind kind,
+                                     llvm::StringRef name = {});
+
+/// Adds the dialects the kernels are built in.
+void registerKernelDialects(mlir::DialectRegistry &registry);
+
+/// Emits the decoding of a packed layout, driven by its Geometry. Values of a
+/// row are produced either eight columns at a time (a "chunk": columns
+/// [8c, 8c + 8), one byte of a bit plane, as vector<8xf32>) or one column at
+/// a time, walking the row in increasing column order and threading the
+/// running salient rank (the number of salient weights of the row before the
+/// current column) through the loop. The bytes are a static 1-D i8 memref
+/// holding the whole blob; offsets are index values.
+///
+/// The bits of a mixed layout's chunks come from a Word: up to four bytes of
+/// the sign and mask planes loaded once as i32 scalars, each chunk then
+/// selecting its byte with lane constants (no per-chunk shifts). The lanes
+/// of a chunk's salient low bits are found in a constant table (a
+/// `memref.global` in the enclosing module): for each mask byte, the bit
+/// offset of every lane's low bits after the chunk's first salient weight.
+class PackedDecoder {
+public:
+  /// `spec` and the shape must pass layout::describe().
+  PackedDecoder(const quant::layout::Spec &spec, int64_t out, int64_t in);
+
+  const quant::layout::Spec &spec() const { return spec_; }
+  const quant::layout::Geometry &geometry() const { return geometry_; }
+  /// Number of weights in a chunk.
+  static constexpr int64_t kChunk = 8;
+  /// True if every group starts on a chunk, so chunks never straddle groups.
+  bool chunkAligned() const;
+  /// Number of chunks in a Word.
+  static constexpr int64_t kWordChunks = 4;
+  /// True if every group starts on a Word (32 columns).
+  bool wordAligned() const;
+  /// NM only: bytes of the per-row salient mask scratch beginRow() fills
+  /// (whole 16-byte rows, as the planes of the blob, so Words stay inside).
+  int64_t maskScratchBytes() const;
+
+  /// Per-row state.
+  struct Row {
+    mlir::Value row;      // index
+    mlir::Value codes;    // index: byte offset of the code / sign row
+    mlir::Value mask;     // index: salient mask row (in `maskMem`)
+    mlir::Value maskMem;  // memref holding the mask (the blob or scratch)
+    mlir::Value stream;   // index: byte offset of the salient low bits
+    mlir::Value rank;     // i64: salient rank of the row's first weight
+    mlir::Value shifts;   // mixed: salientShiftTable()
+    mlir::Value super[4]; // q8: the row's super-scales (f32)
+  };
+  /// `scratch` (NM only) is an i8 memref of maskScratchBytes();
+  /// `shiftTable` (mixed kinds only) is salientShiftTable().
+  Row beginRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
+               mlir::Value row, mlir::Value scratch = {},
+               mlir::Value shiftTable = {}) const;
+
+  /// Mixed kinds: the salient-lane bit offsets of every mask byte,
+  /// memref<2048xi32> (entry 8m + l: `r` times the salient lanes below l in
+  /// mask byte m), a constant global of the enclosing module. Call it where
+  /// the insertion point is inside a module (at the kernel's entry).
+  mlir::Value salientShiftTable(mlir::OpBuilder &b, mlir::Location loc) const;
+
+  /// The group's parameters as PackedMatrix uses them (f32): scale, offset
+  /// and, for mixed kinds, salient scale and salient offset.
+  llvm::SmallVector<mlir::Value, 4> params(mlir::OpBuilder &b,
+                                           mlir::Location loc,
+                                           mlir::Value bytes, const Row &r,
+                                           mlir::Value group) const;
+
+  /// The codes of a chunk or a column (vector<8x...> or scalar).
+  struct Codes {
+    mlir::Value low;         // f32: k-bit code, or the sign bit (mixed)
+    mlir::Value salient;     // i1: mixed kinds only
+    mlir::Value salientCode; // f32: the full salient code (mixed)
+    mlir::Value rank;        // i64: the running rank after these columns
+  };
+  Codes chunk(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
+              const Row &r, mlir::Value chunkIndex, mlir::Value rank) const;
+
+  /// Mixed kinds: the sign and mask bits of `chunks` (1 to kWordChunks)
+  /// chunks from `firstChunk` on, as i32 (chunk t in bits [8t, 8t + 8)).
+  struct Word {
+    mlir::Value signs, mask;
+  };
+  Word word(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
+            const Row &r, mlir::Value firstChunk, unsigned chunks) const;
+  /// The codes of chunk `chunkIndex`, chunk `t` of `w` (ignored by kbit).
+  Codes chunk(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
+              const Row &r, const Word &w, unsigned t, mlir::Value chunkIndex,
+              mlir::Value rank) const;
+  Codes column(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
+               const Row &r, mlir::Value col, mlir::Value rank) const;
+  /// The dequantized values: scale * code + offset with the pair of each
+  /// weight, as decodeRow computes them. With `contract` the multiply-adds
+  /// may fuse (faster, no longer bit-exact against decodeRow).
+  mlir::Value dequantize(mlir::OpBuilder &b, mlir::Location loc, const Codes &c,
+                         llvm::ArrayRef<mlir::Value> params,
+                         bool contract = false) const;
+
+private:
+  quant::layout::Spec spec_;
+  quant::layout::Geometry geometry_;
+};
+
+} // namespace s10::codegen
+
+#endif // S10_CODEGEN_KERNELBUILDER_H

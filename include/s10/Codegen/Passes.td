@@ -1,0 +1,44 @@
+//===- Passes.td - s10 code generation passes --------------*- tablegen -*-===//
+
+#ifndef S10_CODEGEN_PASSES_TD
+#define S10_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
+  let summary = "Build the CPU kernels a model's layers call";
+  let description = [{
+    Builds one kernel function per distinct (ABI, shape, layout) for the
+    layers of the model's functions, in upstream dialects only, so that
+    `s10-lower-kernels-to-llvm` and an x86-64 backend can compile them:
+
+    - `squeeze.quantized_linear` of a `squeeze.packed_weight`: a GEMV that
+      decodes the packed bytes of its `#squeeze.packing` on the fly;
+    - `squeeze.linear` of a dense f16 / f32 constant (`squeeze.weight` or
+      `arith.constant`): a dense GEMV in the op's weight layout;
+    - `squeeze.rms_norm` (one row of the static last dimension),
+      `squeeze.swiglu` and `onnx.node "Add"` of equal shapes: elementwise.
+
+    The kernels go into a nested `builtin.module @s10_kernels` (created if
+    missing, reused if present) and each layer gets a discardable
+    `s10.kernel` attribute naming its kernel's symbol. Layers it cannot
+    serve (a bias, a computed weight, broadcasting, dynamic widths) are left
+    alone; a packed weight no kernel can decode gets a warning.
+  }];
+  let options = [
+    Option<"denseOutIn", "dense-out-in", "bool", /*default=*/"false",
+           "Build dense GEMVs for [out, in] storage whatever the op's "
+           "weight layout (the .s10 artifact transposes ONNX MatMul weights)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Kernel functions built">,
+    Statistic<"numLayers", "layers", "Layers annotated with a kernel">,
+  ];
+}
+
+#endif // S10_CODEGEN_PASSES_TD

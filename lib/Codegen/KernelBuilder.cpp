@@ -1,0 +1,1172 @@
+//===- KernelBuilder.cpp - CPU kernels for packed layouts -----------------===//
+//
+// The GEMV of a packed layout walks a row group by group. Within a group it
+// decodes eight columns at a time (one byte of a bit plane) into vector
+// lanes and accumulates code * x; the group's scale and offset are applied
+// once per group (the offset through the group sum of x), so a row costs
+// one decode per weight and a handful of scalar operations per group. Mixed
+// layouts split each group into the non-salient part (sign bit * x), the
+// salient part (salient code * x) and the salient sum of x. Groups that do
+// not start on a byte are decoded one column at a time.
+//
+// The decode kernel uses the same decoder and computes each value as
+// PackedMatrix::decodeRow does (scale * float(code) + offset in f32, no
+// contraction), which is what makes it bit-exact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace mlir;
+using namespace s10::codegen;
+namespace layout = s10::quant::layout;
+
+namespace {
+
+/// Largest input size: x is staged on the stack (4 bytes per input).
+constexpr int64_t kMaxIn = int64_t(1) << 18;
+
+/// Terse op construction at one location. Arithmetic helpers work on
+/// scalars and vectors alike.
+struct Ops {
+  OpBuilder &b;
+  Location loc;
+
+  Type i1() { return b.getI1Type(); }
+  Type i8() { return b.getI8Type(); }
+  Type i16() { return b.getIntegerType(16); }
+  Type i32() { return b.getI32Type(); }
+  Type i64() { return b.getI64Type(); }
+  Type f32() { return b.getF32Type(); }
+  Type f64() { return b.getF64Type(); }
+  VectorType vec(Type t, int64_t n = PackedDecoder::kChunk) {
+    return VectorType::get({n}, t);
+  }
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value int_(Type t, int64_t v) {
+    if (auto vt = dyn_cast<VectorType>(t))
+      return arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(vt, b.getIntegerAttr(vt.getElementType(), v)));
+    return arith::ConstantIntOp::create(b, loc, t, v);
+  }
+  Value f32c(float v, Type t = {}) {
+    Type ty = t ? t : f32();
+    if (auto vt = dyn_cast<VectorType>(ty))
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value f64c(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  /// A constant vector of integers.
+  Value lanes(Type elem, ArrayRef<int64_t> values) {
+    auto vt = vec(elem, int64_t(values.size()));
+    SmallVector<APInt> v;
+    for (int64_t x : values)
+      v.push_back(APInt(elem.getIntOrFloatBitWidth(), uint64_t(x), false));
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vt, v));
+  }
+  Value splat(Value s, int64_t n = PackedDecoder::kChunk) {
+    return vector::BroadcastOp::create(b, loc, vec(s.getType(), n), s);
+  }
+
+  Value add(Value x, Value y) {
+    if (isa<FloatType>(getElementTypeOrSelf(x)))
+      return arith::AddFOp::create(b, loc, x, y);
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  Value sub(Value x, Value y) {
+    if (isa<FloatType>(getElementTypeOrSelf(x)))
+      return arith::SubFOp::create(b, loc, x, y);
+    return arith::SubIOp::create(b, loc, x, y);
+  }
+  Value mul(Value x, Value y) {
+    if (isa<FloatType>(getElementTypeOrSelf(x)))
+      return arith::MulFOp::create(b, loc, x, y);
+    return arith::MulIOp::create(b, loc, x, y);
+  }
+  /// x * y + z, free to fuse into one FMA where the target has it (not
+  /// llvm.fma, which is a library call without one).
+  Value fma(Value x, Value y, Value z) {
+    auto contract = arith::FastMathFlags::contract;
+    Value p = arith::MulFOp::create(b, loc, x, y, contract);
+    return arith::AddFOp::create(b, loc, p, z, contract);
+  }
+  Value divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value minsi(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value and_(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value or_(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
+  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
+  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value extui(Value x, Type t) { return arith::ExtUIOp::create(b, loc, t, x); }
+  Value trunci(Value x, Type t) {
+    return arith::TruncIOp::create(b, loc, t, x);
+  }
+  Value sitofp(Value x, Type t) {
+    return arith::SIToFPOp::create(b, loc, t, x);
+  }
+  Value uitofp(Value x, Type t) {
+    return arith::UIToFPOp::create(b, loc, t, x);
+  }
+  Value bitcast(Value x, Type t) {
+    return arith::BitcastOp::create(b, loc, t, x);
+  }
+  Value toIndex(Value x) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
+  }
+  Value toI64(Value x) { return arith::IndexCastOp::create(b, loc, i64(), x); }
+
+  Value load(Value mem, Value i) {
+    return memref::LoadOp::create(b, loc, mem, i);
+  }
+  void store(Value v, Value mem, Value i) {
+    memref::StoreOp::create(b, loc, v, mem, i);
+  }
+  Value vload(VectorType t, Value mem, Value i) {
+    return vector::LoadOp::create(b, loc, t, mem, ValueRange{i});
+  }
+  void vstore(Value v, Value mem, Value i) {
+    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+  }
+  Value reduceAdd(Value v) {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,
+                                       Value(), arith::FastMathFlags::reassoc);
+  }
+
+  /// `n` (1, 2, 4 or 8) little-endian bytes at byte `off` of an i8 memref,
+  /// as an integer of 8n bits.
+  Value loadInt(Value mem, Value off, unsigned n) {
+    if (n == 1)
+      return load(mem, off);
+    Value v = vload(vec(i8(), n), mem, off);
+    Value w =
+        vector::BitCastOp::create(b, loc, vec(b.getIntegerType(8 * n), 1), v);
+    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
+  }
+
+  /// IEEE binary16 bits (i16, scalar or vector) to f32, exactly: an f16
+  /// extension, one instruction per vector with F16C. emitSharedObject
+  /// expands it into integer operations for CPUs without F16C, so the
+  /// kernels never need a library call.
+  Value halfToFloat(Value h) {
+    Type th = b.getF16Type(), tf = f32();
+    if (auto vt = dyn_cast<VectorType>(h.getType())) {
+      th = vec(th, vt.getNumElements());
+      tf = vec(tf, vt.getNumElements());
+    }
+    return arith::ExtFOp::create(b, loc, tf, bitcast(h, th));
+  }
+
+  /// exp(x) for f32 (scalar or vector) in arithmetic only: the Cephes
+  /// polynomial the runtime's fastExp uses (relative error about 2e-7),
+  /// 0 below -87, +inf above 88.72, NaN for NaN.
+  Value exp(Value x) {
+    Type tf = x.getType(), ti = i32();
+    if (auto vt = dyn_cast<VectorType>(tf))
+      ti = vec(i32(), vt.getNumElements());
+    auto c = [&](float v) { return f32c(v, tf); };
+    Value lo = c(-87.0f), hi = c(88.72f);
+    Value xc = select(cmpf(arith::CmpFPredicate::OGT, x, hi), hi, x);
+    xc = select(cmpf(arith::CmpFPredicate::OLT, xc, lo), lo, xc);
+    // n = round(x / ln 2) by adding and subtracting 1.5 * 2^23.
+    Value t = add(mul(xc, c(1.44269504088896341f)), c(12582912.0f));
+    Value n = sub(t, c(12582912.0f));
+    Value ni = sub(bitcast(t, ti), int_(ti, 0x4B400000));
+    Value r = sub(xc, mul(n, c(0.693359375f)));
+    r = sub(r, mul(n, c(-2.12194440e-4f)));
+    Value p = c(1.9875691500e-4f);
+    for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+                    1.6666665459e-1f, 5.0000001201e-1f})
+      p = add(mul(p, r), c(k));
+    p = add(add(mul(mul(p, r), r), r), c(1.0f));
+    Value bits = add(bitcast(p, ti), shl(ni, int_(ti, 23)));
+    Value res = bitcast(bits, tf);
+    res = select(cmpf(arith::CmpFPredicate::OLT, x, lo), c(0.0f), res);
+    res = select(cmpf(arith::CmpFPredicate::OGT, x, hi),
+                 c(std::numeric_limits<float>::infinity()), res);
+    return select(cmpf(arith::CmpFPredicate::UNO, x, x), x, res);
+  }
+
+  /// for (iv = lb; iv < ub; iv += step) with loop-carried values.
+  SmallVector<Value>
+  loop(Value lb, Value ub, Value step, ValueRange inits,
+       function_ref<SmallVector<Value>(Ops &, Value, ValueRange)> body) {
+    auto op = scf::ForOp::create(
+        b, loc, lb, ub, step, inits,
+        [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
+          Ops o{nb, nl};
+          SmallVector<Value> next = body(o, iv, args);
+          scf::YieldOp::create(nb, nl, next);
+        });
+    return SmallVector<Value>(op.getResults());
+  }
+};
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// The shortest decimal form of `v` that reads back exactly, spelled as
+/// part of a C identifier ('.' -> 'p', '-' -> 'm', '+' dropped).
+std::string identDouble(double v) {
+  char buf[64];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof(buf), "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v)
+      break;
+  }
+  std::string s;
+  for (char *p = buf; *p; ++p) {
+    if (*p == '.')
+      s += 'p';
+    else if (*p == '-')
+      s += 'm';
+    else if (*p != '+')
+      s += *p;
+  }
+  return s;
+}
+
+std::string weightTag(const GemvWeight &w) {
+  std::string s;
+  if (!w.packed) {
+    s = w.dense == DenseType::F16 ? "dense_f16" : "dense_f32";
+    if (w.inOut)
+      s += "t";
+  } else {
+    const layout::Spec &sp = w.spec;
+    s = std::string(layout::kindName(sp.kind)) + "_k" + str(sp.bits);
+    if (sp.mixed())
+      s += "_s" + str(sp.salientBits);
+    s += "_g" + str(sp.groupSize) + "_" + layout::paramFormatName(sp.params);
+    if (sp.kind == layout::Kind::ChannelBlock)
+      s += "_blk" + str(sp.block);
+    if (sp.kind == layout::Kind::NM)
+      s += "_" + str(sp.nmSalient) + "of" + str(sp.block);
+    if (sp.kind == layout::Kind::Bitmap ||
+        sp.kind == layout::Kind::ChannelBlock)
+      s += "_n" + str(sp.salientCount);
+  }
+  return s + "_" + str(w.out) + "x" + str(w.in);
+}
+
+MemRefType memref1D(int64_t n, Type t) { return MemRefType::get({n}, t); }
+
+func::FuncOp makeFunc(OpBuilder &b, Location loc, StringRef name,
+                      ArrayRef<Type> args) {
+  auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn.addEntryBlock();
+  return fn;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Names and checks
+//===----------------------------------------------------------------------===//
+
+GemvWeight GemvWeight::makePacked(const layout::Spec &spec, int64_t out,
+                                  int64_t in) {
+  GemvWeight w;
+  w.packed = true;
+  w.spec = spec;
+  w.out = out;
+  w.in = in;
+  return w;
+}
+
+GemvWeight GemvWeight::makeDense(DenseType type, int64_t out, int64_t in,
+                                 bool inOut) {
+  GemvWeight w;
+  w.packed = false;
+  w.dense = type;
+  w.inOut = inOut;
+  w.out = out;
+  w.in = in;
+  return w;
+}
+
+uint64_t GemvWeight::bytes() const {
+  if (!packed)
+    return uint64_t(out) * uint64_t(in) * (dense == DenseType::F16 ? 2 : 4);
+  layout::Geometry g;
+  if (layout::describe(spec, out, in, g).failed())
+    return 0;
+  return g.totalBytes;
+}
+
+LogicalResult s10::codegen::checkGemvWeight(const GemvWeight &w,
+                                            std::string &reason) {
+  if (w.out <= 0 || w.in <= 0) {
+    reason = "weight dimensions must be positive, got " + str(w.out) + "x" +
+             str(w.in);
+    return failure();
+  }
+  if (w.in > kMaxIn) {
+    reason = "input size " + str(w.in) + " exceeds " + str(kMaxIn) +
+             " (the kernels stage x on the stack)";
+    return failure();
+  }
+  if (!w.packed) {
+    if (w.bytes() > uint64_t(INT64_MAX) / 2) {
+      reason = "dense weight too large";
+      return failure();
+    }
+    return success();
+  }
+  layout::Geometry g;
+  layout::Status st = layout::describe(w.spec, w.out, w.in, g);
+  if (st.failed()) {
+    reason = "invalid " + std::string(layout::kindName(w.spec.kind)) +
+             " layout: " + st.message();
+    return failure();
+  }
+  return success();
+}
+
+std::string s10::codegen::gemvKernelName(const GemvWeight &w) {
+  return "s10_gemv_" + weightTag(w);
+}
+
+std::string s10::codegen::decodeKernelName(const GemvWeight &w) {
+  return "s10_decode_" + weightTag(w);
+}
+
+std::string s10::codegen::rmsNormKernelName(int64_t width, double eps,
+                                            DenseType weight) {
+  return "s10_rmsnorm_" +
+         std::string(weight == DenseType::F16 ? "f16" : "f32") + "_" +
+         str(width) + "_eps" + identDouble(eps);
+}
+
+std::string s10::codegen::binaryKernelName(BinaryKind kind) {
+  return kind == BinaryKind::Add ? "s10_add" : "s10_swiglu";
+}
+
+void s10::codegen::registerKernelDialects(DialectRegistry &registry) {
+  registry
+      .insert<arith::ArithDialect, func::FuncDialect, math::MathDialect,
+              memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
+}
+
+//===----------------------------------------------------------------------===//
+// PackedDecoder
+//===----------------------------------------------------------------------===//
+
+PackedDecoder::PackedDecoder(const layout::Spec &spec, int64_t out, int64_t in)
+    : spec_(spec) {
+  layout::Status st = layout::describe(spec, out, in, geometry_);
+  (void)st;
+  assert(!st.failed() && "PackedDecoder needs a valid layout");
+}
+
+bool PackedDecoder::chunkAligned() const {
+  return spec_.groupSize % kChunk == 0 || geometry_.groups == 1;
+}
+
+bool PackedDecoder::wordAligned() const {
+  return spec_.groupSize % (kChunk * kWordChunks) == 0 || geometry_.groups == 1;
+}
+
+int64_t PackedDecoder::maskScratchBytes() const {
+  return spec_.kind == layout::Kind::NM ? (geometry_.in + 127) / 128 * 16 : 0;
+}
+
+Value PackedDecoder::salientShiftTable(OpBuilder &b, Location loc) const {
+  unsigned rest = spec_.salientBits - 1;
+  std::string name = "s10_salient_shifts_r" + std::to_string(rest);
+  auto type = MemRefType::get({256 * kChunk}, b.getI32Type());
+  auto module =
+      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  if (!module.lookupSymbol(name)) {
+    // Entry [m][l]: rest * popcount(m & (2^l - 1)).
+    SmallVector<int32_t> v;
+    for (unsigned m = 0; m < 256; ++m)
+      for (unsigned l = 0; l < kChunk; ++l)
+        v.push_back(
+            int32_t(rest * unsigned(llvm::popcount(m & ((1u << l) - 1)))));
+    OpBuilder gb(module.getBodyRegion());
+    memref::GlobalOp::create(
+        gb, loc, name, gb.getStringAttr("private"), type,
+        DenseElementsAttr::get(
+            RankedTensorType::get({256 * kChunk}, b.getI32Type()),
+            ArrayRef<int32_t>(v)),
+        /*constant=*/true, gb.getI64IntegerAttr(32));
+  }
+  return memref::GetGlobalOp::create(b, loc, type, name);
+}
+
+static unsigned log2Of(int64_t v) {
+  unsigned n = 0;
+  while ((int64_t(1) << n) < v)
+    ++n;
+  return n;
+}
+
+PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
+                                           Value bytes, Value row,
+                                           Value scratch,
+                                           Value shiftTable) const {
+  Ops o{b, loc};
+  const layout::Geometry &g = geometry_;
+  Row r;
+  r.row = row;
+  r.shifts = shiftTable;
+  auto rowOffset = [&](layout::PartId id, Value index) {
+    const layout::Part *p = g.find(id);
+    return o.add(o.idx(int64_t(p->offset)),
+                 o.mul(index, o.idx(int64_t(p->rowBytes))));
+  };
+  r.codes = rowOffset(
+      spec_.mixed() ? layout::PartId::Signs : layout::PartId::Codes, row);
+  r.maskMem = bytes;
+  switch (spec_.kind) {
+  case layout::Kind::KBit:
+    break;
+  case layout::Kind::Bitmap: {
+    r.mask = rowOffset(layout::PartId::Mask, row);
+    r.stream = o.idx(int64_t(g.find(layout::PartId::SalientCodes)->offset));
+    Value off = o.add(o.idx(int64_t(g.find(layout::PartId::Offsets)->offset)),
+                      o.mul(row, o.idx(4)));
+    r.rank = o.extui(o.loadInt(bytes, off, 4), o.i64());
+    break;
+  }
+  case layout::Kind::ChannelBlock: {
+    Value block = o.divu(row, o.idx(spec_.block));
+    r.mask = rowOffset(layout::PartId::ChannelMask, block);
+    r.stream = o.idx(int64_t(g.find(layout::PartId::SalientCodes)->offset));
+    // |C_b|: the popcount of the block's channel mask (padding bits are
+    // zero, rows are a multiple of 16 bytes).
+    int64_t words = int64_t(g.find(layout::PartId::ChannelMask)->rowBytes) / 8;
+    Value count =
+        o.loop(o.idx(0), o.idx(words), o.idx(1), {o.int_(o.i64(), 0)},
+               [&](Ops &l, Value w, ValueRange acc) -> SmallVector<Value> {
+                 Value at = l.add(r.mask, l.mul(w, l.idx(8)));
+                 Value v = l.loadInt(bytes, at, 8);
+                 return {l.add(acc[0], math::CtPopOp::create(l.b, l.loc, v))};
+               })[0];
+    Value off = o.add(o.idx(int64_t(g.find(layout::PartId::Offsets)->offset)),
+                      o.mul(block, o.idx(4)));
+    Value base = o.extui(o.loadInt(bytes, off, 4), o.i64());
+    Value inBlock = o.toI64(o.sub(row, o.mul(block, o.idx(spec_.block))));
+    r.rank = o.add(base, o.mul(inBlock, count));
+    break;
+  }
+  case layout::Kind::NM: {
+    // The row's salient mask, built from its indices in scratch, turns N:M
+    // into the bitmap case with a stream of its own per row.
+    int64_t maskBytes = maskScratchBytes();
+    o.loop(o.idx(0), o.idx(maskBytes), o.idx(1), {},
+           [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+             l.store(l.int_(l.i8(), 0), scratch, i);
+             return {};
+           });
+    unsigned ib = log2Of(spec_.block);
+    int64_t per = g.in / spec_.block * spec_.nmSalient;
+    Value idxRow = rowOffset(layout::PartId::Indices, row);
+    o.loop(o.idx(0), o.idx(per), o.idx(1), {},
+           [&](Ops &l, Value k, ValueRange) -> SmallVector<Value> {
+             Value pos = l.mul(l.toI64(k), l.int_(l.i64(), ib));
+             Value at =
+                 l.add(idxRow, l.toIndex(l.shr(pos, l.int_(l.i64(), 3))));
+             Value word = l.extui(l.loadInt(bytes, at, 2), l.i64());
+             Value index = l.and_(l.shr(word, l.and_(pos, l.int_(l.i64(), 7))),
+                                  l.int_(l.i64(), (int64_t(1) << ib) - 1));
+             Value blk = l.divu(k, l.idx(spec_.nmSalient));
+             Value j = l.add(l.mul(blk, l.idx(spec_.block)), l.toIndex(index));
+             Value byte = l.divu(j, l.idx(8));
+             Value bit = l.trunci(
+                 l.shl(l.int_(l.i32(), 1), l.and_(l.trunci(l.toI64(j), l.i32()),
+                                                  l.int_(l.i32(), 7))),
+                 l.i8());
+             l.store(l.or_(l.load(scratch, byte), bit), scratch, byte);
+             return {};
+           });
+    r.maskMem = scratch;
+    r.mask = o.idx(0);
+    r.stream = rowOffset(layout::PartId::SalientCodes, row);
+    r.rank = o.int_(o.i64(), 0);
+    break;
+  }
+  }
+  if (spec_.params == layout::ParamFormat::Q8) {
+    Value base = rowOffset(layout::PartId::SuperScales, row);
+    for (unsigned k = 0; k < 2 * spec_.paramPairs(); ++k)
+      r.super[k] =
+          o.halfToFloat(o.loadInt(bytes, o.add(base, o.idx(2 * k)), 2));
+  }
+  return r;
+}
+
+SmallVector<Value, 4> PackedDecoder::params(OpBuilder &b, Location loc,
+                                            Value bytes, const Row &r,
+                                            Value group) const {
+  Ops o{b, loc};
+  const layout::Part *pp = geometry_.find(layout::PartId::Params);
+  unsigned nv = 2 * spec_.paramPairs();
+  bool f16 = spec_.params == layout::ParamFormat::F16;
+  Value base = o.add(o.add(o.idx(int64_t(pp->offset)),
+                           o.mul(r.row, o.idx(int64_t(pp->rowBytes)))),
+                     o.mul(group, o.idx(f16 ? 2 * nv : nv)));
+  SmallVector<Value, 4> p;
+  for (unsigned k = 0; k < nv; ++k) {
+    if (f16) {
+      p.push_back(
+          o.halfToFloat(o.loadInt(bytes, o.add(base, o.idx(2 * k)), 2)));
+      continue;
+    }
+    // As decodeQ8Scale / decodeQ8Offset: super * float(c) * (1 / 255).
+    Value c = o.load(bytes, o.add(base, o.idx(k)));
+    bool isScale = k % 2 == 0;
+    Value cf = isScale ? o.uitofp(c, o.f32()) : o.sitofp(c, o.f32());
+    p.push_back(o.mul(o.mul(r.super[k], cf),
+                      o.f32c(isScale ? 1.0f / 255.0f : 1.0f / 127.0f)));
+  }
+  return p;
+}
+
+PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
+                                        const Row &r, Value firstChunk,
+                                        unsigned chunks) const {
+  Ops o{b, loc};
+  auto bits = [&](Value mem, Value at) {
+    return chunks == 1 ? o.extui(o.load(mem, at), o.i32())
+                       : o.loadInt(mem, at, 4);
+  };
+  return {bits(bytes, o.add(r.codes, firstChunk)),
+          bits(r.maskMem, o.add(r.mask, firstChunk))};
+}
+
+PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
+                                          Value bytes, const Row &r, Value c,
+                                          Value rank) const {
+  if (!spec_.mixed())
+    return chunk(b, loc, bytes, r, Word(), 0, c, rank);
+  return chunk(b, loc, bytes, r, word(b, loc, bytes, r, c, 1), 0, c, rank);
+}
+
+PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
+                                          Value bytes, const Row &r,
+                                          const Word &w, unsigned t, Value c,
+                                          Value rank) const {
+  Ops o{b, loc};
+  constexpr int64_t n = kChunk;
+  Codes out;
+  out.rank = rank;
+  auto laneList = [](auto fn) {
+    SmallVector<int64_t> v;
+    for (int64_t l = 0; l < n; ++l)
+      v.push_back(fn(l));
+    return v;
+  };
+  if (!spec_.mixed()) {
+    unsigned k = spec_.bits;
+    Value at = o.add(r.codes, o.mul(c, o.idx(k)));
+    Value codes;
+    if (k == 8) {
+      codes = o.extui(o.vload(o.vec(o.i8()), bytes, at), o.vec(o.i32()));
+    } else {
+      // Eight k-bit codes are the k bytes at 8c * k / 8.
+      bool narrow = 8 * k <= 32;
+      Type et = narrow ? o.i32() : o.i64();
+      Value word = o.loadInt(bytes, at, narrow ? 4 : 8);
+      Value v =
+          o.and_(o.shr(o.splat(word),
+                       o.lanes(et, laneList([&](int64_t l) { return l * k; }))),
+                 o.splat(o.int_(et, (int64_t(1) << k) - 1)));
+      codes = narrow ? v : o.trunci(v, o.vec(o.i32()));
+    }
+    out.low = o.sitofp(codes, o.vec(o.f32()));
+    return out;
+  }
+  unsigned rest = spec_.salientBits - 1;
+  // Lane l of the chunk is bit 8t + l of the words.
+  Value laneBit = o.lanes(
+      o.i32(), laneList([&](int64_t l) { return int64_t(1) << (8 * t + l); }));
+  Value zero = o.splat(o.int_(o.i32(), 0));
+  Value sign =
+      o.cmpi(arith::CmpIPredicate::ne, o.and_(o.splat(w.signs), laneBit), zero);
+  out.low = o.select(sign, o.f32c(1.0f, o.vec(o.f32())),
+                     o.f32c(0.0f, o.vec(o.f32())));
+  out.salient =
+      o.cmpi(arith::CmpIPredicate::ne, o.and_(o.splat(w.mask), laneBit), zero);
+  // The chunk's low bits are consecutive in the stream from the rank's bit
+  // on, at most 8 * 7 bits, so one 64-bit load holds them all; the table
+  // gives each lane's offset in them (lanes that are not salient read
+  // bits they do not use).
+  Value m = o.load(r.maskMem, o.add(r.mask, c));
+  Value shifts = o.vload(o.vec(o.i32()), r.shifts,
+                         o.mul(o.toIndex(o.extui(m, o.i64())), o.idx(n)));
+  Value pos = o.mul(rank, o.int_(o.i64(), rest));
+  Value at = o.add(r.stream, o.toIndex(o.shr(pos, o.int_(o.i64(), 3))));
+  Value word = o.shr(o.loadInt(bytes, at, 8), o.and_(pos, o.int_(o.i64(), 7)));
+  Value restMask = o.splat(o.int_(o.i32(), (int64_t(1) << rest) - 1));
+  Value lows;
+  if (8 * rest <= 32)
+    lows = o.shr(o.splat(o.trunci(word, o.i32())), shifts);
+  else
+    lows = o.trunci(o.shr(o.splat(word), o.extui(shifts, o.vec(o.i64()))),
+                    o.vec(o.i32()));
+  lows = o.and_(lows, restMask);
+  Value top =
+      o.select(sign, o.splat(o.int_(o.i32(), int64_t(1) << rest)), zero);
+  out.salientCode = o.sitofp(o.or_(top, lows), o.vec(o.f32()));
+  Value count = math::CtPopOp::create(b, loc, m);
+  out.rank = o.add(rank, o.extui(count, o.i64()));
+  return out;
+}
+
+PackedDecoder::Codes PackedDecoder::column(OpBuilder &b, Location loc,
+                                           Value bytes, const Row &r, Value col,
+                                           Value rank) const {
+  Ops o{b, loc};
+  Codes out;
+  out.rank = rank;
+  Value c64 = o.toI64(col);
+  Value seven = o.int_(o.i64(), 7), three = o.int_(o.i64(), 3);
+  // `n` bits at bit `pos` of the bytes at `base` (n + 7 <= 16).
+  auto bitsAt = [&](Value base, Value pos, unsigned nbits) {
+    Value at = o.add(base, o.toIndex(o.shr(pos, three)));
+    Value w = o.extui(o.loadInt(bytes, at, 2), o.i64());
+    Value v = o.and_(o.shr(w, o.and_(pos, seven)),
+                     o.int_(o.i64(), (int64_t(1) << nbits) - 1));
+    return o.trunci(v, o.i32());
+  };
+  if (!spec_.mixed()) {
+    unsigned k = spec_.bits;
+    Value code = bitsAt(r.codes, o.mul(c64, o.int_(o.i64(), k)), k);
+    out.low = o.sitofp(code, o.f32());
+    return out;
+  }
+  unsigned rest = spec_.salientBits - 1;
+  Value byte = o.toIndex(o.shr(c64, three));
+  Value shift = o.trunci(o.and_(c64, seven), o.i32());
+  Value one = o.int_(o.i32(), 1);
+  Value sign = o.and_(
+      o.shr(o.extui(o.load(bytes, o.add(r.codes, byte)), o.i32()), shift), one);
+  Value m = o.and_(
+      o.shr(o.extui(o.load(r.maskMem, o.add(r.mask, byte)), o.i32()), shift),
+      one);
+  out.low = o.sitofp(sign, o.f32());
+  out.salient = o.cmpi(arith::CmpIPredicate::ne, m, o.int_(o.i32(), 0));
+  Value low = bitsAt(r.stream, o.mul(rank, o.int_(o.i64(), rest)), rest);
+  Value code = o.or_(o.shl(sign, o.int_(o.i32(), rest)), low);
+  out.salientCode = o.sitofp(code, o.f32());
+  out.rank = o.add(rank, o.extui(m, o.i64()));
+  return out;
+}
+
+Value PackedDecoder::dequantize(OpBuilder &b, Location loc, const Codes &c,
+                                ArrayRef<Value> p, bool contract) const {
+  Ops o{b, loc};
+  auto bcast = [&](Value s) {
+    if (auto vt = dyn_cast<VectorType>(c.low.getType()))
+      return o.splat(s, vt.getNumElements());
+    return s;
+  };
+  auto madd = [&](Value x, Value y, Value z) {
+    return contract ? o.fma(x, y, z) : o.add(o.mul(x, y), z);
+  };
+  Value v = madd(bcast(p[0]), c.low, bcast(p[1]));
+  if (!spec_.mixed())
+    return v;
+  Value sal = madd(bcast(p[2]), c.salientCode, bcast(p[3]));
+  return o.select(c.salient, sal, v);
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The columns [begin, end) of group g and its chunks [c0, c1).
+struct GroupRange {
+  Value begin, end, c0, c1;
+};
+
+GroupRange groupRange(Ops &o, int64_t G, int64_t in, Value g) {
+  GroupRange r;
+  r.begin = o.mul(g, o.idx(G));
+  r.end = o.minsi(o.add(r.begin, o.idx(G)), o.idx(in));
+  r.c0 = o.divu(r.begin, o.idx(PackedDecoder::kChunk));
+  r.c1 = o.divu(o.add(r.end, o.idx(PackedDecoder::kChunk - 1)),
+                o.idx(PackedDecoder::kChunk));
+  return r;
+}
+
+/// The words [w0, w1) of group g (whole words: planes are padded).
+std::pair<Value, Value> groupWords(Ops &o, const GroupRange &gr) {
+  const int64_t words = PackedDecoder::kWordChunks;
+  return {o.divu(gr.c0, o.idx(words)),
+          o.divu(o.add(gr.c1, o.idx(words - 1)), o.idx(words))};
+}
+
+void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
+                         const GemvWeight &w) {
+  Ops o{b, loc};
+  PackedDecoder dec(w.spec, w.out, w.in);
+  const int64_t in = w.in, G = w.spec.groupSize, groups = dec.geometry().groups;
+  const int64_t n = PackedDecoder::kChunk, nw = PackedDecoder::kWordChunks;
+  bool mixed = w.spec.mixed();
+  Value bytes = fn.getArgument(0), x = fn.getArgument(1), y = fn.getArgument(2);
+  Value r0 = o.toIndex(fn.getArgument(3)), r1 = o.toIndex(fn.getArgument(4));
+
+  // x padded with zeros to whole words, so that words reaching past the row
+  // (zero bits, or any finite code) add nothing.
+  int64_t inPad = (in + n * nw - 1) / (n * nw) * (n * nw);
+  Value xp = memref::AllocaOp::create(b, loc, memref1D(inPad, o.f32()));
+  o.loop(o.idx(0), o.idx(in), o.idx(1), {},
+         [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+           l.store(l.load(x, j), xp, j);
+           return {};
+         });
+  o.loop(o.idx(in), o.idx(inPad), o.idx(1), {},
+         [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+           l.store(l.f32c(0.0f), xp, j);
+           return {};
+         });
+  // k-bit rows apply a group's offset through the group sum of x.
+  Value xs;
+  if (!mixed) {
+    xs = memref::AllocaOp::create(b, loc, memref1D(groups, o.f32()));
+    o.loop(o.idx(0), o.idx(groups), o.idx(1), {},
+           [&](Ops &l, Value g, ValueRange) -> SmallVector<Value> {
+             GroupRange gr = groupRange(l, G, in, g);
+             Value s = l.loop(
+                 gr.begin, gr.end, l.idx(1), {l.f32c(0.0f)},
+                 [&](Ops &m, Value j, ValueRange acc) -> SmallVector<Value> {
+                   return {m.add(acc[0], m.load(xp, j))};
+                 })[0];
+             l.store(s, xs, g);
+             return {};
+           });
+  }
+  Value scratch, shifts;
+  if (int64_t sb = dec.maskScratchBytes())
+    scratch = memref::AllocaOp::create(b, loc, memref1D(sb, o.i8()));
+  if (mixed)
+    shifts = dec.salientShiftTable(b, loc);
+
+  Value zeroV = o.splat(o.f32c(0.0f));
+  auto xChunk = [&](Ops &l, Value c) {
+    return l.vload(l.vec(l.f32()), xp, l.mul(c, l.idx(n)));
+  };
+
+  // Mixed kinds: every weight dequantized in its lanes (the salient ones
+  // select their own pair) and multiplied into x; two vector accumulators
+  // over the whole row, the rank carried along.
+  auto mixedRow = [&](Ops &l, const PackedDecoder::Row &R) -> Value {
+    SmallVector<Value> init = {zeroV, zeroV, l.f32c(0.0f), R.rank};
+    SmallVector<Value> res = l.loop(
+        l.idx(0), l.idx(groups), l.idx(1), init,
+        [&](Ops &gl, Value g, ValueRange acc) -> SmallVector<Value> {
+          SmallVector<Value, 4> p = dec.params(gl.b, gl.loc, bytes, R, g);
+          GroupRange gr = groupRange(gl, G, in, g);
+          if (dec.wordAligned()) {
+            auto [w0, w1] = groupWords(gl, gr);
+            SmallVector<Value> r = gl.loop(
+                w0, w1, gl.idx(1), {acc[0], acc[1], acc[3]},
+                [&](Ops &wl, Value wi, ValueRange a) -> SmallVector<Value> {
+                  Value c0 = wl.mul(wi, wl.idx(nw));
+                  PackedDecoder::Word word =
+                      dec.word(wl.b, wl.loc, bytes, R, c0, nw);
+                  Value accs[2] = {a[0], a[1]}, rank = a[2];
+                  for (unsigned t = 0; t < nw; ++t) {
+                    Value c = wl.add(c0, wl.idx(t));
+                    PackedDecoder::Codes codes =
+                        dec.chunk(wl.b, wl.loc, bytes, R, word, t, c, rank);
+                    rank = codes.rank;
+                    Value v = dec.dequantize(wl.b, wl.loc, codes, p, true);
+                    accs[t % 2] = wl.fma(v, xChunk(wl, c), accs[t % 2]);
+                  }
+                  return {accs[0], accs[1], rank};
+                });
+            return {r[0], r[1], acc[2], r[2]};
+          }
+          if (dec.chunkAligned()) {
+            SmallVector<Value> r = gl.loop(
+                gr.c0, gr.c1, gl.idx(1), {acc[0], acc[3]},
+                [&](Ops &cl, Value c, ValueRange a) -> SmallVector<Value> {
+                  PackedDecoder::Codes codes =
+                      dec.chunk(cl.b, cl.loc, bytes, R, c, a[1]);
+                  Value v = dec.dequantize(cl.b, cl.loc, codes, p, true);
+                  return {cl.fma(v, xChunk(cl, c), a[0]), codes.rank};
+                });
+            return {r[0], acc[1], acc[2], r[1]};
+          }
+          SmallVector<Value> r = gl.loop(
+              gr.begin, gr.end, gl.idx(1), {acc[2], acc[3]},
+              [&](Ops &jl, Value j, ValueRange a) -> SmallVector<Value> {
+                PackedDecoder::Codes codes =
+                    dec.column(jl.b, jl.loc, bytes, R, j, a[1]);
+                Value v = dec.dequantize(jl.b, jl.loc, codes, p, true);
+                return {jl.fma(v, jl.load(xp, j), a[0]), codes.rank};
+              });
+          return {acc[0], acc[1], r[0], r[1]};
+        });
+    return l.add(l.reduceAdd(l.add(res[0], res[1])), res[2]);
+  };
+
+  // k-bit rows: per group the sum of code * x (four accumulators, one per
+  // chunk of a word, to hide the add latency), then scale * sum + offset *
+  // sum of x.
+  auto kbitRow = [&](Ops &l, const PackedDecoder::Row &R) -> Value {
+    SmallVector<Value> res = l.loop(
+        l.idx(0), l.idx(groups), l.idx(1), {zeroV, l.f32c(0.0f)},
+        [&](Ops &gl, Value g, ValueRange acc) -> SmallVector<Value> {
+          SmallVector<Value, 4> p = dec.params(gl.b, gl.loc, bytes, R, g);
+          GroupRange gr = groupRange(gl, G, in, g);
+          Value accV = acc[0], accS = acc[1];
+          if (dec.wordAligned()) {
+            auto [w0, w1] = groupWords(gl, gr);
+            SmallVector<Value> init(nw, zeroV);
+            SmallVector<Value> r = gl.loop(
+                w0, w1, gl.idx(1), init,
+                [&](Ops &wl, Value wi, ValueRange a) -> SmallVector<Value> {
+                  SmallVector<Value> next;
+                  for (unsigned t = 0; t < nw; ++t) {
+                    Value c = wl.add(wl.mul(wi, wl.idx(nw)), wl.idx(t));
+                    PackedDecoder::Codes codes =
+                        dec.chunk(wl.b, wl.loc, bytes, R, PackedDecoder::Word(),
+                                  t, c, Value());
+                    next.push_back(wl.fma(codes.low, xChunk(wl, c), a[t]));
+                  }
+                  return next;
+                });
+            Value d = gl.add(gl.add(r[0], r[1]), gl.add(r[2], r[3]));
+            accV = gl.fma(gl.splat(p[0]), d, accV);
+          } else if (dec.chunkAligned()) {
+            Value d = gl.loop(
+                gr.c0, gr.c1, gl.idx(1), {zeroV},
+                [&](Ops &cl, Value c, ValueRange a) -> SmallVector<Value> {
+                  PackedDecoder::Codes codes =
+                      dec.chunk(cl.b, cl.loc, bytes, R, c, Value());
+                  return {cl.fma(codes.low, xChunk(cl, c), a[0])};
+                })[0];
+            accV = gl.fma(gl.splat(p[0]), d, accV);
+          } else {
+            Value d = gl.loop(
+                gr.begin, gr.end, gl.idx(1), {gl.f32c(0.0f)},
+                [&](Ops &jl, Value j, ValueRange a) -> SmallVector<Value> {
+                  PackedDecoder::Codes codes =
+                      dec.column(jl.b, jl.loc, bytes, R, j, Value());
+                  return {jl.fma(codes.low, jl.load(xp, j), a[0])};
+                })[0];
+            accS = gl.fma(p[0], d, accS);
+          }
+          accS = gl.fma(p[1], gl.load(xs, g), accS);
+          return {accV, accS};
+        });
+    return l.add(l.reduceAdd(res[0]), res[1]);
+  };
+
+  o.loop(r0, r1, o.idx(1), {},
+         [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+           PackedDecoder::Row R =
+               dec.beginRow(l.b, l.loc, bytes, row, scratch, shifts);
+           l.store(mixed ? mixedRow(l, R) : kbitRow(l, R), y, row);
+           return {};
+         });
+}
+
+void buildDenseGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
+                        const GemvWeight &w) {
+  Ops o{b, loc};
+  Value wm = fn.getArgument(0), x = fn.getArgument(1), y = fn.getArgument(2);
+  Value r0 = o.toIndex(fn.getArgument(3)), r1 = o.toIndex(fn.getArgument(4));
+  bool f16 = w.dense == DenseType::F16;
+  Type elem = f16 ? o.i16() : o.f32();
+  // Sixteen f32 lanes: two AVX2 registers per load.
+  constexpr int64_t v = 16;
+  auto loadW = [&](Ops &l, Value at, int64_t lanes) -> Value {
+    Value raw = l.vload(l.vec(elem, lanes), wm, at);
+    return f16 ? l.halfToFloat(raw) : raw;
+  };
+  auto loadW1 = [&](Ops &l, Value at) -> Value {
+    Value raw = l.load(wm, at);
+    return f16 ? l.halfToFloat(raw) : raw;
+  };
+  if (!w.inOut) {
+    // Two loads of sixteen per step into two accumulators (four AVX2 FMA
+    // chains), then one load of sixteen while it fits, then scalars.
+    int64_t full2 = w.in / (2 * v) * (2 * v), full = w.in / v * v;
+    o.loop(r0, r1, o.idx(1), {},
+           [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+             Value base = l.mul(row, l.idx(w.in));
+             Value zero = l.splat(l.f32c(0.0f), v);
+             SmallVector<Value> accs = l.loop(
+                 l.idx(0), l.idx(full2), l.idx(2 * v), {zero, zero},
+                 [&](Ops &c, Value j, ValueRange a) -> SmallVector<Value> {
+                   SmallVector<Value> next;
+                   for (int64_t k = 0; k < 2; ++k) {
+                     Value jk = c.add(j, c.idx(k * v));
+                     Value wv = loadW(c, c.add(base, jk), v);
+                     Value xv = c.vload(c.vec(c.f32(), v), x, jk);
+                     next.push_back(c.fma(wv, xv, a[k]));
+                   }
+                   return next;
+                 });
+             Value acc = l.loop(
+                 l.idx(full2), l.idx(full), l.idx(v), {l.add(accs[0], accs[1])},
+                 [&](Ops &c, Value j, ValueRange a) -> SmallVector<Value> {
+                   Value wv = loadW(c, c.add(base, j), v);
+                   Value xv = c.vload(c.vec(c.f32(), v), x, j);
+                   return {c.fma(wv, xv, a[0])};
+                 })[0];
+             Value s = l.loop(
+                 l.idx(full), l.idx(w.in), l.idx(1), {l.reduceAdd(acc)},
+                 [&](Ops &c, Value j, ValueRange a) -> SmallVector<Value> {
+                   Value wj = loadW1(c, c.add(base, j));
+                   return {c.add(a[0], c.mul(wj, c.load(x, j)))};
+                 })[0];
+             l.store(s, y, row);
+             return {};
+           });
+    return;
+  }
+  // [in][out]: v rows at a time, walking down the columns of W.
+  Value count = o.sub(r1, r0);
+  Value fullEnd = o.add(r0, o.mul(o.divu(count, o.idx(v)), o.idx(v)));
+  o.loop(r0, fullEnd, o.idx(v), {},
+         [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+           Value acc = l.loop(
+               l.idx(0), l.idx(w.in), l.idx(1), {l.splat(l.f32c(0.0f), v)},
+               [&](Ops &c, Value j, ValueRange a) -> SmallVector<Value> {
+                 Value wv = loadW(c, c.add(c.mul(j, c.idx(w.out)), row), v);
+                 return {c.fma(wv, c.splat(c.load(x, j), v), a[0])};
+               })[0];
+           l.vstore(acc, y, row);
+           return {};
+         });
+  o.loop(fullEnd, r1, o.idx(1), {},
+         [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+           Value s =
+               l.loop(l.idx(0), l.idx(w.in), l.idx(1), {l.f32c(0.0f)},
+                      [&](Ops &c, Value j, ValueRange a) -> SmallVector<Value> {
+                        Value wj =
+                            loadW1(c, c.add(c.mul(j, c.idx(w.out)), row));
+                        return {c.add(a[0], c.mul(wj, c.load(x, j)))};
+                      })[0];
+           l.store(s, y, row);
+           return {};
+         });
+}
+
+void buildDecodeBody(OpBuilder &b, Location loc, func::FuncOp fn,
+                     const GemvWeight &w) {
+  Ops o{b, loc};
+  PackedDecoder dec(w.spec, w.out, w.in);
+  const int64_t in = w.in, G = w.spec.groupSize, groups = dec.geometry().groups;
+  const int64_t n = PackedDecoder::kChunk;
+  bool mixed = w.spec.mixed();
+  Value bytes = fn.getArgument(0), outMem = fn.getArgument(1);
+  Value row = o.toIndex(fn.getArgument(2));
+  Value scratch, shifts;
+  if (int64_t sb = dec.maskScratchBytes())
+    scratch = memref::AllocaOp::create(b, loc, memref1D(sb, o.i8()));
+  if (mixed)
+    shifts = dec.salientShiftTable(b, loc);
+  PackedDecoder::Row R = dec.beginRow(b, loc, bytes, row, scratch, shifts);
+  SmallVector<Value> init;
+  if (mixed)
+    init.push_back(R.rank);
+  o.loop(o.idx(0), o.idx(groups), o.idx(1), init,
+         [&](Ops &gl, Value g, ValueRange acc) -> SmallVector<Value> {
+           SmallVector<Value, 4> p = dec.params(gl.b, gl.loc, bytes, R, g);
+           GroupRange gr = groupRange(gl, G, in, g);
+           SmallVector<Value> carried(acc);
+           if (dec.chunkAligned())
+             return gl.loop(
+                 gr.c0, gr.c1, gl.idx(1), carried,
+                 [&](Ops &cl, Value c, ValueRange ca) -> SmallVector<Value> {
+                   PackedDecoder::Codes codes = dec.chunk(
+                       cl.b, cl.loc, bytes, R, c, mixed ? ca[0] : Value());
+                   Value v = dec.dequantize(cl.b, cl.loc, codes, p);
+                   Value j = cl.mul(c, cl.idx(n));
+                   Value mask = vector::CreateMaskOp::create(
+                       cl.b, cl.loc, cl.vec(cl.i1()),
+                       ValueRange{cl.sub(cl.idx(in), j)});
+                   vector::MaskedStoreOp::create(cl.b, cl.loc, outMem,
+                                                 ValueRange{j}, mask, v);
+                   if (!mixed)
+                     return {};
+                   return {codes.rank};
+                 });
+           return gl.loop(
+               gr.begin, gr.end, gl.idx(1), carried,
+               [&](Ops &jl, Value j, ValueRange ja) -> SmallVector<Value> {
+                 PackedDecoder::Codes codes = dec.column(
+                     jl.b, jl.loc, bytes, R, j, mixed ? ja[0] : Value());
+                 jl.store(dec.dequantize(jl.b, jl.loc, codes, p), outMem, j);
+                 if (!mixed)
+                   return {};
+                 return {codes.rank};
+               });
+         });
+}
+
+} // namespace
+
+FailureOr<func::FuncOp> s10::codegen::buildGemvKernel(OpBuilder &b,
+                                                      Location loc,
+                                                      const GemvWeight &w,
+                                                      StringRef name) {
+  std::string reason;
+  if (failed(checkGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a GEMV kernel: " << reason;
+  Ops o{b, loc};
+  Type wType =
+      !w.packed ? (w.dense == DenseType::F16 ? o.i16() : o.f32()) : o.i8();
+  int64_t wElems = w.packed ? int64_t(w.bytes()) : w.out * w.in;
+  std::string sym = name.empty() ? gemvKernelName(w) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn = makeFunc(b, loc, sym,
+                             {memref1D(wElems, wType), memref1D(w.in, o.f32()),
+                              memref1D(w.out, o.f32()), o.i64(), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  if (w.packed)
+    buildPackedGemvBody(b, loc, fn, w);
+  else
+    buildDenseGemvBody(b, loc, fn, w);
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+FailureOr<func::FuncOp> s10::codegen::buildDecodeKernel(OpBuilder &b,
+                                                        Location loc,
+                                                        const GemvWeight &w,
+                                                        StringRef name) {
+  std::string reason;
+  if (!w.packed)
+    return emitError(loc) << "decode kernels are for packed weights";
+  if (failed(checkGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a decode kernel: " << reason;
+  Ops o{b, loc};
+  std::string sym = name.empty() ? decodeKernelName(w) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn = makeFunc(
+      b, loc, sym,
+      {memref1D(int64_t(w.bytes()), o.i8()), memref1D(w.in, o.f32()), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  buildDecodeBody(b, loc, fn, w);
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+func::FuncOp s10::codegen::buildRMSNormRowKernel(OpBuilder &b, Location loc,
+                                                 int64_t width, double eps,
+                                                 DenseType weight,
+                                                 StringRef name) {
+  Ops o{b, loc};
+  bool f16 = weight == DenseType::F16;
+  Type wElem = f16 ? o.i16() : o.f32();
+  std::string sym =
+      name.empty() ? rmsNormKernelName(width, eps, weight) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn = makeFunc(b, loc, sym,
+                             {memref1D(width, o.f32()), memref1D(width, wElem),
+                              memref1D(width, o.f32())});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value x = fn.getArgument(0), wm = fn.getArgument(1), y = fn.getArgument(2);
+  // As the runtime computes it: a sum of squares in f64 in input order, the
+  // f32 mean, f32 mean + eps, 1 / sqrt in f64 rounded to f32, w * (x * inv).
+  Value ss = o.loop(o.idx(0), o.idx(width), o.idx(1), {o.f64c(0.0)},
+                    [&](Ops &l, Value i, ValueRange a) -> SmallVector<Value> {
+                      Value xd = arith::ExtFOp::create(l.b, l.loc, l.f64(),
+                                                       l.load(x, i));
+                      return {l.add(a[0], l.mul(xd, xd))};
+                    })[0];
+  Value mean = arith::TruncFOp::create(b, loc, o.f32(),
+                                       o.divf(ss, o.f64c(double(width))));
+  Value t = o.add(mean, o.f32c(float(eps)));
+  Value root =
+      math::SqrtOp::create(b, loc, arith::ExtFOp::create(b, loc, o.f64(), t));
+  Value inv =
+      arith::TruncFOp::create(b, loc, o.f32(), o.divf(o.f64c(1.0), root));
+  constexpr int64_t v = 8;
+  int64_t full = width / v * v;
+  o.loop(o.idx(0), o.idx(full), o.idx(v), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           Value raw = l.vload(l.vec(wElem, v), wm, i);
+           Value wv = f16 ? l.halfToFloat(raw) : raw;
+           Value xv = l.vload(l.vec(l.f32(), v), x, i);
+           l.vstore(l.mul(wv, l.mul(xv, l.splat(inv, v))), y, i);
+           return {};
+         });
+  o.loop(o.idx(full), o.idx(width), o.idx(1), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           Value raw = l.load(wm, i);
+           Value wi = f16 ? l.halfToFloat(raw) : raw;
+           l.store(l.mul(wi, l.mul(l.load(x, i), inv)), y, i);
+           return {};
+         });
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
+                                             BinaryKind kind, StringRef name) {
+  Ops o{b, loc};
+  std::string sym = name.empty() ? binaryKernelName(kind) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  func::FuncOp fn = makeFunc(b, loc, sym, {one, one, one, o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value n = o.toIndex(fn.getArgument(3));
+  // The pointers arrive as memref<1xf32>; give them their run-time size.
+  auto dyn = MemRefType::get({ShapedType::kDynamic}, o.f32());
+  SmallVector<Value, 3> mem;
+  for (unsigned i = 0; i < 3; ++i)
+    mem.push_back(memref::ReinterpretCastOp::create(
+        b, loc, dyn, fn.getArgument(i), OpFoldResult(b.getIndexAttr(0)),
+        ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+  auto apply = [&](Ops &l, Value a, Value bv) -> Value {
+    if (kind == BinaryKind::Add)
+      return l.add(a, bv);
+    Type t = a.getType();
+    Value one = isa<VectorType>(t) ? l.f32c(1.0f, t) : l.f32c(1.0f);
+    Value neg = arith::NegFOp::create(l.b, l.loc, a);
+    return l.mul(l.divf(a, l.add(one, l.exp(neg))), bv);
+  };
+  constexpr int64_t v = 8;
+  Value full = o.mul(o.divu(n, o.idx(v)), o.idx(v));
+  o.loop(o.idx(0), full, o.idx(v), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           Value a = l.vload(l.vec(l.f32(), v), mem[0], i);
+           Value bv = l.vload(l.vec(l.f32(), v), mem[1], i);
+           l.vstore(apply(l, a, bv), mem[2], i);
+           return {};
+         });
+  o.loop(full, n, o.idx(1), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           l.store(apply(l, l.load(mem[0], i), l.load(mem[1], i)), mem[2], i);
+           return {};
+         });
+  func::ReturnOp::create(b, loc);
+  return fn;
+}

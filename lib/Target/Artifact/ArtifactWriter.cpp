@@ -1,0 +1,646 @@
+//===- ArtifactWriter.cpp - Write a raised model as a .s10 artifact -------===//
+
+#include "s10/Target/Artifact/ArtifactWriter.h"
+
+#include "s10/Dialect/ONNX/IR/ONNXDialect.h"
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Quant/Layout.h"
+#include "s10/Runtime/Drivers.h"
+#include "s10/Runtime/Executor.h"
+#include "s10/Runtime/WeightStore.h"
+#include "s10rt/Format.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace llvm;
+namespace sq = s10::squeeze;
+namespace fmt = s10rt::format;
+namespace layout = s10::quant::layout;
+using s10::runtime::DType;
+using s10::runtime::Tensor;
+
+namespace {
+
+Error opError(Operation *op, const Twine &msg) {
+  std::string where;
+  raw_string_ostream os(where);
+  if (auto node = dyn_cast<s10::onnx::NodeOp>(op))
+    os << "onnx.node '" << node.getDisplayName() << "' (" << node.getOpType()
+       << ")";
+  else
+    os << op->getName().getStringRef();
+  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
+    os << " (block " << role.getBlock() << ", "
+       << sq::stringifyLinearKind(role.getKind()) << ")";
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    os << " at " << loc.getFilename().getValue() << ":" << loc.getLine();
+  return createStringError(inconvertibleErrorCode(), os.str() + ": " + msg);
+}
+
+uint64_t alignTo(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+template <typename T> void append(std::string &out, const T &v) {
+  out.append(reinterpret_cast<const char *>(&v), sizeof(T));
+}
+
+class Writer {
+public:
+  Writer(ModuleOp module, const s10::target::ArtifactOptions &opts)
+      : module(module), opts(opts),
+        store(s10::runtime::WeightStore::baseDirFor(module, opts.modulePath)) {
+    strings.push_back('\0'); // offset 0 is the empty string
+  }
+
+  Error run(std::string &bytes, s10::target::ArtifactSummary &summary);
+
+private:
+  uint32_t addString(StringRef s) {
+    auto it = stringIndex.find(s);
+    if (it != stringIndex.end())
+      return it->second;
+    uint32_t off = strings.size();
+    strings.append(s.begin(), s.end());
+    strings.push_back('\0');
+    stringIndex[s] = off;
+    return off;
+  }
+
+  uint32_t addTensorBytes(fmt::TensorRecord rec, StringRef name,
+                          const void *data, size_t size) {
+    uint64_t off = alignTo(weights.size(), 64);
+    weights.resize(off, '\0');
+    weights.append(static_cast<const char *>(data), size);
+    rec.offset = off;
+    rec.size = size;
+    rec.nameOffset = addString(name);
+    tensors.push_back(rec);
+    return tensors.size() - 1;
+  }
+
+  /// A dense f16 or f32 tensor from `t` (other float types become f32).
+  uint32_t addDense(const Tensor &t, ArrayRef<int64_t> dims, StringRef name) {
+    fmt::TensorRecord rec{};
+    rec.rank = dims.size();
+    for (size_t i = 0; i < dims.size(); ++i)
+      rec.dims[i] = dims[i];
+    if (t.dtype() == DType::F16) {
+      rec.dtype = uint32_t(fmt::DType::F16);
+      return addTensorBytes(rec, name, t.raw(), t.byteSize());
+    }
+    Tensor f = t.toF32();
+    rec.dtype = uint32_t(fmt::DType::F32);
+    return addTensorBytes(rec, name, f.raw(), f.byteSize());
+  }
+
+  uint32_t addF32(ArrayRef<float> v, StringRef name) {
+    fmt::TensorRecord rec{};
+    rec.dtype = uint32_t(fmt::DType::F32);
+    rec.rank = 1;
+    rec.dims[0] = v.size();
+    return addTensorBytes(rec, name, v.data(), v.size() * sizeof(float));
+  }
+
+  Expected<Tensor> constantOf(Value v, Operation *user) {
+    Operation *def = v.getDefiningOp();
+    if (auto w = dyn_cast_or_null<sq::WeightOp>(def))
+      return store.load(w, /*upcastToF32=*/false);
+    if (auto c = dyn_cast_or_null<arith::ConstantOp>(def))
+      if (auto e = dyn_cast<ElementsAttr>(c.getValue()))
+        return s10::runtime::tensorFromElementsAttr(e);
+    return opError(user, "operand is not a constant weight");
+  }
+
+  std::string tensorName(Value v, Operation *user, StringRef what) {
+    if (auto w = dyn_cast_or_null<sq::WeightOp>(v.getDefiningOp()))
+      return w.getName().str();
+    std::string s;
+    raw_string_ostream os(s);
+    if (auto role = user->getAttrOfType<sq::RoleAttr>("role"))
+      os << "block " << role.getBlock() << " "
+         << sq::stringifyLinearKind(role.getKind()) << " ";
+    else
+      os << user->getName().getStringRef() << " #" << steps.size() << " ";
+    os << what;
+    return s;
+  }
+
+  /// The tensor for a constant operand, deduplicated by value.
+  Expected<uint32_t> denseOperand(Value v, Operation *user, StringRef what,
+                                  ArrayRef<int64_t> dims) {
+    auto it = tensorOf.find(v);
+    if (it != tensorOf.end())
+      return it->second;
+    auto t = constantOf(v, user);
+    if (!t)
+      return t.takeError();
+    int64_t n = 1;
+    for (int64_t d : dims)
+      n *= d;
+    if (t->numel() != n)
+      return opError(user, what + " has " + Twine(t->numel()) +
+                               " elements, expected " + Twine(n));
+    if (!s10::runtime::isFloat(t->dtype()))
+      return opError(user, what + " is not a float tensor");
+    uint32_t id = addDense(*t, dims, tensorName(v, user, what));
+    tensorOf[v] = id;
+    return id;
+  }
+
+  Expected<uint32_t> linearWeight(Operation *op, Value w, int64_t &inF,
+                                  int64_t &outF);
+
+  Expected<int64_t> widthOf(Value v, Operation *op) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || t.getRank() < 2 || t.getRank() > 3)
+      return opError(op, "activations must be [batch, seq, features] or "
+                         "[seq, features] tensors");
+    if (t.getRank() == 3 && t.getDimSize(0) != 1)
+      return opError(op, "only batch 1 is compiled (got " +
+                             Twine(t.getDimSize(0)) + ")");
+    int64_t w = t.getShape().back();
+    if (ShapedType::isDynamic(w) || w <= 0 || w > INT32_MAX)
+      return opError(op, "the feature dimension must be static");
+    return w;
+  }
+
+  Expected<uint32_t> input(Value v, Operation *op) {
+    auto it = bufOf.find(v);
+    if (it == bufOf.end())
+      return opError(op, "operand is not produced by a compiled step");
+    return it->second;
+  }
+
+  Error addStep(Operation *op);
+  uint32_t allocate(uint32_t width);
+
+  ModuleOp module;
+  const s10::target::ArtifactOptions &opts;
+  s10::runtime::WeightStore store;
+
+  std::string strings, weights;
+  StringMap<uint32_t> stringIndex;
+  std::vector<fmt::TensorRecord> tensors;
+  std::vector<fmt::BufferRecord> buffers;
+  std::vector<fmt::StepRecord> steps;
+  std::vector<fmt::KernelRecord> kernels;
+  StringMap<uint32_t> kernelIndex;
+  llvm::DenseMap<Value, uint32_t> tensorOf, bufOf;
+  llvm::DenseMap<Value, size_t> lastUse;
+  std::map<uint32_t, std::vector<uint32_t>> freeByWidth;
+  Value ids;
+  size_t stepIndex = 0;
+
+  fmt::ModelConfig config{};
+  int64_t packedWeights = 0, denseWeights = 0;
+  uint64_t packedBytes = 0;
+  uint32_t kvSlots = 0, kvWidth = 0;
+};
+
+uint32_t Writer::allocate(uint32_t width) {
+  auto &free = freeByWidth[width];
+  if (!free.empty()) {
+    uint32_t b = free.back();
+    free.pop_back();
+    return b;
+  }
+  fmt::BufferRecord rec{};
+  rec.width = width;
+  buffers.push_back(rec);
+  return buffers.size() - 1;
+}
+
+Expected<uint32_t> Writer::linearWeight(Operation *op, Value w, int64_t &inF,
+                                        int64_t &outF) {
+  auto it = tensorOf.find(w);
+  if (auto pw = w.getDefiningOp<sq::PackedWeightOp>()) {
+    auto type = cast<sq::QWeightType>(pw.getType());
+    outF = type.getOutFeatures();
+    inF = type.getInFeatures();
+    if (it != tensorOf.end())
+      return it->second;
+    layout::Spec spec = pw.getPacking().getSpec();
+    ArrayRef<char> data = pw.getBytes();
+    layout::Status st = layout::validate(
+        spec, outF, inF, reinterpret_cast<const uint8_t *>(data.data()),
+        data.size());
+    if (st.failed())
+      return opError(op, "packed weight: " + st.message());
+    fmt::TensorRecord rec{};
+    rec.dtype = uint32_t(fmt::DType::Packed);
+    rec.rank = 2;
+    rec.dims[0] = outF;
+    rec.dims[1] = inF;
+    rec.pkKind = uint8_t(spec.kind);
+    rec.pkBits = spec.bits;
+    rec.pkSalientBits = spec.salientBits;
+    rec.pkParams = uint8_t(spec.params);
+    rec.pkGroupSize = spec.groupSize;
+    rec.pkBlock = spec.block;
+    rec.pkNmSalient = spec.nmSalient;
+    rec.pkSalientCount = spec.salientCount;
+    uint32_t id = addTensorBytes(rec, tensorName(w, op, "weight"), data.data(),
+                                 data.size());
+    tensorOf[w] = id;
+    packedWeights += outF * inF;
+    packedBytes += data.size();
+    return id;
+  }
+  if (w.getDefiningOp<sq::QuantizedWeightOp>())
+    return opError(op, "the weight is quantized but not packed; run "
+                       "squeeze-pack (--squeeze10-quantize packs unless "
+                       "pack=false)");
+  auto lin = dyn_cast<sq::LinearOp>(op);
+  auto type = dyn_cast<RankedTensorType>(w.getType());
+  if (!lin || !type || type.getRank() != 2)
+    return opError(op, "unsupported weight operand");
+  bool inOut = lin.getWeightLayout() == sq::WeightLayout::in_out;
+  inF = type.getDimSize(inOut ? 0 : 1);
+  outF = type.getDimSize(inOut ? 1 : 0);
+  if (it != tensorOf.end())
+    return it->second;
+  auto t = constantOf(w, op);
+  if (!t)
+    return t.takeError();
+  if (!s10::runtime::isFloat(t->dtype()))
+    return opError(op, "weight is not a float tensor");
+  if (inOut) {
+    // The plan's matrices are [out, in]: transpose ONNX MatMul weights once.
+    Tensor f = t->toF32();
+    std::vector<float> tr(size_t(inF * outF));
+    for (int64_t i = 0; i < inF; ++i)
+      for (int64_t o = 0; o < outF; ++o)
+        tr[o * inF + i] = f.f32()[i * outF + o];
+    Tensor tt = Tensor::f32({outF, inF}, tr);
+    *t = t->dtype() == DType::F16 ? tt.castTo(DType::F16) : tt;
+  }
+  uint32_t id = addDense(*t, {outF, inF}, tensorName(w, op, "weight"));
+  tensorOf[w] = id;
+  denseWeights += outF * inF;
+  return id;
+}
+
+Error Writer::addStep(Operation *op) {
+  fmt::StepRecord s{};
+  s.kernel = fmt::kNone;
+  s.in[0] = s.in[1] = s.in[2] = fmt::kNone;
+  s.tensor[0] = s.tensor[1] = fmt::kNone;
+  Value result = op->getResult(0);
+  auto width = widthOf(result, op);
+  if (!width)
+    return width.takeError();
+  auto inputs = [&](ValueRange vals) -> Error {
+    for (auto [i, v] : llvm::enumerate(vals)) {
+      auto b = input(v, op);
+      if (!b)
+        return b.takeError();
+      if (buffers[*b].width != uint32_t(*width) &&
+          !isa<sq::LinearOp, sq::QuantizedLinearOp, sq::AttentionOp>(op))
+        return opError(op, "operand and result widths differ");
+      s.in[i] = *b;
+    }
+    return Error::success();
+  };
+
+  if (auto emb = dyn_cast<sq::EmbeddingOp>(op)) {
+    if (emb.getIds() != ids)
+      return opError(op, "embedding ids must be the model's input ids");
+    auto tt = dyn_cast<RankedTensorType>(emb.getTable().getType());
+    if (!tt || tt.getRank() != 2 || !tt.hasStaticShape())
+      return opError(op, "the table must be a static 2-D tensor");
+    if (tt.getDimSize(1) != *width)
+      return opError(op, "table width differs from the result's");
+    auto t = denseOperand(emb.getTable(), op, "table", tt.getShape());
+    if (!t)
+      return t.takeError();
+    s.op = uint32_t(fmt::OpCode::Embedding);
+    s.tensor[0] = *t;
+    config.vocab = tt.getDimSize(0);
+    config.hidden = tt.getDimSize(1);
+  } else if (auto norm = dyn_cast<sq::RMSNormOp>(op)) {
+    if (Error e = inputs(norm.getInput()))
+      return e;
+    auto t = denseOperand(norm.getWeight(), op, "weight", {*width});
+    if (!t)
+      return t.takeError();
+    s.op = uint32_t(fmt::OpCode::RMSNorm);
+    s.tensor[0] = *t;
+    s.f[0] = float(norm.getEpsilon().convertToDouble());
+  } else if (isa<sq::LinearOp, sq::QuantizedLinearOp>(op)) {
+    Value x = op->getOperand(0), w = op->getOperand(1);
+    Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+    if (Error e = inputs(x))
+      return e;
+    int64_t inF = 0, outF = 0;
+    auto t = linearWeight(op, w, inF, outF);
+    if (!t)
+      return t.takeError();
+    if (buffers[s.in[0]].width != uint64_t(inF) || outF != *width)
+      return opError(op, "weight [" + Twine(outF) + ", " + Twine(inF) +
+                             "] does not match the input/result widths");
+    s.op = uint32_t(fmt::OpCode::Linear);
+    s.tensor[0] = *t;
+    if (bias) {
+      auto b = denseOperand(bias, op, "bias", {outF});
+      if (!b)
+        return b.takeError();
+      s.tensor[1] = *b;
+    }
+  } else if (auto rot = dyn_cast<sq::RotaryOp>(op)) {
+    if (Error e = inputs(rot.getInput()))
+      return e;
+    int64_t heads = rot.getNumHeads(), d = rot.getHeadDim();
+    if (heads <= 0 || d <= 0 || d % 2 || heads * d != *width)
+      return opError(op, "num_heads * head_dim must equal the width and "
+                         "head_dim must be even");
+    std::vector<float> inv;
+    if (Attribute a = op->getAttr("inv_freq")) {
+      if (auto arr = dyn_cast<DenseF32ArrayAttr>(a)) {
+        inv.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+      } else if (auto elts = dyn_cast<ElementsAttr>(a)) {
+        auto t = s10::runtime::tensorFromElementsAttr(elts);
+        if (!t)
+          return t.takeError();
+        inv = t->toFloatVector();
+      }
+      if (int64_t(inv.size()) != d / 2)
+        return opError(op, "inv_freq must hold head_dim / 2 floats");
+    } else {
+      // The interpreter's RotaryTable: f32 theta^(-2i / d).
+      double theta = rot.getTheta().convertToDouble();
+      for (int64_t i = 0; i < d / 2; ++i)
+        inv.push_back(1.0f / powf(float(theta), float(2 * i) / float(d)));
+    }
+    s.op = uint32_t(fmt::OpCode::Rotary);
+    s.i[0] = heads;
+    s.i[1] = d;
+    s.tensor[0] = addF32(inv, tensorName(Value(), op, "inv_freq"));
+  } else if (auto att = dyn_cast<sq::AttentionOp>(op)) {
+    if (Error e = inputs({att.getQuery(), att.getKey(), att.getValue()}))
+      return e;
+    if (!att.getCausal())
+      return opError(op, "only causal attention is compiled");
+    int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
+            d = att.getHeadDim();
+    if (h <= 0 || kv <= 0 || d <= 0 || h % kv || h * d != *width ||
+        buffers[s.in[0]].width != uint64_t(h * d) ||
+        buffers[s.in[1]].width != uint64_t(kv * d) ||
+        buffers[s.in[2]].width != uint64_t(kv * d))
+      return opError(op, "inconsistent head counts and widths");
+    if (kvSlots && kvWidth != uint32_t(kv * d))
+      return opError(op, "attention layers with different key widths");
+    kvWidth = kv * d;
+    s.op = uint32_t(fmt::OpCode::Attention);
+    s.i[0] = h;
+    s.i[1] = kv;
+    s.i[2] = d;
+    s.i[3] = kvSlots++;
+    s.f[0] = float(att.getScale().convertToDouble());
+    if (config.layers == 0) {
+      config.heads = h;
+      config.kvHeads = kv;
+      config.headDim = d;
+    }
+    ++config.layers;
+  } else if (auto sw = dyn_cast<sq::SwiGLUOp>(op)) {
+    if (Error e = inputs({sw.getGate(), sw.getUp()}))
+      return e;
+    s.op = uint32_t(fmt::OpCode::SwiGLU);
+    config.intermediate = *width;
+  } else if (auto node = dyn_cast<s10::onnx::NodeOp>(op)) {
+    if (node.getOpType() != "Add" || op->getNumOperands() != 2)
+      return opError(op, "ONNX operation left in the model: only raised "
+                         "models compile (run raise-onnx-to-squeeze)");
+    if (op->getOperand(0).getType() != result.getType() ||
+        op->getOperand(1).getType() != result.getType())
+      return opError(op, "only same-shape additions are compiled");
+    if (Error e = inputs(op->getOperands()))
+      return e;
+    s.op = uint32_t(fmt::OpCode::Add);
+  } else {
+    return opError(op, "operation not supported by the compiled plan");
+  }
+
+  if (auto k = op->getAttrOfType<StringAttr>("s10.kernel");
+      k && !opts.codeObject.empty()) {
+    fmt::KernelAbi abi = fmt::KernelAbi::Binary;
+    if (s.op == uint32_t(fmt::OpCode::Linear))
+      abi = fmt::KernelAbi::Gemv;
+    else if (s.op == uint32_t(fmt::OpCode::RMSNorm))
+      abi = fmt::KernelAbi::RMSNormRow;
+    else if (s.op != uint32_t(fmt::OpCode::Add) &&
+             s.op != uint32_t(fmt::OpCode::SwiGLU))
+      return opError(op, "no kernel ABI for this operation");
+    auto [it, inserted] = kernelIndex.try_emplace(k.getValue(), kernels.size());
+    if (inserted) {
+      fmt::KernelRecord rec{};
+      rec.abi = uint32_t(abi);
+      rec.symbolOffset = addString(k.getValue());
+      kernels.push_back(rec);
+    } else if (kernels[it->second].abi != uint32_t(abi)) {
+      return opError(op, "kernel '" + k.getValue() +
+                             "' is used with two different ABIs");
+    }
+    s.kernel = it->second;
+  }
+
+  // The result gets a buffer before the operands die, so a step never
+  // writes a buffer it reads.
+  s.out = allocate(*width);
+  bufOf[result] = s.out;
+  for (Value v : op->getOperands()) {
+    auto it = bufOf.find(v);
+    if (it != bufOf.end() && lastUse.lookup(v) == stepIndex) {
+      freeByWidth[buffers[it->second].width].push_back(it->second);
+      bufOf.erase(it);
+    }
+  }
+  std::string name;
+  raw_string_ostream os(name);
+  os << fmt::opName(s.op);
+  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
+    os << " (block " << role.getBlock() << ", "
+       << sq::stringifyLinearKind(role.getKind()) << ")";
+  s.nameOffset = addString(name);
+  steps.push_back(s);
+  return Error::success();
+}
+
+bool isConstant(Operation *op) {
+  return isa<sq::WeightOp, sq::PackedWeightOp, sq::QuantizedWeightOp,
+             arith::ConstantOp>(op);
+}
+
+Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
+  auto func = s10::runtime::findModelFunction(module);
+  if (!func)
+    return func.takeError();
+  if (func->getBody().getBlocks().size() != 1)
+    return createStringError(inconvertibleErrorCode(),
+                             "the model function must have a single block");
+  Block &body = func->getBody().front();
+  if (body.getNumArguments() != 1 ||
+      !isa<RankedTensorType>(body.getArgument(0).getType()) ||
+      !cast<RankedTensorType>(body.getArgument(0).getType())
+           .getElementType()
+           .isInteger())
+    return createStringError(inconvertibleErrorCode(),
+                             "the model function must take one argument, "
+                             "the token ids");
+  ids = body.getArgument(0);
+
+  // Liveness: the step index of each activation's last use.
+  SmallVector<Operation *> stepOps;
+  Operation *ret = body.getTerminator();
+  for (Operation &op : body.without_terminator())
+    if (!isConstant(&op))
+      stepOps.push_back(&op);
+  for (auto [i, op] : llvm::enumerate(stepOps))
+    for (Value v : op->getOperands())
+      lastUse[v] = i;
+  for (Value v : ret->getOperands())
+    lastUse[v] = stepOps.size();
+
+  for (Operation *op : stepOps) {
+    if (op->getNumResults() != 1)
+      return opError(op, "operation not supported by the compiled plan");
+    if (Error e = addStep(op))
+      return e;
+    ++stepIndex;
+  }
+  if (ret->getNumOperands() < 1)
+    return createStringError(inconvertibleErrorCode(),
+                             "the model function returns nothing");
+  auto logits = bufOf.find(ret->getOperand(0));
+  if (logits == bufOf.end())
+    return createStringError(inconvertibleErrorCode(),
+                             "the model's first result is not computed by a "
+                             "compiled step");
+  if (config.vocab == 0 || config.layers == 0)
+    return createStringError(inconvertibleErrorCode(),
+                             "no embedding or attention found: not a "
+                             "decoder model");
+  if (buffers[logits->second].width != config.vocab)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "the first result has " + Twine(buffers[logits->second].width) +
+            " features, the vocabulary " + Twine(config.vocab));
+  config.maxPositions = s10::runtime::getMaxPositions(module);
+  config.bosId = opts.bosId >= 0 ? uint32_t(opts.bosId) : fmt::kNone;
+  config.eosId = opts.eosId >= 0 ? uint32_t(opts.eosId) : fmt::kNone;
+  std::string name = opts.name;
+  if (name.empty())
+    name = sys::path::stem(opts.modulePath).str();
+  config.nameOffset = addString(name);
+  config.weightBytes = weights.size();
+
+  fmt::PlanHeader ph{};
+  ph.bufferCount = buffers.size();
+  ph.stepCount = steps.size();
+  ph.logitsBuffer = logits->second;
+  ph.kvSlots = kvSlots;
+  ph.kvWidth = kvWidth;
+  std::string plan;
+  append(plan, ph);
+  for (auto &b : buffers)
+    append(plan, b);
+  for (auto &s : steps)
+    append(plan, s);
+
+  std::string kernelSec;
+  if (!opts.codeObject.empty()) {
+    fmt::KernelsHeader kh{};
+    kh.count = kernels.size();
+    kh.codeOffset =
+        alignTo(sizeof(kh) + kernels.size() * sizeof(fmt::KernelRecord), 64);
+    kh.codeSize = opts.codeObject.size();
+    append(kernelSec, kh);
+    for (auto &k : kernels)
+      append(kernelSec, k);
+    kernelSec.resize(kh.codeOffset, '\0');
+    kernelSec += opts.codeObject;
+  }
+
+  std::string tensorSec;
+  for (auto &t : tensors)
+    append(tensorSec, t);
+  std::string configSec;
+  append(configSec, config);
+
+  struct Sec {
+    fmt::SectionKind kind;
+    const std::string *data;
+  };
+  SmallVector<Sec> secs = {{fmt::SectionKind::Config, &configSec},
+                           {fmt::SectionKind::Strings, &strings},
+                           {fmt::SectionKind::Tensors, &tensorSec},
+                           {fmt::SectionKind::Plan, &plan}};
+  if (!kernelSec.empty())
+    secs.push_back({fmt::SectionKind::Kernels, &kernelSec});
+  secs.push_back({fmt::SectionKind::Weights, &weights});
+
+  bytes.clear();
+  bytes.resize(sizeof(fmt::Header) + secs.size() * sizeof(fmt::SectionRecord),
+               '\0');
+  std::vector<fmt::SectionRecord> table;
+  for (const Sec &s : secs) {
+    uint64_t align = s.kind == fmt::SectionKind::Weights ? fmt::kWeightsAlign
+                                                         : fmt::kSectionAlign;
+    bytes.resize(alignTo(bytes.size(), align), '\0');
+    fmt::SectionRecord rec{};
+    rec.kind = uint32_t(s.kind);
+    rec.offset = bytes.size();
+    rec.size = s.data->size();
+    table.push_back(rec);
+    bytes += *s.data;
+  }
+  std::memcpy(&bytes[sizeof(fmt::Header)], table.data(),
+              table.size() * sizeof(fmt::SectionRecord));
+
+  fmt::Header h{};
+  std::memcpy(h.magic, fmt::kMagic, sizeof(h.magic));
+  h.version = fmt::kVersion;
+  h.headerSize = sizeof(fmt::Header);
+  h.target = uint32_t(fmt::Target::CpuX86_64);
+  h.sectionCount = secs.size();
+  h.fileSize = bytes.size();
+  h.sectionTableOffset = sizeof(fmt::Header);
+  h.payloadChecksum = fmt::checksum(bytes.data() + sizeof(fmt::Header),
+                                    bytes.size() - sizeof(fmt::Header));
+  std::memcpy(&bytes[0], &h, sizeof(h));
+  h.headerChecksum = fmt::checksum(bytes.data(), 48);
+  std::memcpy(&bytes[0], &h, sizeof(h));
+
+  summary.fileBytes = bytes.size();
+  summary.weightBytes = weights.size();
+  summary.packedBytes = packedBytes;
+  summary.codeBytes = opts.codeObject.size();
+  summary.packedWeights = packedWeights;
+  summary.denseWeights = denseWeights;
+  summary.steps = steps.size();
+  summary.buffers = buffers.size();
+  summary.tensors = tensors.size();
+  summary.kernels = kernels.size();
+  summary.compiledSteps = 0;
+  for (auto &s : steps)
+    summary.compiledSteps += s.kernel != fmt::kNone;
+  summary.arenaFloatsPerToken = 0;
+  for (auto &b : buffers)
+    summary.arenaFloatsPerToken += b.width;
+  return Error::success();
+}
+
+} // namespace
+
+Error s10::target::writeArtifact(ModuleOp module, const ArtifactOptions &opts,
+                                 std::string &bytes, ArtifactSummary &summary) {
+  Writer w(module, opts);
+  return w.run(bytes, summary);
+}

@@ -1,0 +1,75 @@
+// RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels | FileCheck %s
+// Running the pass again reuses the kernels it built.
+// RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels --squeeze-generate-kernels | FileCheck %s --check-prefix=TWICE
+// For a consumer that stores every dense matrix [out, in] (the .s10
+// artifact transposes ONNX MatMul weights), in_out weights get the plain
+// kernel.
+// RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="dense-out-in=true" | FileCheck %s --check-prefix=OUTIN
+// OUTIN: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_4x8"
+// OUTIN-NOT: s10_gemv_dense_f16t
+
+!kbit = !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked>>
+!bitmap = !squeeze.qweight<1x8, #squeeze.scheme<bits = 1, group_size = 8, salient_bits = 4, salient_fraction = 0.125, mask = layer, layout = unpacked>>
+
+// CHECK-LABEL: func.func @layers
+func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x8xf16>, tensor<3x8xf16>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x4xf32>) {
+  %qk = squeeze.quantized_weight {
+      codes = dense<[[0, 1, 2, 3, 3, 2, 1, 0], [1, 1, 1, 1, 0, 0, 0, 0]]> : tensor<2x8xi8>,
+      scales = dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>,
+      offsets = dense<[[-1.0, 0.0], [0.5, -0.25]]> : tensor<2x2xf32>} : !kbit
+  // CHECK: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
+  %y0 = squeeze.quantized_linear %x, %qk : (tensor<3x8xf32>, !kbit) -> tensor<3x2xf32>
+  %qb = squeeze.quantized_weight {
+      codes = dense<[[1, 0, 13, 1, 1, 0, 0, 1]]> : tensor<1x8xi8>,
+      scales = dense<1.0> : tensor<1x1xf32>,
+      offsets = dense<-0.5> : tensor<1x1xf32>,
+      salient_mask = dense<[[false, false, true, false, false, false, false, false]]> : tensor<1x8xi1>,
+      salient_scales = dense<0.125> : tensor<1x1xf32>,
+      salient_offsets = dense<-1.0> : tensor<1x1xf32>} : !bitmap
+  // CHECK: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8"
+  %y1 = squeeze.quantized_linear %x, %qb : (tensor<3x8xf32>, !bitmap) -> tensor<3x1xf32>
+  // Dense weights in either storage order.
+  %w = arith.constant dense<0.5> : tensor<4x8xf32>
+  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f32_4x8"
+  %y2 = squeeze.linear %x, %w {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x8xf32>, tensor<4x8xf32>) -> tensor<3x4xf32>
+  %wt = arith.constant dense<0.25> : tensor<8x4xf16>
+  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16t_4x8"
+  %y3 = squeeze.linear %x, %wt {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<3x8xf32>, tensor<8x4xf16>) -> tensor<3x4xf32>
+  %g = arith.constant dense<1.0> : tensor<8xf16>
+  // CHECK: squeeze.rms_norm {{.*}}s10.kernel = "s10_rmsnorm_f16_8_eps1em05"
+  %n = squeeze.rms_norm %h, %g {epsilon = 1.0e-5 : f64} : (tensor<3x8xf16>, tensor<8xf16>) -> tensor<3x8xf16>
+  // CHECK: squeeze.swiglu {{.*}}s10.kernel = "s10_swiglu"
+  %s = squeeze.swiglu %n, %h : (tensor<3x8xf16>, tensor<3x8xf16>) -> tensor<3x8xf16>
+  // CHECK: onnx.node "Add"{{.*}}s10.kernel = "s10_add"
+  %a = onnx.node "Add"(%x, %x) : (tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<3x8xf32>
+  // Broadcasting is not elementwise: no kernel.
+  %row = arith.constant dense<1.0> : tensor<8xf32>
+  // CHECK: onnx.node "Add"
+  // CHECK-NOT: s10.kernel
+  // CHECK-SAME: -> tensor<3x8xf32>
+  %ab = onnx.node "Add"(%x, %row) : (tensor<3x8xf32>, tensor<8xf32>) -> tensor<3x8xf32>
+  // A bias is not part of the GEMV: no kernel.
+  %bias = arith.constant dense<1.0> : tensor<4xf32>
+  // CHECK: squeeze.linear
+  // CHECK-NOT: s10.kernel
+  // CHECK-SAME: -> tensor<3x4xf32>
+  %y4 = squeeze.linear %x, %w, %bias {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  return %y0, %y1, %y2, %y3, %n, %s, %a, %ab, %y4 : tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x8xf16>, tensor<3x8xf16>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x4xf32>
+}
+
+// The kernels, one per distinct (ABI, shape, layout), with the signatures
+// the bare-pointer lowering turns into the C ABI.
+// CHECK-LABEL: module @s10_kernels
+// CHECK: func.func @s10_gemv_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: func.func @s10_gemv_dense_f32_4x8(%{{.*}}: memref<32xf32>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: func.func @s10_gemv_dense_f16t_4x8(%{{.*}}: memref<32xi16>,
+// CHECK: func.func @s10_rmsnorm_f16_8_eps1em05(%{{.*}}: memref<8xf32>, %{{.*}}: memref<8xi16>, %{{.*}}: memref<8xf32>)
+// CHECK: func.func @s10_swiglu(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
+// CHECK: memref.reinterpret_cast {{.*}} to memref<?xf32>
+// CHECK: func.func @s10_add(
+// CHECK-NOT: func.func
+
+// TWICE-COUNT-1: module @s10_kernels
+// TWICE-COUNT-7: func.func @s10_
+// TWICE-NOT: func.func @s10_

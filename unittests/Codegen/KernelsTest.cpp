@@ -1,0 +1,483 @@
+//===- KernelsTest.cpp - Generated CPU kernels against the references -----===//
+//
+// Builds kernels for random packed matrices of every layout kind, lowers
+// them, compiles them into one shared object per test, loads it and calls
+// the kernels: decoding must be bit-exact against PackedMatrix::decodeRow,
+// GEMV close to PackedMatrix::gemvRows, and the dense and elementwise
+// kernels close to straightforward loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Codegen/CpuCodegen.h"
+#include "s10/Codegen/KernelBuilder.h"
+#include "s10/Quant/PackedKernels.h"
+
+#include "PackedTestUtil.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <dlfcn.h>
+#include <functional>
+
+using namespace mlir;
+using namespace s10::codegen;
+using namespace s10::quant::layout;
+using namespace s10::quant::layout::test;
+
+namespace {
+
+using GemvFn = void (*)(const uint8_t *, const float *, float *, int64_t,
+                        int64_t);
+using DecodeFn = void (*)(const uint8_t *, float *, int64_t);
+using RMSNormFn = void (*)(const float *, const uint8_t *, float *);
+using BinaryFn = void (*)(const float *, const float *, float *, int64_t);
+
+/// A context with the kernel dialects and translations.
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registerKernelDialects(registry);
+  registry.insert<LLVM::LLVMDialect>();
+  registerKernelTranslations(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+/// A shared object compiled from a module of kernels and loaded.
+class Library {
+public:
+  /// `populate` builds the kernels into the module's body.
+  Library(const std::function<void(OpBuilder &, Location)> &populate,
+          StringRef cpu = "native") {
+    load(populate, cpu);
+  }
+  ~Library() {
+    if (handle_)
+      dlclose(handle_);
+  }
+  bool loaded() const { return handle_ != nullptr; }
+  template <typename Fn> Fn get(const std::string &name) const {
+    void *p = handle_ ? dlsym(handle_, name.c_str()) : nullptr;
+    EXPECT_NE(p, nullptr) << "missing symbol " << name;
+    return reinterpret_cast<Fn>(p);
+  }
+
+private:
+  void load(const std::function<void(OpBuilder &, Location)> &populate,
+            StringRef cpu) {
+    ctx_ = makeContext();
+    Location loc = UnknownLoc::get(ctx_.get());
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    OpBuilder b = OpBuilder::atBlockEnd(module->getBody());
+    populate(b, loc);
+    ASSERT_TRUE(succeeded(module->verify()));
+    std::string error, so;
+    ASSERT_TRUE(succeeded(lowerKernelsToLLVM(*module, error))) << error;
+    ASSERT_TRUE(succeeded(emitSharedObject(*module, cpu, so, error))) << error;
+    ASSERT_GE(so.size(), 4u);
+    ASSERT_EQ(so.substr(0, 4), "\x7f"
+                               "ELF");
+    llvm::SmallString<128> path;
+    ASSERT_FALSE(
+        llvm::sys::fs::createTemporaryFile("s10-kernels-test", "so", path));
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      ASSERT_FALSE(ec);
+      os << so;
+    }
+    handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    llvm::sys::fs::remove(path);
+    ASSERT_NE(handle_, nullptr) << dlerror();
+  }
+
+  std::unique_ptr<MLIRContext> ctx_;
+  void *handle_ = nullptr;
+};
+
+std::vector<float> randomVector(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = d(rng);
+  return v;
+}
+
+/// A random packed matrix and its reference view.
+struct Packed {
+  std::string name;
+  Spec spec;
+  int64_t out = 0, in = 0;
+  std::vector<uint8_t> bytes;
+  PackedMatrix m;
+};
+
+struct Case {
+  std::string name;
+  Spec spec;
+  Shape shape;
+};
+
+void makePacked(const Case &c, uint32_t seed, Packed &p) {
+  Spec s = c.spec;
+  s.groupSize = c.shape.group;
+  Logical w = randomLogical(s, c.shape.out, c.shape.in, seed);
+  p.name = c.name;
+  p.spec = specFor(s, w);
+  p.out = c.shape.out;
+  p.in = c.shape.in;
+  Status st = pack(p.spec, w, p.bytes);
+  ASSERT_FALSE(st.failed()) << c.name << ": " << st.message();
+  st = PackedMatrix::create(p.spec, p.out, p.in, p.bytes.data(), p.bytes.size(),
+                            true, p.m);
+  ASSERT_FALSE(st.failed()) << c.name << ": " << st.message();
+}
+
+/// Every kind and parameter format on ragged shapes: out not a multiple of
+/// 8 or 16, in not a multiple of the group, groups of 16, 64, 128 and the
+/// whole row, and groups that do not start on a byte (7, 12, 20).
+std::vector<Case> packedCases() {
+  std::vector<Case> cases;
+  auto add = [&](const std::string &name, Spec s, Shape sh) {
+    cases.push_back({name + "_" + shapeName(sh), s, sh});
+  };
+  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8;
+  for (unsigned b = 1; b <= 8; ++b) {
+    std::string n = "kbit" + std::to_string(b);
+    add(n + "_f16", kbitSpec(b, 0, f16), {37, 100, 16});
+    add(n + "_q8", kbitSpec(b, 0, q8), {19, 300, 64});
+  }
+  add("kbit3_f16", kbitSpec(3, 0, f16), {13, 260, 128});
+  add("kbit4_f16", kbitSpec(4, 0, f16), {9, 77, 77});
+  add("kbit5_q8", kbitSpec(5, 0, q8), {7, 60, 20});
+  add("kbit2_f16", kbitSpec(2, 0, f16), {5, 50, 7});
+  add("kbit1_q8", kbitSpec(1, 0, q8), {3, 1, 1});
+  for (unsigned sb = 2; sb <= 8; ++sb) {
+    std::string n = "bitmap_s" + std::to_string(sb);
+    add(n + "_f16", mixedSpec(Kind::Bitmap, sb, 0, f16), {37, 100, 16});
+    add(n + "_q8", mixedSpec(Kind::Bitmap, sb, 0, q8), {19, 300, 64});
+  }
+  add("bitmap_s4_f16", mixedSpec(Kind::Bitmap, 4, 0, f16), {13, 260, 128});
+  add("bitmap_s4_q8", mixedSpec(Kind::Bitmap, 4, 0, q8), {9, 77, 77});
+  add("bitmap_s5_f16", mixedSpec(Kind::Bitmap, 5, 0, f16), {7, 60, 20});
+  add("bitmap_s8_q8", mixedSpec(Kind::Bitmap, 8, 0, q8), {6, 45, 7});
+  add("chanblock_b1_s3_f16", mixedSpec(Kind::ChannelBlock, 3, 0, f16, 1),
+      {9, 100, 16});
+  add("chanblock_b4_s2_q8", mixedSpec(Kind::ChannelBlock, 2, 0, q8, 4),
+      {19, 300, 64});
+  add("chanblock_b4_s4_f16", mixedSpec(Kind::ChannelBlock, 4, 0, f16, 4),
+      {13, 260, 128});
+  add("chanblock_b5_s8_q8", mixedSpec(Kind::ChannelBlock, 8, 0, q8, 5),
+      {11, 77, 77});
+  add("chanblock_b16_s5_f16", mixedSpec(Kind::ChannelBlock, 5, 0, f16, 16),
+      {37, 60, 20});
+  add("nm1of8_s4_f16", mixedSpec(Kind::NM, 4, 0, f16, 8, 1), {37, 96, 16});
+  add("nm1of8_s2_q8", mixedSpec(Kind::NM, 2, 0, q8, 8, 1), {19, 320, 64});
+  add("nm2of16_s3_f16", mixedSpec(Kind::NM, 3, 0, f16, 16, 2), {13, 272, 128});
+  add("nm2of16_s8_q8", mixedSpec(Kind::NM, 8, 0, q8, 16, 2), {9, 48, 48});
+  add("nm1of2_s6_f16", mixedSpec(Kind::NM, 6, 0, f16, 2, 1), {7, 50, 12});
+  add("nm3of4_s7_q8", mixedSpec(Kind::NM, 7, 0, q8, 4, 3), {5, 36, 20});
+  return cases;
+}
+
+/// |y - ref| within 1e-5 of the row's magnitude sum |w| |x|.
+void expectGemvClose(const Packed &p, const std::vector<float> &x,
+                     const float *y, const float *ref, int64_t r0, int64_t r1) {
+  std::vector<float> row(static_cast<size_t>(p.in));
+  for (int64_t r = r0; r < r1; ++r) {
+    p.m.decodeRow(r, row.data());
+    double mag = 0;
+    for (int64_t j = 0; j < p.in; ++j)
+      mag += std::fabs(double(row[j]) * double(x[j]));
+    EXPECT_NEAR(y[r], ref[r - r0], 1e-5 * mag + 1e-30)
+        << p.name << " row " << r << " of [" << r0 << ", " << r1 << ")";
+  }
+}
+
+TEST(CodegenKernels, PackedDecodeAndGemv) {
+  std::vector<Case> cases = packedCases();
+  std::vector<Packed> packed(cases.size());
+  for (size_t k = 0; k < cases.size(); ++k) {
+    makePacked(cases[k], uint32_t(1000 + k), packed[k]);
+    if (HasFatalFailure())
+      return;
+  }
+  Library lib([&](OpBuilder &b, Location loc) {
+    for (const Packed &p : packed) {
+      GemvWeight w = GemvWeight::makePacked(p.spec, p.out, p.in);
+      ASSERT_TRUE(succeeded(buildDecodeKernel(b, loc, w)));
+      ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
+    }
+  });
+  ASSERT_TRUE(lib.loaded());
+  for (size_t k = 0; k < packed.size(); ++k) {
+    const Packed &p = packed[k];
+    GemvWeight w = GemvWeight::makePacked(p.spec, p.out, p.in);
+    auto decode = lib.get<DecodeFn>(decodeKernelName(w));
+    auto gemv = lib.get<GemvFn>(gemvKernelName(w));
+    ASSERT_TRUE(decode && gemv);
+    std::vector<float> want(size_t(p.in)), got(size_t(p.in));
+    for (int64_t r = 0; r < p.out; ++r) {
+      p.m.decodeRow(r, want.data());
+      std::fill(got.begin(), got.end(), -1.0f);
+      decode(p.bytes.data(), got.data(), r);
+      EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * 4), 0)
+          << p.name << ": row " << r << " differs";
+    }
+    std::vector<float> x = randomVector(size_t(p.in), uint32_t(77 + k));
+    GemvScratch scratch;
+    p.m.prepare(x.data(), scratch);
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, p.out},
+                          {p.out / 3, p.out - 1},
+                          {p.out - 1, p.out}}) {
+      if (r1 <= r0)
+        continue;
+      std::vector<float> ref(size_t(r1 - r0));
+      p.m.gemvRows(x.data(), scratch, ref.data(), r0, r1);
+      // Rows outside [r0, r1) stay untouched.
+      std::vector<float> y(size_t(p.out), 12345.0f);
+      gemv(p.bytes.data(), x.data(), y.data(), r0, r1);
+      expectGemvClose(p, x, y.data(), ref.data(), r0, r1);
+      for (int64_t r = 0; r < p.out; ++r) {
+        if (r >= r0 && r < r1)
+          continue;
+        EXPECT_EQ(y[r], 12345.0f) << p.name << " wrote row " << r;
+      }
+    }
+  }
+}
+
+TEST(CodegenKernels, DenseGemv) {
+  struct DenseCase {
+    DenseType type;
+    bool inOut;
+    int64_t out, in;
+  };
+  std::vector<DenseCase> cases = {{DenseType::F16, false, 37, 100},
+                                  {DenseType::F32, false, 19, 16},
+                                  {DenseType::F16, true, 37, 100},
+                                  {DenseType::F32, true, 70, 33},
+                                  {DenseType::F16, false, 1, 1}};
+  Library lib([&](OpBuilder &b, Location loc) {
+    for (const DenseCase &c : cases)
+      ASSERT_TRUE(succeeded(buildGemvKernel(
+          b, loc, GemvWeight::makeDense(c.type, c.out, c.in, c.inOut))));
+  });
+  ASSERT_TRUE(lib.loaded());
+  uint32_t seed = 5;
+  for (const DenseCase &c : cases) {
+    GemvWeight w = GemvWeight::makeDense(c.type, c.out, c.in, c.inOut);
+    auto gemv = lib.get<GemvFn>(gemvKernelName(w));
+    ASSERT_TRUE(gemv);
+    std::vector<float> dense = randomVector(size_t(c.out * c.in), seed++);
+    std::vector<uint8_t> bytes(w.bytes());
+    for (int64_t i = 0; i < c.out; ++i)
+      for (int64_t j = 0; j < c.in; ++j) {
+        float &v = dense[i * c.in + j];
+        size_t at = size_t(c.inOut ? j * c.out + i : i * c.in + j);
+        if (c.type == DenseType::F16) {
+          uint16_t h = floatToHalf(v);
+          v = halfToFloat(h);
+          std::memcpy(bytes.data() + 2 * at, &h, 2);
+        } else {
+          std::memcpy(bytes.data() + 4 * at, &v, 4);
+        }
+      }
+    std::vector<float> x = randomVector(size_t(c.in), seed++);
+    for (auto [r0, r1] :
+         {std::pair<int64_t, int64_t>{0, c.out}, {c.out / 3, c.out}}) {
+      std::vector<float> y(size_t(c.out), 12345.0f);
+      gemv(bytes.data(), x.data(), y.data(), r0, r1);
+      for (int64_t i = 0; i < c.out; ++i) {
+        if (i < r0 || i >= r1) {
+          EXPECT_EQ(y[i], 12345.0f);
+          continue;
+        }
+        double ref = 0, mag = 0;
+        for (int64_t j = 0; j < c.in; ++j) {
+          ref += double(dense[i * c.in + j]) * x[j];
+          mag += std::fabs(double(dense[i * c.in + j]) * x[j]);
+        }
+        EXPECT_NEAR(y[i], ref, 1e-5 * mag + 1e-30)
+            << gemvKernelName(w) << " row " << i;
+      }
+    }
+  }
+}
+
+TEST(CodegenKernels, RMSNormRow) {
+  struct NormCase {
+    int64_t width;
+    double eps;
+    DenseType type;
+  };
+  std::vector<NormCase> cases = {{384, 1e-5, DenseType::F16},
+                                 {100, 1e-6, DenseType::F32},
+                                 {7, 1e-5, DenseType::F16}};
+  Library lib([&](OpBuilder &b, Location loc) {
+    for (const NormCase &c : cases)
+      buildRMSNormRowKernel(b, loc, c.width, c.eps, c.type);
+  });
+  ASSERT_TRUE(lib.loaded());
+  uint32_t seed = 9;
+  for (const NormCase &c : cases) {
+    auto fn = lib.get<RMSNormFn>(rmsNormKernelName(c.width, c.eps, c.type));
+    ASSERT_TRUE(fn);
+    std::vector<float> x = randomVector(size_t(c.width), seed++);
+    std::vector<float> wf = randomVector(size_t(c.width), seed++);
+    std::vector<uint8_t> wb(size_t(c.width) *
+                            (c.type == DenseType::F16 ? 2 : 4));
+    for (int64_t i = 0; i < c.width; ++i) {
+      if (c.type == DenseType::F16) {
+        uint16_t h = floatToHalf(wf[i]);
+        wf[i] = halfToFloat(h);
+        std::memcpy(wb.data() + 2 * i, &h, 2);
+      } else {
+        std::memcpy(wb.data() + 4 * i, &wf[i], 4);
+      }
+    }
+    std::vector<float> y(size_t(c.width));
+    fn(x.data(), wb.data(), y.data());
+    double ss = 0;
+    for (float v : x)
+      ss += double(v) * v;
+    double inv = 1.0 / std::sqrt(ss / double(c.width) + c.eps);
+    for (int64_t i = 0; i < c.width; ++i) {
+      double ref = double(x[i]) * inv * wf[i];
+      EXPECT_NEAR(y[i], ref, 1e-6 * std::fabs(ref) + 1e-30)
+          << rmsNormKernelName(c.width, c.eps, c.type) << " at " << i;
+    }
+  }
+}
+
+TEST(CodegenKernels, Binary) {
+  Library lib([&](OpBuilder &b, Location loc) {
+    buildBinaryKernel(b, loc, BinaryKind::Add);
+    buildBinaryKernel(b, loc, BinaryKind::SwiGLU);
+  });
+  ASSERT_TRUE(lib.loaded());
+  auto add = lib.get<BinaryFn>(binaryKernelName(BinaryKind::Add));
+  auto swiglu = lib.get<BinaryFn>(binaryKernelName(BinaryKind::SwiGLU));
+  ASSERT_TRUE(add && swiglu);
+  for (int64_t n : {0, 1, 7, 8, 100, 1001}) {
+    std::vector<float> a = randomVector(size_t(n), uint32_t(n + 1));
+    std::vector<float> bv = randomVector(size_t(n), uint32_t(n + 2));
+    for (int64_t i = 0; i < n; ++i)
+      a[i] *= 8.0f; // exp over a wide range
+    if (n > 3) {
+      a[0] = -100.0f; // exp(100) overflows: silu is -0
+      a[1] = 100.0f;
+      a[2] = 0.0f;
+    }
+    std::vector<float> y(size_t(n) + 1, 7.0f);
+    add(a.data(), bv.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(y[i], a[i] + bv[i]);
+    EXPECT_EQ(y[n], 7.0f) << "wrote past n";
+    swiglu(a.data(), bv.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      double ref = double(a[i]) / (1.0 + std::exp(-double(a[i]))) * bv[i];
+      EXPECT_NEAR(y[i], ref, 1e-6 * std::fabs(ref) + 1e-30)
+          << "swiglu(" << a[i] << ", " << bv[i] << ")";
+    }
+    EXPECT_EQ(y[n], 7.0f) << "wrote past n";
+  }
+}
+
+/// The kernels need no F16C, AVX or library call: the baseline x86-64 build
+/// links with --no-undefined and decodes bit-exactly too. The newer CPU
+/// levels only compile here (the test machine may lack them).
+TEST(CodegenKernels, CpuLevels) {
+  Case c{"bitmap_s4_f16",
+         mixedSpec(Kind::Bitmap, 4, 0, ParamFormat::F16),
+         {21, 200, 64}};
+  Packed p;
+  makePacked(c, 3, p);
+  GemvWeight w = GemvWeight::makePacked(p.spec, p.out, p.in);
+  GemvWeight dense = GemvWeight::makeDense(DenseType::F16, 3, 40);
+  auto populate = [&](OpBuilder &b, Location loc) {
+    ASSERT_TRUE(succeeded(buildDecodeKernel(b, loc, w)));
+    ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
+    ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, dense)));
+    buildRMSNormRowKernel(b, loc, 10, 1e-5, DenseType::F16);
+    buildBinaryKernel(b, loc, BinaryKind::SwiGLU);
+  };
+  Library base(populate, "x86-64");
+  ASSERT_TRUE(base.loaded());
+  auto decode = base.get<DecodeFn>(decodeKernelName(w));
+  ASSERT_TRUE(decode);
+  std::vector<float> want(size_t(p.in)), got(size_t(p.in));
+  for (int64_t r = 0; r < p.out; ++r) {
+    p.m.decodeRow(r, want.data());
+    decode(p.bytes.data(), got.data(), r);
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * 4), 0);
+  }
+  // Without F16C, f16 values go through the integer expansion: subnormal,
+  // zero, negative and largest weights against a one-hot x.
+  auto gemv = base.get<GemvFn>(gemvKernelName(dense));
+  ASSERT_TRUE(gemv);
+  const uint16_t halves[] = {0x0001, 0x03ff, 0x8000, 0xc500, 0x7bff, 0x3555};
+  std::vector<uint16_t> wd(size_t(dense.out * dense.in));
+  for (size_t k = 0; k < wd.size(); ++k)
+    wd[k] = halves[k % 6];
+  for (int64_t j = 0; j < dense.in; ++j) {
+    std::vector<float> x(size_t(dense.in), 0.0f), y(size_t(dense.out));
+    x[size_t(j)] = 1.0f;
+    gemv(reinterpret_cast<const uint8_t *>(wd.data()), x.data(), y.data(), 0,
+         dense.out);
+    for (int64_t i = 0; i < dense.out; ++i)
+      EXPECT_EQ(y[size_t(i)], halfToFloat(wd[size_t(i * dense.in + j)]))
+          << "row " << i << " column " << j;
+  }
+  for (const char *cpu : {"x86-64-v3", "x86-64-v4"}) {
+    auto ctx = makeContext();
+    Location loc = UnknownLoc::get(ctx.get());
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    OpBuilder b = OpBuilder::atBlockEnd(module->getBody());
+    populate(b, loc);
+    std::string error, so;
+    ASSERT_TRUE(succeeded(lowerKernelsToLLVM(*module, error))) << error;
+    ASSERT_TRUE(succeeded(emitSharedObject(*module, cpu, so, error)))
+        << cpu << ": " << error;
+    EXPECT_EQ(so.substr(0, 4), "\x7f"
+                               "ELF");
+  }
+}
+
+TEST(CodegenKernels, Errors) {
+  auto ctx = makeContext();
+  Location loc = UnknownLoc::get(ctx.get());
+  std::string messages;
+  ScopedDiagnosticHandler handler(ctx.get(), [&](Diagnostic &d) {
+    messages += d.str() + "\n";
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b = OpBuilder::atBlockEnd(module->getBody());
+  // A layout the packer refuses: NM needs the input to be a multiple of M.
+  Spec bad = mixedSpec(Kind::NM, 4, 8, ParamFormat::F16, 8, 1);
+  EXPECT_TRUE(
+      failed(buildGemvKernel(b, loc, GemvWeight::makePacked(bad, 4, 12))));
+  EXPECT_NE(messages.find("multiple of M"), std::string::npos) << messages;
+  EXPECT_TRUE(failed(
+      buildDecodeKernel(b, loc, GemvWeight::makeDense(DenseType::F16, 4, 4))));
+  std::string reason;
+  EXPECT_TRUE(failed(checkGemvWeight(
+      GemvWeight::makePacked(kbitSpec(4, 128, ParamFormat::F16), 2, 1 << 20),
+      reason)));
+  EXPECT_NE(reason.find("stack"), std::string::npos) << reason;
+
+  buildBinaryKernel(b, loc, BinaryKind::Add);
+  std::string error, so;
+  ASSERT_TRUE(succeeded(lowerKernelsToLLVM(*module, error))) << error;
+  EXPECT_TRUE(failed(emitSharedObject(*module, "no-such-cpu", so, error)));
+  EXPECT_NE(error.find("no-such-cpu"), std::string::npos) << error;
+}
+
+} // namespace
