@@ -4,10 +4,15 @@
 // decodes eight columns at a time (one byte of a bit plane) into vector
 // lanes and accumulates code * x; the group's scale and offset are applied
 // once per group (the offset through the group sum of x), so a row costs
-// one decode per weight and a handful of scalar operations per group. Mixed
-// layouts split each group into the non-salient part (sign bit * x), the
-// salient part (salient code * x) and the salient sum of x. Groups that do
-// not start on a byte are decoded one column at a time.
+// one decode per weight and a handful of scalar operations per group.
+//
+// Mixed layouts whose groups start on a byte first build, per call, tables
+// of partial sums of x: for every chunk of eight inputs the sum over each of
+// the 256 subsets. A chunk's non-salient part, salient top bits and salient
+// sum of x are then three table lookups indexed by its sign and mask bytes;
+// only the salient low bits are spread into vector lanes and multiplied into
+// x. Other groups decode every weight in its lanes, one column at a time if
+// they do not start on a byte.
 //
 // The decode kernel uses the same decoder and computes each value as
 // PackedMatrix::decodeRow does (scale * float(code) + offset in f32, no
@@ -726,6 +731,253 @@ std::pair<Value, Value> groupWords(Ops &o, const GroupRange &gr) {
           o.divu(o.add(gr.c1, o.idx(words - 1)), o.idx(words))};
 }
 
+/// Mixed kinds with chunk-aligned groups and at most this many inputs use
+/// the lookup tables below (about 129 bytes per input: up to 1 MiB, on the
+/// stack of the Gemv kernel).
+constexpr int64_t kLutMaxIn = 8192;
+
+/// The tables of partial sums of x a mixed-kind GEMV reads, one f32 buffer:
+///   [chunks][256]  T_c[b]: the sum of x[8c + i] over the bits i set in b
+///   [inPad]        x padded with zeros
+///   [groups]       the sum of x over each group
+/// so that a chunk's binary and salient parts are a few table lookups.
+struct LutLayout {
+  int64_t chunks, inPad, groups;
+  int64_t xOffset() const { return chunks * 256; }
+  int64_t sumOffset() const { return xOffset() + inPad; }
+  int64_t size() const { return sumOffset() + groups; }
+};
+
+LutLayout lutLayout(const PackedDecoder &dec) {
+  const int64_t span = PackedDecoder::kChunk * PackedDecoder::kWordChunks;
+  int64_t inPad = (dec.geometry().in + span - 1) / span * span;
+  return {inPad / PackedDecoder::kChunk, inPad, dec.geometry().groups};
+}
+
+/// Fills `lut` (LutLayout) from x.
+void buildLutTables(Ops &o, const PackedDecoder &dec, Value x, Value lut) {
+  const int64_t n = PackedDecoder::kChunk, in = dec.geometry().in;
+  const int64_t G = dec.spec().groupSize;
+  LutLayout lay = lutLayout(dec);
+  Value xo = o.idx(lay.xOffset());
+  o.loop(o.idx(0), o.idx(in), o.idx(1), {},
+         [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+           l.store(l.load(x, j), lut, l.add(xo, j));
+           return {};
+         });
+  o.loop(o.idx(in), o.idx(lay.inPad), o.idx(1), {},
+         [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+           l.store(l.f32c(0.0f), lut, l.add(xo, j));
+           return {};
+         });
+  o.loop(o.idx(0), o.idx(lay.groups), o.idx(1), {},
+         [&](Ops &l, Value g, ValueRange) -> SmallVector<Value> {
+           GroupRange gr = groupRange(l, G, in, g);
+           Value s = l.loop(
+               gr.begin, gr.end, l.idx(1), {l.f32c(0.0f)},
+               [&](Ops &m, Value j, ValueRange acc) -> SmallVector<Value> {
+                 return {m.add(acc[0], m.load(lut, m.add(xo, j)))};
+               })[0];
+           l.store(s, lut, l.add(l.idx(lay.sumOffset()), g));
+           return {};
+         });
+  // T_c[16h + l] = low-nibble sums [l] + high-nibble sums [h]: the nibble
+  // sums are vectors over l (and h), built from masked broadcasts.
+  o.loop(
+      o.idx(0), o.idx(lay.chunks), o.idx(1), {},
+      [&](Ops &l, Value c, ValueRange) -> SmallVector<Value> {
+        Value base = l.add(xo, l.mul(c, l.idx(n)));
+        Value xs[8];
+        for (int64_t i = 0; i < n; ++i)
+          xs[i] = l.load(lut, l.add(base, l.idx(i)));
+        auto nibbles = [&](int64_t first) {
+          Value v = l.f32c(0.0f, l.vec(l.f32()));
+          for (int64_t i = 0; i < 3; ++i) {
+            SmallVector<bool> bits;
+            for (int64_t lane = 0; lane < n; ++lane)
+              bits.push_back((lane >> i) & 1);
+            Value sel = arith::ConstantOp::create(
+                l.b, l.loc,
+                DenseElementsAttr::get(l.vec(l.i1()), ArrayRef<bool>(bits)));
+            v = l.add(v, l.select(sel, l.splat(xs[first + i]),
+                                  l.f32c(0.0f, l.vec(l.f32()))));
+          }
+          return std::pair<Value, Value>{v, l.add(v, l.splat(xs[first + 3]))};
+        };
+        auto [lo0, lo1] = nibbles(0);
+        auto [hi0, hi1] = nibbles(4);
+        Value t = l.mul(c, l.idx(256));
+        for (int64_t h = 0; h < 16; ++h) {
+          Value sh = l.splat(vector::ExtractOp::create(
+              l.b, l.loc, h < 8 ? hi0 : hi1, ArrayRef<int64_t>{h % 8}));
+          Value at = l.add(t, l.idx(16 * h));
+          l.vstore(l.add(lo0, sh), lut, at);
+          l.vstore(l.add(lo1, sh), lut, l.add(at, l.idx(n)));
+        }
+        return {};
+      });
+}
+
+/// Mixed kinds: entry 8m + l of the table is the bit offset of lane l's
+/// salient low bits after the chunk's first salient weight (as
+/// salientShiftTable), or 8r for a lane that is not salient: the kernel
+/// clears every bit from 8r on, so such lanes read zero.
+Value salientLaneTable(Ops &o, unsigned rest) {
+  std::string name = "s10_salient_lanes_r" + std::to_string(rest);
+  const int64_t n = PackedDecoder::kChunk;
+  auto type = MemRefType::get({256 * n}, o.i32());
+  auto module =
+      o.b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  if (!module.lookupSymbol(name)) {
+    SmallVector<int32_t> v;
+    for (unsigned m = 0; m < 256; ++m)
+      for (unsigned l = 0; l < n; ++l)
+        v.push_back(
+            (m >> l) & 1
+                ? int32_t(rest * unsigned(llvm::popcount(m & ((1u << l) - 1))))
+                : int32_t(8 * rest));
+    OpBuilder gb(module.getBodyRegion());
+    memref::GlobalOp::create(
+        gb, o.loc, name, gb.getStringAttr("private"), type,
+        DenseElementsAttr::get(RankedTensorType::get({256 * n}, o.i32()),
+                               ArrayRef<int32_t>(v)),
+        /*constant=*/true, gb.getI64IntegerAttr(32));
+  }
+  return memref::GetGlobalOp::create(o.b, o.loc, type, name);
+}
+
+/// Rows [r0, r1) of a mixed kind from the tables of buildLutTables. Per
+/// chunk with sign byte s and mask byte m, T[s], T[s & m] and T[m] give the
+/// binary part (T[s & ~m] = T[s] - T[s & m]; the non-salient sum of x is
+/// the group's sum minus T[m]), the salient top bits and the salient
+/// offset's sum; the salient low bits are
+/// spread into lanes by a shift table and multiplied into x. The scalar
+/// sums are added up per word in a tree to keep the add chains short.
+void buildLutRows(Ops &o, const PackedDecoder &dec, Value bytes, Value lut,
+                  Value y, Value r0, Value r1, Value scratch) {
+  const int64_t n = PackedDecoder::kChunk, nw = PackedDecoder::kWordChunks;
+  const int64_t in = dec.geometry().in, G = dec.spec().groupSize;
+  const unsigned rest = dec.spec().salientBits - 1;
+  LutLayout lay = lutLayout(dec);
+  Value shifts = salientLaneTable(o, rest);
+  bool words = dec.wordAligned();
+  int64_t step = words ? nw : 1;
+  // Chunks whose low bits one 64-bit load holds whatever their salient
+  // counts (8r bits each, after a shift of up to 7).
+  int64_t perLoad = (64 - 7) / (8 * rest);
+  perLoad = !words ? 1 : perLoad >= 4 ? 4 : perLoad >= 2 ? 2 : 1;
+  // i32 lanes while a lane that is not salient (shift 8r) stays in range.
+  bool narrow = 8 * rest < 32;
+  Value zeroV = o.splat(o.f32c(0.0f));
+
+  PackedDecoder::Row R;
+  // `step` chunks from c0. Carried: the sums of T[s], T[s & m], T[m], two
+  // vector sums of low * x, and the bit position of the next low bits.
+  auto chunks = [&](Ops &cl, Value c0, ValueRange a) -> SmallVector<Value> {
+    PackedDecoder::Word word =
+        dec.word(cl.b, cl.loc, bytes, R, c0, unsigned(step));
+    SmallVector<Value> s, sm, m;
+    Value lows[2] = {a[3], a[4]}, bitpos = a[5];
+    Value stream;
+    for (int64_t t = 0; t < step; ++t) {
+      Value c = cl.add(c0, cl.idx(t));
+      Value sh = cl.int_(cl.i32(), 8 * t);
+      Value byteMask = cl.int_(cl.i32(), 255);
+      Value sb = cl.and_(cl.shr(word.signs, sh), byteMask);
+      Value mb = cl.and_(cl.shr(word.mask, sh), byteMask);
+      Value tb = cl.shl(cl.toI64(c), cl.int_(cl.i64(), 8));
+      auto lookup = [&](Value i) {
+        return cl.load(lut, cl.toIndex(cl.or_(tb, cl.extui(i, cl.i64()))));
+      };
+      s.push_back(lookup(sb));
+      sm.push_back(lookup(cl.and_(sb, mb)));
+      m.push_back(lookup(mb));
+      // The salient low bits: one 64-bit load per perLoad chunks, shifted
+      // along chunk by chunk, cleared from bit 8r on.
+      if (t % perLoad == 0) {
+        Value at =
+            cl.add(R.stream, cl.toIndex(cl.shr(bitpos, cl.int_(cl.i64(), 3))));
+        stream = cl.shr(cl.loadInt(bytes, at, 8),
+                        cl.and_(bitpos, cl.int_(cl.i64(), 7)));
+      }
+      Value bits =
+          cl.and_(stream, cl.int_(cl.i64(), (int64_t(1) << (8 * rest)) - 1));
+      Value laneShifts =
+          cl.vload(cl.vec(cl.i32()), shifts, cl.mul(cl.toIndex(mb), cl.idx(n)));
+      Value lv;
+      if (narrow)
+        lv = cl.shr(cl.splat(cl.trunci(bits, cl.i32())), laneShifts);
+      else
+        lv = cl.trunci(
+            cl.shr(cl.splat(bits), cl.extui(laneShifts, cl.vec(cl.i64()))),
+            cl.vec(cl.i32()));
+      lv = cl.and_(lv, cl.splat(cl.int_(cl.i32(), (int64_t(1) << rest) - 1)));
+      Value xc = cl.vload(cl.vec(cl.f32()), lut,
+                          cl.add(cl.idx(lay.xOffset()), cl.mul(c, cl.idx(n))));
+      lows[t % 2] = cl.fma(cl.sitofp(lv, cl.vec(cl.f32())), xc, lows[t % 2]);
+      Value adv =
+          cl.mul(cl.extui(math::CtPopOp::create(cl.b, cl.loc, mb), cl.i64()),
+                 cl.int_(cl.i64(), rest));
+      bitpos = cl.add(bitpos, adv);
+      if (t % perLoad != perLoad - 1)
+        stream = cl.shr(stream, adv);
+    }
+    auto tree = [&](SmallVector<Value> &v) {
+      while (v.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t i = 0; i + 1 < v.size(); i += 2)
+          next.push_back(cl.add(v[i], v[i + 1]));
+        if (v.size() % 2)
+          next.push_back(v.back());
+        v = next;
+      }
+      return v[0];
+    };
+    return {cl.add(a[0], tree(s)),
+            cl.add(a[1], tree(sm)),
+            cl.add(a[2], tree(m)),
+            lows[0],
+            lows[1],
+            bitpos};
+  };
+
+  // Per group: scale * T[s & ~m] + offset * T[~m] + salient scale * (2^r *
+  // T[s & m] + low * x) + salient offset * T[m], summed over its chunks.
+  auto group = [&](Ops &gl, Value g, ValueRange acc) -> SmallVector<Value> {
+    SmallVector<Value, 4> p = dec.params(gl.b, gl.loc, bytes, R, g);
+    GroupRange gr = groupRange(gl, G, in, g);
+    Value first = gr.c0, last = gr.c1;
+    if (words) {
+      auto [w0, w1] = groupWords(gl, gr);
+      first = gl.mul(w0, gl.idx(nw));
+      last = gl.mul(w1, gl.idx(nw));
+    }
+    Value zf = gl.f32c(0.0f);
+    SmallVector<Value> sums = gl.loop(
+        first, last, gl.idx(step), {zf, zf, zf, zeroV, zeroV, acc[2]}, chunks);
+    Value S = sums[0], SM = sums[1], M = sums[2];
+    Value gsum = gl.load(lut, gl.add(gl.idx(lay.sumOffset()), g));
+    Value accS = acc[0];
+    accS = gl.fma(p[0], gl.sub(S, SM), accS);
+    accS = gl.fma(p[1], gl.sub(gsum, M), accS);
+    accS = gl.fma(gl.mul(p[2], gl.f32c(float(1u << rest))), SM, accS);
+    accS = gl.fma(p[3], M, accS);
+    Value accV = gl.fma(gl.splat(p[2]), gl.add(sums[3], sums[4]), acc[1]);
+    return {accS, accV, sums[5]};
+  };
+
+  o.loop(r0, r1, o.idx(1), {},
+         [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+           R = dec.beginRow(l.b, l.loc, bytes, row, scratch, Value());
+           Value bitpos = l.mul(R.rank, l.int_(l.i64(), rest));
+           SmallVector<Value> res =
+               l.loop(l.idx(0), l.idx(lay.groups), l.idx(1),
+                      {l.f32c(0.0f), zeroV, bitpos}, group);
+           l.store(l.add(l.reduceAdd(res[1]), res[0]), y, row);
+           return {};
+         });
+}
+
 void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
                          const GemvWeight &w) {
   Ops o{b, loc};
@@ -735,6 +987,32 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
   bool mixed = w.spec.mixed();
   Value bytes = fn.getArgument(0), x = fn.getArgument(1), y = fn.getArgument(2);
   Value r0 = o.toIndex(fn.getArgument(3)), r1 = o.toIndex(fn.getArgument(4));
+
+  if (usesLut(w)) {
+    // The tables on the stack, then the rows through the GemvLut kernel:
+    // called, not inlined, so that it addresses the tables from a pointer
+    // argument rather than from the stack frame.
+    auto module =
+        b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    auto ensure = [&](const std::string &sym, auto build) {
+      if (auto f = module.lookupSymbol<func::FuncOp>(sym))
+        return f;
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      func::FuncOp f = *build(mb, loc, w, sym);
+      return f;
+    };
+    func::FuncOp prep =
+        ensure(gemvLutPrepareKernelName(w), buildGemvLutPrepareKernel);
+    func::FuncOp rows = ensure(gemvLutKernelName(w), buildGemvLutKernel);
+    rows.setNoInline(true);
+    Value lut = memref::AllocaOp::create(
+        b, loc, memref1D(lutLayout(dec).size(), o.f32()));
+    func::CallOp::create(b, loc, prep, ValueRange{x, lut});
+    func::CallOp::create(
+        b, loc, rows,
+        ValueRange{bytes, lut, y, fn.getArgument(3), fn.getArgument(4)});
+    return;
+  }
 
   // x padded with zeros to whole words, so that words reaching past the row
   // (zero bits, or any finite code) add nothing.
@@ -1053,6 +1331,71 @@ FailureOr<func::FuncOp> s10::codegen::buildGemvKernel(OpBuilder &b,
     buildPackedGemvBody(b, loc, fn, w);
   else
     buildDenseGemvBody(b, loc, fn, w);
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+bool s10::codegen::usesLut(const GemvWeight &w) {
+  std::string reason;
+  if (!w.packed || !w.spec.mixed() || w.in > kLutMaxIn ||
+      failed(checkGemvWeight(w, reason)))
+    return false;
+  return PackedDecoder(w.spec, w.out, w.in).chunkAligned();
+}
+
+int64_t s10::codegen::gemvLutFloats(const GemvWeight &w) {
+  if (!usesLut(w))
+    return 0;
+  return lutLayout(PackedDecoder(w.spec, w.out, w.in)).size();
+}
+
+std::string s10::codegen::gemvLutPrepareKernelName(const GemvWeight &w) {
+  return "s10_gemvlut_prepare_in" + str(w.in) + "_g" + str(w.spec.groupSize);
+}
+
+std::string s10::codegen::gemvLutKernelName(const GemvWeight &w) {
+  return "s10_gemvlut_" + weightTag(w);
+}
+
+FailureOr<func::FuncOp>
+s10::codegen::buildGemvLutPrepareKernel(OpBuilder &b, Location loc,
+                                        const GemvWeight &w, StringRef name) {
+  if (!usesLut(w))
+    return emitError(loc) << "no lookup-table GEMV for this weight";
+  Ops o{b, loc};
+  PackedDecoder dec(w.spec, w.out, w.in);
+  std::string sym = name.empty() ? gemvLutPrepareKernelName(w) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn = makeFunc(
+      b, loc, sym,
+      {memref1D(w.in, o.f32()), memref1D(lutLayout(dec).size(), o.f32())});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  buildLutTables(o, dec, fn.getArgument(0), fn.getArgument(1));
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+FailureOr<func::FuncOp> s10::codegen::buildGemvLutKernel(OpBuilder &b,
+                                                         Location loc,
+                                                         const GemvWeight &w,
+                                                         StringRef name) {
+  if (!usesLut(w))
+    return emitError(loc) << "no lookup-table GEMV for this weight";
+  Ops o{b, loc};
+  PackedDecoder dec(w.spec, w.out, w.in);
+  std::string sym = name.empty() ? gemvLutKernelName(w) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn = makeFunc(b, loc, sym,
+                             {memref1D(int64_t(w.bytes()), o.i8()),
+                              memref1D(lutLayout(dec).size(), o.f32()),
+                              memref1D(w.out, o.f32()), o.i64(), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value scratch;
+  if (int64_t sb = dec.maskScratchBytes())
+    scratch = memref::AllocaOp::create(b, loc, memref1D(sb, o.i8()));
+  buildLutRows(o, dec, fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
+               o.toIndex(fn.getArgument(3)), o.toIndex(fn.getArgument(4)),
+               scratch);
   func::ReturnOp::create(b, loc);
   return fn;
 }

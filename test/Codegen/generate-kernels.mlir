@@ -62,6 +62,13 @@ func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>,
 // CHECK-LABEL: module @s10_kernels
 // CHECK: func.func @s10_gemv_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// A bitmap GEMV builds its tables of partial sums of x (256 per chunk of
+// eight inputs, x padded to 32, one sum per group) and runs its rows on them.
+// CHECK: memref.alloca() : memref<1057xf32>
+// CHECK: call @s10_gemvlut_prepare_in8_g8(
+// CHECK: call @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(
+// CHECK: func.func @s10_gemvlut_prepare_in8_g8(%{{.*}}: memref<8xf32>, %{{.*}}: memref<1057xf32>)
+// CHECK: func.func @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<1057xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64) attributes {no_inline}
 // CHECK: func.func @s10_gemv_dense_f32_4x8(%{{.*}}: memref<32xf32>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_dense_f16t_4x8(%{{.*}}: memref<32xi16>,
 // CHECK: func.func @s10_rmsnorm_f16_8_eps1em05(%{{.*}}: memref<8xf32>, %{{.*}}: memref<8xi16>, %{{.*}}: memref<8xf32>)
@@ -71,5 +78,5 @@ func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>,
 // CHECK-NOT: func.func
 
 // TWICE-COUNT-1: module @s10_kernels
-// TWICE-COUNT-7: func.func @s10_
+// TWICE-COUNT-9: func.func @s10_
 // TWICE-NOT: func.func @s10_

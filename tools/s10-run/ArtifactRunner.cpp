@@ -496,6 +496,13 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
   }
 
   // Greedy generation, as the interpreter's generateGreedy.
+  if ((long long)ids.size() + o.maxNewTokens > maxPos)
+    std::fprintf(stderr,
+                 "s10-run: note: at most %lld new tokens: the prompt's %zu "
+                 "plus --max-new-tokens %lld exceed the context's %lld "
+                 "positions\n",
+                 maxPos - (long long)ids.size(), ids.size(), o.maxNewTokens,
+                 maxPos);
   int32_t eos = o.stopAtEos && tok ? tok->eosId() : -1;
   std::vector<int32_t> out = ids;
   std::vector<float> promptLogits;

@@ -366,6 +366,11 @@ s10_run_ir_main(int argc, char **argv) {
   GenerateOptions gopts;
   gopts.maxNewTokens = maxNewTokens;
   gopts.maxPositions = maxPos;
+  if (int64_t(ids.size()) + maxNewTokens > maxPos)
+    errs() << "s10-run: note: at most " << maxPos - int64_t(ids.size())
+           << " new tokens: the prompt's " << ids.size()
+           << " plus --max-new-tokens " << maxNewTokens
+           << " exceed the model's " << maxPos << " positions\n";
   if (stopAtEos && tokenizer)
     gopts.eosId = tokenizer->eosId();
   auto res = generateGreedy(**exec, ids, gopts);

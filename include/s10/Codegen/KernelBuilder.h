@@ -90,6 +90,30 @@ mlir::func::FuncOp buildBinaryKernel(mlir::OpBuilder &b, mlir::Location loc,
                                      BinaryKind kind,
                                      llvm::StringRef name = {});
 
+/// Mixed kinds with chunk-aligned groups and at most 8192 inputs compute
+/// their GEMV from tables of partial sums of x (per chunk of eight inputs,
+/// the sum over every subset), in two kernels:
+///
+///   GemvLutPrepare  void(const float *x, float *lut)
+///   GemvLut         void(const uint8_t *w, const float *lut, float *y,
+///                        int64_t r0, int64_t r1)
+///
+/// The prepare kernel depends on `in` and the group size only, so weights
+/// reading the same x share one `lut` of gemvLutFloats() floats. The Gemv
+/// kernel of such a weight runs both on a stack buffer.
+bool usesLut(const GemvWeight &w);
+/// Floats of the `lut` buffer; 0 unless usesLut(w).
+int64_t gemvLutFloats(const GemvWeight &w);
+std::string gemvLutPrepareKernelName(const GemvWeight &w);
+std::string gemvLutKernelName(const GemvWeight &w);
+/// Fail (with an error at `loc`) unless usesLut(w).
+mlir::FailureOr<mlir::func::FuncOp>
+buildGemvLutPrepareKernel(mlir::OpBuilder &b, mlir::Location loc,
+                          const GemvWeight &w, llvm::StringRef name = {});
+mlir::FailureOr<mlir::func::FuncOp>
+buildGemvLutKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
+                   llvm::StringRef name = {});
+
 /// Adds the dialects the kernels are built in.
 void registerKernelDialects(mlir::DialectRegistry &registry);
 
