@@ -522,6 +522,12 @@ def bad_cases(out):
                            ("bad_external_dir", ".")):
         cases[name] = matmul_model(external(
             "W", TensorProto.FLOAT, [32, 32], location, 0, 4096))
+    # A key given twice is refused rather than "the last one wins".
+    duplicate = external("W", TensorProto.FLOAT, [32, 32],
+                         "bad_external_length.data", 0, 4096)
+    entry = duplicate.external_data.add()
+    entry.key, entry.value = "offset", "64"
+    cases["bad_external_duplicate_key"] = matmul_model(duplicate)
 
     short = numpy_helper.from_array(np.ones((4, 4), np.float32), "W")
     short.raw_data = short.raw_data[:60]

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -191,8 +192,13 @@ LogicalResult TensorConverter::getExternalData(const onnx::TensorProto &tensor,
                                                Location loc, StringRef label,
                                                ExternalData &ext) {
   bool hasLength = false;
+  llvm::StringSet<> seen;
   for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
     StringRef key = entry.key(), value = entry.value();
+    // A repeated key is ambiguous (which offset is meant?): refuse it.
+    if (!seen.insert(key).second)
+      return emitError(loc) << label << ": external data key '" << key
+                            << "' appears more than once";
     uint64_t *field = key == "offset"   ? &ext.offset
                       : key == "length" ? &ext.length
                                         : nullptr;
