@@ -17,19 +17,6 @@ using namespace s10::runtime;
 #define S10_OPENBLAS_PATH "libopenblas.so"
 #endif
 
-const char *s10::runtime::preferredBlasCoreType() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  // An AMD CPU with the AVX-512 subsets the SkylakeX kernels use; OpenBLAS
-  // detects Intel ones itself.
-  __builtin_cpu_init();
-  if (__builtin_cpu_is("amd") && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    return "SkylakeX";
-#endif
-  return nullptr;
-}
-
 const Blas &s10::runtime::blas() {
   static Blas lib;
   static std::once_flag once;

@@ -8,7 +8,7 @@
 // CPU with AVX-512 gets OPENBLAS_CORETYPE=SkylakeX for the load (the
 // variable is restored afterwards). That only helps when nothing loaded
 // OpenBLAS before (a library linking it gets it initialized at process
-// start); tools can set the variable and re-exec, see s10-run. OpenBLAS runs
+// start); s10-run sets the variable before it loads the interpreter plugin. OpenBLAS runs
 // single-threaded; the runtime's pool provides the parallelism.
 //
 //===----------------------------------------------------------------------===//

@@ -59,6 +59,23 @@ Expected<func::FuncOp> s10::runtime::findModelFunction(ModuleOp module) {
                                 "named 'main'");
 }
 
+std::string s10::runtime::describeOp(Operation *op) {
+  std::string s;
+  raw_string_ostream os(s);
+  if (auto node = dyn_cast<s10::onnx::NodeOp>(op)) {
+    os << "onnx.node '" << node.getDisplayName() << "' (" << node.getOpType()
+       << ")";
+    return s;
+  }
+  os << op->getName().getStringRef();
+  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
+    os << " (block " << role.getBlock() << ", "
+       << sq::stringifyLinearKind(role.getKind()) << ")";
+  if (auto w = dyn_cast<sq::WeightOp>(op))
+    os << " \"" << w.getName() << "\"";
+  return s;
+}
+
 namespace {
 
 enum class Kind {
@@ -133,24 +150,6 @@ Kind classify(Operation *op, const KernelTable &table, KernelFn &kernel) {
   if (isa<func::ReturnOp>(op))
     return Kind::Return;
   return Kind::Unsupported;
-}
-
-/// "onnx.node 'name' (MatMul)" / "squeeze.linear (block 0, q)" for errors.
-std::string describeOp(Operation *op) {
-  std::string s;
-  raw_string_ostream os(s);
-  if (auto node = dyn_cast<s10::onnx::NodeOp>(op)) {
-    os << "onnx.node '" << node.getDisplayName() << "' (" << node.getOpType()
-       << ")";
-    return s;
-  }
-  os << op->getName().getStringRef();
-  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
-    os << " (block " << role.getBlock() << ", "
-       << sq::stringifyLinearKind(role.getKind()) << ")";
-  if (auto w = dyn_cast<sq::WeightOp>(op))
-    os << " \"" << w.getName() << "\"";
-  return s;
 }
 
 /// The dtype a squeeze op's result has: f32 in f32 mode, else the static

@@ -170,6 +170,26 @@ def _rows(buf, rows, vocab):
         return [list(buf[r * vocab:(r + 1) * vocab]) for r in range(rows)]
 
 
+class _Handle:
+    """Owns a libs10rt object: freed by close(), a `with` block or GC."""
+
+    _free = None  # the name of the C function that frees the handle
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            getattr(load_library(), self._free)(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def _sum_nll(rows, ids):
     """Sum over t of -log softmax(rows[t])[ids[t + 1]], in double."""
     try:
@@ -188,8 +208,10 @@ def _sum_nll(rows, ids):
         return total
 
 
-class Session:
+class Session(_Handle):
     """A sequence with its KV cache: prefill, then decode token by token."""
+
+    _free = "s10_session_free"
 
     def __init__(self, model, max_context=0, threads=None, max_chunk=0):
         self._model = model
@@ -203,20 +225,6 @@ class Session:
         _check(lib.s10_session_create(model._handle, ctypes.byref(opts),
                                       ctypes.byref(handle)))
         self._handle = handle
-
-    def close(self):
-        if getattr(self, "_handle", None):
-            load_library().s10_session_free(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def prefill(self, ids, all_logits=False):
         """Runs `ids` after the tokens so far; returns [len(ids), vocab]
@@ -248,8 +256,10 @@ class Session:
         load_library().s10_session_reset(self._handle)
 
 
-class Model:
+class Model(_Handle):
     """A compiled artifact, mapped and verified at construction."""
+
+    _free = "s10_model_free"
 
     def __init__(self, path, threads=0, verify_checksum=True, tokenizer=None):
         lib = load_library()
@@ -274,20 +284,6 @@ class Model:
             import sentencepiece
             self._tokenizer = sentencepiece.SentencePieceProcessor(
                 model_file=os.fspath(tokenizer))
-
-    def close(self):
-        if getattr(self, "_handle", None):
-            load_library().s10_model_free(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def session(self, **kwargs):
         return Session(self, **kwargs)

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ArtifactRunner.h"
+#include "s10/Runtime/BlasCoreType.h"
 #include "s10rt/Format.h"
 
 #include <cstdio>
@@ -56,22 +57,9 @@ std::string exeDir() {
   return slash == std::string::npos ? "" : p.substr(0, slash);
 }
 
-/// The OpenBLAS kernel family to force, or null: OpenBLAS 0.3.21 gives
-/// AMD CPUs with AVX-512 its AVX2 kernels. It reads OPENBLAS_CORETYPE when
-/// it loads, which is when the interpreter plugin (which links it) loads.
-const char *preferredBlasCoreType() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_is("amd") && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    return "SkylakeX";
-#endif
-  return nullptr;
-}
-
 int runInterpreter(int argc, char **argv) {
-  const char *core = preferredBlasCoreType();
+  // The plugin links OpenBLAS, which reads this variable when it loads.
+  const char *core = s10::runtime::preferredBlasCoreType();
   if (core && !std::getenv("OPENBLAS_CORETYPE"))
     setenv("OPENBLAS_CORETYPE", core, 0);
   std::vector<std::string> paths;

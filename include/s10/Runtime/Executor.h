@@ -110,6 +110,10 @@ private:
 /// The model function of `module`: `main`, else the only function.
 llvm::Expected<mlir::func::FuncOp> findModelFunction(mlir::ModuleOp module);
 
+/// An op as error messages name it: "onnx.node 'name' (MatMul)",
+/// "squeeze.linear (block 0, q)", "squeeze.weight \"val_88\"".
+std::string describeOp(mlir::Operation *op);
+
 } // namespace s10::runtime
 
 #endif // S10_RUNTIME_EXECUTOR_H

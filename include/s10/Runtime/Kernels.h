@@ -9,6 +9,7 @@
 #ifndef S10_RUNTIME_KERNELS_H
 #define S10_RUNTIME_KERNELS_H
 
+#include "s10/Runtime/BlasCoreType.h"
 #include "s10/Runtime/Tensor.h"
 #include "s10/Runtime/ThreadPool.h"
 
@@ -25,11 +26,6 @@ namespace s10::runtime {
 void initBlasThreading();
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...).
 const char *getBlasCoreName();
-/// The OPENBLAS_CORETYPE this CPU should use when OpenBLAS 0.3.21 picks a
-/// slower family itself (AMD CPUs with AVX-512 get "SkylakeX"), or null.
-/// OpenBLAS reads the variable when it loads, so a tool whose binary links
-/// OpenBLAS sets it and re-executes itself (s10-run does).
-const char *preferredBlasCoreType();
 
 /// C[M,N] = alpha op(A) op(B) + beta C, row-major, split over `pool`.
 void gemm(ThreadPool *pool, bool transA, bool transB, int64_t m, int64_t n,

@@ -30,19 +30,12 @@ using s10::runtime::Tensor;
 namespace {
 
 Error opError(Operation *op, const Twine &msg) {
-  std::string where;
-  raw_string_ostream os(where);
-  if (auto node = dyn_cast<s10::onnx::NodeOp>(op))
-    os << "onnx.node '" << node.getDisplayName() << "' (" << node.getOpType()
-       << ")";
-  else
-    os << op->getName().getStringRef();
-  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
-    os << " (block " << role.getBlock() << ", "
-       << sq::stringifyLinearKind(role.getKind()) << ")";
+  std::string where = s10::runtime::describeOp(op);
   if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
-    os << " at " << loc.getFilename().getValue() << ":" << loc.getLine();
-  return createStringError(inconvertibleErrorCode(), os.str() + ": " + msg);
+    where +=
+        (" at " + loc.getFilename().getValue() + ":" + Twine(loc.getLine()))
+            .str();
+  return createStringError(inconvertibleErrorCode(), where + ": " + msg);
 }
 
 uint64_t alignTo(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
