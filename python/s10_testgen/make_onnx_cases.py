@@ -578,6 +578,17 @@ def bad_cases(out):
     cases["bad_undefined_value"] = small_model(
         [helper.make_node("Add", ["X", "nowhere"], ["Y"], name="add_0")],
         [vi("X", TensorProto.FLOAT, [4])], [vi("Y", TensorProto.FLOAT, [4])])
+    # At opset 18 the installed ONNX cannot check nodes against their
+    # schemas, and its shape inference dereferences every required input:
+    # an empty or missing name there must be refused before it runs.
+    cases["bad_empty_input"] = small_model(
+        [helper.make_node("Shape", [""], ["Y"], name="shape_0", start=1)],
+        [vi("X", TensorProto.FLOAT, [2, 4])], [vi("Y", TensorProto.INT64, [1])],
+        opset=18)
+    cases["bad_missing_input"] = small_model(
+        [helper.make_node("Add", ["X"], ["Y"], name="add_0")],
+        [vi("X", TensorProto.FLOAT, [4])], [vi("Y", TensorProto.FLOAT, [4])],
+        opset=18)
     cases["bad_use_before_def"] = small_model(
         [helper.make_node("Relu", ["t"], ["Y"], name="relu_0"),
          helper.make_node("Neg", ["X"], ["t"], name="neg_0")],

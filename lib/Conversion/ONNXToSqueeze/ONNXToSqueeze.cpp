@@ -36,6 +36,12 @@ using s10::onnx::NodeOp;
 
 namespace {
 
+/// Input `i` of a node, or null where the node has fewer inputs: onnx.node
+/// takes any number of operands, so a pattern must not assume an arity.
+Value input(NodeOp node, unsigned i) {
+  return i < node.getInputs().size() ? node.getInputs()[i] : Value();
+}
+
 /// The node defining `v` if it has operator type `type`.
 NodeOp defNode(Value v, StringRef type) {
   auto node = v ? v.getDefiningOp<NodeOp>() : NodeOp();
@@ -47,8 +53,8 @@ NodeOp defNode(Value v, StringRef type) {
 /// Looks through Cast nodes between float types.
 Value skipFloatCasts(Value v) {
   while (NodeOp cast = defNode(v, "Cast")) {
-    Value in = cast.getInputs()[0];
-    auto inType = dyn_cast<TensorType>(in.getType());
+    Value in = input(cast, 0);
+    auto inType = in ? dyn_cast<TensorType>(in.getType()) : TensorType();
     if (!inType || !isa<FloatType>(inType.getElementType()))
       break;
     v = in;
@@ -138,15 +144,15 @@ std::optional<SmallVector<int64_t>> intsAttr(NodeOp node, StringRef key) {
 Value otherOperand(NodeOp node, Value known) {
   if (node.getNumOperands() != 2)
     return {};
-  if (node.getInputs()[0] == known)
-    return node.getInputs()[1];
-  if (node.getInputs()[1] == known)
-    return node.getInputs()[0];
+  if (input(node, 0) == known)
+    return input(node, 1);
+  if (input(node, 1) == known)
+    return input(node, 0);
   return {};
 }
 
 RankedTensorType rankedFloat(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
+  auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
   if (t && isa<FloatType>(t.getElementType()))
     return t;
   return {};
@@ -173,7 +179,7 @@ struct MatMulToLinear : OpRewritePattern<NodeOp> {
     if (op.getOpType() != "MatMul" || op.getNumOperands() != 2 ||
         op.getNumResults() != 1)
       return failure();
-    Value x = op.getInputs()[0], w = op.getInputs()[1];
+    Value x = input(op, 0), w = input(op, 1);
     auto wType = rankedFloat(w);
     auto xType = rankedFloat(x);
     auto resType = rankedFloat(op.getResult(0));
@@ -200,7 +206,7 @@ struct GemmToLinear : OpRewritePattern<NodeOp> {
         op.getFloatAttr("alpha", 1.0) != 1.0 ||
         op.getFloatAttr("beta", 1.0) != 1.0)
       return rewriter.notifyMatchFailure(op, "scaled or transposed input");
-    Value x = op.getInputs()[0], w = op.getInputs()[1];
+    Value x = input(op, 0), w = input(op, 1);
     auto wType = rankedFloat(w);
     auto resType = rankedFloat(op.getResult(0));
     if (!isWeight(w) || !wType || !rankedFloat(x) || !resType)
@@ -208,9 +214,8 @@ struct GemmToLinear : OpRewritePattern<NodeOp> {
     bool transB = op.getIntAttr("transB", 0) != 0;
     int64_t out = transB ? wType.getDimSize(0) : wType.getDimSize(1);
     Value bias;
-    if (op.getNumOperands() > 2 &&
-        !isa<NoneType>(op.getInputs()[2].getType())) {
-      bias = op.getInputs()[2];
+    if (op.getNumOperands() > 2 && !isa<NoneType>(input(op, 2).getType())) {
+      bias = input(op, 2);
       auto bType = rankedFloat(bias);
       // Only a per-output-channel bias maps onto squeeze.linear.
       if (!isWeight(bias) || !bType || bType.getRank() != 1 ||
@@ -238,7 +243,7 @@ struct GatherToEmbedding : OpRewritePattern<NodeOp> {
     if (op.getOpType() != "Gather" || op.getNumOperands() != 2 ||
         op.getIntAttr("axis", 0) != 0)
       return failure();
-    Value table = op.getInputs()[0], ids = op.getInputs()[1];
+    Value table = input(op, 0), ids = input(op, 1);
     auto tType = rankedFloat(table);
     auto idsType = dyn_cast<RankedTensorType>(ids.getType());
     auto resType = rankedFloat(op.getResult(0));
@@ -260,8 +265,8 @@ struct RMSNormChain : OpRewritePattern<NodeOp> {
   /// sets eps.
   static Value matchNormalized(Value v, double &eps) {
     if (NodeOp div = defNode(v, "Div")) {
-      Value a = div.getInputs()[0];
-      if (matchRms(div.getInputs()[1], a, eps, /*reciprocal=*/false))
+      Value a = input(div, 0);
+      if (matchRms(input(div, 1), a, eps, /*reciprocal=*/false))
         return a;
       return {};
     }
@@ -269,7 +274,7 @@ struct RMSNormChain : OpRewritePattern<NodeOp> {
     if (!mul)
       return {};
     for (int i = 0; i < 2; ++i) {
-      Value a = mul.getInputs()[i], r = mul.getInputs()[1 - i];
+      Value a = input(mul, i), r = input(mul, 1 - i);
       if (matchRms(r, a, eps, /*reciprocal=*/true))
         return a;
     }
@@ -283,20 +288,20 @@ struct RMSNormChain : OpRewritePattern<NodeOp> {
       NodeOp recip = defNode(r, "Reciprocal");
       if (!recip)
         return false;
-      s = recip.getInputs()[0];
+      s = input(recip, 0);
     }
     NodeOp sqrt = defNode(s, "Sqrt");
     if (!sqrt)
       return false;
-    NodeOp add = defNode(sqrt.getInputs()[0], "Add");
+    NodeOp add = defNode(input(sqrt, 0), "Add");
     if (!add)
       return false;
     for (int i = 0; i < 2; ++i) {
-      NodeOp mean = defNode(add.getInputs()[i], "ReduceMean");
-      auto e = constScalar(add.getInputs()[1 - i]);
+      NodeOp mean = defNode(input(add, i), "ReduceMean");
+      auto e = constScalar(input(add, 1 - i));
       if (!mean || !e || !isLastAxisMean(mean, a))
         continue;
-      Value sq = mean.getInputs()[0];
+      Value sq = input(mean, 0);
       if (!isSquareOf(sq, a))
         continue;
       eps = *e;
@@ -307,23 +312,23 @@ struct RMSNormChain : OpRewritePattern<NodeOp> {
 
   static bool isSquareOf(Value sq, Value a) {
     if (NodeOp pow = defNode(sq, "Pow")) {
-      auto p = constScalar(pow.getInputs()[1]);
-      return pow.getInputs()[0] == a && p && *p == 2.0;
+      auto p = constScalar(input(pow, 1));
+      return input(pow, 0) == a && p && *p == 2.0;
     }
     if (NodeOp mul = defNode(sq, "Mul"))
-      return mul.getInputs()[0] == a && mul.getInputs()[1] == a;
+      return input(mul, 0) == a && input(mul, 1) == a;
     return false;
   }
 
   static bool isLastAxisMean(NodeOp mean, Value a) {
     if (mean.getIntAttr("keepdims", 1) != 1)
       return false;
-    auto type = dyn_cast<RankedTensorType>(a.getType());
+    auto type = a ? dyn_cast<RankedTensorType>(a.getType()) : nullptr;
     if (!type)
       return false;
     std::optional<SmallVector<int64_t>> axes = intsAttr(mean, "axes");
     if (!axes && mean.getNumOperands() > 1)
-      axes = constInts(mean.getInputs()[1]);
+      axes = constInts(input(mean, 1));
     return axes && axes->size() == 1 &&
            normAxis((*axes)[0], type.getRank()) == type.getRank() - 1;
   }
@@ -336,12 +341,12 @@ struct RMSNormChain : OpRewritePattern<NodeOp> {
     if (!resType)
       return failure();
     for (int i = 0; i < 2; ++i) {
-      Value w = op.getInputs()[i];
+      Value w = input(op, i);
       auto wType = rankedFloat(w);
       if (!isWeight(w) || !wType || wType.getRank() != 1)
         continue;
       double eps = 0;
-      Value a = matchNormalized(skipFloatCasts(op.getInputs()[1 - i]), eps);
+      Value a = matchNormalized(skipFloatCasts(input(op, 1 - i)), eps);
       if (!a || !(eps > 0))
         continue;
       Value x = skipFloatCasts(a);
@@ -364,9 +369,9 @@ struct SwiGLUChain : OpRewritePattern<NodeOp> {
     if (!mul)
       return {};
     for (int i = 0; i < 2; ++i) {
-      NodeOp sig = defNode(mul.getInputs()[i], "Sigmoid");
-      if (sig && sig.getInputs()[0] == mul.getInputs()[1 - i])
-        return mul.getInputs()[1 - i];
+      NodeOp sig = defNode(input(mul, i), "Sigmoid");
+      if (sig && input(sig, 0) == input(mul, 1 - i))
+        return input(mul, 1 - i);
     }
     return {};
   }
@@ -379,8 +384,8 @@ struct SwiGLUChain : OpRewritePattern<NodeOp> {
     if (!resType)
       return failure();
     for (int i = 0; i < 2; ++i) {
-      Value gate = matchSilu(op.getInputs()[i]);
-      Value up = op.getInputs()[1 - i];
+      Value gate = matchSilu(input(op, i));
+      Value up = input(op, 1 - i);
       if (!gate || !rankedFloat(gate) || !rankedFloat(up) ||
           cast<RankedTensorType>(gate.getType()).getShape() !=
               cast<RankedTensorType>(up.getType()).getShape())
@@ -420,16 +425,16 @@ SmallVector<int64_t> lastTwoSwap(int64_t rank) {
 /// Transpose(Reshape(x, [s, H, D]), [1, 0, 2]).
 std::optional<HeadSplit> matchHeadSplit(Value v) {
   NodeOp tr = defNode(v, "Transpose");
-  auto type = dyn_cast<RankedTensorType>(v.getType());
+  auto type = rankedFloat(v);
   if (!tr || !type || (type.getRank() != 4 && type.getRank() != 3) ||
       intsAttr(tr, "perm") != headSeqSwap(type.getRank()))
     return std::nullopt;
   int64_t rank = type.getRank();
-  NodeOp rs = defNode(tr.getInputs()[0], "Reshape");
+  NodeOp rs = defNode(input(tr, 0), "Reshape");
   if (!rs)
     return std::nullopt;
-  auto shape = constInts(rs.getInputs()[1]);
-  auto flatType = rankedFloat(rs.getInputs()[0]);
+  auto shape = constInts(input(rs, 1));
+  auto flatType = rankedFloat(input(rs, 0));
   if (!shape || int64_t(shape->size()) != rank || !flatType ||
       flatType.getRank() != rank - 1)
     return std::nullopt;
@@ -439,7 +444,7 @@ std::optional<HeadSplit> matchHeadSplit(Value v) {
   int64_t features = flatType.getShape().back();
   if (!ShapedType::isDynamic(features) && features != heads * dim)
     return std::nullopt;
-  return HeadSplit{rs.getInputs()[0], heads, dim};
+  return HeadSplit{input(rs, 0), heads, dim};
 }
 
 /// Estimates theta from an inverse-frequency table f_i = theta^(-2i/D) by
@@ -499,31 +504,31 @@ std::optional<std::pair<Value, double>> matchRotary(Value v, int64_t dim) {
   if (!add)
     return std::nullopt;
   for (int i = 0; i < 2; ++i) {
-    NodeOp mulCos = defNode(add.getInputs()[i], "Mul");
-    NodeOp mulSin = defNode(add.getInputs()[1 - i], "Mul");
+    NodeOp mulCos = defNode(input(add, i), "Mul");
+    NodeOp mulSin = defNode(input(add, 1 - i), "Mul");
     if (!mulCos || !mulSin)
       continue;
     for (int j = 0; j < 2; ++j) {
-      NodeOp cat = defNode(mulSin.getInputs()[j], "Concat");
-      Value sinTable = mulSin.getInputs()[1 - j];
+      NodeOp cat = defNode(input(mulSin, j), "Concat");
+      Value sinTable = input(mulSin, 1 - j);
       auto catType =
           dyn_cast<RankedTensorType>(cat ? cat.getResult(0).getType() : Type());
       if (!cat || cat.getNumOperands() != 2 || !catType ||
           !isLastAxis(cat, catType.getRank()))
         continue;
-      NodeOp neg = defNode(cat.getInputs()[0], "Neg");
-      NodeOp lo = defNode(cat.getInputs()[1], "Slice");
+      NodeOp neg = defNode(input(cat, 0), "Neg");
+      NodeOp lo = defNode(input(cat, 1), "Slice");
       if (!neg || !lo)
         continue;
-      NodeOp hi = defNode(neg.getInputs()[0], "Slice");
+      NodeOp hi = defNode(input(neg, 0), "Slice");
       if (!hi)
         continue;
-      Value x = lo.getInputs()[0];
-      if (hi.getInputs()[0] != x)
+      Value x = input(lo, 0);
+      if (!x || input(hi, 0) != x)
         continue;
-      auto loStart = constInts(lo.getInputs()[1]);
-      auto loEnd = constInts(lo.getInputs()[2]);
-      auto hiStart = constInts(hi.getInputs()[1]);
+      auto loStart = constInts(input(lo, 1));
+      auto loEnd = constInts(input(lo, 2));
+      auto hiStart = constInts(input(hi, 1));
       if (!loStart || !loEnd || !hiStart || (*loStart)[0] != 0 ||
           (*loEnd)[0] != dim / 2 || (*hiStart)[0] != dim / 2)
         continue;
@@ -546,16 +551,16 @@ Value matchKVRepeat(Value v) {
   NodeOp rs = defNode(v, "Reshape");
   if (!rs)
     return v;
-  NodeOp ex = defNode(rs.getInputs()[0], "Expand");
+  NodeOp ex = defNode(input(rs, 0), "Expand");
   if (!ex)
     return v;
-  NodeOp un = defNode(ex.getInputs()[0], "Unsqueeze");
+  NodeOp un = defNode(input(ex, 0), "Unsqueeze");
   if (!un)
     return v;
-  auto axes = constInts(un.getInputs()[1]);
+  auto axes = constInts(input(un, 1));
   if (!axes || axes->size() != 1 || (*axes)[0] != 2)
     return v;
-  return un.getInputs()[0];
+  return input(un, 0);
 }
 
 /// True if the additive mask is derived from a position comparison, i.e.
@@ -564,7 +569,8 @@ bool looksCausal(Value mask) {
   SmallVector<Value> work{mask};
   llvm::SmallPtrSet<Operation *, 32> seen;
   while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
+    Value v = work.pop_back_val();
+    Operation *def = v ? v.getDefiningOp() : nullptr;
     if (!def || !seen.insert(def).second || seen.size() > 256)
       continue;
     if (auto node = dyn_cast<NodeOp>(def)) {
@@ -597,8 +603,8 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     if (!op.getResult(0).hasOneUse())
       return failure();
     auto pv = dyn_cast<NodeOp>(*op.getResult(0).getUsers().begin());
-    if (!pv || pv.getOpType() != "MatMul" ||
-        pv.getInputs()[0] != op.getResult(0) || !pv.getResult(0).hasOneUse())
+    if (!pv || pv.getOpType() != "MatMul" || input(pv, 0) != op.getResult(0) ||
+        !pv.getResult(0).hasOneUse())
       return rewriter.notifyMatchFailure(op, "softmax not followed by P @ V");
     auto tr = dyn_cast<NodeOp>(*pv.getResult(0).getUsers().begin());
     if (!tr || tr.getOpType() != "Transpose" ||
@@ -612,16 +618,17 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
       return failure();
 
     // Backward: scores = [scale *] (Q @ K^T) [+ mask].
-    Value scores = op.getInputs()[0];
+    Value scores = input(op, 0);
     bool causal = false;
     if (NodeOp add = defNode(scores, "Add")) {
       for (int i = 0; i < 2 && !causal; ++i) {
-        NodeOp inner = add.getInputs()[i].getDefiningOp<NodeOp>();
+        Value in = input(add, i);
+        NodeOp inner = in ? in.getDefiningOp<NodeOp>() : NodeOp();
         if (inner &&
             (inner.getOpType() == "Mul" || inner.getOpType() == "Div" ||
              inner.getOpType() == "MatMul") &&
-            looksCausal(add.getInputs()[1 - i])) {
-          scores = add.getInputs()[i];
+            looksCausal(input(add, 1 - i))) {
+          scores = input(add, i);
           causal = true;
         }
       }
@@ -631,32 +638,32 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
     double scale = 1.0;
     if (NodeOp mul = defNode(scores, "Mul")) {
       for (int i = 0; i < 2; ++i)
-        if (auto s = constScalar(mul.getInputs()[i])) {
+        if (auto s = constScalar(input(mul, i))) {
           scale = *s;
-          scores = mul.getInputs()[1 - i];
+          scores = input(mul, 1 - i);
           break;
         }
     } else if (NodeOp div = defNode(scores, "Div")) {
-      auto s = constScalar(div.getInputs()[1]);
+      auto s = constScalar(input(div, 1));
       if (!s || *s == 0)
         return failure();
       scale = 1.0 / *s;
-      scores = div.getInputs()[0];
+      scores = input(div, 0);
     }
     NodeOp qk = defNode(scores, "MatMul");
     if (!qk)
       return rewriter.notifyMatchFailure(op, "no Q @ K^T");
-    NodeOp kt = defNode(qk.getInputs()[1], "Transpose");
+    NodeOp kt = defNode(input(qk, 1), "Transpose");
     if (!kt || intsAttr(kt, "perm") != lastTwoSwap(rank))
       return rewriter.notifyMatchFailure(op, "K is not transposed");
 
     // Q, K, V back to their [b, s, H*D] projections.
-    Value q4 = qk.getInputs()[0];
-    Value k4 = matchKVRepeat(kt.getInputs()[0]);
-    Value v4 = matchKVRepeat(pv.getInputs()[1]);
+    Value q4 = input(qk, 0);
+    Value k4 = matchKVRepeat(input(kt, 0));
+    Value v4 = matchKVRepeat(input(pv, 1));
     std::optional<double> qTheta, kTheta;
     auto headDimOf = [&](Value v) -> int64_t {
-      auto t = dyn_cast<RankedTensorType>(v.getType());
+      auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
       return t && t.getRank() == rank ? t.getDimSize(rank - 1)
                                       : ShapedType::kDynamic;
     };
@@ -775,7 +782,7 @@ void s10::assignLinearRoles(func::FuncOp func) {
   func.walk([&](func::ReturnOp ret) {
     for (Value v : ret.getOperands()) {
       if (NodeOp rs = defNode(skipFloatCasts(v), "Reshape"))
-        v = rs.getInputs()[0];
+        v = input(rs, 0);
       if (Operation *l = linearProducer(v); l && !l->hasAttr("role"))
         setRole(l, -1, LinearKind::lm_head);
     }

@@ -215,6 +215,27 @@ LogicalResult Importer::checkNodes(const ::onnx::GraphProto &graph) {
     if (schema->Deprecated())
       return emitError(loc) << "unsupported op '" << op << "' (" << label
                             << "): deprecated at opset " << opset;
+    // ONNX's shape inference reads the type of every required input, also
+    // at opsets newer than the registry's (where Verify is skipped): an
+    // empty or missing name there crashes it, so refuse it first.
+    const auto &formals = schema->inputs();
+    for (size_t i = 0; i < formals.size(); ++i) {
+      auto option = formals[i].GetOption();
+      if (option == ::onnx::OpSchema::Optional)
+        continue;
+      bool variadic = option == ::onnx::OpSchema::Variadic;
+      size_t last = variadic ? size_t(node.input_size()) : i + 1;
+      if (!variadic && i >= size_t(node.input_size()))
+        return emitError(loc)
+               << "invalid " << label << " (op '" << op << "'): required input "
+               << i << " ('" << formals[i].GetName() << "') is missing";
+      for (size_t j = i; j < last; ++j)
+        if (node.input(j).empty())
+          return emitError(loc)
+                 << "invalid " << label << " (op '" << op
+                 << "'): required input " << j << " ('" << formals[i].GetName()
+                 << "') has an empty name";
+    }
     if (!verifySchemas)
       continue;
     try {
