@@ -10,6 +10,7 @@
 
 #include "s10/Codegen/CpuCodegen.h"
 #include "s10/Codegen/Passes.h"
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Target/Artifact/ArtifactWriter.h"
 #include "s10/Tools/InputFile.h"
@@ -74,6 +75,12 @@ static cl::opt<std::string> reportPath("report",
                                        cl::desc("Write a JSON summary"),
                                        cl::value_desc("file"),
                                        cl::cat(compileCat));
+static cl::opt<bool> verifyWeights(
+    "verify-weights",
+    cl::desc("Check every quantized and packed weight before compiling (code "
+             "ranges, finite parameters, salient counts, packed bytes); on "
+             "by default"),
+    cl::init(true), cl::cat(compileCat));
 static cl::opt<bool> quiet("quiet", cl::desc("No summary on stderr"),
                            cl::init(false), cl::cat(compileCat));
 
@@ -122,6 +129,14 @@ int main(int argc, char **argv) {
     return fail("cannot parse '" + inputPath + "'");
   if (failed(mlir::verify(*module)))
     return fail("'" + inputPath + "' does not verify");
+  if (verifyWeights) {
+    mlir::PassManager pm(&ctx);
+    pm.addPass(s10::squeeze::createSqueezeVerifyWeights());
+    if (failed(pm.run(*module)))
+      return fail("the weights of '" + inputPath +
+                  "' do not verify (see above; --verify-weights=false skips "
+                  "the check)");
+  }
 
   s10::target::ArtifactOptions opts;
   double codegenSecs = 0;

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Runtime/Drivers.h"
 #include "s10/Runtime/Executor.h"
@@ -26,6 +27,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "s10/Tools/InputFile.h"
 #include "s10/Tools/OutputFile.h"
 #include "llvm/ADT/StringExtras.h"
@@ -107,6 +109,12 @@ static cl::opt<std::string>
               cl::init("f32"), cl::cat(runCat));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
                            cl::init(false), cl::cat(runCat));
+static cl::opt<bool> verifyWeights(
+    "verify-weights",
+    cl::desc("Check every quantized and packed weight before running (code "
+             "ranges, finite parameters, salient counts, packed bytes); on "
+             "by default"),
+    cl::init(true), cl::cat(runCat));
 
 namespace {
 
@@ -292,6 +300,14 @@ s10_run_ir_main(int argc, char **argv) {
   auto module = loadModel(modelPath, ctx, loadError);
   if (!module)
     return fail(loadError);
+  if (verifyWeights) {
+    mlir::PassManager pm(&ctx);
+    pm.addPass(s10::squeeze::createSqueezeVerifyWeights());
+    if (failed(pm.run(*module)))
+      return fail("the weights of '" + modelPath +
+                  "' do not verify (see above; --verify-weights=false skips "
+                  "the check)");
+  }
 
   int64_t maxPos = getMaxPositions(*module, 2048);
   if (ppl && seqlen > maxPos)
