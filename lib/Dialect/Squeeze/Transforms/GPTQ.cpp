@@ -71,7 +71,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
 
   Mode mode = Mode::Mixed;
 
-  LogicalResult parseOptions() {
+  /// Options are checked before any pass of the pipeline runs (so before
+  /// calibration in squeeze10-quantize).
+  LogicalResult initialize(MLIRContext *ctx) override {
+    Location loc = UnknownLoc::get(ctx);
     if (modeName == "mixed")
       mode = Mode::Mixed;
     else if (modeName == "kbit")
@@ -81,15 +84,13 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     else if (modeName == "binary")
       mode = Mode::Binary;
     else
-      return getOperation().emitError("squeeze-gptq: unknown mode '")
+      return emitError(loc, "squeeze-gptq: unknown mode '")
              << modeName << "' (expected mixed, kbit, rtn or binary)";
     if (mode != Mode::Mixed && (bits < 1 || bits > 8))
-      return getOperation().emitError("squeeze-gptq: bits must be in [1, 8], "
-                                      "got ")
+      return emitError(loc, "squeeze-gptq: bits must be in [1, 8], got ")
              << int64_t(bits);
     if (blockSize <= 0)
-      return getOperation().emitError("squeeze-gptq: block-size must be "
-                                      "positive");
+      return emitError(loc, "squeeze-gptq: block-size must be positive");
     return success();
   }
 
@@ -252,8 +253,6 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   }
 
   void runOnOperation() override {
-    if (failed(parseOptions()))
-      return signalPassFailure();
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     SmallVector<LinearOp> layers = selectLayers(getOperation());
     std::vector<LayerReport> reports;

@@ -19,13 +19,15 @@ struct QuantizeStage1Pass
     : squeeze::impl::SqueezeQuantizeStage1Base<QuantizeStage1Pass> {
   using Base::Base;
 
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (bits < 2 || bits > 8)
+      return emitError(UnknownLoc::get(ctx), "squeeze-quantize-stage1: bits "
+                                             "must be in [2, 8], got ")
+             << int64_t(bits);
+    return success();
+  }
+
   void runOnOperation() override {
-    if (bits < 2 || bits > 8) {
-      getOperation().emitError("squeeze-quantize-stage1: bits must be in "
-                               "[2, 8], got ")
-          << int64_t(bits);
-      return signalPassFailure();
-    }
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false};
     for (LinearOp op : selectLayers(getOperation())) {

@@ -47,12 +47,16 @@ struct SelectSalientPass
     : squeeze::impl::SqueezeSelectSalientBase<SelectSalientPass> {
   using Base::Base;
 
-  LogicalResult parseOptions(quant::MaskOptions &mask,
-                             quant::SalienceDiag &diagKind) {
-    Operation *root = getOperation();
+  quant::MaskOptions mask;
+  quant::SalienceDiag diagKind = quant::SalienceDiag::InverseHessian;
+
+  /// Options are checked before any pass of the pipeline runs (so before
+  /// calibration in squeeze10-quantize).
+  LogicalResult initialize(MLIRContext *ctx) override {
+    Location loc = UnknownLoc::get(ctx);
     if (!(ratio >= 0.0 && ratio <= 1.0))
-      return root->emitError("squeeze-select-salient: ratio must be in "
-                             "[0, 1], got ")
+      return emitError(loc, "squeeze-select-salient: ratio must be in "
+                            "[0, 1], got ")
              << ratio;
     mask.ratio = ratio;
     mask.groupSize = groupSize;
@@ -69,24 +73,24 @@ struct SelectSalientPass
       // N:M is top-k of every group of M consecutive inputs.
       int64_t k = quant::salientCount(nmBlock, ratio);
       if (nmBlock < 2 || nmBlock > 256 || (nmBlock & (nmBlock - 1)))
-        return root->emitError("squeeze-select-salient: nm-block must be a "
-                               "power of two in [2, 256], got ")
+        return emitError(loc, "squeeze-select-salient: nm-block must be a "
+                              "power of two in [2, 256], got ")
                << int64_t(nmBlock);
       if (k < 1 || k >= nmBlock)
-        return root->emitError("squeeze-select-salient: ratio ")
+        return emitError(loc, "squeeze-select-salient: ratio ")
                << ratio << " keeps " << k << " of every " << int64_t(nmBlock)
                << " inputs; nm needs between 1 and " << int64_t(nmBlock) - 1;
       mask.granularity = quant::MaskGranularity::Group;
       mask.groupSize = nmBlock;
     } else
-      return root->emitError("squeeze-select-salient: unknown granularity '")
+      return emitError(loc, "squeeze-select-salient: unknown granularity '")
              << granularity << "' (expected layer, row, group, channel or nm)";
     if (diag == "hinv")
       diagKind = quant::SalienceDiag::InverseHessian;
     else if (diag == "chol")
       diagKind = quant::SalienceDiag::InverseCholesky;
     else
-      return root->emitError("squeeze-select-salient: unknown diag '")
+      return emitError(loc, "squeeze-select-salient: unknown diag '")
              << diag << "' (expected hinv or chol)";
     return success();
   }
@@ -158,10 +162,7 @@ struct SelectSalientPass
   }
 
   void runOnOperation() override {
-    quant::MaskOptions maskOpts;
-    quant::SalienceDiag diagKind;
-    if (failed(parseOptions(maskOpts, diagKind)))
-      return signalPassFailure();
+    const quant::MaskOptions &maskOpts = mask;
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     for (LinearOp op : selectLayers(getOperation())) {
       if (op->hasAttr(kSalientMaskAttr))

@@ -1,4 +1,4 @@
-// RUN: s10-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=9}))'
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=9}))' 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=kbit quiet=true}))' 2>&1 | FileCheck %s --check-prefix=UNCAL
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=fancy}))' 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{granularity=diagonal}))' 2>&1 | FileCheck %s --check-prefix=GRAN
@@ -13,7 +13,18 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=x layout=kbit" 2>&1 | FileCheck %s --check-prefix=LAYOUT-KBIT
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn layout=weird" 2>&1 | FileCheck %s --check-prefix=LAYOUT-NAME
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn params=f32" 2>&1 | FileCheck %s --check-prefix=PARAMS
+// Sub-pass options are checked before calibration starts: the calibration
+// file does not exist, yet the error is about the option.
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt ratio=7" 2>&1 | FileCheck %s --check-prefix=RATIO7
+// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%t.missing.txt bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
 
+// BITS: error: squeeze-quantize-stage1: bits must be in [2, 8], got 9
+// BITS-NOT: calibration
+// RATIO7: error: squeeze-select-salient: ratio must be in [0, 1], got 7
+// RATIO7-NOT: calibration
+// GPTQBITS: error: squeeze-gptq: bits must be in [1, 8], got 12
+// GPTQBITS-NOT: calibration
 // UNCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
 // MODE: squeeze-gptq: unknown mode 'fancy' (expected mixed, kbit, rtn or binary)
 // GRAN: squeeze-select-salient: unknown granularity 'diagonal' (expected layer, row, group, channel or nm)
@@ -29,7 +40,6 @@
 // LAYOUT-NAME: squeeze10-quantize: unknown layout 'weird' (expected auto, kbit, bitmap, chanblock or nm)
 // PARAMS: squeeze10-quantize: unknown params 'f32' (expected f16 or q8)
 
-// expected-error @+1 {{squeeze-quantize-stage1: bits must be in [2, 8], got 9}}
 func.func @f(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4xf32>
   %0 = squeeze.linear %x, %w {role = #squeeze.role<block = 0, kind = up>, weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
