@@ -2,11 +2,9 @@
 
 #include "Blas.h"
 
-#include "s10/Runtime/Kernels.h"
-
+#include "llvm/Support/Error.h"
 #include "llvm/Support/ErrorHandling.h"
 
-#include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
@@ -17,14 +15,17 @@ using namespace s10::runtime;
 #define S10_OPENBLAS_PATH "libopenblas.so"
 #endif
 
-const Blas &s10::runtime::blas() {
-  static Blas lib;
+namespace {
+struct Loaded {
+  Blas lib{};
+  std::string error; // empty once loaded
+};
+
+const Loaded &load() {
+  static Loaded loaded;
   static std::once_flag once;
   std::call_once(once, [] {
-    const char *core = preferredBlasCoreType();
-    bool setCore = !std::getenv("OPENBLAS_CORETYPE") && core;
-    if (setCore)
-      setenv("OPENBLAS_CORETYPE", core, 0);
+    Blas &lib = loaded.lib;
     void *handle = nullptr;
     std::string errors;
     for (const char *name : {"libopenblas.so.0", S10_OPENBLAS_PATH}) {
@@ -33,31 +34,45 @@ const Blas &s10::runtime::blas() {
         break;
       errors += std::string("\n  ") + dlerror();
     }
-    if (setCore)
-      unsetenv("OPENBLAS_CORETYPE");
-    if (!handle)
-      llvm::report_fatal_error(("s10 runtime: cannot load OpenBLAS "
-                                "(install libopenblas0-pthread):" +
-                                errors)
-                                   .c_str(),
-                               /*gen_crash_diag=*/false);
+    if (!handle) {
+      loaded.error =
+          "cannot load OpenBLAS (install libopenblas0-pthread):" + errors;
+      return;
+    }
     auto sym = [&](const char *name) {
       void *s = dlsym(handle, name);
-      if (!s)
-        llvm::report_fatal_error(
-            (std::string("s10 runtime: OpenBLAS lacks ") + name).c_str(),
-            false);
+      if (!s && loaded.error.empty())
+        loaded.error = std::string("OpenBLAS lacks ") + name;
       return s;
     };
     lib.sgemm = reinterpret_cast<decltype(&cblas_sgemm)>(sym("cblas_sgemm"));
     lib.dgemm = reinterpret_cast<decltype(&cblas_dgemm)>(sym("cblas_dgemm"));
     auto setThreads =
         reinterpret_cast<void (*)(int)>(sym("openblas_set_num_threads"));
+    if (!loaded.error.empty())
+      return;
     auto coreName =
         reinterpret_cast<char *(*)()>(dlsym(handle, "openblas_get_corename"));
     // Single-threaded: the runtime's pool parallelizes around BLAS calls.
     setThreads(1);
     lib.coreName = coreName ? coreName() : "unknown";
   });
-  return lib;
+  return loaded;
+}
+} // namespace
+
+llvm::Error s10::runtime::loadBlas() {
+  const Loaded &l = load();
+  if (l.error.empty())
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), l.error);
+}
+
+const Blas &s10::runtime::blas() {
+  const Loaded &l = load();
+  // Kernels run after Executor::create, which returned the load error.
+  if (!l.error.empty())
+    llvm::report_fatal_error(("s10 runtime: " + l.error).c_str(),
+                             /*gen_crash_diag=*/false);
+  return l.lib;
 }

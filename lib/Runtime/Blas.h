@@ -1,20 +1,20 @@
 //===- Blas.h - OpenBLAS, loaded at first use -------------------*- C++ -*-===//
 //
-// Internal to the runtime. OpenBLAS is dlopen'ed rather than linked so the
-// runtime can pick its kernels before the library initializes: OpenBLAS
+// Internal to the runtime. OpenBLAS is dlopen'ed rather than linked, at
+// first use, so that a tool can choose its kernel family first: OpenBLAS
 // 0.3.21 does not recognize recent AMD CPUs (Zen 4/5) as AVX-512 capable and
 // falls back to its Haswell (AVX2) kernels, which run sgemm at ~60% of the
-// SkylakeX ones there. Unless OPENBLAS_CORETYPE is set by the user, an AMD
-// CPU with AVX-512 gets OPENBLAS_CORETYPE=SkylakeX for the load (the
-// variable is restored afterwards). That only helps when nothing loaded
-// OpenBLAS before (a library linking it gets it initialized at process
-// start); s10-run sets the variable before it loads the interpreter plugin. OpenBLAS runs
-// single-threaded; the runtime's pool provides the parallelism.
+// SkylakeX ones there. The tools set OPENBLAS_CORETYPE for such CPUs at
+// startup (preferredBlasCoreType); the library never edits the environment.
+// OpenBLAS runs single-threaded; the runtime's pool provides the
+// parallelism.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef S10_LIB_RUNTIME_BLAS_H
 #define S10_LIB_RUNTIME_BLAS_H
+
+#include "llvm/Support/Error.h"
 
 #include <cblas.h>
 
@@ -27,7 +27,10 @@ struct Blas {
   const char *coreName;
 };
 
-/// The loaded library (aborts with a clear message if it cannot be found).
+/// Loads the library once per process; the error names what is missing.
+llvm::Error loadBlas();
+/// The loaded library. Callers run after loadBlas() succeeded (the executor
+/// loads it when it is created).
 const Blas &blas();
 
 } // namespace s10::runtime

@@ -693,7 +693,8 @@ Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module,
     return func.takeError();
   if (func->getBody().getBlocks().size() != 1)
     return makeError("the model function must have a single block");
-  initBlasThreading();
+  if (Error e = initBlasThreading())
+    return std::move(e);
   auto impl = std::make_unique<Impl>();
   impl->module = module;
   impl->func = *func;

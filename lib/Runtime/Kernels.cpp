@@ -15,9 +15,15 @@
 using namespace llvm;
 using namespace s10::runtime;
 
-void s10::runtime::initBlasThreading() { (void)blas(); }
+Error s10::runtime::initBlasThreading() { return loadBlas(); }
 
-const char *s10::runtime::getBlasCoreName() { return blas().coreName; }
+const char *s10::runtime::getBlasCoreName() {
+  if (Error e = loadBlas()) {
+    consumeError(std::move(e));
+    return "unavailable";
+  }
+  return blas().coreName;
+}
 
 //===----------------------------------------------------------------------===//
 // GEMM

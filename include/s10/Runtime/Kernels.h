@@ -13,6 +13,8 @@
 #include "s10/Runtime/Tensor.h"
 #include "s10/Runtime/ThreadPool.h"
 
+#include "llvm/Support/Error.h"
+
 #include <vector>
 
 namespace s10::squeeze {
@@ -22,8 +24,9 @@ class QuantizedWeightOp;
 namespace s10::runtime {
 
 /// Loads OpenBLAS (once per process) and makes it single-threaded: the
-/// runtime's own pool parallelizes around BLAS calls.
-void initBlasThreading();
+/// runtime's own pool parallelizes around BLAS calls. Fails naming what is
+/// missing.
+llvm::Error initBlasThreading();
 /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...).
 const char *getBlasCoreName();
 
