@@ -9,6 +9,8 @@
 #include "DTypeDispatch.h"
 #include "OnnxKernels.h"
 
+#include "s10/Dialect/ONNX/ShapeRules.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <numeric>
@@ -345,27 +347,13 @@ Error sliceKernel(KernelContext &ctx, MutableArrayRef<Tensor> in,
     if (seen[*ax])
       return makeError("repeated axis");
     seen[*ax] = true;
-    int64_t dim = x.dim(*ax), st = steps[i];
-    if (st == 0)
+    if (steps[i] == 0)
       return makeError("slice step cannot be 0");
-    int64_t s = starts[i], e = ends[i];
-    if (s < 0)
-      s += dim;
-    if (e < 0)
-      e += dim;
-    int64_t len;
-    if (st > 0) {
-      s = std::clamp<int64_t>(s, 0, dim);
-      e = std::clamp<int64_t>(e, 0, dim);
-      len = e > s ? (e - s + st - 1) / st : 0;
-    } else {
-      s = std::clamp<int64_t>(s, 0, dim - 1);
-      e = std::clamp<int64_t>(e, -1, dim - 1);
-      len = s > e ? (s - e + (-st) - 1) / (-st) : 0;
-    }
-    shape[*ax] = len;
-    first[*ax] = s;
-    step[*ax] = st;
+    s10::onnx::SliceRange range =
+        s10::onnx::sliceRange(x.dim(*ax), starts[i], ends[i], steps[i]);
+    shape[*ax] = range.length;
+    first[*ax] = range.first;
+    step[*ax] = steps[i];
   }
   Tensor result = Tensor::empty(x.dtype(), shape);
   if (result.numel() == 0)

@@ -12,6 +12,7 @@
 #include "ShapeUtils.h"
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
+#include "s10/Dialect/ONNX/ShapeRules.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -709,25 +710,11 @@ std::optional<Literal> Evaluator::slice() {
     if (!a || seen[*a] || steps[i] == 0)
       return std::nullopt;
     seen[*a] = true;
-    int64_t dim = data->shape[*a], s = (*starts)[i], e = (*ends)[i],
-            st = steps[i];
-    if (s < 0)
-      s += dim;
-    if (e < 0)
-      e += dim;
-    int64_t len;
-    if (st > 0) {
-      s = std::clamp<int64_t>(s, 0, dim);
-      e = std::clamp<int64_t>(e, 0, dim);
-      len = e > s ? (e - s) / st + ((e - s) % st != 0) : 0;
-    } else {
-      s = std::clamp<int64_t>(s, 0, dim - 1);
-      e = std::clamp<int64_t>(e, -1, dim - 1);
-      len = s > e ? (s - e) / -st + ((s - e) % -st != 0) : 0;
-    }
-    shape[*a] = dim == 0 ? 0 : len;
-    first[*a] = s;
-    step[*a] = st;
+    s10::onnx::SliceRange range = s10::onnx::sliceRange(
+        data->shape[*a], (*starts)[i], (*ends)[i], steps[i]);
+    shape[*a] = range.length;
+    first[*a] = range.first;
+    step[*a] = steps[i];
   }
   if (!fits(shape))
     return std::nullopt;

@@ -13,6 +13,7 @@
 #include "ShapeUtils.h"
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
+#include "s10/Dialect/ONNX/ShapeRules.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -201,20 +202,7 @@ std::optional<int64_t> sliceLength(int64_t dim, int64_t start, int64_t end,
                                    int64_t step) {
   if (step == 0)
     return std::nullopt;
-  if (dim == 0)
-    return 0;
-  if (start < 0)
-    start += dim;
-  if (end < 0)
-    end += dim;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    return end > start ? ceilDiv(end - start, step) : 0;
-  }
-  start = std::clamp<int64_t>(start, 0, dim - 1);
-  end = std::clamp<int64_t>(end, -1, dim - 1);
-  return start > end ? ceilDiv(start - end, -step) : 0;
+  return s10::onnx::sliceRange(dim, start, end, step).length;
 }
 
 bool isNone(Value v) { return isa<NoneType>(v.getType()); }
@@ -1063,15 +1051,10 @@ private:
         step = (*s)[0];
       }
       int64_t dim = data->size();
-      std::optional<int64_t> len =
-          sliceLength(dim, (*starts)[0], (*ends)[0], step);
-      if (!len)
-        return std::nullopt;
-      int64_t start = (*starts)[0];
-      if (start < 0)
-        start += dim;
-      start = step > 0 ? std::clamp<int64_t>(start, 0, dim)
-                       : std::clamp<int64_t>(start, 0, dim - 1);
+      s10::onnx::SliceRange range =
+          s10::onnx::sliceRange(dim, (*starts)[0], (*ends)[0], step);
+      std::optional<int64_t> len = range.length;
+      int64_t start = range.first;
       PartialInts out;
       for (int64_t i = 0; i < *len; ++i)
         out.push_back((*data)[start + i * step]);
