@@ -13,7 +13,7 @@
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/ONNX/ShapeRules.h"
-#include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
+#include "s10/Interfaces/ShapeRefinableOpInterface.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
@@ -986,13 +986,13 @@ bool ONNXFoldShapesPass::replace(NodeOp node, const Literal &value,
     }
   }
   if (type != resultType) {
-    // A more static type: fine for nodes (any type), squeeze ops (verify
-    // compatible shapes) and the return (the signature follows).
+    // A more static type: fine for nodes (any type), shape-refinable ops
+    // (they accept more static operands) and the return (the signature
+    // follows).
     for (Operation *user : result.getUsers()) {
       if (isa<func::ReturnOp>(user))
         returnChanged = true;
-      else if (!isa<NodeOp>(user) &&
-               !isa<squeeze::SqueezeDialect>(user->getDialect()))
+      else if (!isa<NodeOp, ShapeRefinableOpInterface>(user))
         return false;
     }
   }

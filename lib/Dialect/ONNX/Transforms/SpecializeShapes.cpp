@@ -14,7 +14,7 @@
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/ONNX/ShapeRules.h"
-#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Interfaces/ShapeRefinableOpInterface.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -286,8 +286,8 @@ public:
       LogicalResult r = success();
       if (auto node = dyn_cast<NodeOp>(op))
         r = refineNode(node);
-      else if (isa<squeeze::SqueezeDialect>(op->getDialect()))
-        r = refineSqueezeOp(op);
+      else if (auto refinable = dyn_cast<ShapeRefinableOpInterface>(op))
+        r = refineOp(refinable);
       return failed(r) ? WalkResult::interrupt() : WalkResult::advance();
     });
     return failure(result.wasInterrupted());
@@ -415,46 +415,12 @@ private:
     return success();
   }
 
-  LogicalResult refineSqueezeOp(Operation *op) {
-    auto withLast = [](Value in, int64_t last) -> std::optional<Shape> {
-      std::optional<Shape> s = shapeOf(in);
-      if (!s || s->empty())
-        return std::nullopt;
-      s->back() = last;
-      return s;
-    };
-    std::optional<Shape> s =
-        TypeSwitch<Operation *, std::optional<Shape>>(op)
-            .Case([&](squeeze::LinearOp l) {
-              return withLast(l.getInput(), l.getOutFeatures());
-            })
-            .Case([&](squeeze::QuantizedLinearOp l) {
-              return withLast(l.getInput(),
-                              l.getWeight().getType().getOutFeatures());
-            })
-            .Case([&](squeeze::RMSNormOp o) { return shapeOf(o.getInput()); })
-            .Case([&](squeeze::RotaryOp o) { return shapeOf(o.getInput()); })
-            .Case([&](squeeze::SwiGLUOp o) -> std::optional<Shape> {
-              std::optional<Shape> g = shapeOf(o.getGate());
-              std::optional<Shape> u = shapeOf(o.getUp());
-              if (!g || !u)
-                return std::nullopt;
-              return merge(*g, *u);
-            })
-            .Case([&](squeeze::AttentionOp o) {
-              return withLast(o.getQuery(), o.getNumHeads() * o.getHeadDim());
-            })
-            .Case([&](squeeze::EmbeddingOp o) -> std::optional<Shape> {
-              std::optional<Shape> ids = shapeOf(o.getIds());
-              if (!ids)
-                return std::nullopt;
-              ids->push_back(o.getTable().getType().getDimSize(1));
-              return ids;
-            })
-            .Default([](Operation *) { return std::nullopt; });
+  /// An op of another dialect that states its result shape.
+  LogicalResult refineOp(ShapeRefinableOpInterface op) {
+    std::optional<SmallVector<int64_t>> s = op.inferResultShape();
     if (!s || op->getNumResults() != 1)
       return success();
-    return refineResult(op, 0, *s);
+    return refineResult(op, 0, Shape(*s));
   }
 
   /// The inferred shape of each result, std::nullopt where unknown.

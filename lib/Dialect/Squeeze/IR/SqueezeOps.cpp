@@ -362,5 +362,67 @@ LogicalResult SwiGLUOp::verify() {
                           gate.getShape().back());
 }
 
+//===----------------------------------------------------------------------===//
+// Result shapes from operand types (ShapeRefinableOpInterface)
+//===----------------------------------------------------------------------===//
+
+using ShapeVec = SmallVector<int64_t>;
+
+static std::optional<ShapeVec> shapeOfValue(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type)
+    return std::nullopt;
+  return ShapeVec(type.getShape());
+}
+
+/// `in`'s shape with the last dimension replaced.
+static std::optional<ShapeVec> withLast(Value in, int64_t last) {
+  std::optional<ShapeVec> s = shapeOfValue(in);
+  if (!s || s->empty())
+    return std::nullopt;
+  s->back() = last;
+  return s;
+}
+
+std::optional<ShapeVec> LinearOp::inferResultShape() {
+  return withLast(getInput(), getOutFeatures());
+}
+
+std::optional<ShapeVec> QuantizedLinearOp::inferResultShape() {
+  return withLast(getInput(), getWeight().getType().getOutFeatures());
+}
+
+std::optional<ShapeVec> EmbeddingOp::inferResultShape() {
+  std::optional<ShapeVec> ids = shapeOfValue(getIds());
+  if (!ids)
+    return std::nullopt;
+  ids->push_back(getTable().getType().getDimSize(1));
+  return ids;
+}
+
+std::optional<ShapeVec> RMSNormOp::inferResultShape() {
+  return shapeOfValue(getInput());
+}
+
+std::optional<ShapeVec> RotaryOp::inferResultShape() {
+  return shapeOfValue(getInput());
+}
+
+std::optional<ShapeVec> AttentionOp::inferResultShape() {
+  return withLast(getQuery(), getNumHeads() * getHeadDim());
+}
+
+std::optional<ShapeVec> SwiGLUOp::inferResultShape() {
+  std::optional<ShapeVec> g = shapeOfValue(getGate());
+  std::optional<ShapeVec> u = shapeOfValue(getUp());
+  if (!g || !u || g->size() != u->size())
+    return std::nullopt;
+  // The verifier keeps the two compatible: take what either knows.
+  for (size_t i = 0; i < g->size(); ++i)
+    if (ShapedType::isDynamic((*g)[i]))
+      (*g)[i] = (*u)[i];
+  return g;
+}
+
 #define GET_OP_CLASSES
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.cpp.inc"

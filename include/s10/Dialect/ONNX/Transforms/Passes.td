@@ -35,7 +35,8 @@ def ONNXSpecializeShapes
     `Squeeze`/`Unsqueeze`, `Concat`, `Slice`, `Gather`, `GatherElements`,
     `GatherND`, `Expand`, `Reduce*`, `ArgMax`/`ArgMin`, `Range`, `Shape`,
     `Size`, `ConstantOfShape`, `CumSum`, `Tile`, `Flatten`, `Split`,
-    `LayerNormalization`, `Trilu`, `Where` and the `squeeze` ops. The
+    `LayerNormalization`, `Trilu`, `Where`, and ops of other dialects that
+    implement `ShapeRefinableOpInterface` (the `squeeze` ops). The
     values of small integer shape tensors (`Shape`, `Gather`, `Concat`,
     arithmetic on them, ...) are tracked element by element, so a `Reshape`
     whose target shape is computed from `Shape` is refined as well.

@@ -6,6 +6,7 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "s10/Interfaces/ShapeRefinableOpInterface.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeDialect.h"
 
 #define GET_OP_CLASSES

@@ -6,6 +6,7 @@
 include "s10/Dialect/Squeeze/IR/SqueezeTypes.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "s10/Interfaces/ShapeRefinableOpInterface.td"
 
 def Squeeze_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Squeeze_Float2DTensor : 2DTensorOf<[AnyFloat]>;
@@ -88,7 +89,8 @@ def Squeeze_PackedWeightOp : Squeeze_Op<"packed_weight", [Pure]> {
 // Linear layers
 //===----------------------------------------------------------------------===//
 
-def Squeeze_LinearOp : Squeeze_Op<"linear", [Pure]> {
+def Squeeze_LinearOp : Squeeze_Op<"linear", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "A full-precision linear layer, Y = X W^T (+ bias)";
   let description = [{
     `input` has shape `[..., in]`, the result `[..., out]`. The weight is
@@ -118,7 +120,8 @@ def Squeeze_LinearOp : Squeeze_Op<"linear", [Pure]> {
   }];
 }
 
-def Squeeze_QuantizedLinearOp : Squeeze_Op<"quantized_linear", [Pure]> {
+def Squeeze_QuantizedLinearOp : Squeeze_Op<"quantized_linear", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "A linear layer whose weight is quantized";
   let description = [{
     Same contract as `squeeze.linear`, with a `!squeeze.qweight` operand of
@@ -144,7 +147,8 @@ def Squeeze_QuantizedLinearOp : Squeeze_Op<"quantized_linear", [Pure]> {
 // Transformer building blocks
 //===----------------------------------------------------------------------===//
 
-def Squeeze_EmbeddingOp : Squeeze_Op<"embedding", [Pure]> {
+def Squeeze_EmbeddingOp : Squeeze_Op<"embedding", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "Token embedding lookup";
   let description = [{
     `result[..., :] = table[ids[...], :]`; `table` is `[vocab, hidden]`.
@@ -157,7 +161,8 @@ def Squeeze_EmbeddingOp : Squeeze_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Squeeze_RMSNormOp : Squeeze_Op<"rms_norm", [Pure]> {
+def Squeeze_RMSNormOp : Squeeze_Op<"rms_norm", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "RMS normalization over the last dimension";
   let description = [{
     `y = x / sqrt(mean(x^2) + epsilon) * weight`, computed in at least f32.
@@ -170,7 +175,8 @@ def Squeeze_RMSNormOp : Squeeze_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Squeeze_RotaryOp : Squeeze_Op<"rotary", [Pure]> {
+def Squeeze_RotaryOp : Squeeze_Op<"rotary", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "Rotary position embedding (rotate-half convention)";
   let description = [{
     `input` is `[batch, seq, num_heads * head_dim]` (or `[seq, ...]` without
@@ -188,7 +194,8 @@ def Squeeze_RotaryOp : Squeeze_Op<"rotary", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Squeeze_AttentionOp : Squeeze_Op<"attention", [Pure]> {
+def Squeeze_AttentionOp : Squeeze_Op<"attention", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "Scaled dot-product attention with grouped KV heads";
   let description = [{
     `query` is `[batch, seq, num_heads * head_dim]`, `key` and `value` are
@@ -209,7 +216,8 @@ def Squeeze_AttentionOp : Squeeze_Op<"attention", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Squeeze_SwiGLUOp : Squeeze_Op<"swiglu", [Pure]> {
+def Squeeze_SwiGLUOp : Squeeze_Op<"swiglu", [Pure,
+    DeclareOpInterfaceMethods<ShapeRefinableOpInterface>]> {
   let summary = "SwiGLU gating: silu(gate) * up";
   let arguments = (ins Squeeze_FloatTensor:$gate, Squeeze_FloatTensor:$up);
   let results = (outs Squeeze_FloatTensor:$result);
