@@ -511,8 +511,10 @@ std::optional<std::pair<Value, double>> matchRotary(Value v, int64_t dim) {
     for (int j = 0; j < 2; ++j) {
       NodeOp cat = defNode(input(mulSin, j), "Concat");
       Value sinTable = input(mulSin, 1 - j);
+      // dyn_cast of a null type is undefined: test the node first.
       auto catType =
-          dyn_cast<RankedTensorType>(cat ? cat.getResult(0).getType() : Type());
+          cat ? dyn_cast<RankedTensorType>(cat.getResult(0).getType())
+              : RankedTensorType();
       if (!cat || cat.getNumOperands() != 2 || !catType ||
           !isLastAxis(cat, catType.getRank()))
         continue;
