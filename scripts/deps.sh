@@ -12,6 +12,11 @@ PKGS=(
   python3-pytest
 )
 
+# --sanitize: also clang-22 and its runtimes (sanitizers, libFuzzer).
+if [ "${1:-}" = "--sanitize" ]; then
+  PKGS+=(clang-22 libclang-rt-22-dev)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

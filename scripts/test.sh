@@ -3,7 +3,8 @@
 # (dialects, passes, tools, compiled artifacts, the bundled model), the unit
 # tests (ctest, the runtime's included), the runtime built on its own with
 # only a C++ compiler (its tests and the C example), and the Python
-# package's tests (pytest).
+# package's tests (pytest). With S10_CI_SANITIZE=1 it then builds everything
+# again with clang under ASan+UBSan and runs lit and ctest there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -19,3 +20,8 @@ ctest --test-dir "$RT_DIR" --output-on-failure
 
 echo "== Python package (pytest)"
 S10_BUILD_DIR="$BUILD_DIR" PYTHONPATH=python /usr/bin/python3 -m pytest python/tests -v
+
+if [ "${S10_CI_SANITIZE:-0}" = 1 ]; then
+  echo "== ASan+UBSan build: lit and ctest (scripts/sanitize.sh)"
+  bash scripts/sanitize.sh
+fi

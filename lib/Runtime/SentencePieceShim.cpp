@@ -1,11 +1,12 @@
 //===- SentencePieceShim.cpp - C interface to libsentencepiece ------------===//
 //
-// Built as a loadable module, opened by Tokenizer.cpp with dlopen(RTLD_LOCAL |
-// RTLD_DEEPBIND). Debian's libsentencepiece exports the protobuf-lite it
-// bundles; linked into a process that also has libprotobuf (the ONNX
+// Built as a loadable module, opened by SpTokenizer.cpp in a link namespace
+// of its own (dlmopen). Debian's libsentencepiece exports the protobuf-lite
+// it bundles; linked into a process that also has libprotobuf (the ONNX
 // importer), those symbols interpose on libprotobuf's and the process
 // crashes during static initialization. Loading it privately keeps both
-// worlds apart. Only plain C types cross this boundary.
+// worlds apart. Only plain C types cross this boundary, and memory is never
+// freed on the other side (each namespace has its own allocator).
 //
 //===----------------------------------------------------------------------===//
 

@@ -8,6 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define S10_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S10_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 using namespace s10::runtime;
 
 namespace {
@@ -72,10 +80,20 @@ const Shim *getShim(std::string &error) {
     for (const std::string &p : paths) {
       if (!exists(p))
         continue;
+      // A namespace of its own keeps libsentencepiece's protobuf-lite apart
+      // from libprotobuf, and works under AddressSanitizer, which refuses
+      // RTLD_DEEPBIND. Where dlmopen fails (no namespace or static TLS
+      // left), DEEPBIND gives the same isolation.
+      handle = dlmopen(LM_ID_NEWLM, p.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (handle)
+        break;
+      tried += "\n  " + p + ": " + dlerror();
+#ifndef S10_ADDRESS_SANITIZER
       handle = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
       if (handle)
         break;
       tried += "\n  " + p + ": " + dlerror();
+#endif
     }
     if (!handle) {
       loadError = std::string("cannot load the SentencePiece shim (") + name +

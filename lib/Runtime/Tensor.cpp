@@ -573,7 +573,8 @@ Expected<Tensor> s10::runtime::tensorFromElementsAttr(mlir::ElementsAttr attr) {
     } else {
       if (raw.size() != t.byteSize())
         return makeError("dense constant has an unexpected raw size");
-      std::memcpy(t.rawMutable(), raw.data(), raw.size());
+      if (!raw.empty()) // an empty tensor may have no storage at all
+        std::memcpy(t.rawMutable(), raw.data(), raw.size());
     }
     return t;
   }
@@ -596,7 +597,8 @@ Expected<Tensor> s10::runtime::tensorFromElementsAttr(mlir::ElementsAttr attr) {
     if (reinterpret_cast<uintptr_t>(bytes.data()) % eltSize == 0)
       return Tensor::borrowed(*dt, shape, bytes.data(), nullptr);
     Tensor t = Tensor::empty(*dt, shape);
-    std::memcpy(t.rawMutable(), bytes.data(), bytes.size());
+    if (!bytes.empty())
+      std::memcpy(t.rawMutable(), bytes.data(), bytes.size());
     return t;
   }
 

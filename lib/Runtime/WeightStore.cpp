@@ -134,7 +134,8 @@ Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
     view = Tensor::borrowed(*dt, shape, bytes->data(), owner);
   } else {
     view = Tensor::empty(*dt, shape);
-    std::memcpy(view.rawMutable(), bytes->data(), bytes->size());
+    if (!bytes->empty())
+      std::memcpy(view.rawMutable(), bytes->data(), bytes->size());
   }
   if (!convert && aligned)
     return view; // a view costs nothing: no need to cache it

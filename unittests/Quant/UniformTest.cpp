@@ -31,6 +31,14 @@ RefGroup refQuantize(const std::vector<float> &w, unsigned bits) {
   double mx = *std::max_element(w.begin(), w.end());
   double maxq = std::pow(2.0, bits) - 1;
   RefGroup r;
+  if (mx == mn) {
+    // A constant group is stored exactly (no range to divide).
+    r.s = 0;
+    r.z = 0;
+    r.q.assign(w.size(), 0);
+    r.deq.assign(w.begin(), w.end());
+    return r;
+  }
   r.s = float((mx - mn) / maxq);
   r.z = roundHalfEven(-mn / r.s);
   for (float v : w) {

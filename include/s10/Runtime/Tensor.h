@@ -116,7 +116,8 @@ public:
                          llvm::ArrayRef<T> values) {
     Tensor t = empty(type, shape);
     assert(values.size() * sizeof(T) == t.byteSize() && "size mismatch");
-    std::memcpy(t.rawMutable(), values.data(), t.byteSize());
+    if (t.byteSize()) // an empty tensor may have no storage
+      std::memcpy(t.rawMutable(), values.data(), t.byteSize());
     return t;
   }
   static Tensor f32(llvm::ArrayRef<int64_t> shape,
