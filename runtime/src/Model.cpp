@@ -239,7 +239,8 @@ template <typename T> T readRecord(const uint8_t *p) {
 /// Everything the checks need while they walk the file.
 class Loader {
 public:
-  Loader(Model &m, bool verify) : m(m), verify(verify) {}
+  Loader(Model &m, bool verify, bool loadCode)
+      : m(m), verify(verify), loadCode(loadCode) {}
   void run();
 
 private:
@@ -268,11 +269,13 @@ private:
 
   Model &m;
   bool verify;
+  bool loadCode;
   const uint8_t *base = nullptr;
   uint64_t size = 0;
   SectionRecord sections[7] = {};
   bool present[7] = {};
   std::vector<KernelRecord> kernels;
+  std::vector<bool> slotUsed; // per KV cache slot: an attention step owns it
   std::vector<const char *> symbols;
   std::map<uint32_t, int> matrixOf; // tensor index -> Model::matrices
 };
@@ -736,6 +739,10 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
     if (slot < 0 || uint64_t(slot) >= m.plan.kvSlots)
       fail(label + ": KV cache slot " + std::to_string(slot) +
            ", the plan has " + str(m.plan.kvSlots));
+    if (slotUsed[size_t(slot)])
+      fail(label + ": KV cache slot " + std::to_string(slot) +
+           " is used by an earlier attention step");
+    slotUsed[size_t(slot)] = true;
     if (uint64_t(kvHeads * dim) != m.plan.kvWidth)
       fail(label + ": " + std::to_string(kvHeads) + " kv heads of " +
            std::to_string(dim) + " do not match the plan's KV width " +
@@ -812,14 +819,29 @@ void Loader::readPlan() {
          ", the vocab is " + str(m.config.vocab));
   if (h.kvSlots > 0 && h.kvWidth == 0)
     fail("the plan has KV cache slots of width 0");
+  // Every KV slot belongs to one attention step: the session allocates
+  // them all, so unowned slots would only claim memory.
+  if (h.kvSlots > h.stepCount)
+    fail("the plan has " + str(h.kvSlots) + " KV cache slots but only " +
+         str(h.stepCount) + " steps");
+  slotUsed.assign(h.kvSlots, false);
   p += uint64_t(h.bufferCount) * sizeof(BufferRecord);
   for (uint32_t i = 0; i < h.stepCount; ++i)
     checkStep(i, readRecord<StepRecord>(p + uint64_t(i) * sizeof(StepRecord)));
+  for (uint32_t k = 0; k < h.kvSlots; ++k)
+    if (!slotUsed[k])
+      fail("KV cache slot " + str(k) + " is used by no attention step");
 }
 
 void Loader::loadKernels() {
   if (kernels.empty())
     return;
+  if (!loadCode) {
+    // Every step has a built-in kernel too.
+    for (Step &step : m.steps)
+      step.kernel = kNone;
+    return;
+  }
   const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
   KernelsHeader h = readRecord<KernelsHeader>(base + s.offset);
   m.code.load(m.path, base + s.offset + h.codeOffset, h.codeSize);
@@ -849,9 +871,10 @@ void Loader::run() {
 
 } // namespace
 
-std::shared_ptr<Model> Model::open(const char *path, bool verifyChecksum) {
+std::shared_ptr<Model> Model::open(const char *path, bool verifyChecksum,
+                                   bool loadCode) {
   auto model = std::make_shared<Model>();
   model->path = path;
-  Loader(*model, verifyChecksum).run();
+  Loader(*model, verifyChecksum, loadCode).run();
   return model;
 }

@@ -97,8 +97,11 @@ struct Step {
 };
 
 struct Model {
-  /// Maps and verifies `path`; throws Error.
-  static std::shared_ptr<Model> open(const char *path, bool verifyChecksum);
+  /// Maps and verifies `path`; throws Error. Without `loadCode` the
+  /// generated kernels are checked but not loaded, and every step runs the
+  /// built-in kernel (the fuzzer's mode: it never maps mutated machine code).
+  static std::shared_ptr<Model> open(const char *path, bool verifyChecksum,
+                                     bool loadCode = true);
 
   std::string path;
   uint64_t fileBytes = 0;

@@ -327,6 +327,16 @@ TEST_F(LoaderTest, Plan) {
                   S10_DATA_LOSS, "KV width");
   EXPECT_REJECTED(patched<uint32_t>(p + offsetof(PlanHeader, kvSlots), 1),
                   S10_DATA_LOSS, "slot");
+  // Slots nobody owns would only make the session allocate (a fuzzer's
+  // find: 2^32 - 1 of them asked for a terabyte).
+  EXPECT_REJECTED(
+      patched<uint32_t>(p + offsetof(PlanHeader, kvSlots), 0xFFFFFFFFu),
+      S10_DATA_LOSS, "KV cache slots but only");
+  uint32_t slots = 0;
+  std::memcpy(&slots, good.data() + p + offsetof(PlanHeader, kvSlots), 4);
+  EXPECT_REJECTED(
+      patched<uint32_t>(p + offsetof(PlanHeader, kvSlots), slots + 1),
+      S10_DATA_LOSS, "used by no attention step");
   EXPECT_REJECTED(patched<uint32_t>(p + sizeof(PlanHeader), 0), S10_DATA_LOSS,
                   "width 0");
 }

@@ -1,0 +1,72 @@
+//===- FuzzONNXImport.cpp - libFuzzer target: the ONNX importer -----------===//
+//
+// Input: a little-endian u32 n, then n bytes of serialized ModelProto, then
+// the bytes of the external-data file "data.bin" beside it. The importer
+// must reject what it cannot take with a diagnostic, never crash.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/InitAll.h"
+#include "s10/Target/ONNX/ImportONNX.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+std::string &workDir() {
+  static std::string dir = [] {
+    const char *base = std::getenv("TMPDIR");
+    std::string t = std::string(base ? base : "/tmp") + "/s10-fuzz-onnx-XXXXXX";
+    if (!mkdtemp(t.data()))
+      std::abort();
+    return t;
+  }();
+  return dir;
+}
+
+std::unique_ptr<mlir::MLIRContext> makeContext() {
+  mlir::DialectRegistry registry;
+  s10::registerAllDialects(registry);
+  auto ctx = std::make_unique<mlir::MLIRContext>(registry);
+  ctx->loadAllAvailableDialects();
+  ctx->disableMultithreading();
+  return ctx;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static std::unique_ptr<mlir::MLIRContext> ctx;
+  static unsigned uses = 0;
+  // Types and attributes are interned for the context's lifetime: start
+  // afresh now and then so memory stays bounded over millions of inputs.
+  if (!ctx || ++uses % 2000 == 0)
+    ctx = makeContext();
+  if (size < 4)
+    return 0;
+  uint32_t n;
+  std::memcpy(&n, data, 4);
+  size_t modelBytes = std::min<size_t>(n, size - 4);
+  const char *model = reinterpret_cast<const char *>(data + 4);
+  std::string blobPath = workDir() + "/data.bin";
+  if (FILE *f = std::fopen(blobPath.c_str(), "wb")) {
+    std::fwrite(model + modelBytes, 1, size - 4 - modelBytes, f);
+    std::fclose(f);
+  }
+  mlir::ScopedDiagnosticHandler quiet(
+      ctx.get(), [](mlir::Diagnostic &) { return mlir::success(); });
+  llvm::MemoryBufferRef buffer(llvm::StringRef(model, modelBytes),
+                               workDir() + "/model.onnx");
+  auto module = s10::importONNXBuffer(buffer, ctx.get());
+  return 0;
+}
