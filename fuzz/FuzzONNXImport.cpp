@@ -65,8 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   mlir::ScopedDiagnosticHandler quiet(
       ctx.get(), [](mlir::Diagnostic &) { return mlir::success(); });
-  llvm::MemoryBufferRef buffer(llvm::StringRef(model, modelBytes),
-                               workDir() + "/model.onnx");
+  std::string modelPath = workDir() + "/model.onnx";
+  llvm::MemoryBufferRef buffer(llvm::StringRef(model, modelBytes), modelPath);
   auto module = s10::importONNXBuffer(buffer, ctx.get());
   return 0;
 }
