@@ -328,7 +328,7 @@ TEST_F(LoaderTest, Plan) {
   EXPECT_REJECTED(patched<uint32_t>(p + offsetof(PlanHeader, kvSlots), 1),
                   S10_DATA_LOSS, "slot");
   // Slots nobody owns would only make the session allocate (a fuzzer's
-  // find: 2^32 - 1 of them asked for a terabyte).
+  // find: such a plan made the session ask for 1.2 TB).
   EXPECT_REJECTED(
       patched<uint32_t>(p + offsetof(PlanHeader, kvSlots), 0xFFFFFFFFu),
       S10_DATA_LOSS, "KV cache slots but only");
