@@ -10,11 +10,11 @@
 
 #include "s10/Codegen/CpuCodegen.h"
 #include "s10/Codegen/Passes.h"
-#include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Target/Artifact/ArtifactWriter.h"
 #include "s10/Tools/InputFile.h"
 #include "s10/Tools/OutputFile.h"
+#include "s10/Tools/VerifyWeights.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -129,14 +129,9 @@ int main(int argc, char **argv) {
     return fail("cannot parse '" + inputPath + "'");
   if (failed(mlir::verify(*module)))
     return fail("'" + inputPath + "' does not verify");
-  if (verifyWeights) {
-    mlir::PassManager pm(&ctx);
-    pm.addPass(s10::squeeze::createSqueezeVerifyWeights());
-    if (failed(pm.run(*module)))
-      return fail("the weights of '" + inputPath +
-                  "' do not verify (see above; --verify-weights=false skips "
-                  "the check)");
-  }
+  if (verifyWeights)
+    if (Error e = s10::verifyModelWeights(*module, inputPath))
+      return fail(toString(std::move(e)));
 
   s10::target::ArtifactOptions opts;
   double codegenSecs = 0;

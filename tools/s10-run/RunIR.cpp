@@ -12,7 +12,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Runtime/Drivers.h"
 #include "s10/Runtime/Executor.h"
@@ -27,9 +26,9 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "s10/Tools/InputFile.h"
 #include "s10/Tools/OutputFile.h"
+#include "s10/Tools/VerifyWeights.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -300,14 +299,9 @@ s10_run_ir_main(int argc, char **argv) {
   auto module = loadModel(modelPath, ctx, loadError);
   if (!module)
     return fail(loadError);
-  if (verifyWeights) {
-    mlir::PassManager pm(&ctx);
-    pm.addPass(s10::squeeze::createSqueezeVerifyWeights());
-    if (failed(pm.run(*module)))
-      return fail("the weights of '" + modelPath +
-                  "' do not verify (see above; --verify-weights=false skips "
-                  "the check)");
-  }
+  if (verifyWeights)
+    if (Error e = s10::verifyModelWeights(*module, modelPath))
+      return fail(toString(std::move(e)));
 
   int64_t maxPos = getMaxPositions(*module, 2048);
   if (ppl && seqlen > maxPos)
