@@ -6,7 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s10/InitAll.h"
+#include "FuzzContext.h"
+
 #include "s10/Target/ONNX/ImportONNX.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -34,24 +35,10 @@ std::string &workDir() {
   return dir;
 }
 
-std::unique_ptr<mlir::MLIRContext> makeContext() {
-  mlir::DialectRegistry registry;
-  s10::registerAllDialects(registry);
-  auto ctx = std::make_unique<mlir::MLIRContext>(registry);
-  ctx->loadAllAvailableDialects();
-  ctx->disableMultithreading();
-  return ctx;
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static std::unique_ptr<mlir::MLIRContext> ctx;
-  static unsigned uses = 0;
-  // Types and attributes are interned for the context's lifetime: start
-  // afresh now and then so memory stays bounded over millions of inputs.
-  if (!ctx || ++uses % 2000 == 0)
-    ctx = makeContext();
+  mlir::MLIRContext *ctx = &s10::fuzz::fuzzContext(2000);
   if (size < 4)
     return 0;
   uint32_t n;
@@ -64,9 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::fclose(f);
   }
   mlir::ScopedDiagnosticHandler quiet(
-      ctx.get(), [](mlir::Diagnostic &) { return mlir::success(); });
+      ctx, [](mlir::Diagnostic &) { return mlir::success(); });
   std::string modelPath = workDir() + "/model.onnx";
   llvm::MemoryBufferRef buffer(llvm::StringRef(model, modelBytes), modelPath);
-  auto module = s10::importONNXBuffer(buffer, ctx.get());
+  auto module = s10::importONNXBuffer(buffer, ctx);
   return 0;
 }

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s10/InitAll.h"
+#include "FuzzContext.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/Attributes.h"
@@ -23,15 +23,6 @@
 
 namespace {
 
-std::unique_ptr<mlir::MLIRContext> makeContext() {
-  mlir::DialectRegistry registry;
-  s10::registerAllDialects(registry);
-  auto ctx = std::make_unique<mlir::MLIRContext>(registry);
-  ctx->loadAllAvailableDialects();
-  ctx->disableMultithreading();
-  return ctx;
-}
-
 template <typename T> std::string print(T x) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -39,37 +30,34 @@ template <typename T> std::string print(T x) {
   return s;
 }
 
+/// What parses as `T` in s10's own dialects prints and parses back to
+/// itself.
+template <typename T, typename Parse>
+void checkRoundTrip(T parsed, Parse parse, const char *what) {
+  // Only s10's own syntax is held to the round trip.
+  if (!parsed || (parsed.getDialect().getNamespace() != "squeeze" &&
+                  parsed.getDialect().getNamespace() != "onnx"))
+    return;
+  std::string printed = print(parsed);
+  if (parse(printed) != parsed) {
+    fprintf(stderr, "%s does not round-trip: '%s'\n", what, printed.c_str());
+    std::abort();
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static std::unique_ptr<mlir::MLIRContext> ctx;
-  static unsigned uses = 0;
-  if (!ctx || ++uses % 5000 == 0)
-    ctx = makeContext();
+  mlir::MLIRContext *ctx = &s10::fuzz::fuzzContext(5000);
   mlir::ScopedDiagnosticHandler quiet(
-      ctx.get(), [](mlir::Diagnostic &) { return mlir::success(); });
+      ctx, [](mlir::Diagnostic &) { return mlir::success(); });
   std::string text(reinterpret_cast<const char *>(data), size);
-  // Only s10's own syntax is held to the round trip.
-  auto ours = [](mlir::Dialect &d) {
-    return d.getNamespace() == "squeeze" || d.getNamespace() == "onnx";
-  };
-  if (mlir::Attribute a = mlir::parseAttribute(text, ctx.get());
-      a && ours(a.getDialect())) {
-    std::string printed = print(a);
-    mlir::Attribute again = mlir::parseAttribute(printed, ctx.get());
-    if (again != a) {
-      fprintf(stderr, "attribute does not round-trip: '%s'\n", printed.c_str());
-      std::abort();
-    }
-  }
-  if (mlir::Type t = mlir::parseType(text, ctx.get());
-      t && ours(t.getDialect())) {
-    std::string printed = print(t);
-    mlir::Type again = mlir::parseType(printed, ctx.get());
-    if (again != t) {
-      fprintf(stderr, "type does not round-trip: '%s'\n", printed.c_str());
-      std::abort();
-    }
-  }
+  checkRoundTrip(
+      mlir::parseAttribute(text, ctx),
+      [&](llvm::StringRef s) { return mlir::parseAttribute(s, ctx); },
+      "attribute");
+  checkRoundTrip(
+      mlir::parseType(text, ctx),
+      [&](llvm::StringRef s) { return mlir::parseType(s, ctx); }, "type");
   return 0;
 }
