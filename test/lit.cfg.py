@@ -25,14 +25,38 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 if config.s10_has_cuda_toolkit:
     config.available_features.add("cuda-toolkit")
-if os.path.exists("/usr/bin/python3"):
+
+
+def python_has(modules):
+    import subprocess
     try:
-        import subprocess
-        subprocess.check_call(["/usr/bin/python3", "-c", "import onnx, numpy"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        config.available_features.add("python-onnx")
+        subprocess.check_call(
+            ["/usr/bin/python3", "-c", "import " + ", ".join(modules)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return True
     except Exception:
-        pass
+        return False
+
+
+# Test dependencies, each named by the feature its tests REQUIRE. A missing
+# one stops the run (scripts/deps.sh installs them all) instead of turning
+# tests UNSUPPORTED unnoticed; S10_ALLOW_MISSING=feature,... waives that on
+# purpose, and lit then lists the skipped tests as UNSUPPORTED.
+test_deps = {
+    "python-numpy": ("python3-numpy", python_has(["numpy"])),
+    "python-onnx": ("python3-onnx", python_has(["onnx", "numpy"])),
+    "onnx-testdata": ("libonnx-testdata",
+                      os.path.isdir("/usr/share/libonnx-testdata/data/node")),
+}
+allowed = set(filter(None, os.environ.get("S10_ALLOW_MISSING", "").split(",")))
+for feature, (package, present) in test_deps.items():
+    if present:
+        config.available_features.add(feature)
+    elif feature not in allowed:
+        lit_config.fatal(
+            "test dependency '%s' is missing (Debian package %s; run "
+            "scripts/deps.sh, or set S10_ALLOW_MISSING=%s to skip its tests)"
+            % (feature, package, feature))
 
 tool_dirs = [config.s10_tools_dir, config.llvm_tools_dir]
 tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate"]

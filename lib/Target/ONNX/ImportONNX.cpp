@@ -169,11 +169,14 @@ LogicalResult Importer::checkModel(const ::onnx::ModelProto &model) {
     return emitError(fileLoc) << "ONNX model '" << displayName
                               << "' imports no opset of the default domain";
   opset = *found;
-  if (opset < kMinOpset || opset > kMaxOpset)
+  // Opsets below kMinOpset pass here; checkNodes accepts them only where
+  // every op is still the version kMinOpset has.
+  if (opset < 1 || opset > kMaxOpset)
     return emitError(fileLoc)
            << "ONNX model '" << displayName << "' uses opset " << opset
            << " of the default domain; supported: " << kMinOpset << " to "
-           << kMaxOpset;
+           << kMaxOpset << " (and older opsets whose ops are unchanged by "
+           << kMinOpset << ")";
   // Schemas newer than the registry's are unknown: only check node shapes
   // against the registry when it knows the model's opset.
   const auto &ranges =
@@ -215,6 +218,24 @@ LogicalResult Importer::checkNodes(const ::onnx::GraphProto &graph) {
     if (schema->Deprecated())
       return emitError(loc) << "unsupported op '" << op << "' (" << label
                             << "): deprecated at opset " << opset;
+    // The executor implements the operators as of kMinOpset: an older model
+    // means the same only if each of its ops is the same version there.
+    if (opset < kMinOpset) {
+      const ::onnx::OpSchema *current =
+          ::onnx::OpSchemaRegistry::Schema(op, kMinOpset, ::onnx::ONNX_DOMAIN);
+      if (!current || current->Deprecated() ||
+          current->since_version() != schema->since_version())
+        return emitError(loc)
+               << "ONNX model '" << displayName << "' uses opset " << opset
+               << " of the default domain, and op '" << op << "' (" << label
+               << ") has changed since (version " << schema->since_version()
+               << " there, "
+               << (current ? std::to_string(current->since_version())
+                           : std::string("none"))
+               << " at opset " << kMinOpset << "); supported: opsets "
+               << kMinOpset << " to " << kMaxOpset
+               << ", and older ones whose ops are unchanged by " << kMinOpset;
+    }
     // ONNX's shape inference reads the type of every required input, also
     // at opsets newer than the registry's (where Verify is skipped): an
     // empty or missing name there crashes it, so refuse it first.
