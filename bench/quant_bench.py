@@ -53,10 +53,10 @@ ROWS = [
     ("s10-no-pbar-no-fias", "Squeeze10 -PBAR -FIAS", "pbar=false fias=false " + CAL),
     # The paper's formulas as printed (Eq. 5 with diag H^-1, Eq. 7's B).
     ("s10-paper", "Squeeze10, paper formulas (Eq. 5 hinv, Eq. 7 B, lambda 3e-4)", PAPER + CAL),
-    ("s10-paper-no-pbar", "paper formulas -PBAR", PAPER + "pbar=false " + CAL),
+    ("s10-paper-no-pbar", "paper formulas -PBAR", "diag=hinv pbar=false " + CAL),
     ("s10-paper-no-fias", "paper formulas -FIAS", PAPER + "fias=false " + CAL),
     ("s10-paper-no-staged", "paper formulas -staged", PAPER + "staged=false " + CAL),
-    ("s10-paper-no-pbar-no-fias", "paper formulas -PBAR -FIAS", PAPER + "pbar=false fias=false " + CAL),
+    ("s10-paper-no-pbar-no-fias", "paper formulas -PBAR -FIAS", "diag=hinv pbar=false fias=false " + CAL),
     ("s10-ibits2", "paper formulas, intermediate 2 bits", PAPER + "bits=2 " + CAL),
     ("s10-ibits3", "paper formulas, intermediate 3 bits", PAPER + "bits=3 " + CAL),
     ("s10-ibits5", "paper formulas, intermediate 5 bits", PAPER + "bits=5 " + CAL),

@@ -12,6 +12,7 @@
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/Kernels.h"
+#include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/Tokenizer.h"
 #include "s10/Runtime/WeightStore.h"
 
@@ -51,14 +52,36 @@ struct InputStats {
 struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
   using Base::Base;
 
-  LogicalResult checkOptions() {
-    ModuleOp module = getOperation();
+  /// Options and input files are checked before any work starts.
+  LogicalResult initialize(MLIRContext *ctx) override {
+    Location loc = UnknownLoc::get(ctx);
     if (calibFile.empty())
-      return module.emitError("squeeze-calibrate: missing 'calib-file'");
+      return emitError(loc, "squeeze-calibrate: missing 'calib-file'");
     if (nsamples <= 0 || seqlen < 2 || pbarTokens < 0)
-      return module.emitError("squeeze-calibrate: nsamples must be positive, "
-                              "seqlen at least 2 and pbar-tokens >= 0");
-    return checkRunOptions(module, "squeeze-calibrate", threads, seqlen);
+      return emitError(loc, "squeeze-calibrate: nsamples must be positive, "
+                            "seqlen at least 2 and pbar-tokens >= 0");
+    if (threads < 0 || threads > runtime::kMaxThreads)
+      return emitError(loc, "squeeze-calibrate: threads must be in [0, ")
+             << runtime::kMaxThreads << "] (0: all cores), got " << int(threads);
+    for (auto [what, path] :
+         {std::pair<StringRef, StringRef>{"calibration file", calibFile},
+          {"tokenizer", tokenizer}}) {
+      if (path.empty())
+        continue;
+      if (std::error_code ec =
+              llvm::sys::fs::access(path, llvm::sys::fs::AccessMode::Exist))
+        return emitError(loc, "squeeze-calibrate: cannot read ")
+               << what << " '" << path << "': " << ec.message();
+      if (llvm::sys::fs::is_directory(path))
+        return emitError(loc, "squeeze-calibrate: ")
+               << what << " '" << path << "' is a directory";
+    }
+    return success();
+  }
+
+  LogicalResult checkOptions() {
+    return checkRunOptions(getOperation(), "squeeze-calibrate", threads,
+                           seqlen);
   }
 
   /// Layers to calibrate: every full-precision decoder linear, or in
@@ -93,27 +116,29 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       return signalPassFailure();
     SmallVector<LinearOp> layers = selectLayers();
     if (layers.empty()) {
-      module.emitError("squeeze-calibrate: no full-precision decoder linear "
-                       "layer to calibrate (run raise-onnx-to-squeeze first)");
+      emitError(module.getLoc(),
+                "squeeze-calibrate: no full-precision decoder linear "
+                "layer to calibrate (run raise-onnx-to-squeeze first)");
       return signalPassFailure();
     }
 
     auto store = makeWeightStore(module);
     auto tok = runtime::Tokenizer::load(tokenizerPath(*store));
     if (!tok) {
-      module.emitError("squeeze-calibrate: ")
+      emitError(module.getLoc(), "squeeze-calibrate: ")
           << llvm::toString(tok.takeError());
       return signalPassFailure();
     }
     auto text = llvm::MemoryBuffer::getFile(calibFile);
     if (!text) {
-      module.emitError("squeeze-calibrate: cannot read calibration file '")
+      emitError(module.getLoc(),
+                "squeeze-calibrate: cannot read calibration file '")
           << calibFile << "': " << text.getError().message();
       return signalPassFailure();
     }
     std::vector<int64_t> ids = (*tok)->encodeDocument((*text)->getBuffer());
     if (int64_t(ids.size()) <= seqlen) {
-      module.emitError("squeeze-calibrate: '")
+      emitError(module.getLoc(), "squeeze-calibrate: '")
           << calibFile << "' has " << ids.size()
           << " tokens, fewer than one window of " << seqlen.getValue();
       return signalPassFailure();
@@ -154,7 +179,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     execOpts.numThreads = threads;
     auto exec = runtime::Executor::create(module, execOpts);
     if (!exec) {
-      module.emitError("squeeze-calibrate: ")
+      emitError(module.getLoc(), "squeeze-calibrate: ")
           << llvm::toString(exec.takeError());
       return signalPassFailure();
     }
@@ -194,12 +219,13 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
                                  ids.begin() + starts[window] + seqlen);
       auto out = (*exec)->run({runtime::Tensor::i64({1, seqlen}, slice)});
       if (!out) {
-        module.emitError("squeeze-calibrate: running the model failed: ")
+        emitError(module.getLoc(),
+                  "squeeze-calibrate: running the model failed: ")
             << llvm::toString(out.takeError());
         return signalPassFailure();
       }
       if (!observerError.empty()) {
-        module.emitError("squeeze-calibrate: ") << observerError;
+        emitError(module.getLoc(), "squeeze-calibrate: ") << observerError;
         return signalPassFailure();
       }
       double secs = std::chrono::duration<double>(
@@ -219,15 +245,15 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     if (path.empty()) {
       if (auto ec =
               llvm::sys::fs::createTemporaryFile("s10-calib", "bin", path))
-        return module.emitError("squeeze-calibrate: cannot create a "
-                                "temporary file: ")
+        return emitError(module.getLoc(), "squeeze-calibrate: cannot create a "
+                                          "temporary file: ")
                << ec.message();
     }
     llvm::sys::fs::make_absolute(path);
     std::error_code ec;
     llvm::raw_fd_ostream os(path, ec);
     if (ec)
-      return module.emitError("squeeze-calibrate: cannot write '")
+      return emitError(module.getLoc(), "squeeze-calibrate: cannot write '")
              << path << "': " << ec.message();
     Builder b(module.getContext());
     uint64_t offset = 0;
@@ -252,7 +278,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     }
     os.close();
     if (os.has_error())
-      return module.emitError("squeeze-calibrate: writing '")
+      return emitError(module.getLoc(), "squeeze-calibrate: writing '")
              << path << "' failed";
     return success();
   }

@@ -70,12 +70,12 @@ squeeze::makeWeightStore(ModuleOp module) {
 LogicalResult squeeze::checkRunOptions(ModuleOp module, StringRef pass,
                                        int threads, int64_t seqlen) {
   if (threads < 0 || threads > runtime::kMaxThreads)
-    return module.emitError()
+    return emitError(module.getLoc())
            << pass << ": threads must be in [0, " << runtime::kMaxThreads
            << "] (0: all cores), got " << threads;
   int64_t maxPos = runtime::getMaxPositions(module);
   if (seqlen > maxPos)
-    return module.emitError()
+    return emitError(module.getLoc())
            << pass << ": seqlen " << seqlen << " exceeds the model's " << maxPos
            << " positions";
   return success();

@@ -8,6 +8,7 @@
 
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Quant/Layout.h"
+#include "s10/Runtime/ThreadPool.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
@@ -29,11 +30,14 @@ struct Squeeze10QuantizePass
     : squeeze::impl::Squeeze10QuantizeBase<Squeeze10QuantizePass> {
   using Base::Base;
 
+  quant::layout::Kind kind = quant::layout::Kind::KBit;
+  quant::layout::ParamFormat format = quant::layout::ParamFormat::F16;
+
   /// Adds one round (calibrate .. gptq) to `pm`; `store` is the side file
   /// of this round's calibration.
   void addRound(OpPassManager &pm, StringRef store, bool sequential,
                 bool appendReport) {
-    bool calibrated = method != "rtn" && method != "binary";
+    bool calibrated = isCalibrated();
     if (calibrated) {
       SqueezeCalibrateOptions c;
       c.calibFile = calibFile;
@@ -111,29 +115,92 @@ struct Squeeze10QuantizePass
     return blocks;
   }
 
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
+  bool isCalibrated() const { return method != "rtn" && method != "binary"; }
+  bool isMixed() const { return method == "squeeze10" || method == "pbllm"; }
+
+  /// Every option either takes effect or, when set, is refused naming the
+  /// method: a user never gets the same model from options it ignored.
+  LogicalResult checkOptions(Location loc) {
+    auto error = [&]() { return emitError(loc) << "squeeze10-quantize: "; };
     if (method != "squeeze10" && method != "pbllm" && method != "gptq" &&
-        method != "rtn" && method != "binary") {
-      module.emitError("squeeze10-quantize: unknown method '")
-          << method << "' (expected squeeze10, pbllm, gptq, rtn or binary)";
-      return signalPassFailure();
+        method != "rtn" && method != "binary")
+      return error() << "unknown method '" << method
+                     << "' (expected squeeze10, pbllm, gptq, rtn or binary)";
+    if (layout != "auto" && !quant::layout::parseKind(layout, kind))
+      return error() << "unknown layout '" << layout
+                     << "' (expected auto, kbit, bitmap, chanblock or nm)";
+    if (!quant::layout::parseParamFormat(params, format))
+      return error() << "unknown params '" << params
+                     << "' (expected f16 or q8)";
+    if (!llvm::is_contained({"layer", "row", "group", "channel", "nm"},
+                            granularity.getValue()))
+      return error() << "unknown granularity '" << granularity
+                     << "' (expected layer, row, group, channel or nm)";
+    if (diag != "chol" && diag != "hinv")
+      return error() << "unknown diag '" << diag << "' (expected chol or hinv)";
+
+    bool calibrated = isCalibrated(), mixed = isMixed();
+    bool s10 = method == "squeeze10";
+    struct Rule {
+      bool set;
+      StringRef name;
+      bool applies;
+      StringRef when; // where the option takes effect
+    };
+    const char *calibWhen = "methods squeeze10, pbllm and gptq";
+    const char *mixedWhen = "methods squeeze10 and pbllm";
+    Rule rules[] = {
+        {calibFile.hasValue(), "calib", calibrated, calibWhen},
+        {tokenizer.hasValue(), "tokenizer", calibrated, calibWhen},
+        {nsamples.hasValue(), "nsamples", calibrated, calibWhen},
+        {seqlen.hasValue(), "seqlen", calibrated, calibWhen},
+        {seed.hasValue(), "seed", calibrated, calibWhen},
+        {threads.hasValue(), "threads", calibrated, calibWhen},
+        {fias.hasValue(), "fias", calibrated, calibWhen},
+        {percdamp.hasValue(), "percdamp", calibrated, calibWhen},
+        {blockSize.hasValue(), "block-size", calibrated, calibWhen},
+        {actOrder.hasValue(), "act-order", calibrated, calibWhen},
+        {bits.hasValue(), "bits", method != "binary",
+         "every method but binary"},
+        {ratio.hasValue(), "ratio", mixed, mixedWhen},
+        {granularity.hasValue(), "granularity", mixed, mixedWhen},
+        {refitBinary.hasValue(), "refit-binary", mixed, mixedWhen},
+        {channelBlock.hasValue(), "channel-block",
+         mixed && granularity == "channel",
+         "granularity=channel, methods squeeze10 and pbllm"},
+        {nmBlock.hasValue(), "nm-block", mixed && granularity == "nm",
+         "granularity=nm, methods squeeze10 and pbllm"},
+        {pbar.hasValue(), "pbar", s10, "method squeeze10"},
+        {staged.hasValue(), "staged", s10, "method squeeze10"},
+        {diag.hasValue(), "diag", s10, "method squeeze10"},
+        {lambda.hasValue(), "lambda", s10 && pbar,
+         "method squeeze10 with pbar=true"},
+        {normalize.hasValue(), "normalize", s10 && pbar,
+         "method squeeze10 with pbar=true"},
+        {rangeDelta.hasValue(), "range-delta", s10 && pbar,
+         "method squeeze10 with pbar=true"},
+        {pbarTokens.hasValue(), "pbar-tokens", s10 && pbar,
+         "method squeeze10 with pbar=true"},
+        {layout.hasValue(), "layout", pack, "pack=true"},
+        {params.hasValue(), "params", pack, "pack=true"},
+    };
+    for (const Rule &r : rules) {
+      if (!r.set || r.applies)
+        continue;
+      // Name the setting that turns the option off.
+      std::string by = "method=" + method.getValue();
+      if (r.when.contains("pbar=true") && s10)
+        by = "pbar=false";
+      else if (r.when.starts_with("granularity=") && mixed)
+        by = "granularity=" + granularity.getValue();
+      else if (r.when == "pack=true")
+        by = "pack=false";
+      return error() << "option '" << r.name << "' has no effect with " << by
+                     << " (it applies to " << r.when << ")";
     }
-    quant::layout::Kind kind;
-    if (layout != "auto" && !quant::layout::parseKind(layout, kind)) {
-      module.emitError("squeeze10-quantize: unknown layout '")
-          << layout << "' (expected auto, kbit, bitmap, chanblock or nm)";
-      return signalPassFailure();
-    }
-    quant::layout::ParamFormat format;
-    if (!quant::layout::parseParamFormat(params, format)) {
-      module.emitError("squeeze10-quantize: unknown params '")
-          << params << "' (expected f16 or q8)";
-      return signalPassFailure();
-    }
+
     // A layout that cannot hold what the method produces fails now, not
     // after calibration.
-    bool mixed = method == "squeeze10" || method == "pbllm";
     if (layout != "auto") {
       StringRef need;
       if (kind == quant::layout::Kind::KBit && mixed)
@@ -145,26 +212,34 @@ struct Squeeze10QuantizePass
         need = "granularity=channel";
       else if (kind == quant::layout::Kind::NM && granularity != "nm")
         need = "granularity=nm";
-      if (!need.empty()) {
-        module.emitError("squeeze10-quantize: layout=")
-            << layout << " needs " << need;
-        return signalPassFailure();
-      }
+      if (!need.empty())
+        return error() << "layout=" << layout << " needs " << need;
     }
-    bool calibrated = method != "rtn" && method != "binary";
+    if (threads < 0 || threads > runtime::kMaxThreads)
+      return error() << "threads must be in [0, " << runtime::kMaxThreads
+                     << "] (0: all cores), got " << int(threads);
+    if (calibrated && calibFile.empty())
+      return error() << "method '" << method
+                     << "' needs a calibration text: calib=<file>";
+    return success();
+  }
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    return checkOptions(UnknownLoc::get(ctx));
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bool calibrated = isCalibrated();
     // seqlen only matters to calibration.
     if (failed(checkRunOptions(module, "squeeze10-quantize", threads,
                                calibrated ? seqlen.getValue() : 0)))
       return signalPassFailure();
-    if (calibrated && calibFile.empty()) {
-      module.emitError("squeeze10-quantize: method '")
-          << method << "' needs a calibration text: calib=<file>";
-      return signalPassFailure();
-    }
     int64_t blocks = numBlocks();
     if (blocks == 0) {
-      module.emitError("squeeze10-quantize: the model has no decoder linear "
-                       "layers with roles (run raise-onnx-to-squeeze first)");
+      emitError(module.getLoc(),
+                "squeeze10-quantize: the model has no decoder linear "
+                "layers with roles (run raise-onnx-to-squeeze first)");
       return signalPassFailure();
     }
     bool sequential = !fias && calibrated;
@@ -178,8 +253,9 @@ struct Squeeze10QuantizePass
         int fd;
         if (auto ec = llvm::sys::fs::createTemporaryFile("s10-calib", "bin", fd,
                                                          store)) {
-          module.emitError("squeeze10-quantize: cannot create a temporary "
-                           "file: ")
+          emitError(module.getLoc(),
+                    "squeeze10-quantize: cannot create a temporary "
+                    "file: ")
               << ec.message();
           return signalPassFailure();
         }

@@ -13,11 +13,15 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=x layout=kbit" 2>&1 | FileCheck %s --check-prefix=LAYOUT-KBIT
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn layout=weird" 2>&1 | FileCheck %s --check-prefix=LAYOUT-NAME
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn params=f32" 2>&1 | FileCheck %s --check-prefix=PARAMS
-// Sub-pass options are checked before calibration starts: the calibration
-// file does not exist, yet the error is about the option.
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt ratio=7" 2>&1 | FileCheck %s --check-prefix=RATIO7
-// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%t.missing.txt bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
+// Sub-pass options are checked before calibration starts (this file stands
+// in for the calibration text; calibrating on it would be another error).
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s ratio=7" 2>&1 | FileCheck %s --check-prefix=RATIO7
+// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
+// A missing calibration file or tokenizer is found before any work, too.
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt" 2>&1 | FileCheck %s --check-prefix=NOCALIB
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s tokenizer=%t.missing.model" 2>&1 | FileCheck %s --check-prefix=NOTOK
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%S" 2>&1 | FileCheck %s --check-prefix=CALIBDIR
 
 // BITS: error: squeeze-quantize-stage1: bits must be in [2, 8], got 9
 // BITS-NOT: calibration
@@ -25,6 +29,10 @@
 // RATIO7-NOT: calibration
 // GPTQBITS: error: squeeze-gptq: bits must be in [1, 8], got 12
 // GPTQBITS-NOT: calibration
+// NOCALIB: error: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt': No such file or directory
+// NOCALIB-NOT: see current operation
+// NOTOK: error: squeeze-calibrate: cannot read tokenizer '{{.*}}.missing.model'
+// CALIBDIR: error: squeeze-calibrate: calibration file '{{.*}}' is a directory
 // UNCAL: error: b0.up: not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)
 // MODE: squeeze-gptq: unknown mode 'fancy' (expected mixed, kbit, rtn or binary)
 // GRAN: squeeze-select-salient: unknown granularity 'diagonal' (expected layer, row, group, channel or nm)

@@ -1,13 +1,14 @@
 // The calibration options that size work are checked before any: threads in
 // [0, 256] (2000 made thread creation abort), and seqlen within the model's
-// positions (squeeze.max_positions, as s10-run checks --seqlen).
-// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt threads=2000})' 2>&1 | FileCheck %s --check-prefix=CAL-MANY
-// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt threads=-1})' 2>&1 | FileCheck %s --check-prefix=CAL-NEG
-// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt seqlen=17})' 2>&1 | FileCheck %s --check-prefix=CAL-SEQ
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt threads=2000" 2>&1 | FileCheck %s --check-prefix=Q-MANY
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt threads=-1" 2>&1 | FileCheck %s --check-prefix=Q-NEG
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt seqlen=17" 2>&1 | FileCheck %s --check-prefix=Q-SEQ
-// RUN: s10-opt %s --squeeze10-quantize="calib=%t.missing.txt threads=2000" 2>/dev/null; test $? -eq 1
+// positions (squeeze.max_positions, as s10-run checks --seqlen). This file
+// stands in for the calibration text: it exists, and is never read.
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s threads=2000})' 2>&1 | FileCheck %s --check-prefix=CAL-MANY
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s threads=-1})' 2>&1 | FileCheck %s --check-prefix=CAL-NEG
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s seqlen=17})' 2>&1 | FileCheck %s --check-prefix=CAL-SEQ
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s threads=2000" 2>&1 | FileCheck %s --check-prefix=Q-MANY
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s threads=-1" 2>&1 | FileCheck %s --check-prefix=Q-NEG
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s seqlen=17" 2>&1 | FileCheck %s --check-prefix=Q-SEQ
+// RUN: s10-opt %s --squeeze10-quantize="calib=%s threads=2000" 2>/dev/null; test $? -eq 1
 // Within the limits, the checks pass and the missing calibration file is the
 // error.
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt seqlen=16 threads=256 tokenizer=%models/llama-12m/tokenizer.model})' 2>&1 | FileCheck %s --check-prefix=CAL-OK

@@ -1,7 +1,7 @@
 // RUN: %python %S/Inputs/make_calib.py %t.calib
 // RUN: sed "s|CALIB|%t.calib|g" %s > %t.mlir
-// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=2 group-size=4},squeeze-select-salient{ratio=0.375 pbar=false group-size=4}))' | FileCheck %s --check-prefix=STAGED
-// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=2 group-size=4},squeeze-select-salient{ratio=0.375 pbar=false staged=false group-size=4}))' | FileCheck %s --check-prefix=DIRECT
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=2 group-size=4},squeeze-select-salient{ratio=0.375 pbar=false group-size=4 diag=hinv range-delta=false}))' | FileCheck %s --check-prefix=STAGED
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=2 group-size=4},squeeze-select-salient{ratio=0.375 pbar=false staged=false group-size=4 diag=hinv range-delta=false}))' | FileCheck %s --check-prefix=DIRECT
 
 // Salience is scored on the stage-1 weight unless staged=false. With H = I,
 // V orders weights by magnitude. Row 0 = [0, 3, 1.4, 0] has s = 1, so 1.4

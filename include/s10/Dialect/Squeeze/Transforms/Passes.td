@@ -5,6 +5,60 @@
 
 include "mlir/Pass/PassBase.td"
 
+//===----------------------------------------------------------------------===//
+// Options shared by the small passes and squeeze10-quantize: each is declared
+// once here, so a default is the same wherever the option appears.
+//===----------------------------------------------------------------------===//
+
+defvar TokenizerOpt = Option<"tokenizer", "tokenizer", "std::string", "\"\"",
+    "SentencePiece model (default: tokenizer.model beside the weights)">;
+defvar NSamplesOpt = Option<"nsamples", "nsamples", "int64_t", "128",
+    "Calibration windows">;
+defvar SeqLenOpt = Option<"seqlen", "seqlen", "int64_t", "512",
+    "Tokens per calibration window">;
+defvar SeedOpt = Option<"seed", "seed", "uint64_t", "0",
+    "Seed for calibration window and token sampling">;
+defvar PbarTokensOpt = Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
+    "Activation rows kept per layer for PBAR's range term">;
+defvar ThreadsOpt = Option<"threads", "threads", "int", "0",
+    "Executor threads, at most 256 (0: all cores)">;
+defvar BitsOpt = Option<"bits", "bits", "unsigned", "4",
+    "Salient (stage-1) bits; the bit width for gptq and rtn">;
+defvar GroupSizeOpt = Option<"groupSize", "group-size", "int64_t", "128",
+    "Input channels per quantization group">;
+defvar RatioOpt = Option<"ratio", "ratio", "double", "0.2",
+    "Salient fraction r">;
+defvar GranularityOpt = Option<"granularity", "granularity", "std::string",
+    "\"layer\"", "Salient mask granularity: layer | row | group | channel | nm">;
+defvar ChannelBlockOpt = Option<"channelBlock", "channel-block", "int64_t", "0",
+    "Rows per block for channel granularity (0: all rows)">;
+defvar NmBlockOpt = Option<"nmBlock", "nm-block", "int64_t", "8",
+    "M for nm granularity: round(ratio M) salient of every M inputs">;
+defvar LambdaOpt = Option<"lambda", "lambda", "double", "3e-4",
+    "PBAR lambda, the weight of the range term B">;
+defvar NormalizeOpt = Option<"normalize", "normalize", "bool", "false",
+    "Divide V and B by their layer means (scale-free lambda)">;
+defvar PbarOpt = Option<"pbar", "pbar", "bool", "true",
+    "Use PBAR's range term B (off: M = V)">;
+defvar RangeDeltaOpt = Option<"rangeDelta", "range-delta", "bool", "true",
+    "B is |range - the row's unperturbed output range| (false: Eq. 7's B)">;
+defvar DiagOpt = Option<"diag", "diag", "std::string", "\"chol\"",
+    "V's denominator: chol (diag of chol(H^-1)) | hinv (diag of H^-1, Eq. 5)">;
+defvar StagedOpt = Option<"staged", "staged", "bool", "true",
+    "Score the stage-1 weight (off: the full-precision weight)">;
+defvar PercdampOpt = Option<"percdamp", "percdamp", "double", "0.01",
+    "Hessian damping (fraction of the mean diagonal)">;
+defvar BlockSizeOpt = Option<"blockSize", "block-size", "int64_t", "128",
+    "GPTQ lazy batch size">;
+defvar ActOrderOpt = Option<"actOrder", "act-order", "bool", "false",
+    "GPTQ act-order: columns by descending Hessian diagonal">;
+defvar RefitBinaryOpt = Option<"refitBinary", "refit-binary", "bool", "true",
+    "Fit alpha/mu of each binary group from the error-updated weights">;
+defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
+    "Packed layout: auto | kbit | bitmap | chanblock | nm">;
+defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
+    "Packed group parameter format: f16 | q8">;
+
 def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
   let summary = "Collect layer Hessians and activation samples by running the model";
   let description = [{
@@ -25,18 +79,16 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
   let options = [
     Option<"calibFile", "calib-file", "std::string", "\"\"",
            "Text file to draw calibration windows from">,
-    Option<"tokenizer", "tokenizer", "std::string", "\"\"",
-           "SentencePiece model (default: tokenizer.model beside the weights)">,
-    Option<"nsamples", "nsamples", "int64_t", "128", "Calibration windows">,
-    Option<"seqlen", "seqlen", "int64_t", "512", "Tokens per window">,
-    Option<"seed", "seed", "uint64_t", "0", "Seed for window and token sampling">,
-    Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
-           "Activation rows kept per layer for PBAR's range term">,
+    TokenizerOpt,
+    NSamplesOpt,
+    SeqLenOpt,
+    SeedOpt,
+    PbarTokensOpt,
     Option<"store", "store", "std::string", "\"\"",
            "Side file for Hessians and samples (default: a temporary file)">,
     Option<"sequential", "sequential", "bool", "false",
            "Calibrate only the first unquantized block, through quantized ones">,
-    Option<"threads", "threads", "int", "0", "Executor threads, at most 256 (0: all cores)">,
+    ThreadsOpt,
   ];
 }
 
@@ -50,9 +102,8 @@ def SqueezeQuantizeStage1 : Pass<"squeeze-quantize-stage1", "mlir::func::FuncOp"
     salient weights. The layer itself is unchanged.
   }];
   let options = [
-    Option<"bits", "bits", "unsigned", "4", "Intermediate bit width (2..8)">,
-    Option<"groupSize", "group-size", "int64_t", "128",
-           "Input channels per group (0: per channel)">,
+    BitsOpt,
+    GroupSizeOpt,
   ];
 }
 
@@ -66,27 +117,18 @@ def SqueezeSelectSalient : Pass<"squeeze-select-salient", "mlir::func::FuncOp"> 
     group or whole input channel, becomes `squeeze.salient_mask`.
   }];
   let options = [
-    Option<"ratio", "ratio", "double", "0.2", "Salient fraction r">,
-    Option<"granularity", "granularity", "std::string", "\"layer\"",
-           "layer | row | group | channel | nm">,
-    Option<"channelBlock", "channel-block", "int64_t", "0",
-           "Rows per block for channel granularity (0: all rows)">,
-    Option<"nmBlock", "nm-block", "int64_t", "8",
-           "M for nm granularity: round(ratio M) salient of every M inputs">,
-    Option<"lambda", "lambda", "double", "3e-4", "Weight of the range term B">,
-    Option<"normalize", "normalize", "bool", "false",
-           "Divide V and B by their layer means (scale-free lambda)">,
-    Option<"pbar", "pbar", "bool", "true", "Use the range term B (off: M = V)">,
-    Option<"rangeDelta", "range-delta", "bool", "false",
-           "Use |B - the row's unperturbed output range| (the change in range) "
-           "instead of B itself">,
-    Option<"diag", "diag", "std::string", "\"hinv\"",
-           "V's denominator: hinv (diag of H^-1) | chol (diag of chol(H^-1))">,
-    Option<"staged", "staged", "bool", "true",
-           "Score the stage-1 weight (off: the full-precision weight)">,
-    Option<"groupSize", "group-size", "int64_t", "128",
-           "Binarization group size for B">,
-    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
+    RatioOpt,
+    GranularityOpt,
+    ChannelBlockOpt,
+    NmBlockOpt,
+    LambdaOpt,
+    NormalizeOpt,
+    PbarOpt,
+    RangeDeltaOpt,
+    DiagOpt,
+    StagedOpt,
+    GroupSizeOpt,
+    PercdampOpt,
   ];
 }
 
@@ -108,15 +150,12 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"modeName", "mode", "std::string", "\"mixed\"", "mixed | kbit | rtn | binary">,
-    Option<"bits", "bits", "unsigned", "4", "Bits for kbit / rtn">,
-    Option<"groupSize", "group-size", "int64_t", "128",
-           "Group size for kbit / rtn and the binary groups of mixed">,
-    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ lazy batch size">,
-    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
-    Option<"actOrder", "act-order", "bool", "false",
-           "Process columns by descending Hessian diagonal">,
-    Option<"refitBinary", "refit-binary", "bool", "true",
-           "Fit alpha/mu of each binary group from the error-updated weights">,
+    BitsOpt,
+    GroupSizeOpt,
+    BlockSizeOpt,
+    PercdampOpt,
+    ActOrderOpt,
+    RefitBinaryOpt,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
     Option<"appendReport", "append-report", "bool", "false",
            "Add this run's layers to an existing report">,
@@ -141,10 +180,8 @@ def SqueezePack : Pass<"squeeze-pack", "mlir::ModuleOp"> {
     layers of an existing quantization report).
   }];
   let options = [
-    Option<"layout", "layout", "std::string", "\"auto\"",
-           "auto | kbit | bitmap | chanblock | nm">,
-    Option<"params", "params", "std::string", "\"f16\"",
-           "Group parameter format: f16 | q8">,
+    LayoutOpt,
+    ParamsOpt,
     Option<"block", "block", "int64_t", "0",
            "chanblock: rows per block; nm: M (0: detect from the mask)">,
     Option<"report", "report", "std::string", "\"\"",
@@ -199,48 +236,35 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
            "squeeze10 | pbllm | gptq | rtn | binary">,
     Option<"calibFile", "calib", "std::string", "\"\"",
            "Calibration text file (required except for rtn)">,
-    Option<"tokenizer", "tokenizer", "std::string", "\"\"",
-           "SentencePiece model (default: tokenizer.model beside the weights)">,
-    Option<"nsamples", "nsamples", "int64_t", "128", "Calibration windows">,
-    Option<"seqlen", "seqlen", "int64_t", "512", "Tokens per window">,
-    Option<"seed", "seed", "uint64_t", "0", "Calibration sampling seed">,
-    Option<"bits", "bits", "unsigned", "4",
-           "Intermediate (salient) bits; the bit width for gptq and rtn">,
-    Option<"groupSize", "group-size", "int64_t", "128", "Group size">,
-    Option<"ratio", "ratio", "double", "0.2", "Salient fraction">,
-    Option<"lambda", "lambda", "double", "3e-4", "PBAR lambda">,
-    Option<"normalize", "normalize", "bool", "false",
-           "Scale-free lambda (V and B divided by their layer means)">,
-    Option<"pbarTokens", "pbar-tokens", "int64_t", "256",
-           "Tokens sampled per layer for PBAR's range term">,
-    Option<"granularity", "granularity", "std::string", "\"layer\"",
-           "Salient mask granularity: layer | row | group | channel | nm">,
-    Option<"channelBlock", "channel-block", "int64_t", "0",
-           "Rows per block for channel granularity (0: all rows)">,
-    Option<"nmBlock", "nm-block", "int64_t", "8",
-           "M for nm granularity (round(ratio M) salient of every M inputs)">,
-    Option<"pbar", "pbar", "bool", "true", "PBAR range term (off: M = V)">,
-    Option<"rangeDelta", "range-delta", "bool", "true",
-           "PBAR: |B - the row's unperturbed output range| (false: Eq. 7's B)">,
+    TokenizerOpt,
+    NSamplesOpt,
+    SeqLenOpt,
+    SeedOpt,
+    BitsOpt,
+    GroupSizeOpt,
+    RatioOpt,
+    LambdaOpt,
+    NormalizeOpt,
+    PbarTokensOpt,
+    GranularityOpt,
+    ChannelBlockOpt,
+    NmBlockOpt,
+    PbarOpt,
+    RangeDeltaOpt,
     Option<"fias", "fias", "bool", "true",
            "Full-precision activations for every layer (off: sequential)">,
-    Option<"staged", "staged", "bool", "true",
-           "Salience on the stage-1 weight (off: on W directly)">,
-    Option<"diag", "diag", "std::string", "\"chol\"",
-           "Salience denominator: chol (diag of chol(H^-1)) | hinv (Eq. 5)">,
-    Option<"percdamp", "percdamp", "double", "0.01", "Hessian damping">,
-    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ block size">,
-    Option<"actOrder", "act-order", "bool", "false", "GPTQ act-order">,
-    Option<"refitBinary", "refit-binary", "bool", "true",
-           "Refit alpha/mu inside the GPTQ loop">,
+    StagedOpt,
+    DiagOpt,
+    PercdampOpt,
+    BlockSizeOpt,
+    ActOrderOpt,
+    RefitBinaryOpt,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
-    Option<"threads", "threads", "int", "0", "Executor threads, at most 256 (0: all cores)">,
+    ThreadsOpt,
     Option<"pack", "pack", "bool", "true",
            "End with squeeze-pack (false: leave unpacked codes)">,
-    Option<"layout", "layout", "std::string", "\"auto\"",
-           "Packed layout: auto | kbit | bitmap | chanblock | nm">,
-    Option<"params", "params", "std::string", "\"f16\"",
-           "Packed group parameters: f16 | q8">,
+    LayoutOpt,
+    ParamsOpt,
   ];
 }
 

@@ -1,0 +1,54 @@
+// Every squeeze10-quantize option either takes effect or is refused, naming
+// the option and what turns it off; enum values are checked for every
+// method; all of it before any work (this file stands in for the
+// calibration text and is never read).
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn calib=%s" 2>&1 | FileCheck %s --check-prefix=RTN-CALIB
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn nsamples=5" 2>&1 | FileCheck %s --check-prefix=RTN-NSAMPLES
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn percdamp=0.1" 2>&1 | FileCheck %s --check-prefix=RTN-DAMP
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn threads=2" 2>&1 | FileCheck %s --check-prefix=RTN-THREADS
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn fias=false" 2>&1 | FileCheck %s --check-prefix=RTN-FIAS
+// RUN: not s10-opt %s --squeeze10-quantize="method=binary bits=2" 2>&1 | FileCheck %s --check-prefix=BIN-BITS
+// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s ratio=0.9" 2>&1 | FileCheck %s --check-prefix=GPTQ-RATIO
+// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s refit-binary=false" 2>&1 | FileCheck %s --check-prefix=GPTQ-REFIT
+// RUN: not s10-opt %s --squeeze10-quantize="method=pbllm calib=%s diag=chol" 2>&1 | FileCheck %s --check-prefix=PB-DIAG
+// RUN: not s10-opt %s --squeeze10-quantize="method=pbllm calib=%s lambda=1" 2>&1 | FileCheck %s --check-prefix=PB-LAMBDA
+// RUN: not s10-opt %s --squeeze10-quantize="method=pbllm calib=%s staged=false" 2>&1 | FileCheck %s --check-prefix=PB-STAGED
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s pbar=false range-delta=false" 2>&1 | FileCheck %s --check-prefix=NOPBAR-DELTA
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s pbar=false pbar-tokens=64" 2>&1 | FileCheck %s --check-prefix=NOPBAR-TOKENS
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s channel-block=4" 2>&1 | FileCheck %s --check-prefix=CB-LAYER
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s granularity=channel nm-block=4" 2>&1 | FileCheck %s --check-prefix=NM-CHANNEL
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn pack=false params=q8" 2>&1 | FileCheck %s --check-prefix=NOPACK
+// Enum values, whatever the method.
+// RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s granularity=bogus" 2>&1 | FileCheck %s --check-prefix=GRAN
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn diag=bogus" 2>&1 | FileCheck %s --check-prefix=DIAG
+// Options that apply are accepted: this model has no decoder layers to
+// quantize, which is the error once the options pass.
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn bits=3 group-size=4 pack=false" 2>&1 | FileCheck %s --check-prefix=OK
+// RUN: not s10-opt %s --squeeze10-quantize="method=pbllm calib=%s bits=8 ratio=0.1 granularity=channel channel-block=2 refit-binary=false seqlen=8" 2>&1 | FileCheck %s --check-prefix=OK
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s pbar=true lambda=1 normalize=true range-delta=false diag=hinv staged=false pbar-tokens=8 seqlen=8 layout=bitmap params=q8" 2>&1 | FileCheck %s --check-prefix=OK
+
+// RTN-CALIB: error: squeeze10-quantize: option 'calib' has no effect with method=rtn (it applies to methods squeeze10, pbllm and gptq)
+// RTN-NSAMPLES: error: squeeze10-quantize: option 'nsamples' has no effect with method=rtn
+// RTN-DAMP: error: squeeze10-quantize: option 'percdamp' has no effect with method=rtn
+// RTN-THREADS: error: squeeze10-quantize: option 'threads' has no effect with method=rtn
+// RTN-FIAS: error: squeeze10-quantize: option 'fias' has no effect with method=rtn
+// BIN-BITS: error: squeeze10-quantize: option 'bits' has no effect with method=binary (it applies to every method but binary)
+// GPTQ-RATIO: error: squeeze10-quantize: option 'ratio' has no effect with method=gptq (it applies to methods squeeze10 and pbllm)
+// GPTQ-REFIT: error: squeeze10-quantize: option 'refit-binary' has no effect with method=gptq
+// PB-DIAG: error: squeeze10-quantize: option 'diag' has no effect with method=pbllm (it applies to method squeeze10)
+// PB-LAMBDA: error: squeeze10-quantize: option 'lambda' has no effect with method=pbllm
+// PB-STAGED: error: squeeze10-quantize: option 'staged' has no effect with method=pbllm
+// NOPBAR-DELTA: error: squeeze10-quantize: option 'range-delta' has no effect with pbar=false (it applies to method squeeze10 with pbar=true)
+// NOPBAR-TOKENS: error: squeeze10-quantize: option 'pbar-tokens' has no effect with pbar=false
+// CB-LAYER: error: squeeze10-quantize: option 'channel-block' has no effect with granularity=layer (it applies to granularity=channel, methods squeeze10 and pbllm)
+// NM-CHANNEL: error: squeeze10-quantize: option 'nm-block' has no effect with granularity=channel
+// NOPACK: error: squeeze10-quantize: option 'params' has no effect with pack=false (it applies to pack=true)
+// GRAN: error: squeeze10-quantize: unknown granularity 'bogus' (expected layer, row, group, channel or nm)
+// DIAG: error: squeeze10-quantize: unknown diag 'bogus' (expected chol or hinv)
+// OK: error: squeeze10-quantize: the model has no decoder linear layers with roles
+
+module attributes {squeeze.max_positions = 16 : i64} {
+  func.func @f(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+    return %x : tensor<3x4xf32>
+  }
+}
