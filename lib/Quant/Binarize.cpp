@@ -66,3 +66,13 @@ llvm::Expected<BinaryResult> s10::quant::binarizeGroups(const Matrix &w,
   }
   return r;
 }
+
+std::vector<int8_t> s10::quant::binaryCodes(const Matrix &w,
+                                            const BinaryResult &r) {
+  std::vector<int8_t> codes(static_cast<size_t>(w.size()));
+  for (int64_t i = 0; i < w.rows; ++i)
+    for (int64_t j = 0; j < w.cols; ++j)
+      codes[static_cast<size_t>(i * w.cols + j)] =
+          w(i, j) >= r.paramsAt(i, j).mu;
+  return codes;
+}

@@ -108,6 +108,32 @@ llvm::Expected<Matrix> s10::quant::rangeSalience(const Matrix &what,
   return b;
 }
 
+llvm::Error s10::quant::subtractOutputRange(Matrix &b, const Matrix &what,
+                                            const Matrix &x) {
+  if (b.rows != what.rows || b.cols != what.cols)
+    return detail::makeError("subtractOutputRange: B and W shapes differ");
+  if (x.cols != what.cols)
+    return detail::makeError("subtractOutputRange: X has " +
+                             llvm::Twine(x.cols) + " columns, W has " +
+                             llvm::Twine(what.cols));
+  // Accumulated in f32 in input order: the salience ranking, and so the
+  // masks, are those of the published results.
+  for (int64_t i = 0; i < what.rows; ++i) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t t = 0; t < x.rows; ++t) {
+      float y = 0;
+      for (int64_t j = 0; j < what.cols; ++j)
+        y += x(t, j) * what(i, j);
+      lo = std::min(lo, y);
+      hi = std::max(hi, y);
+    }
+    float range = x.rows > 0 ? hi - lo : 0.0f;
+    for (int64_t j = 0; j < what.cols; ++j)
+      b(i, j) = std::abs(b(i, j) - range);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<Matrix> s10::quant::combineSalience(const Matrix &v,
                                                    const Matrix *b,
                                                    const PbarOptions &options) {

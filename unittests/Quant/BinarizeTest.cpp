@@ -92,6 +92,41 @@ TEST(BinarizeTest, GroupsMatchSlowVersion) {
   }
 }
 
+TEST(BinarizeTest, CodesHandWorked) {
+  // One group {1, 3, 2, 2}: mu = 2, alpha = 0.5; w == mu codes 1.
+  Matrix w(1, 4, llvm::ArrayRef<float>({1.0f, 3.0f, 2.0f, 2.0f}));
+  auto r = binarizeGroups(w, 4);
+  ASSERT_TRUE(bool(r)) << errorText(r);
+  EXPECT_EQ(binaryCodes(w, *r), (std::vector<int8_t>{0, 1, 1, 1}));
+  BinaryCodeParams c = binaryCodeParams(r->params[0]);
+  EXPECT_EQ(c.scale, 1.0f);
+  EXPECT_EQ(c.offset, 1.5f);
+}
+
+TEST(BinarizeTest, CodesDecodeToBinarizedValues) {
+  Matrix w = randomMatrix(5, 23, 31);
+  for (int64_t g : {1, 4, 8, 23}) {
+    auto r = binarizeGroups(w, g);
+    ASSERT_TRUE(bool(r)) << errorText(r);
+    std::vector<int8_t> codes = binaryCodes(w, *r);
+    ASSERT_EQ(codes.size(), size_t(w.size()));
+    // Slow reference: mu of each group recomputed in double.
+    std::vector<std::pair<double, double>> ref;
+    slowBinarize(w, g, nullptr, ref);
+    int64_t groups = (w.cols + g - 1) / g;
+    for (int64_t i = 0; i < w.rows; ++i)
+      for (int64_t j = 0; j < w.cols; ++j) {
+        size_t k = size_t(i * w.cols + j);
+        float mu = float(ref[size_t(i * groups + j / g)].second);
+        EXPECT_EQ(codes[k], w(i, j) >= mu ? 1 : 0) << i << "," << j;
+        BinaryCodeParams c = binaryCodeParams(r->paramsAt(i, j));
+        float decoded = c.offset + float(codes[k]) * c.scale;
+        float want = r->values(i, j);
+        EXPECT_NEAR(decoded, want, 1e-6f * std::max(1.0f, std::fabs(want)));
+      }
+  }
+}
+
 TEST(BinarizeTest, EachGroupTakesTwoValues) {
   Matrix w = randomMatrix(3, 32, 2);
   auto r = binarizeGroups(w, 8);

@@ -109,6 +109,66 @@ TEST(PbarTest, UnchangedWeightGivesBaseRange) {
   EXPECT_FLOAT_EQ((*b)(0, 1), 4.0f);
 }
 
+/// The range-delta B by a different route: Y = X W^T in double, then each
+/// row's max - min, then |B - range|.
+Matrix slowRangeDelta(const Matrix &b, const Matrix &w, const Matrix &x) {
+  Matrix out(b.rows, b.cols);
+  for (int64_t i = 0; i < w.rows; ++i) {
+    std::vector<double> y(static_cast<size_t>(x.rows), 0.0);
+    for (int64_t j = 0; j < w.cols; ++j)
+      for (int64_t t = 0; t < x.rows; ++t)
+        y[t] += double(x(t, j)) * double(w(i, j));
+    double range = y.empty() ? 0.0
+                             : *std::max_element(y.begin(), y.end()) -
+                                   *std::min_element(y.begin(), y.end());
+    for (int64_t j = 0; j < w.cols; ++j)
+      out(i, j) = float(std::fabs(double(b(i, j)) - range));
+  }
+  return out;
+}
+
+TEST(PbarTest, SubtractOutputRangeHandWorked) {
+  // y = -x0 + x1 over tokens {1, 5, 4}: range 4.
+  Matrix w(1, 2, llvm::ArrayRef<float>({-1.0f, 1.0f}));
+  Matrix x(3, 2, llvm::ArrayRef<float>({1, 2, 0, 5, -3, 1}));
+  Matrix b(1, 2, llvm::ArrayRef<float>({4.0f, 6.5f}));
+  ASSERT_FALSE(bool(subtractOutputRange(b, w, x)));
+  EXPECT_EQ(b(0, 0), 0.0f); // an unchanged range is no change
+  EXPECT_EQ(b(0, 1), 2.5f);
+  // Below the base range counts as much as above it.
+  Matrix c(1, 2, llvm::ArrayRef<float>({1.0f, 4.0f}));
+  ASSERT_FALSE(bool(subtractOutputRange(c, w, x)));
+  EXPECT_EQ(c(0, 0), 3.0f);
+  EXPECT_EQ(c(0, 1), 0.0f);
+}
+
+TEST(PbarTest, SubtractOutputRangeMatchesSlowVersion) {
+  for (int64_t t : {1, 7, 37}) {
+    Matrix w = randomMatrix(6, 11, 40 + unsigned(t));
+    Matrix x = correlatedActivations(t, 11, 50 + unsigned(t));
+    auto b = rangeSalience(w, x, 4);
+    ASSERT_TRUE(bool(b)) << errorText(b);
+    Matrix ref = slowRangeDelta(*b, w, x);
+    Matrix got = *b;
+    ASSERT_FALSE(bool(subtractOutputRange(got, w, x)));
+    double scale = std::max(1.0, maxAbs(b->data));
+    EXPECT_LE(maxAbsDiff(got, ref), 2e-5 * scale) << "T " << t;
+    // One token: every range, perturbed or not, is zero.
+    if (t == 1) {
+      for (float v : got.data)
+        EXPECT_EQ(v, 0.0f);
+    }
+  }
+}
+
+TEST(PbarTest, SubtractOutputRangeRejectsShapes) {
+  Matrix w = randomMatrix(2, 3, 1), x = randomMatrix(4, 3, 2);
+  Matrix bad(2, 2);
+  EXPECT_TRUE(bool(llvm::errorToBool(subtractOutputRange(bad, w, x))));
+  Matrix b(2, 3), x2 = randomMatrix(4, 2, 3);
+  EXPECT_TRUE(bool(llvm::errorToBool(subtractOutputRange(b, w, x2))));
+}
+
 TEST(PbarTest, CombineVariants) {
   Matrix v = randomMatrix(4, 6, 3), b = randomMatrix(4, 6, 4);
   for (float &e : v.data)

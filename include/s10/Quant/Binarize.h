@@ -40,10 +40,26 @@ struct BinaryResult {
   }
 };
 
+/// The stored form of a binary group: code 1 for w >= mu and 0 below,
+/// value = offset + code * scale, so scale = 2 alpha and offset = mu - alpha.
+struct BinaryCodeParams {
+  float scale = 0.0f;
+  float offset = 0.0f;
+};
+
+inline BinaryCodeParams binaryCodeParams(BinaryParams p) {
+  return {2 * p.alpha, p.mu - p.alpha};
+}
+
 /// Binarizes every (row, group) of `w`; `salient` (optional, same shape)
 /// marks entries excluded from the fit and left unchanged.
 llvm::Expected<BinaryResult> binarizeGroups(const Matrix &w, int64_t groupSize,
                                             const Mask *salient = nullptr);
+
+/// The 0/1 code of every entry of `w` under `r`'s parameters (row-major;
+/// salient entries get one too, which callers holding a mask overwrite).
+/// Precondition: `r` comes from binarizeGroups on a matrix of w's shape.
+std::vector<int8_t> binaryCodes(const Matrix &w, const BinaryResult &r);
 
 } // namespace s10::quant
 

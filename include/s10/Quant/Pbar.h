@@ -35,6 +35,12 @@ llvm::Expected<Matrix> hessianSalience(const Matrix &what,
 llvm::Expected<Matrix> rangeSalience(const Matrix &what, const Matrix &x,
                                      int64_t binGroupSize);
 
+/// The range-delta form of B: B_ij <- |B_ij - range_t(Y_ti)| with
+/// Y = X W^T, i.e. how much binarizing weight (i, j) alone CHANGES output
+/// channel i's range, free of the per-row offset that otherwise dominates
+/// a layer-wide ranking. `b` and `what` are [dout, din], `x` is [T, din].
+llvm::Error subtractOutputRange(Matrix &b, const Matrix &what, const Matrix &x);
+
 struct PbarOptions {
   double lambda = 3e-4;
   /// Divide V and B by their layer means first (a zero mean leaves the term

@@ -134,13 +134,11 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return bin.takeError();
     Encoded e;
     e.dequantized = bin->values;
-    e.codes.resize(w.size());
-    for (int64_t i = 0; i < w.rows; ++i)
-      for (int64_t j = 0; j < w.cols; ++j)
-        e.codes[i * w.cols + j] = w(i, j) >= bin->paramsAt(i, j).mu;
+    e.codes = quant::binaryCodes(w, *bin);
     for (const quant::BinaryParams &p : bin->params) {
-      e.scales.push_back(2 * p.alpha);
-      e.offsets.push_back(p.mu - p.alpha);
+      quant::BinaryCodeParams c = quant::binaryCodeParams(p);
+      e.scales.push_back(c.scale);
+      e.offsets.push_back(c.offset);
     }
     return e;
   }
@@ -185,8 +183,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     e.dequantized = std::move(res->quantized);
     e.codes.assign(q->codes().begin(), q->codes().end());
     for (const quant::BinaryParams &p : q->binaryParams()) {
-      e.scales.push_back(2 * p.alpha);
-      e.offsets.push_back(p.mu - p.alpha);
+      quant::BinaryCodeParams c = quant::binaryCodeParams(p);
+      e.scales.push_back(c.scale);
+      e.offsets.push_back(c.offset);
     }
     e.mask.assign(w.size(), false);
     for (int64_t i = 0; i < w.size(); ++i)

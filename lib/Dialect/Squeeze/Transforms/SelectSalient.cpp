@@ -23,26 +23,6 @@ using namespace s10;
 using namespace s10::squeeze;
 
 namespace {
-/// B_ij <- |B_ij - range_t(Y_ti)|, Y = X W^T: how much binarizing weight
-/// (i, j) alone changes output channel i's range, free of the per-row offset
-/// that otherwise dominates a layer-wide ranking.
-void subtractRowRange(quant::Matrix &b, const quant::Matrix &w,
-                      const quant::Matrix &x) {
-  for (int64_t i = 0; i < w.rows; ++i) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int64_t t = 0; t < x.rows; ++t) {
-      float y = 0;
-      for (int64_t j = 0; j < w.cols; ++j)
-        y += x(t, j) * w(i, j);
-      lo = std::min(lo, y);
-      hi = std::max(hi, y);
-    }
-    float range = x.rows > 0 ? hi - lo : 0.0f;
-    for (int64_t j = 0; j < w.cols; ++j)
-      b(i, j) = std::abs(b(i, j) - range);
-  }
-}
-
 struct SelectSalientPass
     : squeeze::impl::SqueezeSelectSalientBase<SelectSalientPass> {
   using Base::Base;
@@ -134,7 +114,8 @@ struct SelectSalientPass
         return r.takeError();
       b = std::move(*r);
       if (rangeDelta)
-        subtractRowRange(*b, what, *x);
+        if (llvm::Error err = quant::subtractOutputRange(*b, what, *x))
+          return std::move(err);
     }
     quant::PbarOptions pbarOpts{lambda, normalize};
     auto m = quant::combineSalience(*v, b ? &*b : nullptr, pbarOpts);
