@@ -47,6 +47,18 @@ double refHalf(uint16_t h) {
 // fp16
 //===----------------------------------------------------------------------===//
 
+TEST(LayoutBits, PayloadAndTrueBitsPerWeight) {
+  // 20 of 100 weights at 4 bits, the rest at 1: 1.6 payload bits.
+  EXPECT_DOUBLE_EQ(payloadBitsPerWeight(1, 4, 20, 100), 1.6);
+  EXPECT_DOUBLE_EQ(payloadBitsPerWeight(3, 3, 0, 64), 3.0);
+  EXPECT_DOUBLE_EQ(payloadBitsPerWeight(1, 8, 100, 100), 8.0);
+  EXPECT_EQ(payloadBitsPerWeight(2, 2, 0, 0), 0.0);
+  // 384 x 384 weights in 58,368 bytes: 3.1666... true bits.
+  EXPECT_DOUBLE_EQ(trueBitsPerWeight(58368, 384 * 384), 58368 * 8.0 / 147456);
+  EXPECT_DOUBLE_EQ(trueBitsPerWeight(2, 4), 4.0);
+  EXPECT_EQ(trueBitsPerWeight(10, 0), 0.0);
+}
+
 TEST(LayoutFp16, KnownPatterns) {
   EXPECT_EQ(floatToHalf(1.0f), 0x3c00);
   EXPECT_EQ(floatToHalf(-2.0f), 0xc000);

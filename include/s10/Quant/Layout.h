@@ -73,6 +73,21 @@ enum class ParamFormat : uint8_t {
 
 const char *kindName(Kind k);
 const char *paramFormatName(ParamFormat f);
+
+/// Bits per weight of the codes alone, `salient` of `weights` entries at
+/// `salientBits` and the rest at `bits`: the payload, which leaves out
+/// masks, indices and group parameters (never to be shown alone).
+inline double payloadBitsPerWeight(unsigned bits, unsigned salientBits,
+                                   double salient, double weights) {
+  return weights > 0
+             ? ((weights - salient) * bits + salient * salientBits) / weights
+             : 0.0;
+}
+
+/// True bits per weight: every byte a kernel reads for the weight.
+inline double trueBitsPerWeight(double bytes, double weights) {
+  return weights > 0 ? bytes * 8.0 / weights : 0.0;
+}
 bool parseKind(const std::string &name, Kind &kind);
 bool parseParamFormat(const std::string &name, ParamFormat &format);
 

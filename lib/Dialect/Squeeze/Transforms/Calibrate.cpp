@@ -62,7 +62,8 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
                             "seqlen at least 2 and pbar-tokens >= 0");
     if (threads < 0 || threads > runtime::kMaxThreads)
       return emitError(loc, "squeeze-calibrate: threads must be in [0, ")
-             << runtime::kMaxThreads << "] (0: all cores), got " << int(threads);
+             << runtime::kMaxThreads << "] (0: all cores), got "
+             << int(threads);
     for (auto [what, path] :
          {std::pair<StringRef, StringRef>{"calibration file", calibFile},
           {"tokenizer", tokenizer}}) {
@@ -270,10 +271,11 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
         v *= scale;
       auto h = put(s.xtx.data(), s.xtx.size() * sizeof(double));
       auto x = put(s.sample.data(), s.sample.size() * sizeof(float));
+      SqueezeDialect &d = squeezeDialect(module.getContext());
       for (Operation *op : s.layers) {
-        op->setAttr(kHessianAttr, h);
-        op->setAttr(kSamplesAttr, x);
-        op->setAttr(kCalibTokensAttr, b.getI64IntegerAttr(s.tokens));
+        d.getHessianAttrHelper().setAttr(op, h);
+        d.getSamplesAttrHelper().setAttr(op, x);
+        d.getCalibTokensAttrHelper().setAttr(op, b.getI64IntegerAttr(s.tokens));
       }
     }
     os.close();

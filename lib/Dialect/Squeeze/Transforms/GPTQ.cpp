@@ -14,12 +14,7 @@
 #include "s10/Runtime/WeightStore.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/Support/FileUtilities.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <chrono>
 
@@ -54,16 +49,6 @@ struct Encoded {
   std::vector<float> salientScales, salientOffsets;
   unsigned salientBits = 0; // bits of the salient codes, mixed only
   quant::Matrix dequantized;
-};
-
-/// Weight-weighted sums of per-layer payload bits.
-struct BitTotals {
-  double weights = 0, payload = 0;
-  void add(double n, double payloadBpw) {
-    weights += n;
-    payload += n * payloadBpw;
-  }
-  double payloadBpw() const { return weights > 0 ? payload / weights : 0; }
 };
 
 struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
@@ -207,8 +192,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   }
 
   /// Builds the quantized weight and linear ops in place of `op`.
-  void rewrite(LinearOp op, const Encoded &e, int64_t out, int64_t in,
-               double salientFraction, StringRef granularity) {
+  QuantizedLinearOp rewrite(LinearOp op, const Encoded &e, int64_t out,
+                            int64_t in, double salientFraction,
+                            StringRef granularity) {
     OpBuilder b(op);
     MLIRContext *ctx = op.getContext();
     int64_t groups = quant::numGroups(in, groupSize);
@@ -249,39 +235,48 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
                                   qw, op.getBias(), op.getRoleAttr());
     op.replaceAllUsesWith(ql.getResult());
     op.erase();
+    return ql;
   }
 
   void runOnOperation() override {
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     SmallVector<LinearOp> layers = selectLayers(getOperation());
-    std::vector<LayerReport> reports;
+    auto record = squeezeDialect(&getContext()).getQuantReportAttrHelper();
     for (auto [index, op] : llvm::enumerate(layers)) {
       auto start = std::chrono::steady_clock::now();
       LayerReport rep;
       rep.name = layerName(op);
-      llvm::Error err = quantizeOne(op, *store, rep);
-      if (err) {
-        (void)emitError(op, std::move(err));
+      llvm::Expected<QuantizedLinearOp> ql = quantizeOne(op, *store, rep);
+      if (!ql) {
+        (void)emitError(op, ql.takeError());
         return signalPassFailure();
       }
       rep.seconds = std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - start)
                         .count();
+      // The numbers stay with the layer; squeeze-report gathers them.
+      Builder b(&getContext());
+      SmallVector<NamedAttribute> fields{
+          b.getNamedAttr("mode", b.getStringAttr(modeName)),
+          b.getNamedAttr("salient_fraction",
+                         b.getF64FloatAttr(rep.salientFraction)),
+          b.getNamedAttr("payload_bpw", b.getF64FloatAttr(rep.payloadBits)),
+          b.getNamedAttr("seconds", b.getF64FloatAttr(rep.seconds))};
+      if (rep.relError >= 0)
+        fields.push_back(b.getNamedAttr("relative_output_error",
+                                        b.getF64FloatAttr(rep.relError)));
+      record.setAttr(*ql, b.getDictionaryAttr(fields));
       if (!quiet)
         llvm::errs() << llvm::formatv(
             "quantize [{0,2}/{1}] {2,-8} {3,4}x{4,-4} salient {5,5:P1}  "
             "payload {6,5:F3} bpw  rel.err {7,7:F4}  {8:F2}s\n",
             index + 1, layers.size(), rep.name, rep.out, rep.in,
             rep.salientFraction, rep.payloadBits, rep.relError, rep.seconds);
-      reports.push_back(rep);
     }
-    printSummary(reports);
-    if (!report.empty() && failed(writeReport(reports)))
-      return signalPassFailure();
   }
 
-  llvm::Error quantizeOne(LinearOp op, runtime::WeightStore &store,
-                          LayerReport &rep) {
+  llvm::Expected<QuantizedLinearOp>
+  quantizeOne(LinearOp op, runtime::WeightStore &store, LayerReport &rep) {
     auto w = loadLinearWeight(op, store);
     if (!w)
       return w.takeError();
@@ -313,14 +308,14 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     int64_t salient = llvm::count(enc->mask, true);
     rep.salientFraction = double(salient) / double(w->size());
     StringRef granularity = "layer";
-    if (auto g = op->getAttrOfType<StringAttr>("squeeze.salient_granularity"))
+    SqueezeDialect &d = squeezeDialect(op.getContext());
+    if (StringAttr g = d.getSalientGranularityAttrHelper().getAttr(op))
       granularity = g.getValue();
-    if (mode == Mode::Mixed) {
-      rep.payloadBits = (1 - rep.salientFraction) * 1.0 +
-                        rep.salientFraction * double(enc->salientBits);
-    } else {
-      rep.payloadBits = mode == Mode::Binary ? 1 : bits;
-    }
+    unsigned codeBits =
+        mode == Mode::Mixed || mode == Mode::Binary ? 1u : unsigned(bits);
+    rep.payloadBits = quant::layout::payloadBitsPerWeight(
+        codeBits, mode == Mode::Mixed ? enc->salientBits : codeBits,
+        double(salient), double(w->size()));
     if (raw) {
       auto relErr = quant::relativeOutputErrorFromHessian(
           original, enc->dequantized, *raw);
@@ -330,62 +325,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     }
     // The type records the requested fraction; the report the exact one.
     double nominal = rep.salientFraction;
-    if (auto r = op->getAttrOfType<FloatAttr>("squeeze.salient_ratio"))
+    if (FloatAttr r = d.getSalientRatioAttrHelper().getAttr(op))
       nominal = r.getValueAsDouble();
-    rewrite(op, *enc, w->rows, w->cols, nominal, granularity);
-    return llvm::Error::success();
-  }
-
-  void printSummary(const std::vector<LayerReport> &reports) {
-    if (quiet || reports.empty())
-      return;
-    BitTotals totals;
-    for (const LayerReport &r : reports)
-      totals.add(double(r.out) * double(r.in), r.payloadBits);
-    llvm::errs() << llvm::formatv(
-        "quantized {0} layers, {1} weights: payload {2:F3} bpw (codes only; "
-        "true bits are counted from the packed bytes)\n",
-        reports.size(), int64_t(totals.weights), totals.payloadBpw());
-  }
-
-  LogicalResult writeReport(const std::vector<LayerReport> &reports) {
-    llvm::json::Array layers;
-    BitTotals totals;
-    if (appendReport) {
-      // Sequential quantization reports one block per run.
-      if (auto buf = llvm::MemoryBuffer::getFile(report)) {
-        if (auto old = llvm::json::parse((*buf)->getBuffer())) {
-          if (auto *arr = old->getAsObject()->getArray("layers"))
-            for (llvm::json::Value &v : *arr) {
-              auto *o = v.getAsObject();
-              totals.add(double(o->getInteger("out").value_or(0)) *
-                             double(o->getInteger("in").value_or(0)),
-                         o->getNumber("payload_bpw").value_or(0));
-              layers.push_back(std::move(v));
-            }
-        } else {
-          llvm::consumeError(old.takeError());
-        }
-      }
-    }
-    for (const LayerReport &r : reports) {
-      totals.add(double(r.out) * double(r.in), r.payloadBits);
-      llvm::json::Object o{{"layer", r.name},
-                           {"out", r.out},
-                           {"in", r.in},
-                           {"salient_fraction", r.salientFraction},
-                           {"payload_bpw", r.payloadBits},
-                           {"seconds", r.seconds}};
-      if (r.relError >= 0)
-        o["relative_output_error"] = r.relError;
-      layers.push_back(std::move(o));
-    }
-    llvm::json::Object root{{"mode", modeName},
-                            {"layers", std::move(layers)},
-                            {"weights", int64_t(totals.weights)},
-                            {"payload_bpw", totals.payloadBpw()}};
-    return writeJsonReport(getOperation(), "squeeze-gptq", report,
-                           std::move(root));
+    return rewrite(op, *enc, w->rows, w->cols, nominal, granularity);
   }
 };
 } // namespace

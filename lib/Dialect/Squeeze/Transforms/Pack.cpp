@@ -37,7 +37,9 @@ struct PackedReport {
   double payloadBpw = 0;
   int64_t salient = 0;
   std::string layout;
-  double trueBpw() const { return double(bytes) * 8.0 / double(out * in); }
+  double trueBpw() const {
+    return layout::trueBitsPerWeight(double(bytes), double(out * in));
+  }
 };
 
 bool isSal(const layout::Logical &w, int64_t i, int64_t j) {
@@ -207,12 +209,9 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     r.salient = spec->salientCount;
     r.layout = std::string(layout::kindName(spec->kind)) + "/" +
                layout::paramFormatName(spec->params);
-    double salient = double(spec->salientCount);
-    double n = double(w->out * w->in);
-    r.payloadBpw =
-        spec->mixed()
-            ? ((n - salient) * spec->bits + salient * spec->salientBits) / n
-            : double(spec->bits);
+    r.payloadBpw = layout::payloadBitsPerWeight(
+        spec->bits, spec->mixed() ? spec->salientBits : spec->bits,
+        double(spec->salientCount), double(w->out * w->in));
     return r;
   }
 
@@ -295,7 +294,7 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     }
     root["weights"] = int64_t(weights);
     root["packed_bytes"] = int64_t(bytes);
-    root["true_bpw"] = double(bytes) * 8 / weights;
+    root["true_bpw"] = layout::trueBitsPerWeight(double(bytes), weights);
     root["payload_bpw"] = payload / weights;
     return writeJsonReport(getOperation(), "squeeze-pack", report,
                            std::move(root));

@@ -188,7 +188,8 @@ DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx, int64_t rows,
 }
 
 llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
-  auto dict = op->getAttrOfType<DictionaryAttr>(kStage1Attr);
+  DictionaryAttr dict =
+      squeezeDialect(op->getContext()).getStage1AttrHelper().getAttr(op);
   if (!dict)
     return llvm::createStringError(
         "no stage-1 result (run squeeze-quantize-stage1)");
@@ -224,7 +225,8 @@ llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
 
 llvm::Expected<quant::Mask>
 squeeze::decodeSalientMask(Operation *op, int64_t rows, int64_t cols) {
-  auto attr = op->getAttrOfType<DenseElementsAttr>(kSalientMaskAttr);
+  DenseElementsAttr attr =
+      squeezeDialect(op->getContext()).getSalientMaskAttrHelper().getAttr(op);
   if (!attr)
     return quant::Mask();
   auto type = cast<ShapedType>(attr.getType());
@@ -350,8 +352,8 @@ LogicalResult squeeze::writeJsonReport(Operation *op, StringRef pass,
   std::string error;
   auto file = mlir::openOutputFile(path, &error);
   if (!file)
-    return op->emitError() << pass << ": cannot write report '" << path
-                           << "': " << error;
+    return mlir::emitError(op->getLoc())
+           << pass << ": cannot write report '" << path << "': " << error;
   file->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
              << "\n";
   file->keep();

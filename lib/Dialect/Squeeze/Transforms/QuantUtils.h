@@ -16,6 +16,7 @@
 #include "s10/Quant/Uniform.h"
 #include "llvm/Support/JSON.h"
 
+#include <array>
 #include <string>
 
 namespace s10::runtime {
@@ -24,13 +25,31 @@ class WeightStore;
 
 namespace s10::squeeze {
 
-// Attributes written by squeeze-calibrate.
-constexpr llvm::StringLiteral kHessianAttr = "squeeze.hessian";
-constexpr llvm::StringLiteral kSamplesAttr = "squeeze.samples";
-constexpr llvm::StringLiteral kCalibTokensAttr = "squeeze.calib_tokens";
-// Written by squeeze-quantize-stage1 and squeeze-select-salient.
-constexpr llvm::StringLiteral kStage1Attr = "squeeze.stage1";
-constexpr llvm::StringLiteral kSalientMaskAttr = "squeeze.salient_mask";
+/// The dialect whose discardable-attribute helpers (declared once, in
+/// SqueezeBase.td) read and write what the passes hand each other.
+inline SqueezeDialect &squeezeDialect(mlir::MLIRContext *ctx) {
+  return *ctx->getOrLoadDialect<SqueezeDialect>();
+}
+
+// Their names, for the code that handles them by name.
+constexpr llvm::StringLiteral kHessianAttr =
+    SqueezeDialect::HessianAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kSamplesAttr =
+    SqueezeDialect::SamplesAttrHelper::getNameStr();
+
+/// Every attribute a quantization step leaves for the next, which the
+/// finished model no longer needs.
+inline std::array<llvm::StringLiteral, 9> quantizationAttrNames() {
+  return {SqueezeDialect::HessianAttrHelper::getNameStr(),
+          SqueezeDialect::SamplesAttrHelper::getNameStr(),
+          SqueezeDialect::CalibTokensAttrHelper::getNameStr(),
+          SqueezeDialect::Stage1AttrHelper::getNameStr(),
+          SqueezeDialect::SalientMaskAttrHelper::getNameStr(),
+          SqueezeDialect::SalientGranularityAttrHelper::getNameStr(),
+          SqueezeDialect::SalientChannelBlockAttrHelper::getNameStr(),
+          SqueezeDialect::SalientRatioAttrHelper::getNameStr(),
+          SqueezeDialect::QuantReportAttrHelper::getNameStr()};
+}
 
 /// True for the linear layers Squeeze10 quantizes: q, k, v, o, gate, up,
 /// down of a decoder block (not lm_head, not unnamed layers).

@@ -30,8 +30,9 @@ struct QuantizeStage1Pass
   void runOnOperation() override {
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false};
+    auto stage1 = squeezeDialect(&getContext()).getStage1AttrHelper();
     for (LinearOp op : selectLayers(getOperation())) {
-      if (op->hasAttr(kStage1Attr))
+      if (stage1.isAttrPresent(op))
         continue;
       auto w = loadLinearWeight(op, *store);
       if (!w) {
@@ -43,8 +44,7 @@ struct QuantizeStage1Pass
         (void)emitError(op, q.takeError());
         return signalPassFailure();
       }
-      op->setAttr(kStage1Attr,
-                  encodeStage1(op.getContext(), w->rows, w->cols, *q));
+      stage1.setAttr(op, encodeStage1(op.getContext(), w->rows, w->cols, *q));
     }
   }
 };

@@ -128,25 +128,29 @@ struct SelectSalientPass
     SmallVector<bool> flat(bits.begin(), bits.end());
     auto type = RankedTensorType::get({w->rows, w->cols},
                                       IntegerType::get(op.getContext(), 1));
-    op->setAttr(kSalientMaskAttr, DenseElementsAttr::get(type, flat));
+    SqueezeDialect &dialect = squeezeDialect(op.getContext());
+    dialect.getSalientMaskAttrHelper().setAttr(
+        op, DenseElementsAttr::get(type, flat));
     Builder builder(op.getContext());
-    op->setAttr("squeeze.salient_granularity",
-                builder.getStringAttr(granularity));
+    dialect.getSalientGranularityAttrHelper().setAttr(
+        op, builder.getStringAttr(granularity));
     double nominal = ratio;
     if (granularity == "nm")
       nominal = double(quant::salientCount(nmBlock, ratio)) / double(nmBlock);
-    op->setAttr("squeeze.salient_ratio", builder.getF64FloatAttr(nominal));
+    dialect.getSalientRatioAttrHelper().setAttr(
+        op, builder.getF64FloatAttr(nominal));
     if (granularity == "channel")
-      op->setAttr("squeeze.salient_channel_block",
-                  builder.getI64IntegerAttr(channelBlock));
+      dialect.getSalientChannelBlockAttrHelper().setAttr(
+          op, builder.getI64IntegerAttr(channelBlock));
     return llvm::Error::success();
   }
 
   void runOnOperation() override {
     const quant::MaskOptions &maskOpts = mask;
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
+    auto maskAttr = squeezeDialect(&getContext()).getSalientMaskAttrHelper();
     for (LinearOp op : selectLayers(getOperation())) {
-      if (op->hasAttr(kSalientMaskAttr))
+      if (maskAttr.isAttrPresent(op))
         continue;
       if (llvm::Error err = selectFor(op, *store, maskOpts, diagKind)) {
         (void)emitError(op, std::move(err));

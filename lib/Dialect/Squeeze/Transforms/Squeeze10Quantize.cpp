@@ -35,8 +35,7 @@ struct Squeeze10QuantizePass
 
   /// Adds one round (calibrate .. gptq) to `pm`; `store` is the side file
   /// of this round's calibration.
-  void addRound(OpPassManager &pm, StringRef store, bool sequential,
-                bool appendReport) {
+  void addRound(OpPassManager &pm, StringRef store, bool sequential) {
     bool calibrated = isCalibrated();
     if (calibrated) {
       SqueezeCalibrateOptions c;
@@ -58,8 +57,6 @@ struct Squeeze10QuantizePass
     g.percdamp = percdamp;
     g.actOrder = actOrder;
     g.refitBinary = refitBinary;
-    g.report = report;
-    g.appendReport = appendReport;
     g.bits = bits;
     if (method == "squeeze10" || method == "pbllm") {
       SqueezeQuantizeStage1Options s1;
@@ -263,27 +260,26 @@ struct Squeeze10QuantizePass
         stores.push_back(store.str().str());
       }
       OpPassManager pm(ModuleOp::getOperationName());
-      addRound(pm, store, sequential, /*appendReport=*/r > 0);
+      addRound(pm, store, sequential);
       result = runPipeline(pm, module);
     }
     for (const std::string &s : stores)
       llvm::sys::fs::remove(s);
     if (failed(result))
       return signalPassFailure();
-    if (pack) {
-      OpPassManager pm(ModuleOp::getOperationName());
+    // Every round's layers at once, before squeeze-pack adds its bytes.
+    OpPassManager pm(ModuleOp::getOperationName());
+    SqueezeReportOptions ro;
+    ro.report = report;
+    pm.addPass(createSqueezeReport(ro));
+    if (pack)
       addPack(pm);
-      if (failed(runPipeline(pm, module)))
-        return signalPassFailure();
-    }
+    if (failed(runPipeline(pm, module)))
+      return signalPassFailure();
     // Calibration references point into the removed files.
     module.walk([](Operation *op) {
-      for (StringRef name : {kHessianAttr, kSamplesAttr, kCalibTokensAttr,
-                             kStage1Attr, kSalientMaskAttr})
+      for (StringRef name : quantizationAttrNames())
         op->removeAttr(name);
-      op->removeAttr("squeeze.salient_granularity");
-      op->removeAttr("squeeze.salient_channel_block");
-      op->removeAttr("squeeze.salient_ratio");
     });
     llvm::errs() << "squeeze10-quantize: " << method << " done in "
                  << llvm::format("%.1f",

@@ -4,7 +4,7 @@
 // are -scale * zero.
 // CHECK-LABEL: func.func @rtn
 // CHECK: %[[QW:.*]] = squeeze.quantized_weight {codes = dense<{{\[}}[0, 3, 0, 2], [1, 1, 1, 1]]> : tensor<2x4xi8>, offsets = dense<{{\[}}[0.000000e+00, -0.666666686], [-0.000000e+00, -0.000000e+00]]> : tensor<2x2xf32>, scales = dense<{{\[}}[1.000000e+00, 0.666666686], [2.000000e+00, 2.000000e+00]]> : tensor<2x2xf32>} : !squeeze.qweight<2x4, #squeeze.scheme<bits = 2, group_size = 2, salient_bits = 0, salient_fraction = 0.000000e+00, mask = none, layout = unpacked>>
-// CHECK: squeeze.quantized_linear %{{.*}}, %[[QW]] {role = #squeeze.role<block = 0, kind = up>}
+// CHECK: squeeze.quantized_linear %{{.*}}, %[[QW]] {role = #squeeze.role<block = 0, kind = up>, squeeze.quant_report = {mode = "rtn", payload_bpw = 2.000000e+00 : f64, salient_fraction = 0.000000e+00 : f64, seconds = {{.*}} : f64}}
 // CHECK-NOT: squeeze.linear %{{.*}} {role = #squeeze.role<block = 0
 func.func @rtn(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[0.0, 3.0, -1.0, 1.0], [2.0, 2.0, 2.0, 2.0]]> : tensor<2x4xf32>

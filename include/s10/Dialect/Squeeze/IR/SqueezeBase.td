@@ -31,6 +31,26 @@ def Squeeze_Dialect : Dialect {
     granularity and storage layout, so every consumer knows how the bytes
     are laid out without conventions hidden in names.
   }];
+  // What the quantization passes hand each other on the linear ops, each
+  // name and type declared once (SqueezeDialect::*AttrHelper).
+  let discardableAttrs = (ins
+    // squeeze-calibrate: H = (2/N) X^T X (f64 [in, in]) and sampled rows
+    // of X (f32 [T, in]) in a side file, and the tokens they saw.
+    "::s10::squeeze::ExternalStorageAttr":$hessian,
+    "::s10::squeeze::ExternalStorageAttr":$samples,
+    "::mlir::IntegerAttr":$calib_tokens,
+    // squeeze-quantize-stage1: codes, scales and zero points.
+    "::mlir::DictionaryAttr":$stage1,
+    // squeeze-select-salient: the i1 [out, in] mask, how it was chosen,
+    // and the fraction it stands for.
+    "::mlir::DenseElementsAttr":$salient_mask,
+    "::mlir::StringAttr":$salient_granularity,
+    "::mlir::IntegerAttr":$salient_channel_block,
+    "::mlir::FloatAttr":$salient_ratio,
+    // squeeze-gptq: what the layer became (salient fraction, payload bits,
+    // relative output error, seconds), gathered by squeeze-report.
+    "::mlir::DictionaryAttr":$quant_report
+  );
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
   let dependentDialects = [];

@@ -9,12 +9,14 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "s10/Quant/Layout.h"
 
-#include "s10/Dialect/Squeeze/IR/SqueezeOpsDialect.h.inc"
-
 #include "s10/Dialect/Squeeze/IR/SqueezeEnums.h.inc"
 
+// The attributes come first: the dialect's discardable-attribute helpers
+// name their types.
 #define GET_ATTRDEF_CLASSES
 #include "s10/Dialect/Squeeze/IR/SqueezeAttrs.h.inc"
+
+#include "s10/Dialect/Squeeze/IR/SqueezeOpsDialect.h.inc"
 
 #define GET_TYPEDEF_CLASSES
 #include "s10/Dialect/Squeeze/IR/SqueezeOpsTypes.h.inc"

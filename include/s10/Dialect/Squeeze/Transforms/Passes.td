@@ -144,9 +144,10 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     - `kbit`: GPTQ at `bits` per group of `group-size`.
     - `rtn`: round to nearest at `bits`, no calibration needed.
     - `binary`: `alpha sign(w - mu) + mu` per (row, group), no calibration.
-    A per-layer report (shape, salient fraction, payload and true bits per
-    weight, relative output error on the calibration data, time) goes to
-    stderr and, with `report`, to a JSON file.
+    A line per layer (shape, salient fraction, payload bits per weight,
+    relative output error on the calibration data, time) goes to stderr,
+    and the same numbers stay on the new op as `squeeze.quant_report` for
+    `squeeze-report`, which gathers them for the whole module.
   }];
   let options = [
     Option<"modeName", "mode", "std::string", "\"mixed\"", "mixed | kbit | rtn | binary">,
@@ -156,13 +157,28 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     PercdampOpt,
     ActOrderOpt,
     RefitBinaryOpt,
-    Option<"report", "report", "std::string", "\"\"", "JSON report file">,
-    Option<"appendReport", "append-report", "bool", "false",
-           "Add this run's layers to an existing report">,
     Option<"quiet", "quiet", "bool", "false", "No per-layer table on stderr">,
   ];
 }
 
+def SqueezeReport : Pass<"squeeze-report", "mlir::ModuleOp"> {
+  let summary = "Gather the per-layer quantization records of a module";
+  let description = [{
+    Reads the `squeeze.quant_report` record `squeeze-gptq` leaves on every
+    quantized linear, in module order, prints the total (layers, weights,
+    weight-weighted payload bits per weight) and, with `report`, writes them
+    as a JSON file (`squeeze-pack` later adds the packed bytes and true bits
+    to the same file). The records are removed unless `keep`. Running at
+    module level, after every function is quantized, it sees each layer
+    once whatever the pass threading.
+  }];
+  let options = [
+    Option<"report", "report", "std::string", "\"\"", "JSON report file">,
+    Option<"keep", "keep", "bool", "false",
+           "Leave the records on the ops">,
+    Option<"quiet", "quiet", "bool", "false", "No summary on stderr">,
+  ];
+}
 def SqueezePack : Pass<"squeeze-pack", "mlir::ModuleOp"> {
   let summary = "Pack quantized weights into the bytes a kernel streams";
   let description = [{
