@@ -8,6 +8,7 @@ PKGS=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libsentencepiece-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
   python3-numpy python3-onnx python3-sentencepiece python3-matplotlib
   python3-pytest
 )

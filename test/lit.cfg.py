@@ -47,6 +47,9 @@ test_deps = {
     "python-onnx": ("python3-onnx", python_has(["onnx", "numpy"])),
     "onnx-testdata": ("libonnx-testdata",
                       os.path.isdir("/usr/share/libonnx-testdata/data/node")),
+    # s10-quantize built with MPI, and mpirun to start it.
+    "mpi": ("libopenmpi-dev openmpi-bin",
+            bool(config.s10_has_mpi) and os.path.exists("/usr/bin/mpirun")),
 }
 allowed = set(filter(None, os.environ.get("S10_ALLOW_MISSING", "").split(",")))
 for feature, (package, present) in test_deps.items():
@@ -58,7 +61,14 @@ for feature, (package, present) in test_deps.items():
             "scripts/deps.sh, or set S10_ALLOW_MISSING=%s to skip its tests)"
             % (feature, package, feature))
 
+# Two ranks on a 2-core container: as root, oversubscribed if need be, and
+# without the shared-memory single copy (ptrace) that containers refuse.
+config.substitutions.append(
+    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
+                "--mca btl_vader_single_copy_mechanism none"))
+
 tool_dirs = [config.s10_tools_dir, config.llvm_tools_dir]
-tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate"]
+tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate",
+         "s10-quantize"]
 llvm_config.add_tool_substitutions(
     [ToolSubst(t, unresolved="ignore") for t in tools], tool_dirs)

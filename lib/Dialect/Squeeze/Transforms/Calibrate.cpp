@@ -60,6 +60,13 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     if (nsamples <= 0 || seqlen < 2 || pbarTokens < 0)
       return emitError(loc, "squeeze-calibrate: nsamples must be positive, "
                             "seqlen at least 2 and pbar-tokens >= 0");
+    if (shards < 1 || shard < 0 || shard >= shards)
+      return emitError(loc, "squeeze-calibrate: shard must be in [0, "
+                            "shards), got shard=")
+             << shard.getValue() << " shards=" << shards.getValue();
+    if (shards > 1 && sequential)
+      return emitError(loc, "squeeze-calibrate: shards need the full-"
+                            "precision pass (sequential=false)");
     if (threads < 0 || threads > runtime::kMaxThreads)
       return emitError(loc, "squeeze-calibrate: threads must be in [0, ")
              << runtime::kMaxThreads << "] (0: all cores), got "
@@ -93,6 +100,15 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       if (isDecoderLinear(op))
         all.push_back(op);
     });
+    if (shards > 1) {
+      // Every shards-th layer: the full-precision pass is the same for all
+      // shards, so each layer's statistics are those of one run.
+      SmallVector<LinearOp> mine;
+      for (auto [k, op] : llvm::enumerate(all))
+        if (int64_t(k) % shards == shard)
+          mine.push_back(op);
+      return mine;
+    }
     if (!sequential || all.empty())
       return all;
     int64_t first = INT64_MAX;
@@ -115,6 +131,14 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     ModuleOp module = getOperation();
     if (failed(checkOptions()))
       return signalPassFailure();
+    int64_t decoderLayers = 0;
+    module.walk([&](LinearOp op) { decoderLayers += isDecoderLinear(op); });
+    if (shards > decoderLayers) {
+      emitError(module.getLoc(), "squeeze-calibrate: shards=")
+          << shards.getValue() << " exceeds the model's " << decoderLayers
+          << " full-precision decoder linear layers";
+      return signalPassFailure();
+    }
     SmallVector<LinearOp> layers = selectLayers();
     if (layers.empty()) {
       emitError(module.getLoc(),

@@ -33,11 +33,9 @@ struct Squeeze10QuantizePass
   quant::layout::Kind kind = quant::layout::Kind::KBit;
   quant::layout::ParamFormat format = quant::layout::ParamFormat::F16;
 
-  /// Adds one round (calibrate .. gptq) to `pm`; `store` is the side file
-  /// of this round's calibration.
-  void addRound(OpPassManager &pm, StringRef store, bool sequential) {
-    bool calibrated = isCalibrated();
-    if (calibrated) {
+  /// Adds one round's calibration to `pm`; `store` is its side file.
+  void addCalibration(OpPassManager &pm, StringRef store, bool sequential) {
+    if (isCalibrated()) {
       SqueezeCalibrateOptions c;
       c.calibFile = calibFile;
       c.tokenizer = tokenizer;
@@ -48,8 +46,16 @@ struct Squeeze10QuantizePass
       c.store = store.str();
       c.sequential = sequential;
       c.threads = threads;
+      // A shard calibrates, and so quantizes, only its layers.
+      c.shards = shards;
+      c.shard = shard;
       pm.addPass(createSqueezeCalibrate(c));
     }
+  }
+
+  /// Adds one round's quantization (stage 1 .. gptq) of the calibrated
+  /// layers to `pm`.
+  void addQuantization(OpPassManager &pm) {
     OpPassManager &fpm = pm.nest<func::FuncOp>();
     SqueezeGPTQOptions g;
     g.groupSize = groupSize;
@@ -178,6 +184,7 @@ struct Squeeze10QuantizePass
          "method squeeze10 with pbar=true"},
         {pbarTokens.hasValue(), "pbar-tokens", s10 && pbar,
          "method squeeze10 with pbar=true"},
+        {shard.hasValue(), "shard", shards > 1, "shards > 1"},
         {layout.hasValue(), "layout", pack, "pack=true"},
         {params.hasValue(), "params", pack, "pack=true"},
     };
@@ -192,6 +199,8 @@ struct Squeeze10QuantizePass
         by = "granularity=" + granularity.getValue();
       else if (r.when == "pack=true")
         by = "pack=false";
+      else if (r.when == "shards > 1")
+        by = "shards=1";
       return error() << "option '" << r.name << "' has no effect with " << by
                      << " (it applies to " << r.when << ")";
     }
@@ -212,6 +221,16 @@ struct Squeeze10QuantizePass
       if (!need.empty())
         return error() << "layout=" << layout << " needs " << need;
     }
+    if (shards < 1 || shard < 0 || shard >= shards)
+      return error() << "shard must be in [0, shards), got shard="
+                     << shard.getValue() << " shards=" << shards.getValue();
+    if (shards > 1 && !calibrated)
+      return error() << "shards apply to calibrated methods (squeeze10, "
+                        "pbllm, gptq); method="
+                     << method << " quantizes without calibration";
+    if (shards > 1 && !fias)
+      return error() << "shards need fias=true: with fias=false each block "
+                        "is calibrated through the blocks quantized before it";
     if (threads < 0 || threads > runtime::kMaxThreads)
       return error() << "threads must be in [0, " << runtime::kMaxThreads
                      << "] (0: all cores), got " << int(threads);
@@ -259,8 +278,10 @@ struct Squeeze10QuantizePass
         ::close(fd);
         stores.push_back(store.str().str());
       }
+      // One pipeline: every pass checks its options before any runs.
       OpPassManager pm(ModuleOp::getOperationName());
-      addRound(pm, store, sequential);
+      addCalibration(pm, store, sequential);
+      addQuantization(pm);
       result = runPipeline(pm, module);
     }
     for (const std::string &s : stores)

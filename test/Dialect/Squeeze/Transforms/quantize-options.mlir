@@ -18,6 +18,11 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s channel-block=4" 2>&1 | FileCheck %s --check-prefix=CB-LAYER
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s granularity=channel nm-block=4" 2>&1 | FileCheck %s --check-prefix=NM-CHANNEL
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn pack=false params=q8" 2>&1 | FileCheck %s --check-prefix=NOPACK
+// Shards: only where layers are independent once calibrated.
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s shards=2 shard=2" 2>&1 | FileCheck %s --check-prefix=SHARD-RANGE
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn shards=2" 2>&1 | FileCheck %s --check-prefix=SHARD-RTN
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s fias=false shards=2" 2>&1 | FileCheck %s --check-prefix=SHARD-SEQ
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s shard=1" 2>&1 | FileCheck %s --check-prefix=SHARD-ONE
 // Enum values, whatever the method.
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s granularity=bogus" 2>&1 | FileCheck %s --check-prefix=GRAN
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn diag=bogus" 2>&1 | FileCheck %s --check-prefix=DIAG
@@ -43,6 +48,10 @@
 // CB-LAYER: error: squeeze10-quantize: option 'channel-block' has no effect with granularity=layer (it applies to granularity=channel, methods squeeze10 and pbllm)
 // NM-CHANNEL: error: squeeze10-quantize: option 'nm-block' has no effect with granularity=channel
 // NOPACK: error: squeeze10-quantize: option 'params' has no effect with pack=false (it applies to pack=true)
+// SHARD-RANGE: error: squeeze10-quantize: shard must be in [0, shards), got shard=2 shards=2
+// SHARD-RTN: error: squeeze10-quantize: shards apply to calibrated methods (squeeze10, pbllm, gptq); method=rtn quantizes without calibration
+// SHARD-SEQ: error: squeeze10-quantize: shards need fias=true
+// SHARD-ONE: error: squeeze10-quantize: option 'shard' has no effect with shards=1 (it applies to shards > 1)
 // GRAN: error: squeeze10-quantize: unknown granularity 'bogus' (expected layer, row, group, channel or nm)
 // DIAG: error: squeeze10-quantize: unknown diag 'bogus' (expected chol or hinv)
 // OK: error: squeeze10-quantize: the model has no decoder linear layers with roles

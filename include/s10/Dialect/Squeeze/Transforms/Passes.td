@@ -88,6 +88,10 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
            "Side file for Hessians and samples (default: a temporary file)">,
     Option<"sequential", "sequential", "bool", "false",
            "Calibrate only the first unquantized block, through quantized ones">,
+    Option<"shards", "shards", "int64_t", "1",
+           "Calibrate every shards-th decoder layer only (see shard)">,
+    Option<"shard", "shard", "int64_t", "0",
+           "Which layers: those k (module order) with k mod shards = shard">,
     ThreadsOpt,
   ];
 }
@@ -281,6 +285,32 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
            "End with squeeze-pack (false: leave unpacked codes)">,
     LayoutOpt,
     ParamsOpt,
+    Option<"shards", "shards", "int64_t", "1",
+           "Split the layers among this many runs (FIAS methods only)">,
+    Option<"shard", "shard", "int64_t", "0",
+           "This run's share: decoder layers k with k mod shards = shard">,
+  ];
+}
+def SqueezeMergeShards : Pass<"squeeze-merge-shards", "mlir::ModuleOp"> {
+  let summary = "Assemble a model quantized in shards";
+  let description = [{
+    Runs on the result of one shard of `squeeze10-quantize` (`shards=N
+    shard=i`) and takes every decoder layer it left in full precision from
+    the other shards' results listed in `parts`: the packed weight is
+    copied and the layer becomes a `squeeze.quantized_linear` exactly as a
+    single run would have made it, so the assembled model is byte for byte
+    the single run's. Fails, naming the layer, if a layer is in no part or
+    in two, if shapes differ, or if a part's weight is not packed.
+
+    ```sh
+    s10-opt m.mlir --squeeze10-quantize="calib=t.txt shards=2 shard=0" -o p0.mlirbc
+    s10-opt m.mlir --squeeze10-quantize="calib=t.txt shards=2 shard=1" -o p1.mlirbc
+    s10-opt p0.mlirbc --squeeze-merge-shards="parts=p1.mlirbc" -o m.q.mlirbc
+    ```
+  }];
+  let options = [
+    ListOption<"parts", "parts", "std::string",
+               "Results of the other shards (comma-separated files)">,
   ];
 }
 
