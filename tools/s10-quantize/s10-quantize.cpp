@@ -27,7 +27,9 @@
 #include <mpi.h>
 #endif
 
+#include <algorithm>
 #include <string>
+#include <thread>
 
 using namespace llvm;
 
@@ -56,6 +58,8 @@ namespace {
 /// This process's place among the processes mpirun started.
 struct World {
   int rank = 0, size = 1;
+  /// Ranks on this machine (they share its cores).
+  int localSize = 1;
 #ifdef S10_HAVE_MPI
   bool mpi = false;
 #endif
@@ -66,6 +70,11 @@ struct World {
     mpi = true;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank,
+                        MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &localSize);
+    MPI_Comm_free(&local);
 #endif
   }
   /// True when every rank passes `ok` (a barrier as well).
@@ -138,7 +147,8 @@ int main(int argc, char **argv) {
       "0\n"
       "merges the parts (written beside the output) into the model one\n"
       "process would give. The options are those of --squeeze10-quantize\n"
-      "(s10-opt --help lists them).\n");
+      "(s10-opt --help lists them); ranks on one machine split its cores\n"
+      "unless the options set threads=.\n");
 #ifndef S10_HAVE_MPI
   if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE")) {
     errs() << "s10-quantize: started by mpirun, but built without MPI "
@@ -169,10 +179,25 @@ int main(int argc, char **argv) {
     ok = bool(module);
   }
 
+  for (StringRef method : {"method=rtn", "method=binary"})
+    if (world.size > 1 && StringRef(options).contains(method)) {
+      if (world.rank == 0)
+        errs() << "s10-quantize: " << method
+               << " needs no calibration and takes seconds; run it in one "
+                  "process\n";
+      return 1;
+    }
   std::string opts = options;
-  if (world.size > 1)
+  if (world.size > 1) {
     opts += " shards=" + std::to_string(world.size) +
             " shard=" + std::to_string(world.rank);
+    // Ranks on one machine split its cores unless told otherwise.
+    if (StringRef(options).find("threads=") == StringRef::npos) {
+      unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      opts += " threads=" +
+              std::to_string(std::max(1u, cores / unsigned(world.localSize)));
+    }
+  }
   if (ok)
     ok = runPipeline(*module, "squeeze10-quantize{" + opts + "}");
   if (world.size == 1)
