@@ -157,6 +157,9 @@ TensorConverter::toDenseElements(const onnx::TensorProto &tensor,
         ArrayRef<char>(tensor.raw_data().data(), tensor.raw_data().size()),
         info);
 
+  // An empty tensor has no typed data to copy (and memcpy no null source).
+  if (info.byteSize == 0)
+    return fromBytes(ArrayRef<char>(), info);
   // Typed fields: 32-bit slots hold the narrower types' bit patterns.
   std::vector<char> bytes(info.byteSize);
   switch (tensor.data_type()) {
