@@ -34,6 +34,9 @@ CORPUS="$WORK/corpus/$TARGET"
 CRASHES="$WORK/crashes/$TARGET"
 rm -rf "$SEEDS"
 mkdir -p "$SEEDS" "$CORPUS" "$CRASHES"
+# Crashes of this run only: older ones stay in the directory until removed.
+MARK="$WORK/.start-$TARGET"
+touch "$MARK"
 MODEL=../shared/models/llama-12m
 
 case "$TARGET" in
@@ -114,7 +117,7 @@ ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 if [ "$JOBS" -gt 1 ]; then
   execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
 fi
-crashes=$(ls "$CRASHES" | wc -l)
+crashes=$(find "$CRASHES" -type f -newer "$MARK" | wc -l)
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$TARGET" \
   "$SECONDS_PER" "${execs:-0}" "${cov:-?}" "${ft:-?}" "$crashes" >> "$WORK/campaign.tsv"
 echo "fuzz.sh: $TARGET: ${execs:-0} executions, coverage ${cov:-?} edges, ${ft:-?} features, $crashes crashing input(s) (log: $LOG)"
