@@ -12,7 +12,6 @@
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/Kernels.h"
-#include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/Tokenizer.h"
 #include "s10/Runtime/WeightStore.h"
 
@@ -67,10 +66,8 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     if (shards > 1 && sequential)
       return emitError(loc, "squeeze-calibrate: shards need the full-"
                             "precision pass (sequential=false)");
-    if (threads < 0 || threads > runtime::kMaxThreads)
-      return emitError(loc, "squeeze-calibrate: threads must be in [0, ")
-             << runtime::kMaxThreads << "] (0: all cores), got "
-             << int(threads);
+    if (failed(checkThreads(loc, "squeeze-calibrate", threads)))
+      return failure();
     for (auto [what, path] :
          {std::pair<StringRef, StringRef>{"calibration file", calibFile},
           {"tokenizer", tokenizer}}) {
@@ -87,19 +84,10 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     return success();
   }
 
-  LogicalResult checkOptions() {
-    return checkRunOptions(getOperation(), "squeeze-calibrate", threads,
-                           seqlen);
-  }
-
-  /// Layers to calibrate: every full-precision decoder linear, or in
-  /// sequential mode those of the first block that still has one.
-  SmallVector<LinearOp> selectLayers() {
-    SmallVector<LinearOp> all;
-    getOperation().walk([&](LinearOp op) {
-      if (isDecoderLinear(op))
-        all.push_back(op);
-    });
+  /// Layers to calibrate among `all`, the full-precision decoder linears
+  /// in module order: every one, a shard's share, or in sequential mode
+  /// those of the first block that still has one.
+  SmallVector<LinearOp> selectLayers(ArrayRef<LinearOp> all) {
     if (shards > 1) {
       // Every shards-th layer: the full-precision pass is the same for all
       // shards, so each layer's statistics are those of one run.
@@ -110,7 +98,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       return mine;
     }
     if (!sequential || all.empty())
-      return all;
+      return SmallVector<LinearOp>(all);
     int64_t first = INT64_MAX;
     for (LinearOp op : all)
       first = std::min(first, op.getRoleAttr().getBlock());
@@ -129,17 +117,20 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(checkOptions()))
+    if (failed(checkSeqlen(module, "squeeze-calibrate", seqlen)))
       return signalPassFailure();
-    int64_t decoderLayers = 0;
-    module.walk([&](LinearOp op) { decoderLayers += isDecoderLinear(op); });
-    if (shards > decoderLayers) {
+    SmallVector<LinearOp> all;
+    module.walk([&](LinearOp op) {
+      if (isDecoderLinear(op))
+        all.push_back(op);
+    });
+    if (shards > int64_t(all.size())) {
       emitError(module.getLoc(), "squeeze-calibrate: shards=")
-          << shards.getValue() << " exceeds the model's " << decoderLayers
+          << shards.getValue() << " exceeds the model's " << all.size()
           << " full-precision decoder linear layers";
       return signalPassFailure();
     }
-    SmallVector<LinearOp> layers = selectLayers();
+    SmallVector<LinearOp> layers = selectLayers(all);
     if (layers.empty()) {
       emitError(module.getLoc(),
                 "squeeze-calibrate: no full-precision decoder linear "

@@ -49,6 +49,15 @@ struct Encoded {
   std::vector<float> salientScales, salientOffsets;
   unsigned salientBits = 0; // bits of the salient codes, mixed only
   quant::Matrix dequantized;
+
+  /// The stored scale and offset of every binary group.
+  void setBinaryParams(llvm::ArrayRef<quant::BinaryParams> params) {
+    for (const quant::BinaryParams &p : params) {
+      quant::BinaryCodeParams c = quant::binaryCodeParams(p);
+      scales.push_back(c.scale);
+      offsets.push_back(c.offset);
+    }
+  }
 };
 
 struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
@@ -120,11 +129,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     Encoded e;
     e.dequantized = bin->values;
     e.codes = quant::binaryCodes(w, *bin);
-    for (const quant::BinaryParams &p : bin->params) {
-      quant::BinaryCodeParams c = quant::binaryCodeParams(p);
-      e.scales.push_back(c.scale);
-      e.offsets.push_back(c.offset);
-    }
+    e.setBinaryParams(bin->params);
     return e;
   }
 
@@ -167,11 +172,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     e.salientBits = s1->bits;
     e.dequantized = std::move(res->quantized);
     e.codes.assign(q->codes().begin(), q->codes().end());
-    for (const quant::BinaryParams &p : q->binaryParams()) {
-      quant::BinaryCodeParams c = quant::binaryCodeParams(p);
-      e.scales.push_back(c.scale);
-      e.offsets.push_back(c.offset);
-    }
+    e.setBinaryParams(q->binaryParams());
     e.mask.assign(w.size(), false);
     for (int64_t i = 0; i < w.size(); ++i)
       e.mask[i] = !mask->data.empty() && mask->data[i];

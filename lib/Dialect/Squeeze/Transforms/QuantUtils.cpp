@@ -67,12 +67,16 @@ squeeze::makeWeightStore(ModuleOp module) {
       runtime::WeightStore::baseDirFor(module, ""));
 }
 
-LogicalResult squeeze::checkRunOptions(ModuleOp module, StringRef pass,
-                                       int threads, int64_t seqlen) {
+LogicalResult squeeze::checkThreads(Location loc, StringRef pass, int threads) {
   if (threads < 0 || threads > runtime::kMaxThreads)
-    return emitError(module.getLoc())
-           << pass << ": threads must be in [0, " << runtime::kMaxThreads
-           << "] (0: all cores), got " << threads;
+    return emitError(loc) << pass << ": threads must be in [0, "
+                          << runtime::kMaxThreads << "] (0: all cores), got "
+                          << threads;
+  return success();
+}
+
+LogicalResult squeeze::checkSeqlen(ModuleOp module, StringRef pass,
+                                   int64_t seqlen) {
   int64_t maxPos = runtime::getMaxPositions(module);
   if (seqlen > maxPos)
     return emitError(module.getLoc())

@@ -88,11 +88,15 @@ llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op, int64_t rows,
 /// A weight store rooted where `module`'s weights live.
 std::unique_ptr<runtime::WeightStore> makeWeightStore(mlir::ModuleOp module);
 
-/// Checks calibration options before any work, with errors prefixed by
-/// `pass`: `threads` in [0, runtime::kMaxThreads] and, when `seqlen` is
-/// given (> 0), windows no longer than the model's positions.
-mlir::LogicalResult checkRunOptions(mlir::ModuleOp module, llvm::StringRef pass,
-                                    int threads, int64_t seqlen);
+/// Checks an executor thread count (pass `initialize`), with errors
+/// prefixed by `pass`: `threads` in [0, runtime::kMaxThreads].
+mlir::LogicalResult checkThreads(mlir::Location loc, llvm::StringRef pass,
+                                 int threads);
+
+/// Checks a calibration window against the model, with errors prefixed by
+/// `pass`: `seqlen` no longer than the model's positions.
+mlir::LogicalResult checkSeqlen(mlir::ModuleOp module, llvm::StringRef pass,
+                                int64_t seqlen);
 
 /// The name of a weight op for messages and reports: its linear's role
 /// ("b3.gate"), or "weight".

@@ -69,14 +69,11 @@ struct ReportPass : squeeze::impl::SqueezeReportBase<ReportPass> {
       layers.push_back(std::move(o));
       weights += double(out) * double(in);
       payload += double(out) * double(in) * *bpw;
+      if (!keep)
+        record.removeAttr(op);
     });
     if (malformed)
       return signalPassFailure();
-    if (!keep)
-      module.walk([&](QuantizedLinearOp op) {
-        if (record.isAttrPresent(op))
-          record.removeAttr(op);
-      });
     if (layers.empty()) {
       if (!report.empty()) {
         emitError(module.getLoc(), "squeeze-report: no quantized layer "

@@ -8,7 +8,6 @@
 
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Quant/Layout.h"
-#include "s10/Runtime/ThreadPool.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
@@ -64,7 +63,7 @@ struct Squeeze10QuantizePass
     g.actOrder = actOrder;
     g.refitBinary = refitBinary;
     g.bits = bits;
-    if (method == "squeeze10" || method == "pbllm") {
+    if (isMixed()) {
       SqueezeQuantizeStage1Options s1;
       s1.bits = bits;
       s1.groupSize = groupSize;
@@ -231,9 +230,8 @@ struct Squeeze10QuantizePass
     if (shards > 1 && !fias)
       return error() << "shards need fias=true: with fias=false each block "
                         "is calibrated through the blocks quantized before it";
-    if (threads < 0 || threads > runtime::kMaxThreads)
-      return error() << "threads must be in [0, " << runtime::kMaxThreads
-                     << "] (0: all cores), got " << int(threads);
+    if (failed(checkThreads(loc, "squeeze10-quantize", threads)))
+      return failure();
     if (calibrated && calibFile.empty())
       return error() << "method '" << method
                      << "' needs a calibration text: calib=<file>";
@@ -248,8 +246,7 @@ struct Squeeze10QuantizePass
     ModuleOp module = getOperation();
     bool calibrated = isCalibrated();
     // seqlen only matters to calibration.
-    if (failed(checkRunOptions(module, "squeeze10-quantize", threads,
-                               calibrated ? seqlen.getValue() : 0)))
+    if (calibrated && failed(checkSeqlen(module, "squeeze10-quantize", seqlen)))
       return signalPassFailure();
     int64_t blocks = numBlocks();
     if (blocks == 0) {
