@@ -593,6 +593,17 @@ def bad_cases(out):
         [helper.make_node("Add", ["X"], ["Y"], name="add_0")],
         [vi("X", TensorProto.FLOAT, [4])], [vi("Y", TensorProto.FLOAT, [4])],
         opset=18)
+    # ONNX's shape inference (data propagation through Shape) dereferences
+    # the type of an undefined input: refused before it runs.
+    cases["bad_undefined_shape_input"] = small_model(
+        [helper.make_node("Shape", ["nowhere"], ["S"], name="shape_0"),
+         helper.make_node("Reshape", ["X", "S"], ["Y"], name="reshape_0")],
+        [vi("X", TensorProto.FLOAT, [2, 4])], [vi("Y", TensorProto.FLOAT, [2, 4])])
+    cases["bad_duplicate_output"] = small_model(
+        [helper.make_node("Neg", ["X"], ["t"], name="neg_0"),
+         helper.make_node("Relu", ["X"], ["t"], name="relu_0"),
+         helper.make_node("Add", ["t", "t"], ["Y"], name="add_0")],
+        [vi("X", TensorProto.FLOAT, [4])], [vi("Y", TensorProto.FLOAT, [4])])
     cases["bad_use_before_def"] = small_model(
         [helper.make_node("Relu", ["t"], ["Y"], name="relu_0"),
          helper.make_node("Neg", ["X"], ["t"], name="neg_0")],

@@ -107,6 +107,7 @@ private:
                                 StringRef label);
   FailureOr<NamedAttribute> convertAttribute(const ::onnx::AttributeProto &a,
                                              Location loc, StringRef label);
+  LogicalResult checkValueFlow(const ::onnx::GraphProto &graph);
   LogicalResult checkExternalData(const ::onnx::TensorProto &tensor,
                                   const TensorInfo &info, Location loc,
                                   StringRef label, ExternalData &ext);
@@ -265,6 +266,31 @@ LogicalResult Importer::checkNodes(const ::onnx::GraphProto &graph) {
       return emitError(loc)
              << "invalid " << label << " (op '" << op << "'): " << e.what();
     }
+  }
+  return success();
+}
+
+LogicalResult Importer::checkValueFlow(const ::onnx::GraphProto &graph) {
+  // ONNX's shape inference assumes a graph in SSA form and topological
+  // order; it dereferences null on some graphs that are not.
+  llvm::StringSet<> defined;
+  for (const ::onnx::ValueInfoProto &in : graph.input())
+    defined.insert(in.name());
+  for (const ::onnx::TensorProto &t : graph.initializer())
+    defined.insert(t.name());
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    std::string label = nodeLabel(node, index);
+    Location loc = nameLoc(node.name().empty() ? label : node.name());
+    for (const std::string &name : node.input())
+      if (!name.empty() && !defined.contains(name))
+        return emitError(loc)
+               << label << " (op '" << node.op_type() << "') uses value '"
+               << name << "', which is not defined before it";
+    for (const std::string &name : node.output())
+      if (!name.empty() && !defined.insert(name).second)
+        return emitError(loc)
+               << label << " (op '" << node.op_type() << "') defines value '"
+               << name << "', which is already defined";
   }
   return success();
 }
@@ -726,7 +752,8 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph,
 
 OwningOpRef<ModuleOp> Importer::import(::onnx::ModelProto &model) {
   if (failed(checkModel(model)) || failed(checkNodes(model.graph())) ||
-      failed(checkInitializers(model.graph())))
+      failed(checkInitializers(model.graph())) ||
+      failed(checkValueFlow(model.graph())))
     return nullptr;
   declaredOutputs = model.graph().output();
   inferShapes(model);
