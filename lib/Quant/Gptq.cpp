@@ -307,9 +307,11 @@ s10::quant::gptqQuantize(const Matrix &w, const MatrixD &h,
     std::stable_sort(res.order.begin(), res.order.end(),
                      [&](int64_t a, int64_t b) { return h(a, a) > h(b, b); });
 
-  MatrixD hp = h;
+  // A permuted copy of H only when the order changes.
+  MatrixD hp;
   Matrix wp = w;
   if (options.actOrder) {
+    hp = MatrixD(n, n);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < n; ++j)
         hp(i, j) = h(res.order[i], res.order[j]);
@@ -317,8 +319,9 @@ s10::quant::gptqQuantize(const Matrix &w, const MatrixD &h,
       for (int64_t p = 0; p < n; ++p)
         wp(r, p) = w(r, res.order[p]);
   }
-  auto u = inverseCholeskyUpper(hp, options.maxDampRetries,
-                                options.retryPercdamp, &res.addedDamp);
+  auto u =
+      inverseCholeskyUpper(options.actOrder ? hp : h, options.maxDampRetries,
+                           options.retryPercdamp, &res.addedDamp);
   if (!u)
     return u.takeError();
   hp = MatrixD();

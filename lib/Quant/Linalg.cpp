@@ -40,25 +40,33 @@ llvm::Expected<MatrixD> s10::quant::choleskyInverse(const MatrixD &l) {
 }
 
 llvm::Expected<MatrixD> s10::quant::invertSpd(const MatrixD &a) {
+  // One d x d copy, factored and inverted in place: at d = 11008 every
+  // further copy is another 969 MB.
   MatrixD l = a;
   if (auto err = choleskyLower(l))
     return std::move(err);
-  return choleskyInverse(l);
+  for (int64_t i = 0; i < l.rows; ++i)
+    for (int64_t j = i + 1; j < l.cols; ++j)
+      l(i, j) = 0.0;
+  if (!detail::choleskyInverseInPlace(l.data.data(), l.rows))
+    return detail::makeError("choleskyInverse: singular Cholesky factor");
+  return l;
 }
 
 static llvm::Expected<MatrixD> inverseCholeskyUpperOnce(const MatrixD &h) {
   auto hinv = invertSpd(h);
   if (!hinv)
     return hinv.takeError();
-  // H^-1 = L L^T with L lower; U = L^T.
+  // H^-1 = L L^T with L lower; U = L^T, transposed in place.
   MatrixD &l = *hinv;
   if (auto err = choleskyLower(l))
     return std::move(err);
-  MatrixD u(l.rows, l.cols);
   for (int64_t i = 0; i < l.rows; ++i)
-    for (int64_t j = 0; j <= i; ++j)
-      u(j, i) = l(i, j);
-  return u;
+    for (int64_t j = 0; j < i; ++j) {
+      l(j, i) = l(i, j);
+      l(i, j) = 0.0;
+    }
+  return hinv;
 }
 
 llvm::Expected<MatrixD> s10::quant::inverseCholeskyUpper(const MatrixD &h,

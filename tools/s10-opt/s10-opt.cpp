@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "s10/InitAll.h"
+#include "s10/Runtime/BlasCoreType.h"
 #include "s10/Tools/InputFile.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -16,6 +17,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
+  // Calibration and GPTQ run OpenBLAS, loaded at first use.
+  s10::runtime::setPreferredBlasCoreType(argv);
   mlir::DialectRegistry registry;
   s10::registerAllDialects(registry);
   s10::registerAllPasses();

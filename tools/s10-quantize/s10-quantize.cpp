@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "s10/InitAll.h"
+#include "s10/Runtime/BlasCoreType.h"
 #include "s10/Tools/InputFile.h"
 #include "s10/Tools/OutputFile.h"
 
@@ -133,6 +134,7 @@ bool writeModule(mlir::ModuleOp module, StringRef path, bool bytecode) {
 } // namespace
 
 int main(int argc, char **argv) {
+  s10::runtime::setPreferredBlasCoreType(argv);
   InitLLVM y(argc, argv);
   World world;
   world.init(argc, argv);

@@ -59,9 +59,7 @@ std::string exeDir() {
 
 int runInterpreter(int argc, char **argv) {
   // The plugin links OpenBLAS, which reads this variable when it loads.
-  const char *core = s10::runtime::preferredBlasCoreType();
-  if (core && !std::getenv("OPENBLAS_CORETYPE"))
-    setenv("OPENBLAS_CORETYPE", core, 0);
+  s10::runtime::setPreferredBlasCoreType();
   std::vector<std::string> paths;
   if (const char *env = std::getenv("S10_RUN_IR_PLUGIN"))
     paths.push_back(env);

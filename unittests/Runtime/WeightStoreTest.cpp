@@ -2,7 +2,10 @@
 
 #include "TestUtil.h"
 
+#include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
 #include "s10/Runtime/WeightStore.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -69,6 +72,42 @@ TEST(WeightStoreTest, ResolvesAgainstWeightsDirAndUpcasts) {
     expectNear(out[1], {3.0f, 4.0f}, 0);
     // Weights are views of the mapping or cached conversions: read-only.
     EXPECT_FALSE(out[0].isUniqueWritable());
+  }
+}
+
+TEST(WeightStoreTest, WithoutCachingConversionsAreNotKept) {
+  WeightDir w;
+  auto ctx = makeContext();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(
+      moduleText("attributes {squeeze.weights_dir = \"" + w.dir.str().str() +
+                 "\"}"),
+      ctx.get());
+  ASSERT_TRUE(module);
+  s10::squeeze::WeightOp op;
+  module->walk([&](s10::squeeze::WeightOp w) {
+    if (!op)
+      op = w;
+  });
+  ASSERT_TRUE(op);
+  for (bool caching : {true, false}) {
+    WeightStore store(w.dir.str().str());
+    store.setCaching(caching);
+    auto a = store.load(op, /*upcastToF32=*/true);
+    auto b = store.load(op, /*upcastToF32=*/true);
+    ASSERT_TRUE(a && b);
+    expectNear(*a, {1.0f, -2.0f, 0.5f, 65504.0f}, 0);
+    expectNear(*b, {1.0f, -2.0f, 0.5f, 65504.0f}, 0);
+    // Cached: one shared conversion; not cached: each caller owns its copy.
+    EXPECT_EQ(a->raw() == b->raw(), caching);
+    EXPECT_EQ(store.cachedBytes(), caching ? 16u : 0u);
+    // Reading the bytes again after dropping their pages gives them back.
+    auto bytes = store.getBytes("w.bin", 4, 8);
+    ASSERT_TRUE(bool(bytes));
+    store.doneWith("w.bin", *bytes);
+    auto again = store.getBytes("w.bin", 4, 8);
+    ASSERT_TRUE(bool(again));
+    EXPECT_EQ(halfToFloat(reinterpret_cast<const uint16_t *>(again->data())[1]),
+              -2.0f);
   }
 }
 

@@ -60,6 +60,9 @@ public:
   /// files by absolute path); it must name a regular file.
   llvm::Expected<llvm::ArrayRef<uint8_t>>
   getBytes(llvm::StringRef path, uint64_t offset, uint64_t length);
+  /// With caching off: drops the mapped pages of `bytes` (from getBytes on
+  /// `path`, already copied by the caller) from resident memory.
+  void doneWith(llvm::StringRef path, llvm::ArrayRef<uint8_t> bytes);
 
   /// The tensor stored at `storage` with the shape and element type of
   /// `type`. With `upcastToF32`, f16/bf16/f64 data is converted to f32 once
@@ -72,9 +75,15 @@ public:
 
   /// Bytes currently held by cached conversions (not mappings).
   size_t cachedBytes() const;
+  /// With caching off (for passes that read each weight once), conversions
+  /// are not kept, and the mapped pages a conversion read are dropped from
+  /// memory after it: resident memory holds the weights in use, not every
+  /// weight read so far.
+  void setCaching(bool on) { caching = on; }
 
 private:
   std::string baseDir;
+  bool caching = true;
   mutable std::mutex mutex;
   llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> files;
   using Key = std::tuple<std::string, uint64_t, uint64_t, int, bool>;

@@ -12,6 +12,7 @@
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/Kernels.h"
+#include "s10/Runtime/Segments.h"
 #include "s10/Runtime/Tokenizer.h"
 #include "s10/Runtime/WeightStore.h"
 
@@ -43,7 +44,6 @@ struct InputStats {
   int64_t dim = 0;
   int64_t tokens = 0;
   std::vector<double> xtx;   // dim x dim
-  std::vector<float> tmp;    // dim x dim, one window's X^T X
   std::vector<float> sample; // rows of X kept for PBAR
   SmallVector<Operation *> layers;
 };
@@ -174,110 +174,185 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     picks.resize(keep);
     llvm::sort(picks);
 
-    // One accumulator per distinct input value.
-    llvm::DenseMap<Value, unsigned> inputIndex;
-    llvm::DenseMap<Operation *, unsigned> layerInput;
-    std::vector<InputStats> stats;
-    for (LinearOp op : layers) {
-      auto [it, inserted] = inputIndex.try_emplace(op.getInput(), stats.size());
-      if (inserted) {
-        InputStats s;
-        s.dim = op.getInFeatures();
-        s.xtx.assign(s.dim * s.dim, 0.0);
-        s.tmp.assign(s.dim * s.dim, 0.0f);
-        stats.push_back(std::move(s));
-      }
-      stats[it->second].layers.push_back(op);
-      layerInput[op] = it->second;
-    }
-
-    runtime::ExecOptions execOpts;
-    execOpts.numThreads = threads;
-    auto exec = runtime::Executor::create(module, execOpts);
-    if (!exec) {
+    // The function is run piece by piece (see Segments.h): every window
+    // through one segment, then the next, so only one segment's weights
+    // and the statistics of its layers are in memory at a time.
+    auto segments = runtime::splitModel(module, split);
+    if (!segments) {
       emitError(module.getLoc(), "squeeze-calibrate: ")
-          << llvm::toString(exec.takeError());
+          << llvm::toString(segments.takeError());
       return signalPassFailure();
     }
-    int64_t window = 0;
-    std::string observerError;
-    llvm::DenseSet<unsigned> seenThisWindow;
-    (*exec)->setLinearObserver([&](Operation *op, const runtime::Tensor &x) {
-      auto it = layerInput.find(op);
-      if (it == layerInput.end() || !seenThisWindow.insert(it->second).second)
-        return;
-      InputStats &s = stats[it->second];
-      if (x.dtype() != runtime::DType::F32 || x.numel() % s.dim != 0) {
-        observerError = "unexpected activation for " + layerName(op);
-        return;
-      }
-      const float *data = static_cast<const float *>(x.raw());
-      int64_t rows = x.numel() / s.dim;
-      runtime::gemm(&(*exec)->getThreadPool(), /*transA=*/true,
-                    /*transB=*/false, s.dim, s.dim, rows, 1.0f, data, s.dim,
-                    data, s.dim, 0.0f, s.tmp.data(), s.dim);
-      for (size_t i = 0, e = s.xtx.size(); i < e; ++i)
-        s.xtx[i] += s.tmp[i];
-      s.tokens += rows;
-      // Sampled rows that fall into this window.
-      auto lo = llvm::lower_bound(picks, window * seqlen);
-      for (auto p = lo; p != picks.end() && *p < (window + 1) * seqlen; ++p) {
-        int64_t row = *p - window * seqlen;
-        s.sample.insert(s.sample.end(), data + row * s.dim,
-                        data + (row + 1) * s.dim);
-      }
-    });
+    llvm::DenseSet<Operation *> selected;
+    for (LinearOp op : layers)
+      selected.insert(op);
+    size_t lastNeeded = 0;
+    for (auto [i, seg] : llvm::enumerate(*segments))
+      for (Operation *op : seg.ops)
+        if (selected.contains(op))
+          lastNeeded = i;
 
+    std::optional<StoreWriter> writer;
+    if (failed(openStore(module, writer)))
+      return signalPassFailure();
+    // The value entering the current segment, per window.
+    std::vector<runtime::Tensor> acts;
+    for (int64_t w = 0; w < nsamples; ++w)
+      acts.push_back(runtime::Tensor::i64(
+          {1, seqlen}, std::vector<int64_t>(ids.begin() + starts[w],
+                                            ids.begin() + starts[w] + seqlen)));
+    // One window's X^T X is formed kPanel rows at a time in f32 and added
+    // to the f64 sum: a d x d f32 scratch would be 3.3 GB at d = 28672.
+    constexpr int64_t kPanel = 256;
+    std::vector<float> tmp;
     auto start = std::chrono::steady_clock::now();
-    for (window = 0; window < nsamples; ++window) {
-      seenThisWindow.clear();
-      std::vector<int64_t> slice(ids.begin() + starts[window],
-                                 ids.begin() + starts[window] + seqlen);
-      auto out = (*exec)->run({runtime::Tensor::i64({1, seqlen}, slice)});
-      if (!out) {
-        emitError(module.getLoc(),
-                  "squeeze-calibrate: running the model failed: ")
-            << llvm::toString(out.takeError());
+    double lastReport = 0;
+    for (size_t si = 0; si <= lastNeeded; ++si) {
+      runtime::ModelSegment &seg = (*segments)[si];
+      // One accumulator per distinct input value of this segment's layers.
+      llvm::DenseMap<Value, unsigned> inputIndex;
+      llvm::DenseMap<Operation *, unsigned> layerInput;
+      std::vector<InputStats> stats;
+      for (Operation *op : seg.ops) {
+        auto lin = dyn_cast<LinearOp>(op);
+        if (!lin || !selected.contains(op))
+          continue;
+        auto [it, inserted] =
+            inputIndex.try_emplace(lin.getInput(), stats.size());
+        if (inserted) {
+          InputStats s;
+          s.dim = lin.getInFeatures();
+          s.xtx.assign(s.dim * s.dim, 0.0);
+          if (tmp.size() < size_t(kPanel * s.dim))
+            tmp.resize(kPanel * s.dim);
+          stats.push_back(std::move(s));
+        }
+        stats[it->second].layers.push_back(op);
+        layerInput[op] = it->second;
+      }
+
+      runtime::ExecOptions execOpts;
+      execOpts.numThreads = threads;
+      // Its own store: the mapped weight files go with the segment.
+      execOpts.weights = makeWeightStore(*seg.module);
+      auto exec = runtime::Executor::create(*seg.module, execOpts);
+      if (!exec) {
+        emitError(module.getLoc(), "squeeze-calibrate: ")
+            << llvm::toString(exec.takeError());
         return signalPassFailure();
       }
-      if (!observerError.empty()) {
-        emitError(module.getLoc(), "squeeze-calibrate: ") << observerError;
-        return signalPassFailure();
+      int64_t window = 0;
+      std::string observerError;
+      llvm::DenseSet<unsigned> seenThisWindow;
+      (*exec)->setLinearObserver([&](Operation *clone,
+                                     const runtime::Tensor &x) {
+        auto it = layerInput.find(seg.original.lookup(clone));
+        if (it == layerInput.end() || !seenThisWindow.insert(it->second).second)
+          return;
+        InputStats &s = stats[it->second];
+        if (x.dtype() != runtime::DType::F32 || x.numel() % s.dim != 0) {
+          observerError = "unexpected activation for " + layerName(it->first);
+          return;
+        }
+        const float *data = static_cast<const float *>(x.raw());
+        int64_t rows = x.numel() / s.dim;
+        for (int64_t r0 = 0; r0 < s.dim; r0 += kPanel) {
+          int64_t p = std::min(kPanel, s.dim - r0);
+          runtime::gemm(&(*exec)->getThreadPool(), /*transA=*/true,
+                        /*transB=*/false, p, s.dim, rows, 1.0f, data + r0,
+                        s.dim, data, s.dim, 0.0f, tmp.data(), s.dim);
+          double *acc = s.xtx.data() + r0 * s.dim;
+          for (int64_t i = 0, e = p * s.dim; i < e; ++i)
+            acc[i] += tmp[i];
+        }
+        s.tokens += rows;
+        // Sampled rows that fall into this window.
+        auto lo = llvm::lower_bound(picks, window * seqlen);
+        for (auto p = lo; p != picks.end() && *p < (window + 1) * seqlen; ++p) {
+          int64_t row = *p - window * seqlen;
+          s.sample.insert(s.sample.end(), data + row * s.dim,
+                          data + (row + 1) * s.dim);
+        }
+      });
+
+      for (window = 0; window < nsamples; ++window) {
+        seenThisWindow.clear();
+        auto out = (*exec)->run({acts[window]});
+        if (!out) {
+          emitError(module.getLoc(),
+                    "squeeze-calibrate: running the model failed: ")
+              << llvm::toString(out.takeError());
+          return signalPassFailure();
+        }
+        if (!observerError.empty()) {
+          emitError(module.getLoc(), "squeeze-calibrate: ") << observerError;
+          return signalPassFailure();
+        }
+        acts[window] =
+            si < lastNeeded ? std::move((*out)[0]) : runtime::Tensor();
       }
-      double secs = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-      if (window + 1 == nsamples || (window + 1) % 16 == 0)
+      if (failed(writeStats(module, *writer, stats)))
+        return signalPassFailure();
+      bool calibrated = !stats.empty();
+      stats.clear();
+      exec->reset();
+      releaseFreedMemory();
+      // Progress on long runs (large models): a line per segment that
+      // calibrated layers, once a few seconds have passed since the last.
+      double now = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+      if (calibrated && now - lastReport >= 5.0) {
+        lastReport = now;
         llvm::errs() << llvm::formatv(
-            "calibrate: {0}/{1} windows, {2:F0} tokens/s\n", window + 1,
-            nsamples.getValue(), (window + 1) * seqlen / std::max(secs, 1e-9));
+            "calibrate: segment {0}/{1} ({2} layer(s)) done at {3:F1} s\n",
+            si + 1, lastNeeded + 1, layerInput.size(), now);
+      }
     }
-    if (failed(writeStore(module, stats)))
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << llvm::formatv(
+        "calibrate: {0}/{0} windows, {1:F0} tokens/s\n", nsamples.getValue(),
+        nsamples * seqlen / std::max(secs, 1e-9));
+    if (failed(closeStore(module, *writer)))
       return signalPassFailure();
   }
 
-  LogicalResult writeStore(ModuleOp module, std::vector<InputStats> &stats) {
-    SmallString<128> path(store.getValue());
-    if (path.empty()) {
+  /// The side file the statistics go to, written as segments finish.
+  struct StoreWriter {
+    SmallString<128> path;
+    std::unique_ptr<llvm::raw_fd_ostream> os;
+    uint64_t offset = 0;
+  };
+
+  LogicalResult openStore(ModuleOp module, std::optional<StoreWriter> &w) {
+    w.emplace();
+    w->path = store.getValue();
+    if (w->path.empty()) {
       if (auto ec =
-              llvm::sys::fs::createTemporaryFile("s10-calib", "bin", path))
+              llvm::sys::fs::createTemporaryFile("s10-calib", "bin", w->path))
         return emitError(module.getLoc(), "squeeze-calibrate: cannot create a "
                                           "temporary file: ")
                << ec.message();
     }
-    llvm::sys::fs::make_absolute(path);
+    llvm::sys::fs::make_absolute(w->path);
     std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec);
+    w->os = std::make_unique<llvm::raw_fd_ostream>(w->path, ec);
     if (ec)
       return emitError(module.getLoc(), "squeeze-calibrate: cannot write '")
-             << path << "': " << ec.message();
+             << w->path << "': " << ec.message();
+    return success();
+  }
+
+  LogicalResult writeStats(ModuleOp module, StoreWriter &w,
+                           std::vector<InputStats> &stats) {
     Builder b(module.getContext());
-    uint64_t offset = 0;
     auto put = [&](const void *data, uint64_t bytes) {
-      auto attr = ExternalStorageAttr::get(module.getContext(), path.str(),
-                                           offset, bytes);
-      os.write(static_cast<const char *>(data), bytes);
-      offset += bytes;
+      auto attr = ExternalStorageAttr::get(module.getContext(), w.path.str(),
+                                           w.offset, bytes);
+      w.os->write(static_cast<const char *>(data), bytes);
+      w.offset += bytes;
       return attr;
     };
     for (InputStats &s : stats) {
@@ -293,10 +368,17 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
         d.getCalibTokensAttrHelper().setAttr(op, b.getI64IntegerAttr(s.tokens));
       }
     }
-    os.close();
-    if (os.has_error())
+    if (w.os->has_error())
       return emitError(module.getLoc(), "squeeze-calibrate: writing '")
-             << path << "' failed";
+             << w.path << "' failed";
+    return success();
+  }
+
+  LogicalResult closeStore(ModuleOp module, StoreWriter &w) {
+    w.os->close();
+    if (w.os->has_error())
+      return emitError(module.getLoc(), "squeeze-calibrate: writing '")
+             << w.path << "' failed";
     return success();
   }
 };

@@ -267,6 +267,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         fields.push_back(b.getNamedAttr("relative_output_error",
                                         b.getF64FloatAttr(rep.relError)));
       record.setAttr(*ql, b.getDictionaryAttr(fields));
+      releaseFreedMemory();
       if (!quiet)
         llvm::errs() << llvm::formatv(
             "quantize [{0,2}/{1}] {2,-8} {3,4}x{4,-4} salient {5,5:P1}  "
@@ -284,19 +285,18 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     rep.out = w->rows;
     rep.in = w->cols;
     quant::Matrix original = *w;
-    std::optional<quant::MatrixD> raw; // calibration H, undamped
-    if (op->hasAttr(kHessianAttr)) {
-      auto h = loadHessian(op, store);
-      if (!h)
-        return h.takeError();
-      raw = *h;
-    } else if (mode != Mode::RTN && mode != Mode::Binary) {
+    bool calibrated = op->hasAttr(kHessianAttr);
+    if (!calibrated && mode != Mode::RTN && mode != Mode::Binary)
       return llvm::createStringError(
           "not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)");
-    }
+    // H is damped in place; the undamped H for the error figure is read
+    // again afterwards, so only one d x d copy is held while encoding.
     std::optional<quant::MatrixD> h;
-    if (mode == Mode::Mixed || mode == Mode::KBit) {
-      h = *raw;
+    if (calibrated && (mode == Mode::Mixed || mode == Mode::KBit)) {
+      auto loaded = loadHessian(op, store);
+      if (!loaded)
+        return loaded.takeError();
+      h = std::move(*loaded);
       if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
         return dead.takeError();
     }
@@ -317,7 +317,11 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     rep.payloadBits = quant::layout::payloadBitsPerWeight(
         codeBits, mode == Mode::Mixed ? enc->salientBits : codeBits,
         double(salient), double(w->size()));
-    if (raw) {
+    if (calibrated) {
+      h.reset();
+      auto raw = loadHessian(op, store);
+      if (!raw)
+        return raw.takeError();
       auto relErr = quant::relativeOutputErrorFromHessian(
           original, enc->dequantized, *raw);
       if (!relErr)

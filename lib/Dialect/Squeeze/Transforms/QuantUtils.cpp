@@ -12,6 +12,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <malloc.h>
+
 using namespace mlir;
 using namespace s10;
 using namespace s10::squeeze;
@@ -61,10 +63,31 @@ LogicalResult squeeze::emitError(Operation *op, llvm::Error err) {
   return op->emitError() << layerName(op) << ": " << msg;
 }
 
+void squeeze::reportSlowLayer(StringRef step, size_t index, size_t count,
+                              Operation *op,
+                              std::chrono::steady_clock::time_point start) {
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (secs >= 2.0)
+    llvm::errs() << llvm::formatv("{0} [{1}/{2}] {3}  {4:F1}s\n", step,
+                                  index + 1, count, layerName(op), secs);
+}
+
+void squeeze::releaseFreedMemory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
+
 std::unique_ptr<runtime::WeightStore>
 squeeze::makeWeightStore(ModuleOp module) {
-  return std::make_unique<runtime::WeightStore>(
+  auto store = std::make_unique<runtime::WeightStore>(
       runtime::WeightStore::baseDirFor(module, ""));
+  // The passes read each weight once (the calibration executor keeps the
+  // weights of its segment itself).
+  store->setCaching(false);
+  return store;
 }
 
 LogicalResult squeeze::checkThreads(Location loc, StringRef pass, int threads) {
@@ -149,6 +172,8 @@ squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
     return llvm::createStringError("Hessian storage is not square");
   quant::MatrixD h(dim, dim);
   std::memcpy(h.data.data(), bytes->data(), bytes->size());
+  store.doneWith(op->getAttrOfType<ExternalStorageAttr>(kHessianAttr).getPath(),
+                 *bytes);
   return h;
 }
 

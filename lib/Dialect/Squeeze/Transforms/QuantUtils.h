@@ -17,6 +17,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <array>
+#include <chrono>
 #include <string>
 
 namespace s10::runtime {
@@ -84,6 +85,17 @@ llvm::Expected<quant::UniformResult> decodeStage1(mlir::Operation *op);
 /// The salient mask recorded on `op`, or an empty mask.
 llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op, int64_t rows,
                                               int64_t cols);
+
+/// Progress on large models: prints "STEP [i/n] layer  seconds" to stderr
+/// when a layer took 2 s or more since `start` (small models stay quiet).
+void reportSlowLayer(llvm::StringRef step, size_t index, size_t count,
+                     mlir::Operation *op,
+                     std::chrono::steady_clock::time_point start);
+
+/// Returns the heap memory freed so far to the system. The allocator keeps
+/// large freed blocks for reuse; on a 7B-shaped block those are hundreds of
+/// MB per layer that resident memory would otherwise go on counting.
+void releaseFreedMemory();
 
 /// A weight store rooted where `module`'s weights live.
 std::unique_ptr<runtime::WeightStore> makeWeightStore(mlir::ModuleOp module);

@@ -2,6 +2,8 @@
 
 #include "QuantUtils.h"
 
+#include <chrono>
+
 #include "s10/Dialect/Squeeze/Transforms/Passes.h"
 #include "s10/Runtime/WeightStore.h"
 
@@ -31,9 +33,11 @@ struct QuantizeStage1Pass
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
     quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false};
     auto stage1 = squeezeDialect(&getContext()).getStage1AttrHelper();
-    for (LinearOp op : selectLayers(getOperation())) {
+    SmallVector<LinearOp> layers = selectLayers(getOperation());
+    for (auto [index, op] : llvm::enumerate(layers)) {
       if (stage1.isAttrPresent(op))
         continue;
+      auto start = std::chrono::steady_clock::now();
       auto w = loadLinearWeight(op, *store);
       if (!w) {
         (void)emitError(op, w.takeError());
@@ -45,6 +49,8 @@ struct QuantizeStage1Pass
         return signalPassFailure();
       }
       stage1.setAttr(op, encodeStage1(op.getContext(), w->rows, w->cols, *q));
+      releaseFreedMemory();
+      reportSlowLayer("stage1", index, layers.size(), op, start);
     }
   }
 };

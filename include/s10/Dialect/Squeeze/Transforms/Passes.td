@@ -75,6 +75,14 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
     full-precision linear layers is calibrated, with activations flowing
     through the blocks already quantized (GPTQ's usual practice; the "-FIAS"
     ablation). Otherwise every layer sees the full-precision model (FIAS).
+
+    With `split` (the default), the model function is cut wherever a single
+    value (the residual stream) flows on, and every window goes through one
+    piece before the next starts: memory holds one piece's weights, the
+    activations at its boundary for all windows, and the statistics of its
+    layers, whatever the number of blocks. The statistics are the same,
+    bit for bit, as those of whole-model runs (`split=false`). Pieces after
+    the last calibrated layer are not run.
   }];
   let options = [
     Option<"calibFile", "calib-file", "std::string", "\"\"",
@@ -92,6 +100,8 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
            "Calibrate every shards-th decoder layer only (see shard)">,
     Option<"shard", "shard", "int64_t", "0",
            "Which layers: those k (module order) with k mod shards = shard">,
+    Option<"split", "split", "bool", "true",
+           "Run the model piece by piece, between residual-stream cuts">,
     ThreadsOpt,
   ];
 }
