@@ -198,6 +198,26 @@ void MixedColumnQuantizer::quantizeColumn(int64_t col, llvm::ArrayRef<float> w,
 // The loop
 //===----------------------------------------------------------------------===//
 
+/// The upper triangle of U in f32, as GPTQ works in fp32.
+static llvm::Expected<Matrix> upperToFloat(const MatrixD &u) {
+  const int64_t n = u.rows;
+  Matrix uf(n, n);
+  for (int64_t i = 0; i < n; ++i) {
+    double d = u(i, i);
+    if (!(d > 0.0) || !std::isfinite(d))
+      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
+                               llvm::Twine(i));
+    for (int64_t j = i; j < n; ++j)
+      uf(i, j) = static_cast<float>(u(i, j));
+  }
+  return uf;
+}
+
+static llvm::Expected<double> gptqLoopF32(Matrix &w, const Matrix &uf,
+                                          llvm::ArrayRef<int64_t> order,
+                                          ColumnQuantizer &quantizer,
+                                          int64_t blockSize);
+
 llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
                                             llvm::ArrayRef<int64_t> order,
                                             ColumnQuantizer &quantizer,
@@ -208,6 +228,17 @@ llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
   if (u.rows != n || u.cols != n)
     return detail::makeError("gptqLoop: U must be " + llvm::Twine(n) + " x " +
                              llvm::Twine(n));
+  auto uf = upperToFloat(u);
+  if (!uf)
+    return uf.takeError();
+  return gptqLoopF32(w, *uf, order, quantizer, blockSize);
+}
+
+static llvm::Expected<double> gptqLoopF32(Matrix &w, const Matrix &uf,
+                                          llvm::ArrayRef<int64_t> order,
+                                          ColumnQuantizer &quantizer,
+                                          int64_t blockSize) {
+  const int64_t rows = w.rows, n = w.cols;
   if (blockSize < 1)
     return detail::makeError("gptqLoop: block size must be >= 1");
   std::vector<int64_t> positionOf;
@@ -223,17 +254,6 @@ llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
     }
   }
   auto orig = [&](int64_t p) { return order.empty() ? p : order[p]; };
-
-  // fp32 copy of the upper triangle of U, as GPTQ works in fp32.
-  Matrix uf(n, n);
-  for (int64_t i = 0; i < n; ++i) {
-    double d = u(i, i);
-    if (!(d > 0.0) || !std::isfinite(d))
-      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
-                               llvm::Twine(i));
-    for (int64_t j = i; j < n; ++j)
-      uf(i, j) = static_cast<float>(u(i, j));
-  }
 
   WeightsView view(w, positionOf);
   std::vector<float> w1, err1, colIn(static_cast<size_t>(rows)),
@@ -286,10 +306,28 @@ llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
   return loss;
 }
 
+/// `owned` (h itself, or null) is released once it is no longer read.
+static llvm::Expected<GptqResult>
+gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
+                 ColumnQuantizer &quantizer, const GptqOptions &options);
+
 llvm::Expected<GptqResult>
 s10::quant::gptqQuantize(const Matrix &w, const MatrixD &h,
                          ColumnQuantizer &quantizer,
                          const GptqOptions &options) {
+  return gptqQuantizeImpl(w, h, nullptr, quantizer, options);
+}
+
+llvm::Expected<GptqResult>
+s10::quant::gptqQuantize(const Matrix &w, MatrixD &&h,
+                         ColumnQuantizer &quantizer,
+                         const GptqOptions &options) {
+  return gptqQuantizeImpl(w, h, &h, quantizer, options);
+}
+
+static llvm::Expected<GptqResult>
+gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
+                 ColumnQuantizer &quantizer, const GptqOptions &options) {
   const int64_t n = w.cols;
   if (auto err = checkShape(w.rows, n, "gptqQuantize"))
     return std::move(err);
@@ -319,16 +357,24 @@ s10::quant::gptqQuantize(const Matrix &w, const MatrixD &h,
       for (int64_t p = 0; p < n; ++p)
         wp(r, p) = w(r, res.order[p]);
   }
+  if (owned && options.actOrder)
+    *owned = MatrixD();
   auto u =
       inverseCholeskyUpper(options.actOrder ? hp : h, options.maxDampRetries,
                            options.retryPercdamp, &res.addedDamp);
   if (!u)
     return u.takeError();
   hp = MatrixD();
+  if (owned)
+    *owned = MatrixD();
+  auto uf = upperToFloat(*u);
+  if (!uf)
+    return uf.takeError();
+  *u = MatrixD();
   llvm::ArrayRef<int64_t> order;
   if (options.actOrder)
     order = res.order;
-  auto loss = gptqLoop(wp, *u, order, quantizer, options.blockSize);
+  auto loss = gptqLoopF32(wp, *uf, order, quantizer, options.blockSize);
   if (!loss)
     return loss.takeError();
   res.loss = *loss;

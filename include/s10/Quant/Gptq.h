@@ -146,6 +146,11 @@ struct GptqResult {
 llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, const MatrixD &h,
                                         ColumnQuantizer &quantizer,
                                         const GptqOptions &options = {});
+/// The same, releasing `h` as soon as its factor is computed: at d = 11008
+/// each d x d f64 matrix is 969 MB.
+llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, MatrixD &&h,
+                                        ColumnQuantizer &quantizer,
+                                        const GptqOptions &options = {});
 
 /// The loop alone. `w` and `u` are in processing order: stored column p is
 /// original column order[p] (order empty: identity). On return `w` holds the

@@ -88,9 +88,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     return success();
   }
 
-  /// k-bit (GPTQ or RTN) encoding.
+  /// k-bit (GPTQ or RTN) encoding; GPTQ consumes `h`.
   llvm::Expected<Encoded> encodeKBit(const quant::Matrix &w,
-                                     const quant::MatrixD *h) {
+                                     quant::MatrixD *h) {
     Encoded e;
     std::vector<quant::UniformParams> params;
     std::vector<uint8_t> codes;
@@ -106,7 +106,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
           w.rows, w.cols, {bits, groupSize, false});
       if (!q)
         return q.takeError();
-      auto res = quant::gptqQuantize(w, *h, *q, gptqOptions());
+      auto res = quant::gptqQuantize(w, std::move(*h), *q, gptqOptions());
       if (!res)
         return res.takeError();
       params.assign(q->params().begin(), q->params().end());
@@ -134,8 +134,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   }
 
   /// Salient k-bit + binary encoding with GPTQ feedback.
+  /// Consumes `h`: GPTQ releases it once factored.
   llvm::Expected<Encoded> encodeMixed(Operation *op, const quant::Matrix &w,
-                                      const quant::MatrixD &h) {
+                                      quant::MatrixD &&h) {
     auto s1 = decodeStage1(op);
     if (!s1)
       return s1.takeError();
@@ -165,7 +166,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
     if (!q)
       return q.takeError();
-    auto res = quant::gptqQuantize(w, h, *q, gptqOptions());
+    auto res = quant::gptqQuantize(w, std::move(h), *q, gptqOptions());
     if (!res)
       return res.takeError();
     Encoded e;
@@ -300,10 +301,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
         return dead.takeError();
     }
-    llvm::Expected<Encoded> enc = mode == Mode::Mixed ? encodeMixed(op, *w, *h)
-                                  : mode == Mode::Binary
-                                      ? encodeBinary(*w)
-                                      : encodeKBit(*w, h ? &*h : nullptr);
+    llvm::Expected<Encoded> enc =
+        mode == Mode::Mixed    ? encodeMixed(op, *w, std::move(*h))
+        : mode == Mode::Binary ? encodeBinary(*w)
+                               : encodeKBit(*w, h ? &*h : nullptr);
     if (!enc)
       return enc.takeError();
     int64_t salient = llvm::count(enc->mask, true);
