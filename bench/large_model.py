@@ -43,7 +43,8 @@ def run(cmd, **kw):
     out = []
     for line in p.stdout:
         out.append(line)
-        if line.startswith(("calibrate:", "squeeze10-quantize:")):
+        if line.startswith(("calibrate:", "stage1 [", "select-salient [",
+                            "quantize [", "squeeze10-quantize:")):
             sys.stderr.write("  " + line)
     _, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
