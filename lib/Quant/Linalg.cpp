@@ -27,15 +27,22 @@ llvm::Error s10::quant::choleskyLower(MatrixD &a) {
   return llvm::Error::success();
 }
 
+/// (L L^T)^-1 in place of the lower factor L (its upper triangle ignored).
+static llvm::Error choleskyInverseInPlace(MatrixD &l) {
+  for (int64_t i = 0; i < l.rows; ++i)
+    for (int64_t j = i + 1; j < l.cols; ++j)
+      l(i, j) = 0.0;
+  if (!detail::choleskyInverseInPlace(l.data.data(), l.rows))
+    return detail::makeError("choleskyInverse: singular Cholesky factor");
+  return llvm::Error::success();
+}
+
 llvm::Expected<MatrixD> s10::quant::choleskyInverse(const MatrixD &l) {
   if (auto err = checkSquare(l, "choleskyInverse"))
     return std::move(err);
   MatrixD r = l;
-  for (int64_t i = 0; i < r.rows; ++i)
-    for (int64_t j = i + 1; j < r.cols; ++j)
-      r(i, j) = 0.0;
-  if (!detail::choleskyInverseInPlace(r.data.data(), r.rows))
-    return detail::makeError("choleskyInverse: singular Cholesky factor");
+  if (auto err = choleskyInverseInPlace(r))
+    return std::move(err);
   return r;
 }
 
@@ -45,11 +52,8 @@ llvm::Expected<MatrixD> s10::quant::invertSpd(const MatrixD &a) {
   MatrixD l = a;
   if (auto err = choleskyLower(l))
     return std::move(err);
-  for (int64_t i = 0; i < l.rows; ++i)
-    for (int64_t j = i + 1; j < l.cols; ++j)
-      l(i, j) = 0.0;
-  if (!detail::choleskyInverseInPlace(l.data.data(), l.rows))
-    return detail::makeError("choleskyInverse: singular Cholesky factor");
+  if (auto err = choleskyInverseInPlace(l))
+    return std::move(err);
   return l;
 }
 

@@ -50,39 +50,45 @@ Expected<std::vector<ModelSegment>> s10::runtime::splitModel(ModuleOp module,
     ops.push_back(&op);
   }
   int64_t n = int64_t(ops.size());
-  auto lastUse = [&](Value v) {
+  // Index of the last operation using each value (n: the terminator).
+  llvm::DenseMap<Value, int64_t> lastUse;
+  auto recordUses = [&](Value v) {
     int64_t last = -1;
     for (Operation *user : v.getUsers()) {
       Operation *top = body.findAncestorOpInBlock(*user);
       last = std::max(last, top == terminator ? n : index.lookup(top));
     }
-    return last;
+    lastUse[v] = last;
   };
 
   // Cut before ops[p] when one value crosses p.
-  llvm::SetVector<Value> live;
-  for (BlockArgument arg : body.getArguments())
-    if (lastUse(arg) >= 0)
-      live.insert(arg);
   std::vector<std::pair<int64_t, Value>> cuts;
-  bool work = false; // an operation to run since the last cut
-  for (int64_t p = 1; p < n; ++p) {
-    Operation *prev = ops[p - 1];
-    if (!isRematerializable(prev)) {
-      work = true;
-      for (Value r : prev->getResults())
-        if (lastUse(r) >= p)
-          live.insert(r);
+  if (split) {
+    llvm::SetVector<Value> live;
+    for (BlockArgument arg : body.getArguments()) {
+      recordUses(arg);
+      if (lastUse[arg] >= 0)
+        live.insert(arg);
     }
-    live.remove_if([&](Value v) { return lastUse(v) < p; });
-    if (work && live.size() == 1 && !isRematerializable(ops[p])) {
-      cuts.push_back({p, live.front()});
-      work = false;
+    bool work = false; // an operation to run since the last cut
+    for (int64_t p = 1; p < n; ++p) {
+      Operation *prev = ops[p - 1];
+      if (!isRematerializable(prev)) {
+        work = true;
+        for (Value r : prev->getResults()) {
+          recordUses(r);
+          if (lastUse[r] >= p)
+            live.insert(r);
+        }
+      }
+      live.remove_if([&](Value v) { return lastUse[v] < p; });
+      if (work && live.size() == 1 && !isRematerializable(ops[p])) {
+        cuts.push_back({p, live.front()});
+        work = false;
+      }
     }
   }
 
-  if (!split)
-    cuts.clear();
   // Segment bounds: [start, end) with the value entering at start.
   std::vector<ModelSegment> segments;
   std::vector<int64_t> starts{0};

@@ -52,13 +52,16 @@ std::string moduleText(const std::string &attrs) {
   return s;
 }
 
+/// The module with `squeeze.weights_dir = dir`.
+std::string moduleIn(llvm::StringRef dir) {
+  return moduleText("attributes {squeeze.weights_dir = \"" + dir.str() + "\"}");
+}
+
 TEST(WeightStoreTest, ResolvesAgainstWeightsDirAndUpcasts) {
   WeightDir w;
   auto ctx = makeContext();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(
-      moduleText("attributes {squeeze.weights_dir = \"" + w.dir.str().str() +
-                 "\"}"),
-      ctx.get());
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(moduleIn(w.dir), ctx.get());
   ASSERT_TRUE(module);
   for (FloatMode mode : {FloatMode::F32, FloatMode::Exact}) {
     ExecOptions opts;
@@ -78,10 +81,8 @@ TEST(WeightStoreTest, ResolvesAgainstWeightsDirAndUpcasts) {
 TEST(WeightStoreTest, WithoutCachingConversionsAreNotKept) {
   WeightDir w;
   auto ctx = makeContext();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(
-      moduleText("attributes {squeeze.weights_dir = \"" + w.dir.str().str() +
-                 "\"}"),
-      ctx.get());
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(moduleIn(w.dir), ctx.get());
   ASSERT_TRUE(module);
   s10::squeeze::WeightOp op;
   module->walk([&](s10::squeeze::WeightOp w) {
@@ -128,8 +129,7 @@ TEST(WeightStoreTest, ResolvesAgainstTheModuleFile) {
   // A relative weights_dir is relative to the module's file.
   llvm::SmallString<128> sub(w.dir);
   llvm::sys::path::append(sub, "sub", "model.mlir");
-  auto rel = mlir::parseSourceString<mlir::ModuleOp>(
-      moduleText("attributes {squeeze.weights_dir = \"..\"}"), ctx.get());
+  auto rel = mlir::parseSourceString<mlir::ModuleOp>(moduleIn(".."), ctx.get());
   ASSERT_TRUE(rel);
   EXPECT_EQ(WeightStore::baseDirFor(*rel, sub), (w.dir + "/sub/..").str());
 }
@@ -137,8 +137,7 @@ TEST(WeightStoreTest, ResolvesAgainstTheModuleFile) {
 TEST(WeightStoreTest, MissingFileAndBadRangeAreErrors) {
   WeightDir w;
   auto ctx = makeContext();
-  std::string text = moduleText("attributes {squeeze.weights_dir = \"" +
-                                w.dir.str().str() + "\"}");
+  std::string text = moduleIn(w.dir);
   text.replace(text.find("offset = 12"), 11, "offset = 16");
   auto module = mlir::parseSourceString<mlir::ModuleOp>(text, ctx.get());
   ASSERT_TRUE(module);
@@ -153,9 +152,8 @@ TEST(WeightStoreTest, MissingFileAndBadRangeAreErrors) {
       << msg;
   EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
 
-  auto noDir = mlir::parseSourceString<mlir::ModuleOp>(
-      moduleText("attributes {squeeze.weights_dir = \"/nonexistent\"}"),
-      ctx.get());
+  auto noDir = mlir::parseSourceString<mlir::ModuleOp>(moduleIn("/nonexistent"),
+                                                       ctx.get());
   auto exec2 = Executor::create(*noDir, {});
   ASSERT_TRUE(bool(exec2));
   auto res2 = (*exec2)->run({});

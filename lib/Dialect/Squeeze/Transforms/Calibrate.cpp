@@ -192,7 +192,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
         if (selected.contains(op))
           lastNeeded = i;
 
-    std::optional<StoreWriter> writer;
+    StoreWriter writer;
     if (failed(openStore(module, writer)))
       return signalPassFailure();
     // The value entering the current segment, per window.
@@ -291,7 +291,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
         acts[window] =
             si < lastNeeded ? std::move((*out)[0]) : runtime::Tensor();
       }
-      if (failed(writeStats(module, *writer, stats)))
+      if (failed(writeStats(module, writer, stats)))
         return signalPassFailure();
       bool calibrated = !stats.empty();
       stats.clear();
@@ -315,7 +315,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     llvm::errs() << llvm::formatv(
         "calibrate: {0}/{0} windows, {1:F0} tokens/s\n", nsamples.getValue(),
         nsamples * seqlen / std::max(secs, 1e-9));
-    if (failed(closeStore(module, *writer)))
+    if (failed(closeStore(module, writer)))
       return signalPassFailure();
   }
 
@@ -326,22 +326,21 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     uint64_t offset = 0;
   };
 
-  LogicalResult openStore(ModuleOp module, std::optional<StoreWriter> &w) {
-    w.emplace();
-    w->path = store.getValue();
-    if (w->path.empty()) {
+  LogicalResult openStore(ModuleOp module, StoreWriter &w) {
+    w.path = store.getValue();
+    if (w.path.empty()) {
       if (auto ec =
-              llvm::sys::fs::createTemporaryFile("s10-calib", "bin", w->path))
+              llvm::sys::fs::createTemporaryFile("s10-calib", "bin", w.path))
         return emitError(module.getLoc(), "squeeze-calibrate: cannot create a "
                                           "temporary file: ")
                << ec.message();
     }
-    llvm::sys::fs::make_absolute(w->path);
+    llvm::sys::fs::make_absolute(w.path);
     std::error_code ec;
-    w->os = std::make_unique<llvm::raw_fd_ostream>(w->path, ec);
+    w.os = std::make_unique<llvm::raw_fd_ostream>(w.path, ec);
     if (ec)
       return emitError(module.getLoc(), "squeeze-calibrate: cannot write '")
-             << w->path << "': " << ec.message();
+             << w.path << "': " << ec.message();
     return success();
   }
 

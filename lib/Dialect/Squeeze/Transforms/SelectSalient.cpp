@@ -90,13 +90,9 @@ struct SelectSalientPass
     int64_t rows = w->rows, cols = w->cols;
     // Each d x d or rows x cols buffer is dropped as soon as it is used: on
     // a 7B-shaped down projection each is 180 MB (f32) or 969 MB (f64 H).
-    std::optional<quant::MatrixD> h;
-    {
-      auto loaded = loadHessian(op, store);
-      if (!loaded)
-        return loaded.takeError();
-      h = std::move(*loaded);
-    }
+    auto h = loadHessian(op, store);
+    if (!h)
+      return h.takeError();
     if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
       return dead.takeError();
     // Staged: salience of the stage-1 weight; else of W itself.
@@ -110,7 +106,7 @@ struct SelectSalientPass
     auto d = quant::salienceDiagonal(*h, diagKind);
     if (!d)
       return d.takeError();
-    h.reset();
+    *h = quant::MatrixD();
     auto v = quant::hessianSalience(what, *d);
     if (!v)
       return v.takeError();
@@ -132,14 +128,12 @@ struct SelectSalientPass
     auto m = quant::combineSalience(*v, b ? &*b : nullptr, pbarOpts);
     if (!m)
       return m.takeError();
-    v->data.clear();
-    v->data.shrink_to_fit();
+    *v = quant::Matrix();
     b.reset();
     auto mask = quant::selectSalient(*m, maskOpts);
     if (!mask)
       return mask.takeError();
-    m->data.clear();
-    m->data.shrink_to_fit();
+    *m = quant::Matrix();
     SmallVector<bool> flat(mask->data.begin(), mask->data.end());
     auto type = RankedTensorType::get({rows, cols},
                                       IntegerType::get(op.getContext(), 1));
