@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void s10::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -43,4 +44,18 @@ void s10::registerAllPasses() {
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
   mlir::registerGPUPasses();
+  // The raising recipe for imported graphs of any exporter: the TorchScript
+  // exporter leaves types that only shape refinement makes ranked.
+  mlir::PassPipelineRegistration<>(
+      "s10-raise",
+      "Raise an imported ONNX graph to squeeze ops: "
+      "func.func(onnx-specialize-shapes, raise-onnx-to-squeeze), "
+      "canonicalize, cse",
+      [](mlir::OpPassManager &pm) {
+        mlir::OpPassManager &fn = pm.nest<mlir::func::FuncOp>();
+        fn.addPass(s10::onnx::createONNXSpecializeShapes());
+        fn.addPass(s10::createRaiseONNXToSqueeze());
+        pm.addPass(mlir::createCanonicalizerPass());
+        pm.addPass(mlir::createCSEPass());
+      });
 }

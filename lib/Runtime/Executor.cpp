@@ -197,6 +197,19 @@ public:
   bool useCache = false;
   int64_t cachedLen = 0;
   Tensor history; // token history for models without squeeze.attention
+  // ONNX exports take more than the tokens: an attention mask, position ids
+  // and, in with-past graphs, the past keys/values (Optimum's names). When
+  // given the tokens alone, the executor makes these up for an unpadded
+  // sequence, and for with-past graphs feeds each `present.*` result back
+  // as the next step's past: the graph's own KV cache.
+  enum class Aux { None, Mask, Positions, Past };
+  std::vector<Aux> aux;
+  std::vector<int> presentOf; // per argument: its present result, or -1
+  std::vector<Tensor> past;   // per argument: the cached past
+  bool onnxPast = false;
+
+  void classifyInputs();
+  Expected<std::vector<Tensor>> bindInputs(ArrayRef<Tensor> inputs);
 
   Error build();
   Expected<std::vector<Tensor>> execute(ArrayRef<Tensor> inputs);
@@ -214,6 +227,7 @@ Error Executor::Impl::build() {
   llvm::DenseMap<Value, int> slotOf;
   Block &body = func.getBody().front();
   numArgs = body.getNumArguments();
+  classifyInputs();
   for (BlockArgument arg : body.getArguments())
     slotOf[arg] = numSlots++;
   for (Operation &op : body) {
@@ -268,6 +282,84 @@ Error Executor::Impl::build() {
   return Error::success();
 }
 
+void Executor::Impl::classifyInputs() {
+  aux.assign(numArgs, Aux::None);
+  presentOf.assign(numArgs, -1);
+  past.assign(numArgs, Tensor());
+  std::map<std::string, int> resultByName;
+  for (unsigned r = 0; r < func.getNumResults(); ++r)
+    if (auto n = func.getResultAttrOfType<StringAttr>(r, "onnx.name"))
+      resultByName[n.str()] = r;
+  bool allPresent = true;
+  for (unsigned i = 1; i < numArgs; ++i) {
+    auto n = func.getArgAttrOfType<StringAttr>(i, "onnx.name");
+    StringRef name = n ? n.getValue() : "";
+    if (name == "attention_mask") {
+      aux[i] = Aux::Mask;
+    } else if (name == "position_ids") {
+      aux[i] = Aux::Positions;
+    } else if (name.consume_front("past_key_values.")) {
+      auto type = dyn_cast<RankedTensorType>(func.getArgument(i).getType());
+      if (!type || type.getRank() != 4)
+        continue;
+      aux[i] = Aux::Past;
+      auto it = resultByName.find(("present." + name).str());
+      presentOf[i] = it == resultByName.end() ? -1 : it->second;
+      allPresent &= presentOf[i] >= 0;
+      onnxPast = true;
+    }
+  }
+  onnxPast &= allPresent;
+}
+
+Expected<std::vector<Tensor>>
+Executor::Impl::bindInputs(ArrayRef<Tensor> inputs) {
+  std::vector<Tensor> all(inputs.begin(), inputs.end());
+  if (inputs.size() != 1 || numArgs <= 1 ||
+      llvm::any_of(ArrayRef(aux).drop_front(),
+                   [](Aux a) { return a == Aux::None; }))
+    return all;
+  const Tensor &tokens = inputs[0];
+  if (tokens.rank() != 2)
+    return makeError("the tokens must be shaped [batch, seq], got " +
+                     tokens.describe());
+  int64_t b = tokens.dim(0), s = tokens.dim(1);
+  int64_t pastLen = useCache && onnxPast ? cachedLen : 0;
+  all.resize(numArgs);
+  for (unsigned i = 1; i < numArgs; ++i) {
+    switch (aux[i]) {
+    case Aux::Mask:
+      all[i] = Tensor::i64({b, pastLen + s},
+                           std::vector<int64_t>(b * (pastLen + s), 1));
+      break;
+    case Aux::Positions: {
+      std::vector<int64_t> pos(b * s);
+      for (int64_t j = 0; j < b * s; ++j)
+        pos[j] = pastLen + j % s;
+      all[i] = Tensor::i64({b, s}, pos);
+      break;
+    }
+    case Aux::Past: {
+      if (useCache && onnxPast && !past[i].isNull()) {
+        all[i] = past[i];
+        break;
+      }
+      auto type = cast<RankedTensorType>(func.getArgument(i).getType());
+      Shape shape{b, type.getDimSize(1), 0, type.getDimSize(3)};
+      if (ShapedType::isDynamic(shape[1]) || ShapedType::isDynamic(shape[3]))
+        return makeError("input " + Twine(i) +
+                         " (past keys/values): its heads and head size must "
+                         "be static to start from an empty past");
+      all[i] = Tensor::empty(DType::F32, shape);
+      break;
+    }
+    case Aux::None:
+      break;
+    }
+  }
+  return all;
+}
+
 Expected<Tensor> Executor::Impl::prepareInput(unsigned i, const Tensor &t) {
   Type type = func.getArgument(i).getType();
   if (t.isNull())
@@ -303,7 +395,11 @@ Expected<Tensor> Executor::Impl::prepareInput(unsigned i, const Tensor &t) {
   return t.castTo(target);
 }
 
-Expected<std::vector<Tensor>> Executor::Impl::execute(ArrayRef<Tensor> inputs) {
+Expected<std::vector<Tensor>> Executor::Impl::execute(ArrayRef<Tensor> given) {
+  auto bound = bindInputs(given);
+  if (!bound)
+    return bound.takeError();
+  ArrayRef<Tensor> inputs = *bound;
   if (inputs.size() != numArgs)
     return makeError("the function takes " + Twine(numArgs) + " inputs, got " +
                      Twine(inputs.size()));
@@ -327,6 +423,10 @@ Expected<std::vector<Tensor>> Executor::Impl::execute(ArrayRef<Tensor> inputs) {
     if (step.kind == Kind::Return) {
       for (Tensor &t : in)
         results.push_back(std::move(t));
+      if (useCache && onnxPast)
+        for (unsigned i = 0; i < numArgs; ++i)
+          if (aux[i] == Aux::Past)
+            past[i] = results[presentOf[i]];
       break;
     }
     if (Error e = runStep(step, in, out))
@@ -780,10 +880,12 @@ Expected<std::vector<Tensor>> Executor::step(ArrayRef<Tensor> inputs) {
   std::vector<int64_t> before;
   for (const KVCache &c : I.kvCaches)
     before.push_back(c.len);
+  std::vector<Tensor> pastBefore = I.past;
   I.useCache = true;
   auto res = I.execute(inputs);
   I.useCache = false;
   if (!res) {
+    I.past = std::move(pastBefore);
     for (auto [c, len] : llvm::zip(I.kvCaches, before)) {
       c.len = len;
       for (auto &k : c.k)
@@ -802,11 +904,14 @@ void Executor::resetCache() {
     c = KVCache();
   impl->cachedLen = 0;
   impl->history = Tensor();
+  impl->past.assign(impl->numArgs, Tensor());
 }
 
 int64_t Executor::getCacheLength() const { return impl->cachedLen; }
 
-bool Executor::hasKVCache() const { return !impl->kvCaches.empty(); }
+bool Executor::hasKVCache() const {
+  return !impl->kvCaches.empty() || impl->onnxPast;
+}
 
 void Executor::setLinearObserver(
     std::function<void(Operation *, const Tensor &)> observer) {

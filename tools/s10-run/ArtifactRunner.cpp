@@ -63,7 +63,7 @@ const char *kHelp =
     "  --ids=<1,343,...>       Prompt as token ids (no BOS added)\n"
     "  --max-new-tokens=<N>    Tokens to generate (default 32)\n"
     "  --stop-at-eos=<bool>    Stop at the EOS token (default true)\n"
-    "  --perplexity=<file>     Perplexity of a text file\n"
+    "  --perplexity=<file>     Perplexity of a text file (.ids: token ids)\n"
     "  --seqlen=<N>            Perplexity window (default 512)\n"
     "  --max-windows=<K>       Evaluate at most K windows (default all)\n"
     "  --json=<file>           Write the results as JSON\n"
@@ -322,7 +322,10 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
   if (o.maxContext < 0 || o.maxContext > (1 << 24))
     return fail("--max-context must be in [0, 16777216], got " +
                 std::to_string(o.maxContext));
-  if ((ppl || o.hasPrompt) && o.tokenizer.empty())
+  // A .ids file holds token ids (any tokenizer's), not text.
+  bool pplIds = ppl && o.perplexity.size() >= 4 &&
+                o.perplexity.compare(o.perplexity.size() - 4, 4, ".ids") == 0;
+  if (((ppl && !pplIds) || o.hasPrompt) && o.tokenizer.empty())
     return fail("--tokenizer is required with --prompt and --perplexity");
 
   std::unique_ptr<SpTokenizer> tok;
@@ -343,7 +346,24 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
     std::string text = ss.str();
     if (text.empty())
       return fail("--perplexity file '" + o.perplexity + "' is empty");
-    ids = tok->encodeDocument(text);
+    if (pplIds) {
+      std::stringstream words(text);
+      std::string w;
+      while (std::getline(words, w, ',')) {
+        std::stringstream inner(w);
+        std::string p;
+        while (inner >> p) {
+          char *end = nullptr;
+          long long v = std::strtoll(p.c_str(), &end, 10);
+          if (*end || v < 0 || v > INT32_MAX)
+            return fail("--perplexity file '" + o.perplexity + "': '" + p +
+                        "' is not a token id");
+          ids.push_back(int32_t(v));
+        }
+      }
+    } else {
+      ids = tok->encodeDocument(text);
+    }
   } else if (!o.ids.empty()) {
     size_t start = 0;
     while (start <= o.ids.size()) {

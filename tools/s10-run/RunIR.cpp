@@ -76,7 +76,8 @@ static cl::opt<bool> stopAtEos("stop-at-eos",
                                cl::init(true), cl::cat(runCat));
 static cl::opt<std::string>
     perplexityFile("perplexity",
-                   cl::desc("Evaluate the perplexity of a text file"),
+                   cl::desc("Evaluate the perplexity of a text file (a .ids "
+                            "file holds token ids instead)"),
                    cl::value_desc("file"), cl::cat(runCat));
 static cl::opt<int64_t> seqlen("seqlen",
                                cl::desc("Perplexity window length "
@@ -253,7 +254,9 @@ s10_run_ir_main(int argc, char **argv) {
   if (!mode)
     return fail("--float-mode must be 'f32' or 'exact', got '" + floatMode +
                 "'");
-  bool needTokenizer = ppl || prompt.getNumOccurrences();
+  // A .ids file holds token ids (any tokenizer's), not text.
+  bool pplIds = ppl && StringRef(perplexityFile).ends_with(".ids");
+  bool needTokenizer = (ppl && !pplIds) || prompt.getNumOccurrences();
   if (needTokenizer && tokenizerPath.empty())
     return fail("--tokenizer is required with --prompt and --perplexity");
 
@@ -275,7 +278,19 @@ s10_run_ir_main(int argc, char **argv) {
                   "': " + buf.getError().message());
     if ((*buf)->getBufferSize() == 0)
       return fail("--perplexity file '" + perplexityFile + "' is empty");
-    ids = tokenizer->encodeDocument((*buf)->getBuffer());
+    if (pplIds) {
+      SmallVector<StringRef> parts;
+      SplitString((*buf)->getBuffer(), parts, " \t\r\n,");
+      for (StringRef p : parts) {
+        int64_t v;
+        if (p.getAsInteger(10, v) || v < 0)
+          return fail("--perplexity file '" + perplexityFile + "': '" + p +
+                      "' is not a token id");
+        ids.push_back(v);
+      }
+    } else {
+      ids = tokenizer->encodeDocument((*buf)->getBuffer());
+    }
   } else if (!idsOpt.empty()) {
     SmallVector<StringRef> parts;
     StringRef(idsOpt).split(parts, ',', -1, false);

@@ -63,13 +63,19 @@ public:
   ~Executor();
 
   /// Runs the function on `inputs` (one per argument) without the KV cache.
+  /// An ONNX export whose other inputs are `attention_mask`, `position_ids`
+  /// and `past_key_values.*` may be given the tokens alone: the mask is all
+  /// ones, the positions count from the cached length and the past starts
+  /// empty.
   llvm::Expected<std::vector<Tensor>> run(llvm::ArrayRef<Tensor> inputs);
 
-  /// A decode step. With `squeeze.attention` in the model, the inputs are
-  /// the new tokens only: every attention op appends its key/value to its
-  /// cache and attends over the whole cache, and `squeeze.rotary` offsets
-  /// positions by the cached length. Without it (ONNX-level graphs), the
-  /// first input is appended along dimension 1 to the tokens seen so far
+  /// A decode step. With-past ONNX exports (inputs `past_key_values.N.*`,
+  /// results `present.N.*`) are given the new tokens only and fed their
+  /// presents back as the next past. With `squeeze.attention` in the model, the
+  /// inputs are the new tokens only: every attention op appends its key/value
+  /// to its cache and attends over the whole cache, and `squeeze.rotary`
+  /// offsets positions by the cached length. Without it (ONNX-level graphs),
+  /// the first input is appended along dimension 1 to the tokens seen so far
   /// and the whole sequence is re-run; either way results that span the
   /// sequence (dimension 1) cover only the new tokens.
   llvm::Expected<std::vector<Tensor>> step(llvm::ArrayRef<Tensor> inputs);
@@ -77,7 +83,8 @@ public:
   void resetCache();
   /// Number of positions held by the cache.
   int64_t getCacheLength() const;
-  /// Whether step() uses a real KV cache (the model has squeeze.attention).
+  /// Whether step() uses a real KV cache (the model has squeeze.attention,
+  /// or is a with-past ONNX export).
   bool hasKVCache() const;
 
   /// Called with (op, input) before every squeeze.linear /

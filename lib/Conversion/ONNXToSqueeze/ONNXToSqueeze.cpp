@@ -10,14 +10,17 @@
 
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Runtime/WeightStore.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <map>
 #include <optional>
 
 namespace s10 {
@@ -123,6 +126,16 @@ std::optional<double> constScalar(Value v) {
 }
 
 std::optional<SmallVector<int64_t>> constInts(Value v) {
+  // Integers read exactly: INT64_MAX (a slice to the end) has no double.
+  auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
+  auto dense = cst ? dyn_cast<DenseIntElementsAttr>(cst.getValue())
+                   : DenseIntElementsAttr();
+  if (dense && !dense.getElementType().isInteger(1)) {
+    SmallVector<int64_t> out;
+    for (APInt i : dense.getValues<APInt>())
+      out.push_back(i.getSExtValue());
+    return out;
+  }
   auto vals = constValues(v);
   if (!vals)
     return std::nullopt;
@@ -165,6 +178,139 @@ int64_t normAxis(int64_t axis, int64_t rank) {
 /// True if the node's `axis` attribute names the last of `rank` dimensions.
 bool isLastAxis(NodeOp node, int64_t rank) {
   return normAxis(node.getIntAttr("axis", -1), rank) == rank - 1;
+}
+
+/// The static size of dimension `index` of `v`'s type (negative indices
+/// count from the end), if known.
+std::optional<int64_t> staticDim(Value v, int64_t index) {
+  auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+  if (!type)
+    return std::nullopt;
+  int64_t axis = normAxis(index, type.getRank());
+  if (axis < 0 || axis >= type.getRank() || type.isDynamicDim(axis))
+    return std::nullopt;
+  return type.getDimSize(axis);
+}
+
+/// The value of a one-element tensor computed from constants and static
+/// dimensions. Exporters write 1/sqrt(head_dim) as
+/// Div(1, Sqrt(Cast(Slice(Shape(q), -1)))) and rsqrt as Div(1, Sqrt(x)).
+std::optional<double> evalScalar(Value v, int depth = 0) {
+  if (!v || depth > 12)
+    return std::nullopt;
+  if (auto c = constScalar(v))
+    return c;
+  NodeOp node = v.getDefiningOp<NodeOp>();
+  if (!node || node.getNumResults() != 1)
+    return std::nullopt;
+  StringRef t = node.getOpType();
+  auto arg = [&](unsigned i) { return evalScalar(input(node, i), depth + 1); };
+  if (t == "Shape") {
+    // Only the rank-1 case of a single static dimension.
+    auto type = dyn_cast<RankedTensorType>(input(node, 0).getType());
+    if (!type || node.getOnnxAttr("start") || node.getOnnxAttr("end") ||
+        type.getRank() != 1 || type.isDynamicDim(0))
+      return std::nullopt;
+    return double(type.getDimSize(0));
+  }
+  if (t == "Gather" || t == "Slice") {
+    // One static entry picked out of a Shape.
+    NodeOp shape = defNode(input(node, 0), "Shape");
+    if (!shape || shape.getOnnxAttr("start") || shape.getOnnxAttr("end"))
+      return std::nullopt;
+    std::optional<int64_t> index;
+    if (t == "Gather") {
+      if (auto i = constScalar(input(node, 1)))
+        index = int64_t(*i);
+    } else {
+      auto starts = constInts(input(node, 1));
+      auto ends = constInts(input(node, 2));
+      auto inType = dyn_cast<RankedTensorType>(input(shape, 0).getType());
+      int64_t rank = inType ? inType.getRank() : -1;
+      if (starts && ends && starts->size() == 1 && ends->size() == 1 &&
+          rank > 0) {
+        int64_t s = normAxis((*starts)[0], rank);
+        int64_t e = std::min((*ends)[0], rank);
+        if (e < 0)
+          e += rank;
+        if (s >= 0 && e == s + 1)
+          index = s;
+      }
+    }
+    if (!index)
+      return std::nullopt;
+    if (auto d = staticDim(input(shape, 0), *index))
+      return double(*d);
+    return std::nullopt;
+  }
+  if (t == "Cast") {
+    auto a = arg(0);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (a && type && isa<IntegerType>(type.getElementType()))
+      return std::trunc(*a);
+    return a;
+  }
+  if (t == "Identity" || t == "Squeeze" || t == "Unsqueeze" || t == "Reshape")
+    return arg(0);
+  if (t == "Sqrt") {
+    auto a = arg(0);
+    return a && *a >= 0 ? std::optional<double>(std::sqrt(*a)) : std::nullopt;
+  }
+  if (t == "Reciprocal") {
+    auto a = arg(0);
+    return a && *a != 0 ? std::optional<double>(1.0 / *a) : std::nullopt;
+  }
+  if (t == "Neg") {
+    auto a = arg(0);
+    return a ? std::optional<double>(-*a) : std::nullopt;
+  }
+  if (t == "Mul" || t == "Div" || t == "Add" || t == "Sub") {
+    auto a = arg(0), b = arg(1);
+    if (!a || !b || (t == "Div" && *b == 0))
+      return std::nullopt;
+    if (t == "Mul")
+      return *a * *b;
+    if (t == "Div") {
+      // Integer division truncates.
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      bool integer = type && isa<IntegerType>(type.getElementType());
+      return integer ? std::trunc(*a / *b) : *a / *b;
+    }
+    return t == "Add" ? *a + *b : *a - *b;
+  }
+  return std::nullopt;
+}
+
+/// The entries of a shape operand: a constant, or the exporters'
+/// Concat(Unsqueeze(Gather(Shape(x), i)), ..., Constant[H], Constant[D])
+/// chain with an unknown (nullopt) entry for each dynamic piece.
+std::optional<SmallVector<std::optional<int64_t>>> shapeEntries(Value v) {
+  SmallVector<std::optional<int64_t>> out;
+  if (auto ints = constInts(v)) {
+    for (int64_t i : *ints)
+      out.push_back(i);
+    return out;
+  }
+  NodeOp cat = defNode(v, "Concat");
+  if (!cat || cat.getIntAttr("axis", 0) != 0)
+    return std::nullopt;
+  for (Value piece : cat.getInputs()) {
+    auto type = dyn_cast<RankedTensorType>(piece.getType());
+    if (!type || type.getRank() != 1 || type.isDynamicDim(0))
+      return std::nullopt;
+    if (auto ints = constInts(piece)) {
+      for (int64_t i : *ints)
+        out.push_back(i);
+      continue;
+    }
+    if (type.getDimSize(0) == 1) {
+      auto s = evalScalar(piece);
+      out.push_back(s ? std::optional<int64_t>(int64_t(*s)) : std::nullopt);
+      continue;
+    }
+    out.append(type.getDimSize(0), std::nullopt);
+  }
+  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -398,6 +544,199 @@ struct SwiGLUChain : OpRewritePattern<NodeOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Normalizations: the variants other exporters write, rewritten to the
+// forms the patterns above and below recognize
+//===----------------------------------------------------------------------===//
+
+/// A one-element node whose value follows from constants and static
+/// dimensions becomes a constant: the TorchScript exporter computes the
+/// attention scale and rsqrt's numerator in the graph.
+struct ScalarChainToConstant : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    static const llvm::StringSet<> kinds = {
+        "Shape",      "Gather",  "Slice",     "Cast",    "Sqrt",
+        "Reciprocal", "Neg",     "Mul",       "Div",     "Add",
+        "Sub",        "Squeeze", "Unsqueeze", "Reshape", "Identity"};
+    if (op.getNumResults() != 1 || !kinds.contains(op.getOpType()))
+      return failure();
+    auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (!type || !type.hasStaticShape() || type.getNumElements() != 1)
+      return failure();
+    Type elt = type.getElementType();
+    std::optional<double> value = evalScalar(op.getResult(0));
+    if (!value)
+      return failure();
+    DenseElementsAttr attr;
+    if (auto f = dyn_cast<FloatType>(elt)) {
+      APFloat a(*value);
+      bool lost;
+      a.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      attr = DenseElementsAttr::get(type, a);
+    } else if (auto i = dyn_cast<IntegerType>(elt);
+               i && i.getWidth() > 1 && *value == std::trunc(*value)) {
+      attr = DenseElementsAttr::get(
+          type, APInt(i.getWidth(), uint64_t(int64_t(*value)), true));
+    } else {
+      return failure();
+    }
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, attr);
+    return success();
+  }
+};
+
+/// A Cast to the type its input already has (the fp32 softmax cast back to
+/// the fp32 "query dtype") is the identity.
+struct IdentityCast : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Cast" || op.getNumOperands() != 1 ||
+        op.getNumResults() != 1 ||
+        input(op, 0).getType() != op.getResult(0).getType())
+      return failure();
+    rewriter.replaceOp(op, input(op, 0));
+    return success();
+  }
+};
+
+/// Where(IsNaN(p), 0, p) after a softmax: newer torch guards the
+/// probabilities of fully masked rows. A causal row always keeps its
+/// diagonal, so the guard never fires in a decoder.
+struct SoftmaxNaNGuard : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Where" || op.getNumOperands() != 3 ||
+        op.getNumResults() != 1)
+      return failure();
+    Value p = input(op, 2);
+    NodeOp isNaN = defNode(input(op, 0), "IsNaN");
+    auto zero = constScalar(input(op, 1));
+    if (!isNaN || input(isNaN, 0) != p || !zero || *zero != 0.0 ||
+        !defNode(p, "Softmax") || p.getType() != op.getResult(0).getType())
+      return failure();
+    rewriter.replaceOp(op, p);
+    return success();
+  }
+};
+
+/// Div(1, x) is Reciprocal(x): the TorchScript exporter writes rsqrt so.
+struct DivOneToReciprocal : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Div" || op.getNumOperands() != 2 ||
+        op.getNumResults() != 1)
+      return failure();
+    auto one = constScalar(input(op, 0));
+    Value x = input(op, 1);
+    if (!one || *one != 1.0 || !rankedFloat(x) ||
+        x.getType() != op.getResult(0).getType())
+      return failure();
+    rewriter.replaceOpWithNewOp<NodeOp>(op, op.getResultTypes(), ValueRange{x},
+                                        rewriter.getStringAttr("Reciprocal"),
+                                        op.getDomainAttr(), op.getNameAttr(),
+                                        DictionaryAttr());
+    return success();
+  }
+};
+
+/// Scaled dot-product attention as torch exports it scales Q and K^T by
+/// sqrt(scale) each before their product:
+/// MatMul(Mul(q, a), Mul(kT, b)) -> Mul(MatMul(q, kT), a * b).
+struct ScaledOperandsToScaledScores : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// If `v` is x * c with a constant scalar c, returns x and multiplies
+  /// `scale` by c.
+  static Value peelScale(Value v, double &scale) {
+    NodeOp mul = defNode(v, "Mul");
+    if (!mul || mul.getNumOperands() != 2)
+      return v;
+    for (int i = 0; i < 2; ++i)
+      if (auto c = constScalar(input(mul, i));
+          c && rankedFloat(input(mul, 1 - i)) &&
+          input(mul, 1 - i).getType() == v.getType()) {
+        scale *= *c;
+        return input(mul, 1 - i);
+      }
+    return v;
+  }
+
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "MatMul" || op.getNumOperands() != 2 ||
+        op.getNumResults() != 1)
+      return failure();
+    auto resType = rankedFloat(op.getResult(0));
+    Value a = input(op, 0), b = input(op, 1);
+    // Products of two activations only: a constant operand is a linear layer.
+    if (!resType || resType.getRank() < 3 || isWeight(a) || isWeight(b))
+      return failure();
+    double scale = 1.0;
+    Value x = peelScale(a, scale), y = peelScale(b, scale);
+    if (x == a && y == b)
+      return failure();
+    Location loc = op.getLoc();
+    auto mm =
+        NodeOp::create(rewriter, loc, op.getResultTypes(), ValueRange{x, y},
+                       op.getOpTypeAttr(), op.getDomainAttr(), op.getNameAttr(),
+                       DictionaryAttr());
+    auto scalarType = RankedTensorType::get({}, resType.getElementType());
+    APFloat c(scale);
+    bool lost;
+    c.convert(cast<FloatType>(resType.getElementType()).getFloatSemantics(),
+              APFloat::rmNearestTiesToEven, &lost);
+    Value cst = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(scalarType, c));
+    rewriter.replaceOpWithNewOp<NodeOp>(
+        op, op.getResultTypes(), ValueRange{mm.getResult(0), cst},
+        rewriter.getStringAttr("Mul"), StringAttr(), StringAttr(),
+        DictionaryAttr());
+    return success();
+  }
+};
+
+/// masked_fill: Where(allowed, scores, -big) becomes
+/// Add(scores, Where(allowed, 0, -big)), the additive mask the attention
+/// pattern reads.
+struct WhereMaskToAdditive : OpRewritePattern<NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NodeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOpType() != "Where" || op.getNumOperands() != 3 ||
+        op.getNumResults() != 1)
+      return failure();
+    Value cond = input(op, 0), scores = input(op, 1), fill = input(op, 2);
+    auto condType = dyn_cast<RankedTensorType>(cond.getType());
+    auto resType = rankedFloat(op.getResult(0));
+    auto big = constScalar(fill);
+    if (!condType || !condType.getElementType().isInteger(1) || !resType ||
+        !rankedFloat(scores) || scores.getType() != resType ||
+        isWeight(scores) || !big || !(*big <= -1e4))
+      return failure();
+    Location loc = op.getLoc();
+    auto elt = resType.getElementType();
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, elt),
+                               rewriter.getFloatAttr(elt, 0.0).getValue()));
+    auto maskType = RankedTensorType::get(condType.getShape(), elt);
+    auto mask = NodeOp::create(rewriter, loc, TypeRange{maskType},
+                               ValueRange{cond, zero, fill},
+                               rewriter.getStringAttr("Where"), StringAttr(),
+                               op.getNameAttr(), DictionaryAttr());
+    rewriter.replaceOpWithNewOp<NodeOp>(
+        op, op.getResultTypes(), ValueRange{scores, mask.getResult(0)},
+        rewriter.getStringAttr("Add"), StringAttr(), StringAttr(),
+        DictionaryAttr());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//
 
@@ -433,15 +772,32 @@ std::optional<HeadSplit> matchHeadSplit(Value v) {
   NodeOp rs = defNode(input(tr, 0), "Reshape");
   if (!rs)
     return std::nullopt;
-  auto shape = constInts(input(rs, 1));
+  // The target may be computed from Shape (the TorchScript exporter), and
+  // the heads may be -1 (HF's view(*input_shape, -1, head_dim)).
+  auto shape = shapeEntries(input(rs, 1));
   auto flatType = rankedFloat(input(rs, 0));
   if (!shape || int64_t(shape->size()) != rank || !flatType ||
       flatType.getRank() != rank - 1)
     return std::nullopt;
-  int64_t heads = (*shape)[rank - 2], dim = (*shape)[rank - 1];
-  if (heads <= 0 || dim <= 0)
-    return std::nullopt;
+  std::optional<int64_t> headsEntry = (*shape)[rank - 2];
+  std::optional<int64_t> dimEntry = (*shape)[rank - 1];
   int64_t features = flatType.getShape().back();
+  if (!dimEntry || *dimEntry <= 0 || !headsEntry)
+    return std::nullopt;
+  int64_t dim = *dimEntry, heads = *headsEntry;
+  if (heads == -1) {
+    // Inferred heads: the leading entries must keep the flat tensor's
+    // leading dimensions (unknown entries come from its Shape).
+    for (int64_t i = 0; i < rank - 2; ++i)
+      if ((*shape)[i] && *(*shape)[i] != flatType.getDimSize(i) &&
+          *(*shape)[i] != 0)
+        return std::nullopt;
+    if (ShapedType::isDynamic(features) || features % dim)
+      return std::nullopt;
+    heads = features / dim;
+  }
+  if (heads <= 0)
+    return std::nullopt;
   if (!ShapedType::isDynamic(features) && features != heads * dim)
     return std::nullopt;
   return HeadSplit{input(rs, 0), heads, dim};
@@ -475,21 +831,103 @@ std::optional<double> thetaFromInvFreq(llvm::ArrayRef<double> f, int64_t dim) {
   return theta;
 }
 
+/// Estimates theta from a stored cos or sin table t[p, i] = f(p * w_i),
+/// w_i = theta^(-2 (i mod D/2) / D) (older exporters keep `cos_cached` and
+/// `sin_cached` buffers). Each w_i is read off the first position where
+/// acos/asin is well conditioned, theta is fitted in the log domain and the
+/// whole table is checked against it.
+std::optional<double> thetaFromTable(llvm::ArrayRef<double> t, int64_t rows,
+                                     int64_t dim) {
+  int64_t half = dim / 2;
+  if (rows < 2 || dim < 4 || dim % 2 || int64_t(t.size()) != rows * dim)
+    return std::nullopt;
+  bool isCos = true, isSin = true;
+  for (int64_t i = 0; i < dim; ++i) {
+    isCos &= std::abs(t[i] - 1.0) < 1e-3;
+    isSin &= std::abs(t[i]) < 1e-3;
+  }
+  if (isCos == isSin)
+    return std::nullopt;
+  double num = 0, den = 0;
+  for (int64_t i = 1; i < half; ++i) {
+    for (int64_t p = 1; p < rows; ++p) {
+      double x = t[p * dim + i];
+      if (isCos ? x < 0.95 : std::abs(x) > 0.3) {
+        double w = (isCos ? std::acos(std::clamp(x, -1.0, 1.0))
+                          : std::asin(std::clamp(x, -1.0, 1.0))) /
+                   double(p);
+        if (!(w > 0 && w < 1))
+          return std::nullopt;
+        double e = 2.0 * double(i) / double(dim);
+        num += -e * std::log(w);
+        den += e * e;
+        break;
+      }
+    }
+  }
+  if (den == 0)
+    return std::nullopt;
+  double theta = std::exp(num / den);
+  double magnitude = std::pow(10.0, std::floor(std::log10(theta)) - 2);
+  double snapped = std::round(theta / magnitude) * magnitude;
+  if (std::abs(snapped - theta) < 1e-2 * theta)
+    theta = snapped;
+  for (int64_t p = 0; p < rows; ++p)
+    for (int64_t i = 0; i < dim; ++i) {
+      double angle =
+          double(p) * std::pow(theta, -2.0 * double(i % half) / double(dim));
+      double expect = isCos ? std::cos(angle) : std::sin(angle);
+      if (std::abs(t[p * dim + i] - expect) > 4e-3)
+        return std::nullopt;
+    }
+  return theta;
+}
+
+/// The elements of a float tensor in external storage (a rotary table kept
+/// with the weights), or nullopt when it cannot be read.
+std::optional<SmallVector<double>> storedValues(WeightOp op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (!module || !isa<FloatType>(op.getType().getElementType()))
+    return std::nullopt;
+  runtime::WeightStore store(runtime::WeightStore::baseDirFor(module, ""));
+  auto t = store.load(op, /*upcastToF32=*/true);
+  if (!t) {
+    llvm::consumeError(t.takeError());
+    return std::nullopt;
+  }
+  const float *data = t->f32();
+  return SmallVector<double>(data, data + t->numel());
+}
+
 /// The theta of a rotary table: somewhere above `cos` sits the inverse
-/// frequency constant (D/2 entries).
+/// frequency constant (D/2 entries) or a stored [positions, D] table.
 std::optional<double> findRotaryTheta(Value cosOrSin, int64_t dim) {
+  // Breadth first: the table sits a few nodes above, while the position
+  // operands lead back into the whole model.
   SmallVector<Value> work{cosOrSin};
   llvm::SmallPtrSet<Operation *, 32> seen;
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
+  for (size_t next = 0; next < work.size() && seen.size() <= 64; ++next) {
+    Value v = work[next];
     Operation *def = v.getDefiningOp();
-    if (!def || !seen.insert(def).second || seen.size() > 64)
+    if (!def || !seen.insert(def).second)
       continue;
-    if (auto vals = constValues(v)) {
-      if (int64_t(vals->size()) == dim / 2 && dim >= 4)
-        if (auto theta = thetaFromInvFreq(*vals, dim))
-          return theta;
-      continue;
+    if (isa<arith::ConstantOp, WeightOp>(def) || defNode(v, "Cast")) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      bool invFreq = type && type.hasStaticShape() &&
+                     type.getNumElements() == dim / 2 && dim >= 4;
+      bool table = type && type.hasStaticShape() && type.getRank() >= 2 &&
+                   type.getShape().back() == dim;
+      if (invFreq || table)
+        if (auto vals = isa<WeightOp>(def) ? storedValues(cast<WeightOp>(def))
+                                           : constValues(v)) {
+          auto theta =
+              invFreq ? thetaFromInvFreq(*vals, dim)
+                      : thetaFromTable(*vals, type.getNumElements() / dim, dim);
+          if (theta)
+            return theta;
+        }
+      if (isa<arith::ConstantOp, WeightOp>(def))
+        continue;
     }
     for (Value in : def->getOperands())
       work.push_back(in);
@@ -692,6 +1130,13 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
         outType.getShape().back() != q->heads * dim)
       return failure();
 
+    // A merge target of [b, s, -1] leaves the features unknown; they are
+    // the heads times the head dim.
+    if (ShapedType::isDynamic(outType.getShape().back())) {
+      SmallVector<int64_t> shape(outType.getShape());
+      shape.back() = q->heads * dim;
+      outType = RankedTensorType::get(shape, outType.getElementType());
+    }
     Location loc = merge.getLoc();
     Value qIn = q->flat, kIn = k->flat;
     auto i64 = [&](int64_t x) { return rewriter.getI64IntegerAttr(x); };
@@ -791,6 +1236,115 @@ void s10::assignLinearRoles(func::FuncOp func) {
   });
 }
 
+/// The ONNX name of argument `i` (or "#i").
+static std::string argName(func::FuncOp func, unsigned i) {
+  if (auto n = func.getArgAttrOfType<StringAttr>(i, "onnx.name"))
+    return n.str();
+  return "#" + std::to_string(i);
+}
+
+static std::string resultName(func::FuncOp func, unsigned i) {
+  if (auto n = func.getResultAttrOfType<StringAttr>(i, "onnx.name"))
+    return n.str();
+  return "#" + std::to_string(i);
+}
+
+/// With-past graphs take the cached keys/values of every layer as inputs
+/// [batch, kv_heads, past, head_dim], append the new ones along the
+/// sequence (Concat axis 2) and return the result. The runtime keeps that
+/// cache itself, so the graph is specialized to an empty past: the new
+/// keys/values flow on directly, and the past inputs and present outputs
+/// are removed. Returns the names removed.
+SmallVector<std::string> s10::takeOverKVCache(func::FuncOp func) {
+  SmallVector<std::string> removed;
+  if (func.getBody().getBlocks().size() != 1)
+    return removed;
+  Block &body = func.getBody().front();
+  auto ret = dyn_cast<func::ReturnOp>(body.getTerminator());
+  if (!ret)
+    return removed;
+  llvm::BitVector dropArgs(func.getNumArguments());
+  llvm::BitVector dropResults(func.getNumResults());
+  SmallVector<std::pair<NodeOp, Value>> concats;
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = rankedFloat(arg);
+    if (!type || type.getRank() != 4 || arg.use_empty())
+      continue;
+    SmallVector<std::pair<NodeOp, Value>> mine;
+    SmallVector<NodeOp> shapes;
+    bool ok = true;
+    for (Operation *user : arg.getUsers()) {
+      auto cat = dyn_cast<NodeOp>(user);
+      // The past length, read through Shape, becomes 0.
+      if (cat && cat.getOpType() == "Shape") {
+        shapes.push_back(cat);
+        continue;
+      }
+      if (!cat || cat.getOpType() != "Concat" || cat.getNumOperands() != 2 ||
+          input(cat, 0) != arg || cat.getNumResults() != 1 ||
+          normAxis(cat.getIntAttr("axis", 0), 4) != 2 ||
+          !rankedFloat(input(cat, 1))) {
+        ok = false;
+        break;
+      }
+      // The concatenation is the present output.
+      bool returned =
+          llvm::any_of(cat.getResult(0).getUses(), [&](OpOperand &u) {
+            return u.getOwner() == ret.getOperation();
+          });
+      if (!returned) {
+        ok = false;
+        break;
+      }
+      mine.push_back({cat, input(cat, 1)});
+    }
+    if (!ok || mine.empty())
+      continue;
+    dropArgs.set(arg.getArgNumber());
+    concats.append(mine.begin(), mine.end());
+    if (!shapes.empty()) {
+      // An empty past of the same shape; a dynamic batch reads as 1.
+      SmallVector<int64_t> dims(type.getShape());
+      for (auto [i, d] : llvm::enumerate(dims))
+        if (i == 2)
+          d = 0;
+        else if (ShapedType::isDynamic(d))
+          d = 1;
+      auto emptyType = RankedTensorType::get(dims, type.getElementType());
+      OpBuilder b(&body, body.begin());
+      Value empty = arith::ConstantOp::create(
+          b, arg.getLoc(),
+          DenseElementsAttr::get(emptyType, ArrayRef<Attribute>{}));
+      for (NodeOp shape : shapes)
+        shape->replaceUsesOfWith(arg, empty);
+    }
+  }
+  if (concats.empty())
+    return removed;
+  for (auto [cat, fresh] : concats)
+    for (OpOperand &use :
+         llvm::make_early_inc_range(cat.getResult(0).getUses()))
+      if (use.getOwner() == ret.getOperation())
+        dropResults.set(use.getOperandNumber());
+  for (unsigned i : dropArgs.set_bits())
+    removed.push_back(argName(func, i));
+  for (unsigned i : dropResults.set_bits())
+    removed.push_back(resultName(func, i));
+  // Return operands first, then the concatenations, then the signature.
+  SmallVector<Value> kept;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+    if (!dropResults.test(i))
+      kept.push_back(v);
+  ret->setOperands(kept);
+  for (auto [cat, fresh] : concats) {
+    cat.getResult(0).replaceAllUsesWith(fresh);
+    cat.erase();
+  }
+  (void)func.eraseResults(dropResults);
+  (void)func.eraseArguments(dropArgs);
+  return removed;
+}
+
 void s10::populateRaiseONNXToSqueezePatterns(RewritePatternSet &patterns) {
   // Attention first: it consumes the Q/K/V head splits whole.
   patterns.add<AttentionBlock>(patterns.getContext(), /*benefit=*/4);
@@ -798,15 +1352,38 @@ void s10::populateRaiseONNXToSqueezePatterns(RewritePatternSet &patterns) {
                                           /*benefit=*/2);
   patterns.add<MatMulToLinear, GemmToLinear, GatherToEmbedding>(
       patterns.getContext());
+  // Normalizations feed the patterns above; they go first where they apply.
+  patterns.add<ScalarChainToConstant, IdentityCast, DivOneToReciprocal,
+               ScaledOperandsToScaledScores, WhereMaskToAdditive,
+               SoftmaxNaNGuard>(
+      patterns.getContext(), /*benefit=*/8);
 }
 
 namespace {
+
+/// Add(a, b) of two activations of one type: the residual stream.
+bool isResidualAdd(NodeOp node) {
+  if (node.getOpType() != "Add" || node.getNumOperands() != 2)
+    return false;
+  Value a = input(node, 0), b = input(node, 1);
+  return rankedFloat(a) && a.getType() == b.getType() && !isWeight(a) &&
+         !isWeight(b) && a.getType() == node.getResult(0).getType();
+}
+
+std::string plural(int64_t n, StringRef one, StringRef many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many).str();
+}
+
 struct RaiseONNXToSqueezePass
     : s10::impl::RaiseONNXToSqueezeBase<RaiseONNXToSqueezePass> {
   using Base::Base;
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    SmallVector<std::string> cacheIO;
+    if (kvCache)
+      cacheIO = takeOverKVCache(func);
+
     RewritePatternSet patterns(&getContext());
     populateRaiseONNXToSqueezePatterns(patterns);
     GreedyRewriteConfig config;
@@ -814,24 +1391,94 @@ struct RaiseONNXToSqueezePass
     if (failed(applyPatternsGreedily(func, std::move(patterns), config)))
       func.emitWarning("raising did not converge");
 
+    // Counted here: statistics are compiled out of release builds.
+    int64_t linears = 0, norms = 0, attentions = 0, rotaries = 0, glus = 0,
+            embeddings = 0, nodesLeft = 0;
     func.walk([&](Operation *op) {
       TypeSwitch<Operation *>(op)
-          .Case<LinearOp>([&](auto) { ++numLinear; })
-          .Case<RMSNormOp>([&](auto) { ++numRMSNorm; })
-          .Case<AttentionOp>([&](auto) { ++numAttention; })
-          .Case<RotaryOp>([&](auto) { ++numRotary; })
-          .Case<SwiGLUOp>([&](auto) { ++numSwiGLU; })
-          .Case<EmbeddingOp>([&](auto) { ++numEmbedding; });
+          .Case<LinearOp>([&](auto) { ++linears; })
+          .Case<RMSNormOp>([&](auto) { ++norms; })
+          .Case<AttentionOp>([&](auto) { ++attentions; })
+          .Case<RotaryOp>([&](auto) { ++rotaries; })
+          .Case<SwiGLUOp>([&](auto) { ++glus; })
+          .Case<EmbeddingOp>([&](auto) { ++embeddings; });
     });
+    numLinear += linears;
+    numRMSNorm += norms;
+    numAttention += attentions;
+    numRotary += rotaries;
+    numSwiGLU += glus;
+    numEmbedding += embeddings;
     if (assignRoles)
       assignLinearRoles(func);
-    if (remarks)
-      func.walk([&](NodeOp node) {
-        StringRef t = node.getOpType();
-        if (t == "MatMul" || t == "Gemm" || t == "Softmax")
-          node.emitRemark() << "'" << t << "' node '" << node.getDisplayName()
-                            << "' was not raised; it runs as an ONNX node";
-      });
+
+    // Inputs nothing reads any more (the attention mask and position ids
+    // once attention and rotary are raised) are removed, so the model takes
+    // its token ids alone; one input always stays.
+    SmallVector<std::string> pruned;
+    if (pruneInputs && !func.getBody().empty()) {
+      llvm::BitVector drop(func.getNumArguments());
+      for (BlockArgument arg : func.getArguments())
+        if (arg.use_empty())
+          drop.set(arg.getArgNumber());
+      if (drop.count() < func.getNumArguments()) {
+        for (unsigned i : drop.set_bits())
+          pruned.push_back(argName(func, i));
+        (void)func.eraseArguments(drop);
+      }
+    }
+
+    std::map<std::string, int64_t> left;
+    func.walk([&](NodeOp node) {
+      ++nodesLeft;
+      if (isResidualAdd(node)) {
+        ++left["Add (residual)"];
+        return;
+      }
+      ++left[node.getOpType().str()];
+      if (!remarks)
+        return;
+      InFlightDiagnostic d = node.emitRemark()
+                             << "'" << node.getOpType() << "' node '"
+                             << node.getDisplayName()
+                             << "' was not raised; it runs as an ONNX node";
+      if (node.getOpType() == "Softmax" &&
+          !isa<RankedTensorType>(node.getResult(0).getType()))
+        d << " (its type is unranked: run onnx-specialize-shapes first, as "
+             "the s10-raise pipeline does)";
+    });
+    numLeft += nodesLeft;
+    auto quoted = [](ArrayRef<std::string> names) {
+      std::string out;
+      for (const std::string &n : names)
+        out += (out.empty() ? "'" : ", '") + n + "'";
+      return out;
+    };
+    if (remarks && !cacheIO.empty())
+      emitRemark(func.getLoc())
+          << "the KV cache inputs and outputs " << quoted(cacheIO)
+          << " were removed: the runtime keeps the cache";
+    if (remarks && !pruned.empty())
+      emitRemark(func.getLoc())
+          << (pruned.size() == 1 ? "input " : "inputs ") << quoted(pruned)
+          << (pruned.size() == 1 ? " is" : " are")
+          << " unused after raising and removed: the raised model "
+             "runs unpadded sequences at positions 0, 1, ... (after its KV "
+             "cache)";
+    if (!summary)
+      return;
+    std::string summary = "raised " + plural(linears, "linear", "linears") +
+                          ", " + plural(attentions, "attention", "attentions") +
+                          ", " + plural(norms, "RMSNorm", "RMSNorms") + ", " +
+                          plural(rotaries, "rotary", "rotaries") + ", " +
+                          plural(glus, "SwiGLU", "SwiGLUs") + ", " +
+                          plural(embeddings, "embedding", "embeddings") + "; " +
+                          plural(nodesLeft, "node", "nodes") + " left";
+    std::string kinds;
+    for (auto &[kind, n] : left)
+      kinds += (kinds.empty() ? ": " : ", ") + std::to_string(n) + " " + kind;
+    // At the location alone: the function itself is too long to print.
+    emitRemark(func.getLoc()) << summary << kinds;
   }
 };
 } // namespace

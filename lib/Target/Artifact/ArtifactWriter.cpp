@@ -155,7 +155,8 @@ private:
     if (!t || t.getRank() < 2 || t.getRank() > 3)
       return opError(op, "activations must be [batch, seq, features] or "
                          "[seq, features] tensors");
-    if (t.getRank() == 3 && t.getDimSize(0) != 1)
+    // The artifact runs one sequence: a dynamic batch is compiled as 1.
+    if (t.getRank() == 3 && !t.isDynamicDim(0) && t.getDimSize(0) != 1)
       return opError(op, "only batch 1 is compiled (got " +
                              Twine(t.getDimSize(0)) + ")");
     int64_t w = t.getShape().back();

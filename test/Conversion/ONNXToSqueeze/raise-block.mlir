@@ -30,6 +30,8 @@
 
 // Nothing is left for a remark, and everything is raised once.
 // COUNT-NOT: remark
+// COUNT: remark: raised 8 linears, 1 attention, 3 RMSNorms, 2 rotaries, 1 SwiGLU, 1 embedding; 2 nodes left: 2 Add (residual)
+// COUNT-NOT: remark
 // COUNT-COUNT-1: squeeze.embedding
 // COUNT-COUNT-1: squeeze.rms_norm
 // COUNT-COUNT-3: squeeze.linear

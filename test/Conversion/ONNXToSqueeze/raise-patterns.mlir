@@ -1,4 +1,4 @@
-// RUN: s10-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(raise-onnx-to-squeeze))' --verify-diagnostics | FileCheck %s
+// RUN: s10-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(raise-onnx-to-squeeze{summary=false}))' --verify-diagnostics | FileCheck %s
 
 // Gemm with transB: the weight is stored [out, in]; its bias is kept.
 // CHECK-LABEL: func.func @gemm
@@ -92,18 +92,25 @@ func.func @arbitrary_mask(%x: tensor<1x4x6xf32>, %mask: tensor<4x4xf32>) -> tens
   %split = arith.constant dense<[1, -1, 1, 6]> : tensor<4xi64>
   %merge = arith.constant dense<[1, -1, 6]> : tensor<3xi64>
   %scale = arith.constant dense<0.5> : tensor<f32>
+  // expected-remark @+1 {{'Reshape' node 'Reshape' was not raised}}
   %x4 = onnx.node "Reshape"(%x, %split) : (tensor<1x4x6xf32>, tensor<4xi64>) -> tensor<1x4x1x6xf32>
+  // expected-remark @+1 {{'Transpose' node 'Transpose' was not raised}}
   %xt = onnx.node "Transpose"(%x4) attrs {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x4x1x6xf32>) -> tensor<1x1x4x6xf32>
+  // expected-remark @+1 {{'Transpose' node 'Transpose' was not raised}}
   %kT = onnx.node "Transpose"(%xt) attrs {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x1x4x6xf32>) -> tensor<1x1x6x4xf32>
   // expected-remark @+1 {{'MatMul' node 'MatMul' was not raised}}
   %s = onnx.node "MatMul"(%xt, %kT) : (tensor<1x1x4x6xf32>, tensor<1x1x6x4xf32>) -> tensor<1x1x4x4xf32>
+  // expected-remark @+1 {{'Mul' node 'Mul' was not raised}}
   %ss = onnx.node "Mul"(%s, %scale) : (tensor<1x1x4x4xf32>, tensor<f32>) -> tensor<1x1x4x4xf32>
+  // expected-remark @+1 {{'Add' node 'Add' was not raised}}
   %sm = onnx.node "Add"(%ss, %mask) : (tensor<1x1x4x4xf32>, tensor<4x4xf32>) -> tensor<1x1x4x4xf32>
   // expected-remark @+1 {{'Softmax' node 'Softmax' was not raised}}
   %p = onnx.node "Softmax"(%sm) attrs {axis = -1 : i64} : (tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   // expected-remark @+1 {{'MatMul' node 'MatMul' was not raised}}
   %o = onnx.node "MatMul"(%p, %xt) : (tensor<1x1x4x4xf32>, tensor<1x1x4x6xf32>) -> tensor<1x1x4x6xf32>
+  // expected-remark @+1 {{'Transpose' node 'Transpose' was not raised}}
   %ot = onnx.node "Transpose"(%o) attrs {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x1x4x6xf32>) -> tensor<1x4x1x6xf32>
+  // expected-remark @+1 {{'Reshape' node 'Reshape' was not raised}}
   %om = onnx.node "Reshape"(%ot, %merge) : (tensor<1x4x1x6xf32>, tensor<3xi64>) -> tensor<1x4x6xf32>
   return %om : tensor<1x4x6xf32>
 }
@@ -137,11 +144,17 @@ func.func @norm_and_glu(%x: tensor<2x6xf32>, %u: tensor<2x6xf32>) -> tensor<2x6x
 func.func @not_norm(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
   %w = arith.constant dense<1.5> : tensor<6xf32>
   %eps = arith.constant dense<1.0e-6> : tensor<f32>
+  // expected-remark @+1 {{'Mul' node 'Mul' was not raised}}
   %sq = onnx.node "Mul"(%x, %x) : (tensor<2x6xf32>, tensor<2x6xf32>) -> tensor<2x6xf32>
+  // expected-remark @+1 {{'ReduceMean' node 'ReduceMean' was not raised}}
   %m = onnx.node "ReduceMean"(%sq) attrs {axes = array<i64: 0>, keepdims = 1 : i64} : (tensor<2x6xf32>) -> tensor<1x6xf32>
+  // expected-remark @+1 {{'Add' node 'Add' was not raised}}
   %a = onnx.node "Add"(%eps, %m) : (tensor<f32>, tensor<1x6xf32>) -> tensor<1x6xf32>
+  // expected-remark @+1 {{'Sqrt' node 'Sqrt' was not raised}}
   %sd = onnx.node "Sqrt"(%a) : (tensor<1x6xf32>) -> tensor<1x6xf32>
+  // expected-remark @+1 {{'Div' node 'Div' was not raised}}
   %n = onnx.node "Div"(%x, %sd) : (tensor<2x6xf32>, tensor<1x6xf32>) -> tensor<2x6xf32>
+  // expected-remark @+1 {{'Mul' node 'Mul' was not raised}}
   %y = onnx.node "Mul"(%n, %w) : (tensor<2x6xf32>, tensor<6xf32>) -> tensor<2x6xf32>
   return %y : tensor<2x6xf32>
 }

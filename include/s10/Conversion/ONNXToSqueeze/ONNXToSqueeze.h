@@ -23,6 +23,12 @@ void populateRaiseONNXToSqueezePatterns(mlir::RewritePatternSet &patterns);
 /// its role, derived from the attention and SwiGLU ops around it.
 void assignLinearRoles(mlir::func::FuncOp func);
 
+/// Specializes a with-past graph to an empty past: every rank-4 input that
+/// is only concatenated (axis 2) with new keys/values into a returned
+/// `present` value is removed with those outputs, leaving the KV cache to
+/// the runtime. Returns the ONNX names of the removed inputs and outputs.
+llvm::SmallVector<std::string> takeOverKVCache(mlir::func::FuncOp func);
+
 } // namespace s10
 
 #endif // S10_CONVERSION_ONNXTOSQUEEZE_ONNXTOSQUEEZE_H

@@ -18,6 +18,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -139,12 +140,6 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     }
 
     auto store = makeWeightStore(module);
-    auto tok = runtime::Tokenizer::load(tokenizerPath(*store));
-    if (!tok) {
-      emitError(module.getLoc(), "squeeze-calibrate: ")
-          << llvm::toString(tok.takeError());
-      return signalPassFailure();
-    }
     auto text = llvm::MemoryBuffer::getFile(calibFile);
     if (!text) {
       emitError(module.getLoc(),
@@ -152,7 +147,29 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
           << calibFile << "': " << text.getError().message();
       return signalPassFailure();
     }
-    std::vector<int64_t> ids = (*tok)->encodeDocument((*text)->getBuffer());
+    std::vector<int64_t> ids;
+    if (StringRef(calibFile).ends_with(".ids")) {
+      // Pre-tokenized: decimal ids separated by white space or commas.
+      SmallVector<StringRef> parts;
+      SplitString((*text)->getBuffer(), parts, " \t\r\n,");
+      for (StringRef p : parts) {
+        int64_t id;
+        if (p.getAsInteger(10, id) || id < 0) {
+          emitError(module.getLoc(), "squeeze-calibrate: '")
+              << calibFile << "': '" << p << "' is not a token id";
+          return signalPassFailure();
+        }
+        ids.push_back(id);
+      }
+    } else {
+      auto tok = runtime::Tokenizer::load(tokenizerPath(*store));
+      if (!tok) {
+        emitError(module.getLoc(), "squeeze-calibrate: ")
+            << llvm::toString(tok.takeError());
+        return signalPassFailure();
+      }
+      ids = (*tok)->encodeDocument((*text)->getBuffer());
+    }
     if (int64_t(ids.size()) <= seqlen) {
       emitError(module.getLoc(), "squeeze-calibrate: '")
           << calibFile << "' has " << ids.size()

@@ -86,7 +86,9 @@ def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"calibFile", "calib-file", "std::string", "\"\"",
-           "Text file to draw calibration windows from">,
+           "Text file to draw calibration windows from (a .ids file holds "
+           "token ids instead, for models without a SentencePiece "
+           "tokenizer)">,
     TokenizerOpt,
     NSamplesOpt,
     SeqLenOpt,
@@ -265,7 +267,8 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     Option<"method", "method", "std::string", "\"squeeze10\"",
            "squeeze10 | pbllm | gptq | rtn | binary">,
     Option<"calibFile", "calib", "std::string", "\"\"",
-           "Calibration text file (required except for rtn)">,
+           "Calibration text file (required except for rtn); a .ids file "
+           "holds token ids instead of text">,
     TokenizerOpt,
     NSamplesOpt,
     SeqLenOpt,
