@@ -45,8 +45,9 @@ TEST(SegmentsTest, CutsWhereOneValueIsLive) {
     auto f = *findModelFunction(*seg.module);
     EXPECT_EQ(f.getNumArguments(), 1u);
     f.walk([&](mlir::Operation *op) {
-      if (!mlir::isa<mlir::func::FuncOp, mlir::func::ReturnOp>(op))
+      if (!mlir::isa<mlir::func::FuncOp, mlir::func::ReturnOp>(op)) {
         EXPECT_TRUE(seg.original.count(op)) << describeOp(op);
+      }
     });
   }
 

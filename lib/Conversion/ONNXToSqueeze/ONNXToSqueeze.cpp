@@ -586,14 +586,16 @@ struct ScalarChainToConstant : OpRewritePattern<NodeOp> {
   }
 };
 
-/// A Cast to the type its input already has (the fp32 softmax cast back to
-/// the fp32 "query dtype") is the identity.
+/// Identity, and a Cast to the type its input already has (the fp32
+/// softmax cast back to the fp32 "query dtype"), pass their input on. The
+/// TorchScript exporter stores equal initializers once and hands them out
+/// through Identity nodes (the norm weights of a freshly initialized model).
 struct IdentityCast : OpRewritePattern<NodeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(NodeOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getOpType() != "Cast" || op.getNumOperands() != 1 ||
-        op.getNumResults() != 1 ||
+    if ((op.getOpType() != "Cast" && op.getOpType() != "Identity") ||
+        op.getNumOperands() != 1 || op.getNumResults() != 1 ||
         input(op, 0).getType() != op.getResult(0).getType())
       return failure();
     rewriter.replaceOp(op, input(op, 0));
@@ -1025,6 +1027,49 @@ bool looksCausal(Value mask) {
   return false;
 }
 
+/// The one node reading `v` for its data; every other reader must be a
+/// Shape node (exporters read sizes off intermediate results).
+NodeOp soleDataUser(Value v) {
+  NodeOp data;
+  for (Operation *user : v.getUsers()) {
+    auto node = dyn_cast<NodeOp>(user);
+    if (node && node.getOpType() == "Shape")
+      continue;
+    if (!node || (data && data != node))
+      return {};
+    data = node;
+  }
+  return data;
+}
+
+/// A Reshape of a [b, H, s, D] (or [H, s, D]) tensor to the shape it has:
+/// target [b, -1 or H, s, D] with b and s read from Shape. Sets `heads`
+/// when the target names them.
+bool isHeadsRestatement(NodeOp rs, int64_t rank,
+                        std::optional<int64_t> &heads) {
+  if (rs.getOpType() != "Reshape" || rs.getNumOperands() != 2)
+    return false;
+  auto in = rankedFloat(input(rs, 0));
+  auto out = rankedFloat(rs.getResult(0));
+  auto shape = shapeEntries(input(rs, 1));
+  if (!in || !out || in.getRank() != rank || out.getRank() != rank || !shape ||
+      int64_t(shape->size()) != rank)
+    return false;
+  auto matches = [&](int64_t i) {
+    std::optional<int64_t> e = (*shape)[i];
+    return !e || *e == 0 || *e == in.getDimSize(i);
+  };
+  std::optional<int64_t> h = (*shape)[rank - 3];
+  std::optional<int64_t> d = (*shape)[rank - 1];
+  if (!h || (*h != -1 && *h <= 0) || !d || in.isDynamicDim(rank - 1) ||
+      *d != in.getDimSize(rank - 1) || !matches(rank - 2) ||
+      (rank == 4 && !matches(0)))
+    return false;
+  if (*h > 0)
+    heads = *h;
+  return true;
+}
+
 /// Softmax(scale * Q K^T + causal_mask) V, with Q and K optionally rotated,
 /// K and V optionally repeated for grouped-query attention, and the heads
 /// split/merged by Reshape+Transpose. Rooted at the final merge Reshape.
@@ -1040,18 +1085,19 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
       return failure();
     int64_t rank = probType.getRank();
     // Forward: Softmax -> MatMul(., V) -> Transpose -> Reshape [b, s, H*D].
-    if (!op.getResult(0).hasOneUse())
-      return failure();
-    auto pv = dyn_cast<NodeOp>(*op.getResult(0).getUsers().begin());
-    if (!pv || pv.getOpType() != "MatMul" || input(pv, 0) != op.getResult(0) ||
-        !pv.getResult(0).hasOneUse())
+    NodeOp pv = soleDataUser(op.getResult(0));
+    if (!pv || pv.getOpType() != "MatMul" || input(pv, 0) != op.getResult(0))
       return rewriter.notifyMatchFailure(op, "softmax not followed by P @ V");
-    auto tr = dyn_cast<NodeOp>(*pv.getResult(0).getUsers().begin());
+    NodeOp tr = soleDataUser(pv.getResult(0));
+    // torch's SDPA export reshapes P @ V to [b, -1, s, D] before the
+    // transpose: the same shape.
+    std::optional<int64_t> restatedHeads;
+    if (tr && isHeadsRestatement(tr, rank, restatedHeads))
+      tr = soleDataUser(tr.getResult(0));
     if (!tr || tr.getOpType() != "Transpose" ||
-        intsAttr(tr, "perm") != headSeqSwap(rank) ||
-        !tr.getResult(0).hasOneUse())
+        intsAttr(tr, "perm") != headSeqSwap(rank))
       return failure();
-    auto merge = dyn_cast<NodeOp>(*tr.getResult(0).getUsers().begin());
+    NodeOp merge = soleDataUser(tr.getResult(0));
     auto outType = merge ? rankedFloat(merge.getResult(0)) : RankedTensorType();
     if (!merge || merge.getOpType() != "Reshape" || !outType ||
         outType.getRank() != rank - 1)
@@ -1123,7 +1169,8 @@ struct AttentionBlock : OpRewritePattern<NodeOp> {
       return rewriter.notifyMatchFailure(op, "Q and K rotated differently");
     auto q = matchHeadSplit(q4), k = matchHeadSplit(k4), v = matchHeadSplit(v4);
     if (!q || !k || !v || q->dim != dim || k->dim != dim || v->dim != dim ||
-        k->heads != v->heads || q->heads % k->heads != 0)
+        k->heads != v->heads || q->heads % k->heads != 0 ||
+        (restatedHeads && *restatedHeads != q->heads))
       return rewriter.notifyMatchFailure(op,
                                          "heads not split from projections");
     if (!ShapedType::isDynamic(outType.getShape().back()) &&
@@ -1255,7 +1302,8 @@ static std::string resultName(func::FuncOp func, unsigned i) {
 /// cache itself, so the graph is specialized to an empty past: the new
 /// keys/values flow on directly, and the past inputs and present outputs
 /// are removed. Returns the names removed.
-SmallVector<std::string> s10::takeOverKVCache(func::FuncOp func) {
+SmallVector<std::string> s10::takeOverKVCache(func::FuncOp func,
+                                              std::string &blocked) {
   SmallVector<std::string> removed;
   if (func.getBody().getBlocks().size() != 1)
     return removed;
@@ -1263,82 +1311,113 @@ SmallVector<std::string> s10::takeOverKVCache(func::FuncOp func) {
   auto ret = dyn_cast<func::ReturnOp>(body.getTerminator());
   if (!ret)
     return removed;
-  llvm::BitVector dropArgs(func.getNumArguments());
-  llvm::BitVector dropResults(func.getNumResults());
-  SmallVector<std::pair<NodeOp, Value>> concats;
+  auto isReturned = [&](Value v) {
+    return llvm::any_of(v.getUses(), [&](OpOperand &u) {
+      return u.getOwner() == ret.getOperation();
+    });
+  };
+  // Per past input: the nodes that only pass it on (one-input Concat,
+  // Identity), the Shape nodes reading its length and the concatenations
+  // with the new keys/values.
+  struct Past {
+    BlockArgument arg;
+    SmallVector<NodeOp> aliases, shapes, concats;
+  };
+  SmallVector<Past> pasts;
   for (BlockArgument arg : body.getArguments()) {
     auto type = rankedFloat(arg);
-    if (!type || type.getRank() != 4 || arg.use_empty())
+    if (!type || type.getRank() != 4)
       continue;
-    SmallVector<std::pair<NodeOp, Value>> mine;
-    SmallVector<NodeOp> shapes;
+    Past past{arg, {}, {}, {}};
     bool ok = true;
-    for (Operation *user : arg.getUsers()) {
-      auto cat = dyn_cast<NodeOp>(user);
-      // The past length, read through Shape, becomes 0.
-      if (cat && cat.getOpType() == "Shape") {
-        shapes.push_back(cat);
-        continue;
+    SmallVector<Value> work{arg};
+    while (!work.empty() && ok) {
+      Value v = work.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        auto node = dyn_cast<NodeOp>(user);
+        StringRef t = node ? node.getOpType() : "";
+        if (t == "Shape") {
+          past.shapes.push_back(node);
+        } else if ((t == "Concat" || t == "Identity") &&
+                   node.getNumOperands() == 1 && node.getNumResults() == 1) {
+          past.aliases.push_back(node);
+          work.push_back(node.getResult(0));
+        } else if (t == "Concat" && node.getNumOperands() == 2 &&
+                   input(node, 0) == v && node.getNumResults() == 1 &&
+                   normAxis(node.getIntAttr("axis", 0), 4) == 2 &&
+                   rankedFloat(input(node, 1)) &&
+                   isReturned(node.getResult(0))) {
+          past.concats.push_back(node);
+        } else {
+          ok = false;
+          break;
+        }
       }
-      if (!cat || cat.getOpType() != "Concat" || cat.getNumOperands() != 2 ||
-          input(cat, 0) != arg || cat.getNumResults() != 1 ||
-          normAxis(cat.getIntAttr("axis", 0), 4) != 2 ||
-          !rankedFloat(input(cat, 1))) {
-        ok = false;
-        break;
-      }
-      // The concatenation is the present output.
-      bool returned =
-          llvm::any_of(cat.getResult(0).getUses(), [&](OpOperand &u) {
-            return u.getOwner() == ret.getOperation();
-          });
-      if (!returned) {
-        ok = false;
-        break;
-      }
-      mine.push_back({cat, input(cat, 1)});
     }
-    if (!ok || mine.empty())
+    if (ok && !past.concats.empty()) {
+      pasts.push_back(std::move(past));
       continue;
-    dropArgs.set(arg.getArgNumber());
-    concats.append(mine.begin(), mine.end());
-    if (!shapes.empty()) {
-      // An empty past of the same shape; a dynamic batch reads as 1.
-      SmallVector<int64_t> dims(type.getShape());
-      for (auto [i, d] : llvm::enumerate(dims))
-        if (i == 2)
-          d = 0;
-        else if (ShapedType::isDynamic(d))
-          d = 1;
-      auto emptyType = RankedTensorType::get(dims, type.getElementType());
-      OpBuilder b(&body, body.begin());
-      Value empty = arith::ConstantOp::create(
-          b, arg.getLoc(),
-          DenseElementsAttr::get(emptyType, ArrayRef<Attribute>{}));
-      for (NodeOp shape : shapes)
-        shape->replaceUsesOfWith(arg, empty);
+    }
+    // A rank-4 input concatenated into a returned value along the sequence
+    // but also read otherwise: taking the others over alone would leave
+    // the model inconsistent.
+    bool looksLikePast = false;
+    for (Operation *user : arg.getUsers())
+      if (auto n = dyn_cast<NodeOp>(user);
+          n && n.getOpType() == "Concat" && n.getNumResults() == 1 &&
+          input(n, 0) == arg && normAxis(n.getIntAttr("axis", 0), 4) == 2 &&
+          isReturned(n.getResult(0)))
+        looksLikePast = true;
+    if (looksLikePast) {
+      blocked = argName(func, arg.getArgNumber());
+      return removed;
     }
   }
-  if (concats.empty())
+  if (pasts.empty())
     return removed;
-  for (auto [cat, fresh] : concats)
-    for (OpOperand &use :
-         llvm::make_early_inc_range(cat.getResult(0).getUses()))
-      if (use.getOwner() == ret.getOperation())
-        dropResults.set(use.getOperandNumber());
+
+  llvm::BitVector dropArgs(func.getNumArguments());
+  llvm::BitVector dropResults(func.getNumResults());
+  for (const Past &past : pasts) {
+    dropArgs.set(past.arg.getArgNumber());
+    for (NodeOp cat : past.concats)
+      for (OpOperand &use : cat.getResult(0).getUses())
+        if (use.getOwner() == ret.getOperation())
+          dropResults.set(use.getOperandNumber());
+  }
   for (unsigned i : dropArgs.set_bits())
     removed.push_back(argName(func, i));
   for (unsigned i : dropResults.set_bits())
     removed.push_back(resultName(func, i));
-  // Return operands first, then the concatenations, then the signature.
+
+  // Return operands first, then the concatenations and the length reads,
+  // then the signature.
   SmallVector<Value> kept;
   for (auto [i, v] : llvm::enumerate(ret.getOperands()))
     if (!dropResults.test(i))
       kept.push_back(v);
   ret->setOperands(kept);
-  for (auto [cat, fresh] : concats) {
-    cat.getResult(0).replaceAllUsesWith(fresh);
-    cat.erase();
+  OpBuilder b(&body, body.begin());
+  for (Past &past : pasts) {
+    for (NodeOp cat : past.concats) {
+      cat.getResult(0).replaceAllUsesWith(input(cat, 1));
+      cat.erase();
+    }
+    if (!past.shapes.empty()) {
+      // An empty past of the same shape; a dynamic batch reads as 1.
+      auto type = cast<RankedTensorType>(past.arg.getType());
+      SmallVector<int64_t> dims(type.getShape());
+      for (auto [i, d] : llvm::enumerate(dims))
+        d = i == 2 ? 0 : ShapedType::isDynamic(d) ? 1 : d;
+      auto emptyType = RankedTensorType::get(dims, type.getElementType());
+      Value empty = arith::ConstantOp::create(
+          b, past.arg.getLoc(),
+          DenseElementsAttr::get(emptyType, ArrayRef<Attribute>{}));
+      for (NodeOp shape : past.shapes)
+        shape->setOperand(0, empty);
+    }
+    for (NodeOp alias : llvm::reverse(past.aliases))
+      alias.erase();
   }
   (void)func.eraseResults(dropResults);
   (void)func.eraseArguments(dropArgs);
@@ -1353,10 +1432,10 @@ void s10::populateRaiseONNXToSqueezePatterns(RewritePatternSet &patterns) {
   patterns.add<MatMulToLinear, GemmToLinear, GatherToEmbedding>(
       patterns.getContext());
   // Normalizations feed the patterns above; they go first where they apply.
-  patterns.add<ScalarChainToConstant, IdentityCast, DivOneToReciprocal,
-               ScaledOperandsToScaledScores, WhereMaskToAdditive,
-               SoftmaxNaNGuard>(
-      patterns.getContext(), /*benefit=*/8);
+  patterns
+      .add<ScalarChainToConstant, IdentityCast, DivOneToReciprocal,
+           ScaledOperandsToScaledScores, WhereMaskToAdditive, SoftmaxNaNGuard>(
+          patterns.getContext(), /*benefit=*/8);
 }
 
 namespace {
@@ -1381,8 +1460,9 @@ struct RaiseONNXToSqueezePass
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<std::string> cacheIO;
+    std::string cacheBlocked;
     if (kvCache)
-      cacheIO = takeOverKVCache(func);
+      cacheIO = takeOverKVCache(func, cacheBlocked);
 
     RewritePatternSet patterns(&getContext());
     populateRaiseONNXToSqueezePatterns(patterns);
@@ -1454,6 +1534,12 @@ struct RaiseONNXToSqueezePass
         out += (out.empty() ? "'" : ", '") + n + "'";
       return out;
     };
+    if (remarks && !cacheBlocked.empty())
+      emitRemark(func.getLoc())
+          << "input '" << cacheBlocked
+          << "' is concatenated with new keys or values like a KV cache but "
+             "also read otherwise: the past inputs stay, and the runtime "
+             "does not keep the cache";
     if (remarks && !cacheIO.empty())
       emitRemark(func.getLoc())
           << "the KV cache inputs and outputs " << quoted(cacheIO)

@@ -28,16 +28,37 @@ func.func @with_past(%k: tensor<1x2x?x4xf32> {onnx.name = "k"},
 
 // -----
 
-// A past input read by anything else stays, with its present.
-// CHECK-LABEL: func.func @past_used(%arg0: tensor<1x2x?x4xf32>, %arg1: tensor<1x2x?x4xf32>) -> (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>)
+// A past input read by anything else stays, with its present, and so do
+// the others: the model keeps its own cache.
+// CHECK-LABEL: func.func @past_used(%arg0: tensor<1x2x?x4xf32>, %arg1: tensor<1x2x?x4xf32>, %arg2: tensor<1x2x?x4xf32>, %arg3: tensor<1x2x?x4xf32>)
 // CHECK: onnx.node "Concat"
-func.func @past_used(%k: tensor<1x2x?x4xf32>, %past: tensor<1x2x?x4xf32>)
-    -> (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) {
+// CHECK: onnx.node "Concat"
+// expected-remark @below {{input '#1' is concatenated with new keys or values like a KV cache but also read otherwise: the past inputs stay, and the runtime does not keep the cache}}
+func.func @past_used(%k: tensor<1x2x?x4xf32>, %past: tensor<1x2x?x4xf32>,
+                     %v: tensor<1x2x?x4xf32>, %pastv: tensor<1x2x?x4xf32>)
+    -> (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) {
   // expected-remark @below {{'Concat' node 'Concat' was not raised}}
   %all = onnx.node "Concat"(%past, %k) attrs {axis = 2 : i64} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @below {{'Concat' node 'Concat' was not raised}}
+  %allv = onnx.node "Concat"(%pastv, %v) attrs {axis = 2 : i64} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
   // expected-remark @below {{'Neg' node 'Neg' was not raised}}
   %n = onnx.node "Neg"(%past) : (tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
-  return %n, %all : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+  return %n, %all, %allv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// A past passed through a one-input Concat first (how a cache's first
+// update can trace) is still the cache.
+// CHECK-LABEL: func.func @aliased_past(%arg0: tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+// CHECK-NEXT: return %arg0
+// expected-remark @below {{the KV cache inputs and outputs 'past_key_values.0.key', 'present.0.key' were removed}}
+func.func @aliased_past(%k: tensor<1x2x?x4xf32>,
+                        %past: tensor<1x2x?x4xf32> {onnx.name = "past_key_values.0.key"})
+    -> (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32> {onnx.name = "present.0.key"}) {
+  %p = onnx.node "Concat"(%past) attrs {axis = -2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  %all = onnx.node "Concat"(%p, %k) attrs {axis = -2 : i64} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  return %k, %all : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
 }
 
 // -----

@@ -33,15 +33,18 @@ func.func @dynamic_dim(%q: tensor<1x?xf32>) -> tensor<i64> {
 
 // -----
 
-// IdentityCast: a cast to the type it already has goes; a narrowing stays.
+// IdentityCast: a cast to the type it already has goes, and so does an
+// Identity; a narrowing cast stays.
 // CHECK-LABEL: func.func @casts
 // CHECK-NOT: "Cast"(%arg0) attrs {to = 1
+// CHECK-NOT: "Identity"
 // CHECK: %[[H:.*]] = onnx.node "Cast"(%arg0) attrs {to = 10 : i64}
-// CHECK: return %arg0, %[[H]]
-func.func @casts(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf16>) {
+// CHECK: return %arg0, %[[H]], %arg0
+func.func @casts(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf16>, tensor<2x3xf32>) {
   %a = onnx.node "Cast"(%x) attrs {to = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   %b = onnx.node "Cast"(%x) attrs {to = 10 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf16>
-  return %a, %b : tensor<2x3xf32>, tensor<2x3xf16>
+  %c = onnx.node "Identity"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %a, %b, %c : tensor<2x3xf32>, tensor<2x3xf16>, tensor<2x3xf32>
 }
 
 // -----

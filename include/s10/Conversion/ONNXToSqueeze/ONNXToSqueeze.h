@@ -25,9 +25,13 @@ void assignLinearRoles(mlir::func::FuncOp func);
 
 /// Specializes a with-past graph to an empty past: every rank-4 input that
 /// is only concatenated (axis 2) with new keys/values into a returned
-/// `present` value is removed with those outputs, leaving the KV cache to
-/// the runtime. Returns the ONNX names of the removed inputs and outputs.
-llvm::SmallVector<std::string> takeOverKVCache(mlir::func::FuncOp func);
+/// `present` value (passed through one-input Concat or Identity nodes, its
+/// length read through Shape) is removed with those outputs, leaving the KV
+/// cache to the runtime. All such inputs go or none: when one is also read
+/// otherwise, nothing changes and `blocked` names it. Returns the ONNX names
+/// of the removed inputs and outputs.
+llvm::SmallVector<std::string> takeOverKVCache(mlir::func::FuncOp func,
+                                               std::string &blocked);
 
 } // namespace s10
 
