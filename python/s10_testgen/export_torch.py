@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Exports a tiny random-weight Hugging Face LlamaForCausalLM with PyTorch's
-TorchScript exporter, the way published ONNX LLaMA files were made.
+exporters, the way published ONNX LLaMA files were made.
 
     python python/s10_testgen/export_torch.py [--out DIR]
 
-Needs torch and transformers (a virtual environment: `pip install torch
-transformers`); CI does not run it, the files it wrote are committed under
+Needs torch, transformers and onnxscript (a virtual environment: `pip
+install torch transformers onnxscript`); CI does not run it, the files it wrote are committed under
 test/Conversion/ONNXToSqueeze/Inputs/torch with the versions that wrote them
 in each .ref.json. The model: vocab 256, hidden 64, 4 query heads and 2 KV
 heads of 16, 2 layers, MLP 128, RMS eps 1e-5, rope theta 10000, seed 0.
@@ -14,6 +14,8 @@ Writes, for each NAME:
 * torch_eager_op17: torch.onnx.export(dynamo=False), opset 17, eager
   attention; inputs input_ids, attention_mask, position_ids.
 * torch_sdpa_op14: the same with scaled-dot-product attention, opset 14.
+* torch_dynamo_op18: torch.onnx.export(dynamo=True), opset 18, eager
+  attention, the sequence length dynamic.
 * torch_past_op17: eager attention with the KV cache as inputs
   past_key_values.{i}.key/value and outputs present.{i}.key/value (Optimum's
   text-generation-with-past layout), traced with a 3-position past.
@@ -75,7 +77,7 @@ class WithPast(torch.nn.Module):
         return (out.logits, *present)
 
 
-def export(out, name, attn, opset, with_past):
+def export(out, name, attn, opset, with_past, dynamo=False):
     torch.manual_seed(0)
     cfg = config(attn)
     model = LlamaForCausalLM(cfg).eval()
@@ -105,9 +107,16 @@ def export(out, name, attn, opset, with_past):
     path = os.path.join(out, name + ".onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, args, path, dynamo=False,
-                          opset_version=opset, input_names=inputs,
-                          output_names=outputs, dynamic_axes=dynamic)
+        if dynamo:
+            seq = torch.export.Dim("seq", min=2, max=128)
+            torch.onnx.export(wrapper, args, path, dynamo=True,
+                              opset_version=opset, input_names=inputs,
+                              output_names=outputs, external_data=False,
+                              dynamic_shapes={n: {1: seq} for n in inputs})
+        else:
+            torch.onnx.export(wrapper, args, path, dynamo=False,
+                              opset_version=opset, input_names=inputs,
+                              output_names=outputs, dynamic_axes=dynamic)
 
     with torch.no_grad():
         ref = model(input_ids=ids).logits[0]
@@ -119,6 +128,7 @@ def export(out, name, attn, opset, with_past):
     with open(os.path.join(out, name + ".ref.json"), "w") as f:
         json.dump({"ids": PROMPT, "greedy": seq[len(PROMPT):],
                    "attention": attn, "opset": opset, "with_past": with_past,
+                   "exporter": "dynamo" if dynamo else "torchscript",
                    "torch": torch.__version__,
                    "transformers": transformers.__version__}, f, indent=1)
         f.write("\n")
@@ -136,6 +146,7 @@ def main():
     export(args.out, "torch_eager_op17", "eager", 17, False)
     export(args.out, "torch_sdpa_op14", "sdpa", 14, False)
     export(args.out, "torch_past_op17", "eager", 17, True)
+    export(args.out, "torch_dynamo_op18", "eager", 18, False, dynamo=True)
 
 
 if __name__ == "__main__":
