@@ -35,8 +35,17 @@ void accumulateAtA(int64_t n, int64_t k, const float *a, int64_t lda,
 /// In place lower Cholesky of a (n x n); reads the lower triangle, zeroes the
 /// strict upper one. Returns -1 on success, else the failing pivot.
 int64_t choleskyLowerInPlace(double *a, int64_t n);
+/// Returns the whole pages inside [p, p + size) to the system; their
+/// contents become zero (the allocation itself stays valid).
+void releaseMemory(void *p, size_t size);
 /// Lower factor L in place -> full symmetric (L L^T)^-1. False if singular.
 bool choleskyInverseInPlace(double *a, int64_t n);
+/// As choleskyLowerInPlace, but the strict upper triangle is left as it was
+/// (so a failed attempt can be restored from it).
+int64_t choleskyLowerKeepUpper(double *a, int64_t n);
+/// Lower triangular L in place -> L^-1 (lower); the strict upper triangle is
+/// zeroed. False if a diagonal entry is zero or not finite.
+bool invertLowerInPlace(double *a, int64_t n);
 
 namespace ref {
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
@@ -49,6 +58,8 @@ void accumulateAtA(int64_t n, int64_t k, const float *a, int64_t lda,
                    double *acc);
 int64_t choleskyLowerInPlace(double *a, int64_t n);
 bool choleskyInverseInPlace(double *a, int64_t n);
+int64_t choleskyLowerKeepUpper(double *a, int64_t n);
+bool invertLowerInPlace(double *a, int64_t n);
 } // namespace ref
 
 } // namespace s10::quant::detail

@@ -7,6 +7,9 @@
 #include <limits>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #ifdef S10_QUANT_HAVE_CBLAS
 #include <cblas.h>
 #endif
@@ -19,6 +22,8 @@ void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
              int *info, size_t uploLen);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
              int *info, size_t uploLen);
+void dtrtri_(const char *uplo, const char *diag, const int *n, double *a,
+             const int *lda, int *info, size_t uploLen, size_t diagLen);
 }
 #endif
 
@@ -26,6 +31,14 @@ using namespace s10::quant;
 
 llvm::Error detail::makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+void detail::releaseMemory(void *p, size_t size) {
+  uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (uintptr_t(p) + page - 1) & ~(page - 1);
+  uintptr_t end = (uintptr_t(p) + size) & ~(page - 1);
+  if (end > begin)
+    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 bool detail::haveBlas() {
@@ -140,6 +153,49 @@ int64_t detail::ref::choleskyLowerInPlace(double *a, int64_t n) {
     std::fill(li + i + 1, li + n, 0.0);
   }
   return -1;
+}
+
+int64_t detail::ref::choleskyLowerKeepUpper(double *a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    double *li = a + i * n;
+    for (int64_t j = 0; j <= i; ++j) {
+      const double *lj = a + j * n;
+      double s = li[j];
+      for (int64_t p = 0; p < j; ++p)
+        s -= li[p] * lj[p];
+      if (j == i) {
+        if (!(s > 0.0) || !std::isfinite(s))
+          return i;
+        li[i] = std::sqrt(s);
+      } else {
+        li[j] = s / lj[j];
+      }
+    }
+  }
+  return -1;
+}
+
+bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
+  // L = [[l, 0], [c, M]] has L^-1 = [[1/l, 0], [-M^-1 c / l, M^-1]]: columns
+  // from the last, so M^-1 is in place when column j is computed. Within
+  // the column, rows from the bottom: row i of M^-1 c reads c(p) for p <= i,
+  // still unreplaced.
+  for (int64_t i = 0; i < n; ++i)
+    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
+      return false;
+  for (int64_t j = n - 1; j >= 0; --j) {
+    double inv = 1.0 / a[j * n + j];
+    a[j * n + j] = inv;
+    for (int64_t i = n - 1; i > j; --i) {
+      double s = 0.0;
+      for (int64_t p = j + 1; p <= i; ++p)
+        s += a[i * n + p] * a[p * n + j];
+      a[i * n + j] = -s * inv;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
+  return true;
 }
 
 bool detail::ref::choleskyInverseInPlace(double *a, int64_t n) {
@@ -279,5 +335,46 @@ bool detail::choleskyInverseInPlace(double *a, int64_t n) {
   return true;
 #else
   return ref::choleskyInverseInPlace(a, n);
+#endif
+}
+
+int64_t detail::choleskyLowerKeepUpper(double *a, int64_t n) {
+#ifdef S10_QUANT_HAVE_LAPACK
+  if (n == 0)
+    return -1;
+  // Row-major lower == column-major upper; dpotrf leaves the rest alone.
+  int nn = int(n), info = 0;
+  dpotrf_("U", &nn, a, &nn, &info, 1);
+  if (info > 0)
+    return info - 1;
+  if (info < 0)
+    return 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double d = a[i * n + i];
+    if (!(d > 0.0) || !std::isfinite(d))
+      return i;
+  }
+  return -1;
+#else
+  return ref::choleskyLowerKeepUpper(a, n);
+#endif
+}
+
+bool detail::invertLowerInPlace(double *a, int64_t n) {
+#ifdef S10_QUANT_HAVE_LAPACK
+  if (n == 0)
+    return true;
+  for (int64_t i = 0; i < n; ++i)
+    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
+      return false;
+  int nn = int(n), info = 0;
+  dtrtri_("U", "N", &nn, a, &nn, &info, 1, 1);
+  if (info != 0)
+    return false;
+  for (int64_t i = 0; i < n; ++i)
+    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
+  return true;
+#else
+  return ref::invertLowerInPlace(a, n);
 #endif
 }

@@ -3,7 +3,10 @@
 #include "s10/Quant/Linalg.h"
 #include "Detail.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 using namespace s10::quant;
 
@@ -46,66 +49,75 @@ llvm::Expected<MatrixD> s10::quant::choleskyInverse(const MatrixD &l) {
   return r;
 }
 
+llvm::Error s10::quant::invertSpdInPlace(MatrixD &a) {
+  if (auto err = choleskyLower(a))
+    return err;
+  return choleskyInverseInPlace(a);
+}
+
 llvm::Expected<MatrixD> s10::quant::invertSpd(const MatrixD &a) {
-  // One d x d copy, factored and inverted in place: at d = 11008 every
-  // further copy is another 969 MB.
   MatrixD l = a;
-  if (auto err = choleskyLower(l))
-    return std::move(err);
-  if (auto err = choleskyInverseInPlace(l))
+  if (auto err = invertSpdInPlace(l))
     return std::move(err);
   return l;
 }
 
-static llvm::Expected<MatrixD> inverseCholeskyUpperOnce(const MatrixD &h) {
-  auto hinv = invertSpd(h);
-  if (!hinv)
-    return hinv.takeError();
-  // H^-1 = L L^T with L lower; U = L^T, transposed in place.
-  MatrixD &l = *hinv;
-  if (auto err = choleskyLower(l))
-    return std::move(err);
-  for (int64_t i = 0; i < l.rows; ++i)
-    for (int64_t j = 0; j < i; ++j) {
-      l(j, i) = l(i, j);
-      l(i, j) = 0.0;
+llvm::Error s10::quant::inverseCholeskyUpperInPlace(MatrixD &h,
+                                                    unsigned maxRetries,
+                                                    double retryPercdamp,
+                                                    double *addedDamp) {
+  if (addedDamp)
+    *addedDamp = 0.0;
+  if (auto err = checkSquare(h, "inverseCholeskyUpper"))
+    return err;
+  // With J the index reversal, J H J = L L^T gives H = V V^T for the upper
+  // V = J L J, so H^-1 = U^T U with U = V^-1 = J L^-1 J: one Cholesky and
+  // one triangular inverse in H's own buffer, no explicit H^-1.
+  const int64_t n = h.rows;
+  std::vector<double> diag(static_cast<size_t>(n));
+  double mean = 0.0;
+  for (int64_t j = 0; j < n; ++j)
+    mean += diag[j] = h(j, j);
+  mean = n ? mean / double(n) : 0.0;
+  std::reverse(h.data.begin(), h.data.end());
+  int64_t pivot = detail::choleskyLowerKeepUpper(h.data.data(), n);
+  double factor = retryPercdamp, added = 0.0;
+  for (unsigned k = 1; pivot >= 0; ++k, factor *= 10.0) {
+    if (k > maxRetries || !(mean > 0.0) || !(factor > 0.0)) {
+      std::string why =
+          "inverseCholeskyUpper: matrix is not positive definite (pivot " +
+          std::to_string(n - 1 - pivot) + " of " + std::to_string(n) + ")";
+      if (maxRetries)
+        why +=
+            ", still after " + std::to_string(maxRetries) + " damping retries";
+      else
+        why += "; add damping (percdamp) or allow retries";
+      return detail::makeError(why);
     }
-  return hinv;
+    // The strict upper triangle still holds J H J: restore the lower one.
+    added = factor * mean;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < i; ++j)
+        h(i, j) = h(j, i);
+      h(i, i) = diag[n - 1 - i] + added;
+    }
+    pivot = detail::choleskyLowerKeepUpper(h.data.data(), n);
+  }
+  if (!detail::invertLowerInPlace(h.data.data(), n))
+    return detail::makeError("inverseCholeskyUpper: singular Cholesky factor");
+  std::reverse(h.data.begin(), h.data.end());
+  if (addedDamp)
+    *addedDamp = added;
+  return llvm::Error::success();
 }
 
 llvm::Expected<MatrixD> s10::quant::inverseCholeskyUpper(const MatrixD &h,
                                                          unsigned maxRetries,
                                                          double retryPercdamp,
                                                          double *addedDamp) {
-  if (addedDamp)
-    *addedDamp = 0.0;
-  auto u = inverseCholeskyUpperOnce(h);
-  if (u || maxRetries == 0)
-    return u;
-  llvm::Error firstErr = u.takeError();
-  double mean = 0.0;
-  for (int64_t j = 0; j < h.rows; ++j)
-    mean += h(j, j);
-  mean = h.rows ? mean / double(h.rows) : 0.0;
-  double factor = retryPercdamp;
-  for (unsigned k = 1; k <= maxRetries; ++k, factor *= 10.0) {
-    if (!(mean > 0.0) || !(factor > 0.0))
-      break;
-    MatrixD damped = h;
-    for (int64_t j = 0; j < h.rows; ++j)
-      damped(j, j) += factor * mean;
-    auto retry = inverseCholeskyUpperOnce(damped);
-    if (retry) {
-      llvm::consumeError(std::move(firstErr));
-      if (addedDamp)
-        *addedDamp = factor * mean;
-      return retry;
-    }
-    llvm::consumeError(retry.takeError());
-  }
-  return llvm::joinErrors(
-      std::move(firstErr),
-      detail::makeError("inverseCholeskyUpper: still not positive definite "
-                        "after " +
-                        llvm::Twine(maxRetries) + " damping retries"));
+  MatrixD u = h;
+  if (auto err =
+          inverseCholeskyUpperInPlace(u, maxRetries, retryPercdamp, addedDamp))
+    return std::move(err);
+  return u;
 }

@@ -12,12 +12,15 @@
 using namespace s10::quant;
 
 llvm::Expected<std::vector<double>>
-s10::quant::salienceDiagonal(const MatrixD &h, SalienceDiag kind) {
-  auto m = kind == SalienceDiag::InverseHessian ? invertSpd(h)
-                                                : inverseCholeskyUpper(h);
-  if (!m)
-    return m.takeError();
-  return diagonal(*m);
+s10::quant::salienceDiagonal(MatrixD h, SalienceDiag kind) {
+  // In place in the one buffer passed (moved in by callers that are done
+  // with H).
+  llvm::Error err = kind == SalienceDiag::InverseHessian
+                        ? invertSpdInPlace(h)
+                        : inverseCholeskyUpperInPlace(h);
+  if (err)
+    return std::move(err);
+  return diagonal(h);
 }
 
 llvm::Expected<Matrix>

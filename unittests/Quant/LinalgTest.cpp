@@ -212,4 +212,57 @@ TEST(KernelTest, AtAAndCholeskyPathsAgree) {
   EXPECT_EQ(detail::ref::choleskyLowerInPlace(bad2.data.data(), 2), 1);
 }
 
+TEST(KernelTest, KeepUpperCholeskyAndTriangularInversePathsAgree) {
+  const int64_t n = 23;
+  MatrixD a = randomSpd(n, 29);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      a(i, j) = 100.0 + double(i * n + j); // must survive the factorization
+  MatrixD l1 = a, l2 = a;
+  EXPECT_EQ(detail::choleskyLowerKeepUpper(l1.data.data(), n), -1);
+  EXPECT_EQ(detail::ref::choleskyLowerKeepUpper(l2.data.data(), n), -1);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) {
+      EXPECT_EQ(l1(i, j), a(i, j));
+      EXPECT_EQ(l2(i, j), a(i, j));
+    }
+  EXPECT_LE(maxAbsDiff(l1, l2), 1e-10 * maxAbsD(l1));
+  // L L^T reproduces the lower triangle of A.
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0;
+      for (int64_t p = 0; p <= j; ++p)
+        s += l2(i, p) * l2(j, p);
+      EXPECT_NEAR(s, a(i, j), 1e-9 * std::abs(a(i, i)));
+    }
+  MatrixD lower = l2;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      lower(i, j) = 0.0;
+  ASSERT_TRUE(detail::invertLowerInPlace(l1.data.data(), n));
+  ASSERT_TRUE(detail::ref::invertLowerInPlace(l2.data.data(), n));
+  MatrixD ref = gaussJordanInverse(lower);
+  EXPECT_LE(maxAbsDiff(l1, ref), 1e-9 * maxAbsD(ref));
+  EXPECT_LE(maxAbsDiff(l2, ref), 1e-9 * maxAbsD(ref));
+  MatrixD singular(2, 2, 0.0);
+  singular(0, 0) = 1;
+  EXPECT_FALSE(detail::invertLowerInPlace(singular.data.data(), 2));
+  EXPECT_FALSE(detail::ref::invertLowerInPlace(singular.data.data(), 2));
+}
+
+TEST(LinalgTest, InPlaceInverseCholeskyUpperMatchesTwoStepForm) {
+  // U from the reversed factorization against the textbook two steps:
+  // H^-1 by Gauss-Jordan, then its upper Cholesky factor.
+  const int64_t n = 31;
+  MatrixD h = randomSpd(n, 41);
+  MatrixD hinv = gaussJordanInverse(h);
+  MatrixD l = hinv;
+  ASSERT_FALSE(bool(choleskyLower(l)));
+  MatrixD u = h;
+  ASSERT_FALSE(bool(inverseCholeskyUpperInPlace(u)));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_NEAR(u(i, j), l(j, i), 1e-9 * maxAbsD(l)) << i << "," << j;
+}
+
 } // namespace

@@ -41,6 +41,21 @@ TEST(MetricsTest, MatchesNaiveAndHessianForm) {
   EXPECT_GT(rel, 0.0);
 }
 
+TEST(MetricsTest, HessianFormOverManyRowPanels) {
+  // 600 rows: the error is accumulated over several row panels.
+  Matrix x = correlatedActivations(90, 20, 5);
+  Matrix w = randomMatrix(600, 20, 6);
+  Matrix what = w;
+  std::mt19937 gen(3);
+  for (float &v : what.data)
+    v += 0.05f * float(int(gen() % 5) - 2);
+  double ref = std::sqrt(naiveNormSq(x, w, &what) / naiveNormSq(x, w, nullptr));
+  HessianAccumulator acc(20);
+  ASSERT_OK(acc.add(x));
+  double relH = unwrap(relativeOutputErrorFromHessian(w, what, acc.hessian()));
+  EXPECT_NEAR(relH, ref, 1e-6 * ref);
+}
+
 TEST(MetricsTest, DegenerateCases) {
   Matrix x = randomMatrix(5, 3, 1);
   Matrix w = randomMatrix(2, 3, 2);

@@ -1,8 +1,9 @@
 //===- Linalg.h - Cholesky-based SPD inverse and GPTQ's U ------*- C++ -*-===//
 //
 // Dense SPD routines in double (LAPACK when built with OpenBLAS, plain loops
-// otherwise). GPTQ uses U = chol(H^-1) upper, i.e. H^-1 = U^T U, computed as
-// Hinv = cholesky_inverse(cholesky(H)), U = cholesky(Hinv, upper).
+// otherwise). GPTQ uses U = chol(H^-1) upper, i.e. H^-1 = U^T U; it is
+// computed from the Cholesky factor of H with its indices reversed and a
+// triangular inverse, in H's own buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +33,15 @@ llvm::Expected<MatrixD> inverseCholeskyUpper(const MatrixD &h,
                                              unsigned maxRetries = 0,
                                              double retryPercdamp = 0.01,
                                              double *addedDamp = nullptr);
+
+/// The same in place: H becomes U, with no second d x d buffer (at d = 11008
+/// each is 969 MB). H is unspecified after an error.
+llvm::Error inverseCholeskyUpperInPlace(MatrixD &h, unsigned maxRetries = 0,
+                                        double retryPercdamp = 0.01,
+                                        double *addedDamp = nullptr);
+
+/// A^-1 of a symmetric positive definite matrix, in place.
+llvm::Error invertSpdInPlace(MatrixD &a);
 
 } // namespace s10::quant
 

@@ -23,8 +23,9 @@ namespace s10::quant {
 /// U = chol(H^-1) upper (PB-LLM).
 enum class SalienceDiag { InverseHessian, InverseCholesky };
 
-/// d for hessianSalience from a prepared (damped) H.
-llvm::Expected<std::vector<double>> salienceDiagonal(const MatrixD &h,
+/// d for hessianSalience from a prepared (damped) H, computed in H's own
+/// buffer (move H in when done with it: it is 969 MB at d = 11008).
+llvm::Expected<std::vector<double>> salienceDiagonal(MatrixD h,
                                                      SalienceDiag kind);
 
 /// V (Eq. 5). hinvDiag has din positive finite entries.

@@ -136,8 +136,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   /// Salient k-bit + binary encoding with GPTQ feedback.
   /// Consumes `h`: GPTQ releases it once factored.
   llvm::Expected<Encoded> encodeMixed(Operation *op, const quant::Matrix &w,
-                                      quant::MatrixD &&h) {
-    auto s1 = decodeStage1(op);
+                                      quant::MatrixD &&h,
+                                      runtime::WeightStore &store) {
+    // The stage-1 values only when the binary parameters are fit on them.
+    auto s1 = decodeStage1(op, refitBinary ? nullptr : &store);
     if (!s1)
       return s1.takeError();
     auto mask = decodeSalientMask(op, w.rows, w.cols);
@@ -162,6 +164,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         return bin.takeError();
       cfg.binParams = bin->params;
     }
+    s1->dequantized = quant::Matrix();
     auto q =
         quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
     if (!q)
@@ -285,7 +288,6 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return w.takeError();
     rep.out = w->rows;
     rep.in = w->cols;
-    quant::Matrix original = *w;
     bool calibrated = op->hasAttr(kHessianAttr);
     if (!calibrated && mode != Mode::RTN && mode != Mode::Binary)
       return llvm::createStringError(
@@ -302,7 +304,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         return dead.takeError();
     }
     llvm::Expected<Encoded> enc =
-        mode == Mode::Mixed    ? encodeMixed(op, *w, std::move(*h))
+        mode == Mode::Mixed    ? encodeMixed(op, *w, std::move(*h), store)
         : mode == Mode::Binary ? encodeBinary(*w)
                                : encodeKBit(*w, h ? &*h : nullptr);
     if (!enc)
@@ -320,11 +322,17 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         double(salient), double(w->size()));
     if (calibrated) {
       h.reset();
+      // The weight as stored (prepareHessian zeroed dead columns of *w)
+      // and the undamped H, both read again rather than kept through GPTQ.
+      *w = quant::Matrix();
+      auto original = loadLinearWeight(op, store);
+      if (!original)
+        return original.takeError();
       auto raw = loadHessian(op, store);
       if (!raw)
         return raw.takeError();
       auto relErr = quant::relativeOutputErrorFromHessian(
-          original, enc->dequantized, *raw);
+          *original, enc->dequantized, *raw);
       if (!relErr)
         return relErr.takeError();
       rep.relError = *relErr;
@@ -333,7 +341,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     double nominal = rep.salientFraction;
     if (FloatAttr r = d.getSalientRatioAttrHelper().getAttr(op))
       nominal = r.getValueAsDouble();
-    return rewrite(op, *enc, w->rows, w->cols, nominal, granularity);
+    return rewrite(op, *enc, rep.out, rep.in, nominal, granularity);
   }
 };
 } // namespace

@@ -12,6 +12,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <algorithm>
 #include <malloc.h>
 
 using namespace mlir;
@@ -171,9 +172,18 @@ squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
   if (dim * dim * sizeof(double) != bytes->size())
     return llvm::createStringError("Hessian storage is not square");
   quant::MatrixD h(dim, dim);
-  std::memcpy(h.data.data(), bytes->data(), bytes->size());
-  store.doneWith(op->getAttrOfType<ExternalStorageAttr>(kHessianAttr).getPath(),
-                 *bytes);
+  // Copied in slices, each slice's mapped pages dropped once copied: the
+  // mapping and the copy of a 969 MB Hessian are never resident together.
+  StringRef path =
+      op->getAttrOfType<ExternalStorageAttr>(kHessianAttr).getPath();
+  constexpr size_t kSlice = size_t(64) << 20;
+  auto *dst = reinterpret_cast<uint8_t *>(h.data.data());
+  for (size_t off = 0; off < bytes->size(); off += kSlice) {
+    size_t len = std::min(kSlice, bytes->size() - off);
+    std::memcpy(dst + off, bytes->data() + off, len);
+    store.doneWith(path, bytes->slice(off, len));
+  }
+  store.doneWith(path, *bytes);
   return h;
 }
 
@@ -192,13 +202,11 @@ squeeze::loadSamples(Operation *op, runtime::WeightStore &store) {
   return x;
 }
 
-DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx, int64_t rows,
-                                     int64_t cols,
+DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx,
                                      const quant::UniformResult &r) {
   Builder b(ctx);
-  auto codesType = RankedTensorType::get({rows, cols}, b.getI8Type());
+  int64_t rows = r.numGroups ? int64_t(r.params.size()) / r.numGroups : 0;
   auto paramType = RankedTensorType::get({rows, r.numGroups}, b.getF32Type());
-  std::vector<int8_t> codes(r.codes.begin(), r.codes.end());
   std::vector<float> scales, zeros;
   for (const quant::UniformParams &p : r.params) {
     scales.push_back(p.scale);
@@ -207,8 +215,6 @@ DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx, int64_t rows,
   NamedAttribute attrs[] = {
       b.getNamedAttr("bits", b.getI64IntegerAttr(r.bits)),
       b.getNamedAttr("group_size", b.getI64IntegerAttr(r.groupSize)),
-      b.getNamedAttr("codes", DenseElementsAttr::get(
-                                  codesType, llvm::ArrayRef<int8_t>(codes))),
       b.getNamedAttr("scales", DenseElementsAttr::get(
                                    paramType, llvm::ArrayRef<float>(scales))),
       b.getNamedAttr("zeros", DenseElementsAttr::get(
@@ -216,7 +222,8 @@ DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx, int64_t rows,
   return b.getDictionaryAttr(attrs);
 }
 
-llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
+llvm::Expected<quant::UniformResult>
+squeeze::decodeStage1(Operation *op, runtime::WeightStore *store) {
   DictionaryAttr dict =
       squeezeDialect(op->getContext()).getStage1AttrHelper().getAttr(op);
   if (!dict)
@@ -224,31 +231,54 @@ llvm::Expected<quant::UniformResult> squeeze::decodeStage1(Operation *op) {
         "no stage-1 result (run squeeze-quantize-stage1)");
   auto bits = dict.getAs<IntegerAttr>("bits");
   auto group = dict.getAs<IntegerAttr>("group_size");
-  auto codes = dict.getAs<DenseElementsAttr>("codes");
   auto scales = dict.getAs<DenseElementsAttr>("scales");
   auto zeros = dict.getAs<DenseElementsAttr>("zeros");
-  if (!bits || !group || !codes || !scales || !zeros ||
-      scales.getNumElements() != zeros.getNumElements())
+  if (!bits || !group || !scales || !zeros ||
+      scales.getType() != zeros.getType() ||
+      cast<ShapedType>(scales.getType()).getRank() != 2 ||
+      !scales.getElementType().isF32() || bits.getInt() < 2 ||
+      bits.getInt() > 8 || group.getInt() < 1)
     return llvm::createStringError("malformed squeeze.stage1 attribute");
-  auto codesType = cast<ShapedType>(codes.getType());
+  auto wType = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
+  auto layout = op->getAttrOfType<WeightLayoutAttr>("weight_layout");
+  if (!wType || wType.getRank() != 2 || !wType.hasStaticShape())
+    return llvm::createStringError("stage-1 result on a non-2-D weight");
+  bool inOut = layout && layout.getValue() == WeightLayout::in_out;
+  int64_t rows = wType.getDimSize(inOut ? 1 : 0);
+  int64_t cols = wType.getDimSize(inOut ? 0 : 1);
   quant::UniformResult r;
-  r.bits = bits.getInt();
+  r.bits = unsigned(bits.getInt());
   r.groupSize = group.getInt();
-  int64_t rows = codesType.getDimSize(0), cols = codesType.getDimSize(1);
   r.numGroups = quant::numGroups(cols, r.groupSize);
-  if (scales.getNumElements() != rows * r.numGroups)
-    return llvm::createStringError("stage-1 parameters do not match codes");
-  for (APInt c : codes.getValues<APInt>())
-    r.codes.push_back(uint8_t(c.getZExtValue()));
-  auto s = scales.getValues<float>();
-  auto z = zeros.getValues<float>();
+  auto paramShape = cast<ShapedType>(scales.getType()).getShape();
+  if (paramShape[0] != rows || paramShape[1] != r.numGroups)
+    return llvm::createStringError(
+        "stage-1 parameters do not match the weight");
+  auto sv = scales.getValues<float>();
+  auto zv = zeros.getValues<float>();
   for (int64_t i = 0, e = scales.getNumElements(); i < e; ++i)
-    r.params.push_back({s[i], z[i]});
+    r.params.push_back({sv[i], zv[i]});
+  if (!store)
+    return r;
+  // The codes follow from the stored weight and the parameters; keeping
+  // them in the IR would cost a byte per weight until the end of the run.
+  auto linear = dyn_cast<LinearOp>(op);
+  if (!linear)
+    return llvm::createStringError("stage-1 result on a non-linear op");
+  auto w = loadLinearWeight(linear, *store);
+  if (!w)
+    return w.takeError();
+  if (w->rows != rows || w->cols != cols)
+    return llvm::createStringError("stage-1 result does not match the weight");
+  r.codes.resize(size_t(rows * cols));
   r.dequantized = quant::Matrix(rows, cols);
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      r.dequantized(i, j) =
-          quant::dequantizeCode(r.codes[i * cols + j], r.paramsAt(i, j));
+    for (int64_t j = 0; j < cols; ++j) {
+      const quant::UniformParams &p = r.paramsAt(i, j);
+      uint8_t q = quant::quantizeCode((*w)(i, j), p, r.bits);
+      r.codes[i * cols + j] = q;
+      r.dequantized(i, j) = quant::dequantizeCode(q, p);
+    }
   return r;
 }
 

@@ -48,7 +48,7 @@ struct QuantizeStage1Pass
         (void)emitError(op, q.takeError());
         return signalPassFailure();
       }
-      stage1.setAttr(op, encodeStage1(op.getContext(), w->rows, w->cols, *q));
+      stage1.setAttr(op, encodeStage1(op.getContext(), *q));
       releaseFreedMemory();
       reportSlowLayer("stage1", index, layers.size(), op, start);
     }

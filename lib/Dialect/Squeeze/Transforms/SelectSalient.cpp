@@ -98,15 +98,14 @@ struct SelectSalientPass
     // Staged: salience of the stage-1 weight; else of W itself.
     quant::Matrix what = std::move(*w);
     if (staged) {
-      auto s1 = decodeStage1(op);
+      auto s1 = decodeStage1(op, &store);
       if (!s1)
         return s1.takeError();
       what = std::move(s1->dequantized);
     }
-    auto d = quant::salienceDiagonal(*h, diagKind);
+    auto d = quant::salienceDiagonal(std::move(*h), diagKind);
     if (!d)
       return d.takeError();
-    *h = quant::MatrixD();
     auto v = quant::hessianSalience(what, *d);
     if (!v)
       return v.takeError();

@@ -39,7 +39,7 @@ def Squeeze_Dialect : Dialect {
     "::s10::squeeze::ExternalStorageAttr":$hessian,
     "::s10::squeeze::ExternalStorageAttr":$samples,
     "::mlir::IntegerAttr":$calib_tokens,
-    // squeeze-quantize-stage1: codes, scales and zero points.
+    // squeeze-quantize-stage1: bits, group size, scales and zero points.
     "::mlir::DictionaryAttr":$stage1,
     // squeeze-select-salient: the i1 [out, in] mask, how it was chosen,
     // and the fraction it stands for.

@@ -113,9 +113,11 @@ def SqueezeQuantizeStage1 : Pass<"squeeze-quantize-stage1", "mlir::func::FuncOp"
   let description = [{
     Quantizes every decoder linear weight to `bits`-bit asymmetric codes per
     (row, group of `group-size` input channels) and records the result on
-    the layer as `squeeze.stage1` (codes, scales, zero points). Later passes
-    compute salience on the dequantized weight and keep the k-bit codes of
-    salient weights. The layer itself is unchanged.
+    the layer as `squeeze.stage1` (bits, group size, scales, zero points;
+    the codes follow from the weight and are recomputed where needed, so a
+    large model does not carry a byte per weight until packing). Later
+    passes compute salience on the dequantized weight and keep the k-bit
+    codes of salient weights. The layer itself is unchanged.
   }];
   let options = [
     BitsOpt,
