@@ -35,9 +35,6 @@ void accumulateAtA(int64_t n, int64_t k, const float *a, int64_t lda,
 /// In place lower Cholesky of a (n x n); reads the lower triangle, zeroes the
 /// strict upper one. Returns -1 on success, else the failing pivot.
 int64_t choleskyLowerInPlace(double *a, int64_t n);
-/// Returns the whole pages inside [p, p + size) to the system; their
-/// contents become zero (the allocation itself stays valid).
-void releaseMemory(void *p, size_t size);
 /// Lower factor L in place -> full symmetric (L L^T)^-1. False if singular.
 bool choleskyInverseInPlace(double *a, int64_t n);
 /// As choleskyLowerInPlace, but the strict upper triangle is left as it was

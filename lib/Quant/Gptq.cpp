@@ -199,31 +199,17 @@ void MixedColumnQuantizer::quantizeColumn(int64_t col, llvm::ArrayRef<float> w,
 // The loop
 //===----------------------------------------------------------------------===//
 
-/// The upper triangle of U in f32, as GPTQ works in fp32.
-static llvm::Expected<Matrix> upperToFloat(const MatrixD &u) {
-  const int64_t n = u.rows;
-  Matrix uf(n, n);
-  for (int64_t i = 0; i < n; ++i) {
-    double d = u(i, i);
-    if (!(d > 0.0) || !std::isfinite(d))
-      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
-                               llvm::Twine(i));
-    for (int64_t j = i; j < n; ++j)
-      uf(i, j) = static_cast<float>(u(i, j));
-  }
-  return uf;
-}
-
 /// `uf`: the n x n upper factor in f32, row-major.
 static llvm::Expected<double> gptqLoopF32(Matrix &w, const float *uf,
                                           llvm::ArrayRef<int64_t> order,
                                           ColumnQuantizer &quantizer,
                                           int64_t blockSize);
 
-/// U's f32 copy written over its own f64 buffer (element k's 4 bytes land
-/// at or before element k's 8, which is read first), the unused second half
-/// returned to the system: GPTQ on a 7B down projection holds 485 MB for U
-/// rather than 969 + 485 MB while converting.
+/// U in f32, as GPTQ works in fp32, written over its own f64 buffer
+/// (element k's 4 bytes land at or before element k's 8, which is read
+/// first), the unused second half returned to the system: GPTQ on a 7B down
+/// projection holds 485 MB for U rather than 969 + 485 MB while converting.
+/// The loop reads only the upper triangle.
 static llvm::Expected<float *> upperToFloatInPlace(MatrixD &u) {
   const int64_t n = u.rows;
   for (int64_t i = 0; i < n; ++i) {
@@ -239,7 +225,7 @@ static llvm::Expected<float *> upperToFloatInPlace(MatrixD &u) {
     float f = static_cast<float>(d);
     std::memcpy(bytes + 4 * k, &f, sizeof f);
   }
-  detail::releaseMemory(bytes + 4 * n * n, size_t(4 * n * n));
+  releasePages(bytes + 4 * n * n, size_t(4 * n * n));
   return reinterpret_cast<float *>(bytes);
 }
 
@@ -253,10 +239,11 @@ llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
   if (u.rows != n || u.cols != n)
     return detail::makeError("gptqLoop: U must be " + llvm::Twine(n) + " x " +
                              llvm::Twine(n));
-  auto uf = upperToFloat(u);
+  MatrixD copy = u;
+  auto uf = upperToFloatInPlace(copy);
   if (!uf)
     return uf.takeError();
-  return gptqLoopF32(w, uf->data.data(), order, quantizer, blockSize);
+  return gptqLoopF32(w, *uf, order, quantizer, blockSize);
 }
 
 static llvm::Expected<double> gptqLoopF32(Matrix &w, const float *uf,

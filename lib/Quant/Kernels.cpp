@@ -7,9 +7,6 @@
 #include <limits>
 #include <vector>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #ifdef S10_QUANT_HAVE_CBLAS
 #include <cblas.h>
 #endif
@@ -29,16 +26,22 @@ void dtrtri_(const char *uplo, const char *diag, const int *n, double *a,
 
 using namespace s10::quant;
 
-llvm::Error detail::makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+/// Zeroes the strict upper triangle of the row-major n x n `a`.
+static void zeroStrictUpper(double *a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
 }
 
-void detail::releaseMemory(void *p, size_t size) {
-  uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (uintptr_t(p) + page - 1) & ~(page - 1);
-  uintptr_t end = (uintptr_t(p) + size) & ~(page - 1);
-  if (end > begin)
-    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+/// True if every diagonal entry is nonzero and finite.
+static bool invertibleDiagonal(const double *a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
+      return false;
+  return true;
+}
+
+llvm::Error detail::makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
 bool detail::haveBlas() {
@@ -135,24 +138,10 @@ void detail::ref::accumulateAtA(int64_t n, int64_t k, const float *a,
 }
 
 int64_t detail::ref::choleskyLowerInPlace(double *a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    double *li = a + i * n;
-    for (int64_t j = 0; j <= i; ++j) {
-      const double *lj = a + j * n;
-      double s = li[j];
-      for (int64_t p = 0; p < j; ++p)
-        s -= li[p] * lj[p];
-      if (j == i) {
-        if (!(s > 0.0) || !std::isfinite(s))
-          return i;
-        li[i] = std::sqrt(s);
-      } else {
-        li[j] = s / lj[j];
-      }
-    }
-    std::fill(li + i + 1, li + n, 0.0);
-  }
-  return -1;
+  int64_t pivot = choleskyLowerKeepUpper(a, n);
+  if (pivot < 0)
+    zeroStrictUpper(a, n);
+  return pivot;
 }
 
 int64_t detail::ref::choleskyLowerKeepUpper(double *a, int64_t n) {
@@ -180,9 +169,8 @@ bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
   // from the last, so M^-1 is in place when column j is computed. Within
   // the column, rows from the bottom: row i of M^-1 c reads c(p) for p <= i,
   // still unreplaced.
-  for (int64_t i = 0; i < n; ++i)
-    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
-      return false;
+  if (!invertibleDiagonal(a, n))
+    return false;
   for (int64_t j = n - 1; j >= 0; --j) {
     double inv = 1.0 / a[j * n + j];
     a[j * n + j] = inv;
@@ -193,8 +181,7 @@ bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
       a[i * n + j] = -s * inv;
     }
   }
-  for (int64_t i = 0; i < n; ++i)
-    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
+  zeroStrictUpper(a, n);
   return true;
 }
 
@@ -295,35 +282,18 @@ void detail::accumulateAtA(int64_t n, int64_t k, const float *a, int64_t lda,
 }
 
 int64_t detail::choleskyLowerInPlace(double *a, int64_t n) {
-#ifdef S10_QUANT_HAVE_LAPACK
-  if (n == 0)
-    return -1;
-  // Row-major lower == column-major upper.
-  int nn = int(n), info = 0;
-  dpotrf_("U", &nn, a, &nn, &info, 1);
-  if (info > 0)
-    return info - 1;
-  if (info < 0)
-    return 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double d = a[i * n + i];
-    if (!(d > 0.0) || !std::isfinite(d))
-      return i;
-    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
-  }
-  return -1;
-#else
-  return ref::choleskyLowerInPlace(a, n);
-#endif
+  int64_t pivot = choleskyLowerKeepUpper(a, n);
+  if (pivot < 0)
+    zeroStrictUpper(a, n);
+  return pivot;
 }
 
 bool detail::choleskyInverseInPlace(double *a, int64_t n) {
 #ifdef S10_QUANT_HAVE_LAPACK
   if (n == 0)
     return true;
-  for (int64_t i = 0; i < n; ++i)
-    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
-      return false;
+  if (!invertibleDiagonal(a, n))
+    return false;
   int nn = int(n), info = 0;
   dpotri_("U", &nn, a, &nn, &info, 1);
   if (info != 0)
@@ -364,15 +334,13 @@ bool detail::invertLowerInPlace(double *a, int64_t n) {
 #ifdef S10_QUANT_HAVE_LAPACK
   if (n == 0)
     return true;
-  for (int64_t i = 0; i < n; ++i)
-    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
-      return false;
+  if (!invertibleDiagonal(a, n))
+    return false;
   int nn = int(n), info = 0;
   dtrtri_("U", "N", &nn, a, &nn, &info, 1, 1);
   if (info != 0)
     return false;
-  for (int64_t i = 0; i < n; ++i)
-    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
+  zeroStrictUpper(a, n);
   return true;
 #else
   return ref::invertLowerInPlace(a, n);

@@ -7,6 +7,9 @@
 
 #include <cmath>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 using namespace s10::quant;
 
 namespace {
@@ -30,6 +33,14 @@ llvm::Error s10::quant::checkFinite(const Matrix &m, llvm::StringRef what) {
 
 llvm::Error s10::quant::checkFinite(const MatrixD &m, llvm::StringRef what) {
   return checkFiniteImpl(m, what);
+}
+
+void s10::quant::releasePages(const void *p, size_t size) {
+  uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (uintptr_t(p) + page - 1) & ~(page - 1);
+  uintptr_t end = (uintptr_t(p) + size) & ~(page - 1);
+  if (end > begin)
+    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 MatrixD s10::quant::toDouble(const Matrix &m) {

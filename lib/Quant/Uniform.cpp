@@ -83,22 +83,28 @@ s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
   r.bits = spec.bits;
   r.groupSize = resolveGroupSize(w.cols, spec.groupSize);
   r.numGroups = numGroups(w.cols, spec.groupSize);
-  r.codes.resize(static_cast<size_t>(w.size()));
   r.params.resize(static_cast<size_t>(w.rows * r.numGroups));
-  r.dequantized = Matrix(w.rows, w.cols);
   for (int64_t i = 0; i < w.rows; ++i) {
     for (int64_t g = 0; g < r.numGroups; ++g) {
       int64_t c0 = g * r.groupSize;
       int64_t len = std::min(r.groupSize, w.cols - c0);
       llvm::ArrayRef<float> vals(w.row(i) + c0, static_cast<size_t>(len));
-      UniformParams p = fitUniformParams(vals, spec.bits, spec.includeZero);
-      r.params[i * r.numGroups + g] = p;
-      for (int64_t j = c0; j < c0 + len; ++j) {
-        uint8_t q = quantizeCode(w(i, j), p, spec.bits);
-        r.codes[i * w.cols + j] = q;
-        r.dequantized(i, j) = dequantizeCode(q, p);
-      }
+      r.params[i * r.numGroups + g] =
+          fitUniformParams(vals, spec.bits, spec.includeZero);
     }
   }
+  applyUniformParams(w, r);
   return r;
+}
+
+void s10::quant::applyUniformParams(const Matrix &w, UniformResult &r) {
+  r.codes.resize(static_cast<size_t>(w.size()));
+  r.dequantized = Matrix(w.rows, w.cols);
+  for (int64_t i = 0; i < w.rows; ++i)
+    for (int64_t j = 0; j < w.cols; ++j) {
+      const UniformParams &p = r.paramsAt(i, j);
+      uint8_t q = quantizeCode(w(i, j), p, r.bits);
+      r.codes[i * w.cols + j] = q;
+      r.dequantized(i, j) = dequantizeCode(q, p);
+    }
 }

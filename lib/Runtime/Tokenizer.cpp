@@ -3,6 +3,8 @@
 #include "s10/Runtime/Tokenizer.h"
 #include "s10/Runtime/SpTokenizer.h"
 
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
 
 using namespace llvm;
@@ -47,3 +49,17 @@ std::string Tokenizer::decode(ArrayRef<int64_t> ids) const {
 int64_t Tokenizer::bosId() const { return sp->bosId(); }
 int64_t Tokenizer::eosId() const { return sp->eosId(); }
 int64_t Tokenizer::vocabSize() const { return sp->vocabSize(); }
+
+Expected<std::vector<int64_t>> s10::runtime::parseTokenIds(StringRef text) {
+  SmallVector<StringRef> parts;
+  SplitString(text, parts, " \t\r\n,");
+  std::vector<int64_t> ids;
+  for (StringRef p : parts) {
+    int64_t id;
+    if (p.getAsInteger(10, id) || id < 0)
+      return createStringError(inconvertibleErrorCode(),
+                               "'" + p + "' is not a token id");
+    ids.push_back(id);
+  }
+  return ids;
+}

@@ -3,6 +3,7 @@
 #include "s10/Runtime/WeightStore.h"
 
 #include "s10/Dialect/Squeeze/IR/SqueezeOps.h"
+#include "s10/Quant/Matrix.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallString.h"
@@ -10,21 +11,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 using namespace llvm;
 using namespace s10::runtime;
-
-/// Drops the whole pages inside [data, data + size) of a read-only file
-/// mapping from resident memory; a later read faults them in again.
-static void releasePages(const uint8_t *data, size_t size) {
-  uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (uintptr_t(data) + page - 1) & ~(page - 1);
-  uintptr_t end = (uintptr_t(data) + size) & ~(page - 1);
-  if (end > begin)
-    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-}
 
 WeightStore::WeightStore(std::string baseDir) : baseDir(std::move(baseDir)) {}
 WeightStore::~WeightStore() = default;
@@ -113,7 +101,7 @@ void WeightStore::doneWith(StringRef path, ArrayRef<uint8_t> bytes) {
   auto it = files.find(resolvePath(path));
   if (it != files.end() &&
       it->second->getBufferKind() == MemoryBuffer::MemoryBuffer_MMap)
-    releasePages(bytes.data(), bytes.size());
+    quant::releasePages(bytes.data(), bytes.size());
 }
 
 Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
@@ -166,7 +154,7 @@ Expected<Tensor> WeightStore::load(squeeze::ExternalStorageAttr storage,
   if (!caching) {
     if (aligned && convert &&
         owner->getBufferKind() == MemoryBuffer::MemoryBuffer_MMap)
-      releasePages(bytes->data(), bytes->size());
+      quant::releasePages(bytes->data(), bytes->size());
     return result;
   }
   std::lock_guard<std::mutex> lock(mutex);

@@ -279,15 +279,11 @@ s10_run_ir_main(int argc, char **argv) {
     if ((*buf)->getBufferSize() == 0)
       return fail("--perplexity file '" + perplexityFile + "' is empty");
     if (pplIds) {
-      SmallVector<StringRef> parts;
-      SplitString((*buf)->getBuffer(), parts, " \t\r\n,");
-      for (StringRef p : parts) {
-        int64_t v;
-        if (p.getAsInteger(10, v) || v < 0)
-          return fail("--perplexity file '" + perplexityFile + "': '" + p +
-                      "' is not a token id");
-        ids.push_back(v);
-      }
+      auto parsed = parseTokenIds((*buf)->getBuffer());
+      if (!parsed)
+        return fail("--perplexity file '" + perplexityFile +
+                    "': " + toString(parsed.takeError()));
+      ids = std::move(*parsed);
     } else {
       ids = tokenizer->encodeDocument((*buf)->getBuffer());
     }

@@ -58,6 +58,12 @@ using Mask = DenseMatrix<uint8_t>;   // nonzero = salient (kept at k bits)
 llvm::Error checkFinite(const Matrix &m, llvm::StringRef what);
 llvm::Error checkFinite(const MatrixD &m, llvm::StringRef what);
 
+/// Returns the whole pages inside [p, p + size) to the system
+/// (madvise(MADV_DONTNEED)): anonymous memory reads as zero afterwards, a
+/// read-only file mapping is read from the file again. The allocation or
+/// mapping itself stays valid.
+void releasePages(const void *p, size_t size);
+
 MatrixD toDouble(const Matrix &m);
 Matrix toFloat(const MatrixD &m);
 std::vector<double> diagonal(const MatrixD &m);

@@ -69,6 +69,11 @@ struct UniformResult {
 llvm::Expected<UniformResult> quantizeUniform(const Matrix &w,
                                               const UniformSpec &spec);
 
+/// Fills r.codes and r.dequantized from `w` and r's bits, group size and
+/// params (rows x numGroups): the codes quantizeUniform gives for the same
+/// parameters.
+void applyUniformParams(const Matrix &w, UniformResult &r);
+
 } // namespace s10::quant
 
 #endif // S10_QUANT_UNIFORM_H

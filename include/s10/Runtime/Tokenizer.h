@@ -48,6 +48,11 @@ private:
   std::unique_ptr<SpTokenizer> sp;
 };
 
+/// Pre-tokenized text (a `.ids` file, from any tokenizer): decimal token ids
+/// separated by white space or commas. The error names the first entry that
+/// is not a non-negative integer.
+llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef text);
+
 } // namespace s10::runtime
 
 #endif // S10_RUNTIME_TOKENIZER_H

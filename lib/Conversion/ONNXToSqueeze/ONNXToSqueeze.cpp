@@ -569,11 +569,9 @@ struct ScalarChainToConstant : OpRewritePattern<NodeOp> {
     if (!value)
       return failure();
     DenseElementsAttr attr;
-    if (auto f = dyn_cast<FloatType>(elt)) {
-      APFloat a(*value);
-      bool lost;
-      a.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
-      attr = DenseElementsAttr::get(type, a);
+    if (isa<FloatType>(elt)) {
+      attr = DenseElementsAttr::get(
+          type, rewriter.getFloatAttr(elt, *value).getValue());
     } else if (auto i = dyn_cast<IntegerType>(elt);
                i && i.getWidth() > 1 && *value == std::trunc(*value)) {
       attr = DenseElementsAttr::get(
@@ -686,13 +684,11 @@ struct ScaledOperandsToScaledScores : OpRewritePattern<NodeOp> {
         NodeOp::create(rewriter, loc, op.getResultTypes(), ValueRange{x, y},
                        op.getOpTypeAttr(), op.getDomainAttr(), op.getNameAttr(),
                        DictionaryAttr());
-    auto scalarType = RankedTensorType::get({}, resType.getElementType());
-    APFloat c(scale);
-    bool lost;
-    c.convert(cast<FloatType>(resType.getElementType()).getFloatSemantics(),
-              APFloat::rmNearestTiesToEven, &lost);
+    Type elt = resType.getElementType();
     Value cst = arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(scalarType, c));
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, elt),
+                               rewriter.getFloatAttr(elt, scale).getValue()));
     rewriter.replaceOpWithNewOp<NodeOp>(
         op, op.getResultTypes(), ValueRange{mm.getResult(0), cst},
         rewriter.getStringAttr("Mul"), StringAttr(), StringAttr(),
@@ -805,6 +801,14 @@ std::optional<HeadSplit> matchHeadSplit(Value v) {
   return HeadSplit{input(rs, 0), heads, dim};
 }
 
+/// A fitted theta snapped to the 3-significant-digit value it stands for
+/// when within `tolerance` (relative) of it.
+double snapTheta(double theta, double tolerance) {
+  double magnitude = std::pow(10.0, std::floor(std::log10(theta)) - 2);
+  double snapped = std::round(theta / magnitude) * magnitude;
+  return std::abs(snapped - theta) < tolerance * theta ? snapped : theta;
+}
+
 /// Estimates theta from an inverse-frequency table f_i = theta^(-2i/D) by
 /// least squares on log f (exporters may round the table to f16), snapping
 /// to the 3-significant-digit value it stands for. Fails if the table does
@@ -820,11 +824,7 @@ std::optional<double> thetaFromInvFreq(llvm::ArrayRef<double> f, int64_t dim) {
   }
   if (f[0] != 1.0 || den == 0)
     return std::nullopt;
-  double theta = std::exp(num / den);
-  double magnitude = std::pow(10.0, std::floor(std::log10(theta)) - 2);
-  double snapped = std::round(theta / magnitude) * magnitude;
-  if (std::abs(snapped - theta) < 1e-3 * theta)
-    theta = snapped;
+  double theta = snapTheta(std::exp(num / den), 1e-3);
   for (int64_t i = 0, e = f.size(); i < e; ++i) {
     double expect = std::pow(theta, -2.0 * double(i) / double(dim));
     if (std::abs(f[i] - expect) > 2e-3 * expect)
@@ -869,11 +869,7 @@ std::optional<double> thetaFromTable(llvm::ArrayRef<double> t, int64_t rows,
   }
   if (den == 0)
     return std::nullopt;
-  double theta = std::exp(num / den);
-  double magnitude = std::pow(10.0, std::floor(std::log10(theta)) - 2);
-  double snapped = std::round(theta / magnitude) * magnitude;
-  if (std::abs(snapped - theta) < 1e-2 * theta)
-    theta = snapped;
+  double theta = snapTheta(std::exp(num / den), 1e-2);
   for (int64_t p = 0; p < rows; ++p)
     for (int64_t i = 0; i < dim; ++i) {
       double angle =

@@ -18,7 +18,6 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -149,18 +148,13 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     }
     std::vector<int64_t> ids;
     if (StringRef(calibFile).ends_with(".ids")) {
-      // Pre-tokenized: decimal ids separated by white space or commas.
-      SmallVector<StringRef> parts;
-      SplitString((*text)->getBuffer(), parts, " \t\r\n,");
-      for (StringRef p : parts) {
-        int64_t id;
-        if (p.getAsInteger(10, id) || id < 0) {
-          emitError(module.getLoc(), "squeeze-calibrate: '")
-              << calibFile << "': '" << p << "' is not a token id";
-          return signalPassFailure();
-        }
-        ids.push_back(id);
+      auto parsed = runtime::parseTokenIds((*text)->getBuffer());
+      if (!parsed) {
+        emitError(module.getLoc(), "squeeze-calibrate: '")
+            << calibFile << "': " << llvm::toString(parsed.takeError());
+        return signalPassFailure();
       }
+      ids = std::move(*parsed);
     } else {
       auto tok = runtime::Tokenizer::load(tokenizerPath(*store));
       if (!tok) {

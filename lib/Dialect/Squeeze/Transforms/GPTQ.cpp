@@ -138,8 +138,17 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   llvm::Expected<Encoded> encodeMixed(Operation *op, const quant::Matrix &w,
                                       quant::MatrixD &&h,
                                       runtime::WeightStore &store) {
-    // The stage-1 values only when the binary parameters are fit on them.
-    auto s1 = decodeStage1(op, refitBinary ? nullptr : &store);
+    // The stage-1 values only when the binary parameters are fit on them,
+    // from the weight as stored (`w` has its dead columns zeroed).
+    std::optional<quant::Matrix> stored;
+    if (!refitBinary) {
+      auto loaded = loadLinearWeight(cast<LinearOp>(op), store);
+      if (!loaded)
+        return loaded.takeError();
+      stored = std::move(*loaded);
+    }
+    auto s1 = decodeStage1(op, stored ? &*stored : nullptr);
+    stored.reset();
     if (!s1)
       return s1.takeError();
     auto mask = decodeSalientMask(op, w.rows, w.cols);

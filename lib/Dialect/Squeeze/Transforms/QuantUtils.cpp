@@ -223,7 +223,7 @@ DictionaryAttr squeeze::encodeStage1(MLIRContext *ctx,
 }
 
 llvm::Expected<quant::UniformResult>
-squeeze::decodeStage1(Operation *op, runtime::WeightStore *store) {
+squeeze::decodeStage1(Operation *op, const quant::Matrix *weight) {
   DictionaryAttr dict =
       squeezeDialect(op->getContext()).getStage1AttrHelper().getAttr(op);
   if (!dict)
@@ -239,13 +239,10 @@ squeeze::decodeStage1(Operation *op, runtime::WeightStore *store) {
       !scales.getElementType().isF32() || bits.getInt() < 2 ||
       bits.getInt() > 8 || group.getInt() < 1)
     return llvm::createStringError("malformed squeeze.stage1 attribute");
-  auto wType = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
-  auto layout = op->getAttrOfType<WeightLayoutAttr>("weight_layout");
-  if (!wType || wType.getRank() != 2 || !wType.hasStaticShape())
-    return llvm::createStringError("stage-1 result on a non-2-D weight");
-  bool inOut = layout && layout.getValue() == WeightLayout::in_out;
-  int64_t rows = wType.getDimSize(inOut ? 1 : 0);
-  int64_t cols = wType.getDimSize(inOut ? 0 : 1);
+  auto linear = dyn_cast<LinearOp>(op);
+  if (!linear)
+    return llvm::createStringError("stage-1 result on a non-linear op");
+  int64_t rows = linear.getOutFeatures(), cols = linear.getInFeatures();
   quant::UniformResult r;
   r.bits = unsigned(bits.getInt());
   r.groupSize = group.getInt();
@@ -258,27 +255,13 @@ squeeze::decodeStage1(Operation *op, runtime::WeightStore *store) {
   auto zv = zeros.getValues<float>();
   for (int64_t i = 0, e = scales.getNumElements(); i < e; ++i)
     r.params.push_back({sv[i], zv[i]});
-  if (!store)
+  if (!weight)
     return r;
-  // The codes follow from the stored weight and the parameters; keeping
-  // them in the IR would cost a byte per weight until the end of the run.
-  auto linear = dyn_cast<LinearOp>(op);
-  if (!linear)
-    return llvm::createStringError("stage-1 result on a non-linear op");
-  auto w = loadLinearWeight(linear, *store);
-  if (!w)
-    return w.takeError();
-  if (w->rows != rows || w->cols != cols)
+  // The codes follow from the weight and the parameters; keeping them in
+  // the IR would cost a byte per weight until the end of the run.
+  if (weight->rows != rows || weight->cols != cols)
     return llvm::createStringError("stage-1 result does not match the weight");
-  r.codes.resize(size_t(rows * cols));
-  r.dequantized = quant::Matrix(rows, cols);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      const quant::UniformParams &p = r.paramsAt(i, j);
-      uint8_t q = quant::quantizeCode((*w)(i, j), p, r.bits);
-      r.codes[i * cols + j] = q;
-      r.dequantized(i, j) = quant::dequantizeCode(q, p);
-    }
+  quant::applyUniformParams(*weight, r);
   return r;
 }
 

@@ -76,13 +76,14 @@ llvm::Expected<quant::MatrixD> loadHessian(mlir::Operation *op,
 llvm::Expected<quant::Matrix> loadSamples(mlir::Operation *op,
                                           runtime::WeightStore &store);
 
-/// Stage-1 result as an attribute (its group parameters) and back. With a
-/// store, the codes and dequantized weight are recomputed from the weight
-/// as stored; without one only the parameters are returned.
+/// Stage-1 result as an attribute (its group parameters) and back. Given
+/// the layer's weight as stored ([out, in]), the codes and dequantized
+/// weight are recomputed from it; without it only the parameters are
+/// returned.
 mlir::DictionaryAttr encodeStage1(mlir::MLIRContext *ctx,
                                   const quant::UniformResult &result);
 llvm::Expected<quant::UniformResult> decodeStage1(mlir::Operation *op,
-                                                  runtime::WeightStore *store);
+                                                  const quant::Matrix *weight);
 
 /// The salient mask recorded on `op`, or an empty mask.
 llvm::Expected<quant::Mask> decodeSalientMask(mlir::Operation *op, int64_t rows,

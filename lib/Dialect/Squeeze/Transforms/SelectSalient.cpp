@@ -93,16 +93,19 @@ struct SelectSalientPass
     auto h = loadHessian(op, store);
     if (!h)
       return h.takeError();
-    if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
-      return dead.takeError();
-    // Staged: salience of the stage-1 weight; else of W itself.
-    quant::Matrix what = std::move(*w);
+    // Staged: salience of the stage-1 weight (from W as stored, before its
+    // dead columns are zeroed); else of W itself.
+    std::optional<quant::Matrix> stage1;
     if (staged) {
-      auto s1 = decodeStage1(op, &store);
+      auto s1 = decodeStage1(op, &*w);
       if (!s1)
         return s1.takeError();
-      what = std::move(s1->dequantized);
+      stage1 = std::move(s1->dequantized);
     }
+    if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
+      return dead.takeError();
+    quant::Matrix what = stage1 ? std::move(*stage1) : std::move(*w);
+    *w = quant::Matrix();
     auto d = quant::salienceDiagonal(std::move(*h), diagKind);
     if (!d)
       return d.takeError();
