@@ -25,6 +25,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 if config.s10_has_cuda_toolkit:
     config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", config.s10_ptxas))
 
 
 def python_has(modules):
@@ -69,6 +70,6 @@ config.substitutions.append(
 
 tool_dirs = [config.s10_tools_dir, config.llvm_tools_dir]
 tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate",
-         "s10-quantize"]
+         "s10-quantize", "s10-cuda-cases"]
 llvm_config.add_tool_substitutions(
     [ToolSubst(t, unresolved="ignore") for t in tools], tool_dirs)

@@ -1,6 +1,8 @@
 //===- GenerateKernels.cpp - Build the kernels of a model's layers --------===//
 
 #include "s10/Codegen/CpuCodegen.h"
+#include "s10/Codegen/CudaCodegen.h"
+#include "s10/Codegen/GpuKernelBuilder.h"
 #include "s10/Codegen/KernelBuilder.h"
 #include "s10/Codegen/Passes.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
@@ -40,13 +42,19 @@ bool isConstantWeight(Value v) {
   return def && (isa<sq::WeightOp>(def) || matchPattern(v, m_Constant()));
 }
 
-Request gemvRequest(const GemvWeight &w) {
-  return {gemvKernelName(w), [w](OpBuilder &b, Location loc) {
+Request gemvRequest(const GemvWeight &w, bool cuda) {
+  return {gemvKernelName(w), [w, cuda](OpBuilder &b, Location loc) {
+            if (cuda)
+              return LogicalResult(buildGpuGemvKernel(b, loc, w));
             return LogicalResult(buildGemvKernel(b, loc, w));
           }};
 }
 
-std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
+LogicalResult checkWeight(const GemvWeight &w, bool cuda, std::string &why) {
+  return cuda ? checkGpuGemvWeight(w, why) : checkGemvWeight(w, why);
+}
+
+std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda) {
   if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op)) {
     auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
     if (!packed || lin.getBias())
@@ -56,11 +64,11 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
         GemvWeight::makePacked(packed.getPacking().getSpec(),
                                type.getOutFeatures(), type.getInFeatures());
     std::string reason;
-    if (failed(checkGemvWeight(w, reason))) {
+    if (failed(checkWeight(w, cuda, reason))) {
       op->emitWarning("no kernel for this packed weight: ") << reason;
       return std::nullopt;
     }
-    return gemvRequest(w);
+    return gemvRequest(w, cuda);
   }
   if (auto lin = dyn_cast<sq::LinearOp>(op)) {
     auto type = cast<RankedTensorType>(lin.getWeight().getType());
@@ -72,9 +80,9 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
         *dt, lin.getOutFeatures(), lin.getInFeatures(),
         !denseOutIn && lin.getWeightLayout() == sq::WeightLayout::in_out);
     std::string reason;
-    if (failed(checkGemvWeight(w, reason)))
+    if (failed(checkWeight(w, cuda, reason)))
       return std::nullopt;
-    return gemvRequest(w);
+    return gemvRequest(w, cuda);
   }
   if (auto norm = dyn_cast<sq::RMSNormOp>(op)) {
     auto in = cast<RankedTensorType>(norm.getInput().getType());
@@ -86,11 +94,13 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
       return std::nullopt;
     double eps = norm.getEpsilon().convertToDouble();
     DenseType t = *dt;
-    return Request{rmsNormKernelName(width, eps, t),
-                   [=](OpBuilder &b, Location loc) {
-                     buildRMSNormRowKernel(b, loc, width, eps, t);
-                     return success();
-                   }};
+    return Request{
+        rmsNormKernelName(width, eps, t), [=](OpBuilder &b, Location loc) {
+          if (cuda)
+            return LogicalResult(buildGpuRMSNormKernel(b, loc, width, eps, t));
+          buildRMSNormRowKernel(b, loc, width, eps, t);
+          return success();
+        }};
   }
   std::optional<BinaryKind> kind;
   if (isa<sq::SwiGLUOp>(op))
@@ -107,8 +117,11 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
       op->getOperand(1).getType() != t || op->getResult(0).getType() != t)
     return std::nullopt;
   BinaryKind k = *kind;
-  return Request{binaryKernelName(k), [k](OpBuilder &b, Location loc) {
-                   buildBinaryKernel(b, loc, k);
+  return Request{binaryKernelName(k), [k, cuda](OpBuilder &b, Location loc) {
+                   if (cuda)
+                     buildGpuBinaryKernel(b, loc, k);
+                   else
+                     buildBinaryKernel(b, loc, k);
                    return success();
                  }};
 }
@@ -116,26 +129,32 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn) {
 struct GenerateKernelsPass
     : public s10::codegen::impl::GenerateKernelsBase<GenerateKernelsPass> {
   using GenerateKernelsBase::GenerateKernelsBase;
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (target != "cpu" && target != "cuda")
+      return emitError(UnknownLoc::get(ctx),
+                       "squeeze-generate-kernels: target must be 'cpu' or "
+                       "'cuda', got '")
+             << target << "'";
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    ModuleOp kernels;
-    for (auto nested : module.getOps<ModuleOp>())
-      if (nested.getSymName() == "s10_kernels")
-        kernels = nested;
-    if (!kernels) {
-      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-      kernels = ModuleOp::create(b, module.getLoc(), StringRef("s10_kernels"));
-    }
-    OpBuilder b = OpBuilder::atBlockEnd(kernels.getBody());
+    bool cuda = target == "cuda";
+    Operation *kernels = findKernelModule(module, cuda);
+    if (!kernels)
+      return signalPassFailure();
+    Block *body = &kernels->getRegion(0).front();
+    OpBuilder b(ctx);
     bool failedBuild = false;
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
-        std::optional<Request> req = requestFor(op, denseOutIn);
+        std::optional<Request> req = requestFor(op, denseOutIn, cuda);
         if (!req)
           return;
         if (!SymbolTable::lookupSymbolIn(kernels, req->name)) {
-          b.setInsertionPointToEnd(kernels.getBody());
+          b.setInsertionPointToEnd(body);
           if (failed(req->build(b, op->getLoc()))) {
             failedBuild = true;
             return;
@@ -149,6 +168,29 @@ struct GenerateKernelsPass
     if (failedBuild)
       signalPassFailure();
   }
+
+  /// The kernel module of the target, created if missing: a builtin.module
+  /// or a gpu.module named s10_kernels. Null (with an error) if one of the
+  /// other kind holds the name.
+  Operation *findKernelModule(ModuleOp module, bool cuda) {
+    Operation *found = SymbolTable::lookupSymbolIn(module, "s10_kernels");
+    if (!found)
+      for (auto nested : module.getOps<ModuleOp>())
+        if (nested.getSymName() == "s10_kernels")
+          found = nested;
+    if (found) {
+      if (cuda ? isa<gpu::GPUModuleOp>(found) : isa<ModuleOp>(found))
+        return found;
+      found->emitError("s10_kernels holds kernels of the other target");
+      return nullptr;
+    }
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    if (!cuda)
+      return ModuleOp::create(b, module.getLoc(), StringRef("s10_kernels"));
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+    return gpu::GPUModuleOp::create(b, module.getLoc(), "s10_kernels");
+  }
 };
 
 } // namespace
@@ -156,4 +198,5 @@ struct GenerateKernelsPass
 void s10::codegen::registerCodegenPasses() {
   registerS10CodegenPasses();
   registerLowerKernelsToLLVMPipeline();
+  registerLowerKernelsToNVVMPipeline();
 }

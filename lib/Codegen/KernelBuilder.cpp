@@ -22,12 +22,15 @@
 
 #include "s10/Codegen/KernelBuilder.h"
 
+#include "Ops.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -38,202 +41,14 @@
 using namespace mlir;
 using namespace s10::codegen;
 namespace layout = s10::quant::layout;
+using s10::codegen::detail::memref1D;
+using s10::codegen::detail::Ops;
+using s10::codegen::detail::str;
 
 namespace {
 
 /// Largest input size: x is staged on the stack (4 bytes per input).
 constexpr int64_t kMaxIn = int64_t(1) << 18;
-
-/// Terse op construction at one location. Arithmetic helpers work on
-/// scalars and vectors alike.
-struct Ops {
-  OpBuilder &b;
-  Location loc;
-
-  Type i1() { return b.getI1Type(); }
-  Type i8() { return b.getI8Type(); }
-  Type i16() { return b.getIntegerType(16); }
-  Type i32() { return b.getI32Type(); }
-  Type i64() { return b.getI64Type(); }
-  Type f32() { return b.getF32Type(); }
-  Type f64() { return b.getF64Type(); }
-  VectorType vec(Type t, int64_t n = PackedDecoder::kChunk) {
-    return VectorType::get({n}, t);
-  }
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value int_(Type t, int64_t v) {
-    if (auto vt = dyn_cast<VectorType>(t))
-      return arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(vt, b.getIntegerAttr(vt.getElementType(), v)));
-    return arith::ConstantIntOp::create(b, loc, t, v);
-  }
-  Value f32c(float v, Type t = {}) {
-    Type ty = t ? t : f32();
-    if (auto vt = dyn_cast<VectorType>(ty))
-      return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value f64c(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
-  }
-  /// A constant vector of integers.
-  Value lanes(Type elem, ArrayRef<int64_t> values) {
-    auto vt = vec(elem, int64_t(values.size()));
-    SmallVector<APInt> v;
-    for (int64_t x : values)
-      v.push_back(APInt(elem.getIntOrFloatBitWidth(), uint64_t(x), false));
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vt, v));
-  }
-  Value splat(Value s, int64_t n = PackedDecoder::kChunk) {
-    return vector::BroadcastOp::create(b, loc, vec(s.getType(), n), s);
-  }
-
-  Value add(Value x, Value y) {
-    if (isa<FloatType>(getElementTypeOrSelf(x)))
-      return arith::AddFOp::create(b, loc, x, y);
-    return arith::AddIOp::create(b, loc, x, y);
-  }
-  Value sub(Value x, Value y) {
-    if (isa<FloatType>(getElementTypeOrSelf(x)))
-      return arith::SubFOp::create(b, loc, x, y);
-    return arith::SubIOp::create(b, loc, x, y);
-  }
-  Value mul(Value x, Value y) {
-    if (isa<FloatType>(getElementTypeOrSelf(x)))
-      return arith::MulFOp::create(b, loc, x, y);
-    return arith::MulIOp::create(b, loc, x, y);
-  }
-  /// x * y + z, free to fuse into one FMA where the target has it (not
-  /// llvm.fma, which is a library call without one).
-  Value fma(Value x, Value y, Value z) {
-    auto contract = arith::FastMathFlags::contract;
-    Value p = arith::MulFOp::create(b, loc, x, y, contract);
-    return arith::AddFOp::create(b, loc, p, z, contract);
-  }
-  Value divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value minsi(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value and_(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value or_(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
-  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
-  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value cmpf(arith::CmpFPredicate p, Value x, Value y) {
-    return arith::CmpFOp::create(b, loc, p, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value extui(Value x, Type t) { return arith::ExtUIOp::create(b, loc, t, x); }
-  Value trunci(Value x, Type t) {
-    return arith::TruncIOp::create(b, loc, t, x);
-  }
-  Value sitofp(Value x, Type t) {
-    return arith::SIToFPOp::create(b, loc, t, x);
-  }
-  Value uitofp(Value x, Type t) {
-    return arith::UIToFPOp::create(b, loc, t, x);
-  }
-  Value bitcast(Value x, Type t) {
-    return arith::BitcastOp::create(b, loc, t, x);
-  }
-  Value toIndex(Value x) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
-  }
-  Value toI64(Value x) { return arith::IndexCastOp::create(b, loc, i64(), x); }
-
-  Value load(Value mem, Value i) {
-    return memref::LoadOp::create(b, loc, mem, i);
-  }
-  void store(Value v, Value mem, Value i) {
-    memref::StoreOp::create(b, loc, v, mem, i);
-  }
-  Value vload(VectorType t, Value mem, Value i) {
-    return vector::LoadOp::create(b, loc, t, mem, ValueRange{i});
-  }
-  void vstore(Value v, Value mem, Value i) {
-    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
-  }
-  Value reduceAdd(Value v) {
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,
-                                       Value(), arith::FastMathFlags::reassoc);
-  }
-
-  /// `n` (1, 2, 4 or 8) little-endian bytes at byte `off` of an i8 memref,
-  /// as an integer of 8n bits.
-  Value loadInt(Value mem, Value off, unsigned n) {
-    if (n == 1)
-      return load(mem, off);
-    Value v = vload(vec(i8(), n), mem, off);
-    Value w =
-        vector::BitCastOp::create(b, loc, vec(b.getIntegerType(8 * n), 1), v);
-    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
-  }
-
-  /// IEEE binary16 bits (i16, scalar or vector) to f32, exactly: an f16
-  /// extension, one instruction per vector with F16C. emitSharedObject
-  /// expands it into integer operations for CPUs without F16C, so the
-  /// kernels never need a library call.
-  Value halfToFloat(Value h) {
-    Type th = b.getF16Type(), tf = f32();
-    if (auto vt = dyn_cast<VectorType>(h.getType())) {
-      th = vec(th, vt.getNumElements());
-      tf = vec(tf, vt.getNumElements());
-    }
-    return arith::ExtFOp::create(b, loc, tf, bitcast(h, th));
-  }
-
-  /// exp(x) for f32 (scalar or vector) in arithmetic only: the Cephes
-  /// polynomial the runtime's fastExp uses (relative error about 2e-7),
-  /// 0 below -87, +inf above 88.72, NaN for NaN.
-  Value exp(Value x) {
-    Type tf = x.getType(), ti = i32();
-    if (auto vt = dyn_cast<VectorType>(tf))
-      ti = vec(i32(), vt.getNumElements());
-    auto c = [&](float v) { return f32c(v, tf); };
-    Value lo = c(-87.0f), hi = c(88.72f);
-    Value xc = select(cmpf(arith::CmpFPredicate::OGT, x, hi), hi, x);
-    xc = select(cmpf(arith::CmpFPredicate::OLT, xc, lo), lo, xc);
-    // n = round(x / ln 2) by adding and subtracting 1.5 * 2^23.
-    Value t = add(mul(xc, c(1.44269504088896341f)), c(12582912.0f));
-    Value n = sub(t, c(12582912.0f));
-    Value ni = sub(bitcast(t, ti), int_(ti, 0x4B400000));
-    Value r = sub(xc, mul(n, c(0.693359375f)));
-    r = sub(r, mul(n, c(-2.12194440e-4f)));
-    Value p = c(1.9875691500e-4f);
-    for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
-                    1.6666665459e-1f, 5.0000001201e-1f})
-      p = add(mul(p, r), c(k));
-    p = add(add(mul(mul(p, r), r), r), c(1.0f));
-    Value bits = add(bitcast(p, ti), shl(ni, int_(ti, 23)));
-    Value res = bitcast(bits, tf);
-    res = select(cmpf(arith::CmpFPredicate::OLT, x, lo), c(0.0f), res);
-    res = select(cmpf(arith::CmpFPredicate::OGT, x, hi),
-                 c(std::numeric_limits<float>::infinity()), res);
-    return select(cmpf(arith::CmpFPredicate::UNO, x, x), x, res);
-  }
-
-  /// for (iv = lb; iv < ub; iv += step) with loop-carried values.
-  SmallVector<Value>
-  loop(Value lb, Value ub, Value step, ValueRange inits,
-       function_ref<SmallVector<Value>(Ops &, Value, ValueRange)> body) {
-    auto op = scf::ForOp::create(
-        b, loc, lb, ub, step, inits,
-        [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
-          Ops o{nb, nl};
-          SmallVector<Value> next = body(o, iv, args);
-          scf::YieldOp::create(nb, nl, next);
-        });
-    return SmallVector<Value>(op.getResults());
-  }
-};
-
-std::string str(int64_t v) { return std::to_string(v); }
 
 /// The shortest decimal form of `v` that reads back exactly, spelled as
 /// part of a C identifier ('.' -> 'p', '-' -> 'm', '+' dropped).
@@ -278,8 +93,6 @@ std::string weightTag(const GemvWeight &w) {
   }
   return s + "_" + str(w.out) + "x" + str(w.in);
 }
-
-MemRefType memref1D(int64_t n, Type t) { return MemRefType::get({n}, t); }
 
 func::FuncOp makeFunc(OpBuilder &b, Location loc, StringRef name,
                       ArrayRef<Type> args) {
@@ -405,16 +218,19 @@ Value PackedDecoder::salientShiftTable(OpBuilder &b, Location loc) const {
   unsigned rest = spec_.salientBits - 1;
   std::string name = "s10_salient_shifts_r" + std::to_string(rest);
   auto type = MemRefType::get({256 * kChunk}, b.getI32Type());
-  auto module =
-      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
-  if (!module.lookupSymbol(name)) {
+  // The nearest symbol table: a builtin.module, or the gpu.module of a
+  // CUDA kernel.
+  Operation *module = b.getInsertionBlock()->getParentOp();
+  while (!module->hasTrait<OpTrait::SymbolTable>())
+    module = module->getParentOp();
+  if (!SymbolTable::lookupSymbolIn(module, name)) {
     // Entry [m][l]: rest * popcount(m & (2^l - 1)).
     SmallVector<int32_t> v;
     for (unsigned m = 0; m < 256; ++m)
       for (unsigned l = 0; l < kChunk; ++l)
         v.push_back(
             int32_t(rest * unsigned(llvm::popcount(m & ((1u << l) - 1)))));
-    OpBuilder gb(module.getBodyRegion());
+    OpBuilder gb = OpBuilder::atBlockBegin(&module->getRegion(0).front());
     memref::GlobalOp::create(
         gb, loc, name, gb.getStringAttr("private"), type,
         DenseElementsAttr::get(
@@ -457,7 +273,7 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
     r.stream = o.idx(int64_t(g.find(layout::PartId::SalientCodes)->offset));
     Value off = o.add(o.idx(int64_t(g.find(layout::PartId::Offsets)->offset)),
                       o.mul(row, o.idx(4)));
-    r.rank = o.extui(o.loadInt(bytes, off, 4), o.i64());
+    r.rank = o.extui(o.loadInt(bytes, off, 4, 4), o.i64());
     break;
   }
   case layout::Kind::ChannelBlock: {
@@ -541,7 +357,7 @@ SmallVector<Value, 4> PackedDecoder::params(OpBuilder &b, Location loc,
   for (unsigned k = 0; k < nv; ++k) {
     if (f16) {
       p.push_back(
-          o.halfToFloat(o.loadInt(bytes, o.add(base, o.idx(2 * k)), 2)));
+          o.halfToFloat(o.loadInt(bytes, o.add(base, o.idx(2 * k)), 2, 2)));
       continue;
     }
     // As decodeQ8Scale / decodeQ8Offset: super * float(c) * (1 / 255).
@@ -558,9 +374,12 @@ PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
                                         const Row &r, Value firstChunk,
                                         unsigned chunks) const {
   Ops o{b, loc};
+  // Plane rows start on 16 bytes, so whole words are 4-byte aligned (the
+  // NM mask scratch is a stack buffer of unknown alignment).
+  unsigned align = chunks == kWordChunks ? 4 : 0;
   auto bits = [&](Value mem, Value at) {
     return chunks == 1 ? o.extui(o.load(mem, at), o.i32())
-                       : o.loadInt(mem, at, 4);
+                       : o.loadInt(mem, at, 4, mem == bytes ? align : 0);
   };
   return {bits(bytes, o.add(r.codes, firstChunk)),
           bits(r.maskMem, o.add(r.mask, firstChunk))};
@@ -598,7 +417,9 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
       // Eight k-bit codes are the k bytes at 8c * k / 8.
       bool narrow = 8 * k <= 32;
       Type et = narrow ? o.i32() : o.i64();
-      Value word = o.loadInt(bytes, at, narrow ? 4 : 8);
+      // Rows start on 16 bytes: chunk c's bytes are aligned as c * k is.
+      unsigned align = std::min(unsigned(k & -k), narrow ? 4u : 8u);
+      Value word = o.loadInt(bytes, at, narrow ? 4 : 8, align > 1 ? align : 0);
       Value v =
           o.and_(o.shr(o.splat(word),
                        o.lanes(et, laneList([&](int64_t l) { return l * k; }))),
@@ -623,12 +444,27 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
   // on, at most 8 * 7 bits, so one 64-bit load holds them all; the table
   // gives each lane's offset in them (lanes that are not salient read
   // bits they do not use).
-  Value m = o.load(r.maskMem, o.add(r.mask, c));
+  Value m = gpuLoads_ ? o.trunci(o.shr(w.mask, o.int_(o.i32(), 8 * t)), o.i8())
+                      : o.load(r.maskMem, o.add(r.mask, c));
   Value shifts = o.vload(o.vec(o.i32()), r.shifts,
                          o.mul(o.toIndex(o.extui(m, o.i64())), o.idx(n)));
   Value pos = o.mul(rank, o.int_(o.i64(), rest));
-  Value at = o.add(r.stream, o.toIndex(o.shr(pos, o.int_(o.i64(), 3))));
-  Value word = o.shr(o.loadInt(bytes, at, 8), o.and_(pos, o.int_(o.i64(), 7)));
+  Value word;
+  if (gpuLoads_) {
+    // The 64 bits from `pos` out of the two aligned words holding them:
+    // lo >> s | (hi << 1) << (63 - s), which is lo for s = 0.
+    Value at = o.add(r.stream, o.toIndex(o.shl(o.shr(pos, o.int_(o.i64(), 6)),
+                                               o.int_(o.i64(), 3))));
+    Value s = o.and_(pos, o.int_(o.i64(), 63));
+    Value lo = o.loadInt(bytes, at, 8, 8);
+    Value hi = o.loadInt(bytes, o.add(at, o.idx(8)), 8, 8);
+    Value one = o.int_(o.i64(), 1);
+    word = o.or_(o.shr(lo, s),
+                 o.shl(o.shl(hi, one), o.sub(o.int_(o.i64(), 63), s)));
+  } else {
+    Value at = o.add(r.stream, o.toIndex(o.shr(pos, o.int_(o.i64(), 3))));
+    word = o.shr(o.loadInt(bytes, at, 8), o.and_(pos, o.int_(o.i64(), 7)));
+  }
   Value restMask = o.splat(o.int_(o.i32(), (int64_t(1) << rest) - 1));
   Value lows;
   if (8 * rest <= 32)

@@ -2,6 +2,7 @@
 
 #include "s10/InitAll.h"
 
+#include "s10/Codegen/CudaCodegen.h"
 #include "s10/Codegen/Passes.h"
 #include "s10/Conversion/Passes.h"
 #include "s10/Dialect/ONNX/IR/ONNXDialect.h"
@@ -34,6 +35,8 @@ void s10::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
                   mlir::vector::VectorDialect>();
+  // What lowering CUDA kernels needs in any tool that parses a model.
+  s10::codegen::registerCudaCodegen(registry);
 }
 
 void s10::registerAllPasses() {

@@ -1,6 +1,8 @@
 //===- s10-compile.cpp - Compile an s10 model to a .s10 artifact ----------===//
 //
 //   s10-compile model.q.mlirbc --target=cpu -o model.s10
+//   s10-compile model.q.mlirbc --target=cuda --chip=sm_90 --emit=cubin -o
+//   k.cubin
 //
 // Reads a raised (usually quantized and packed) model and writes ONE file
 // that libs10rt runs without MLIR, LLVM or the ONNX weights: the config,
@@ -9,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "s10/Codegen/CpuCodegen.h"
+#include "s10/Codegen/CudaCodegen.h"
 #include "s10/Codegen/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Target/Artifact/ArtifactWriter.h"
@@ -16,6 +19,7 @@
 #include "s10/Tools/OutputFile.h"
 #include "s10/Tools/VerifyWeights.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -43,9 +47,21 @@ static cl::opt<std::string> outputPath("o", cl::Required,
                                        cl::desc("Output artifact (.s10)"),
                                        cl::value_desc("file"),
                                        cl::cat(compileCat));
-static cl::opt<std::string> target("target",
-                                   cl::desc("Target: cpu (x86-64; default)"),
-                                   cl::init("cpu"), cl::cat(compileCat));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Target: cpu (x86-64; default) or cuda (NVIDIA GPUs: "
+                    "kernels only so far, see --emit)"),
+           cl::init("cpu"), cl::cat(compileCat));
+static cl::opt<std::string> chip("chip",
+                                 cl::desc("NVIDIA chip of --target=cuda: "
+                                          "sm_80, sm_90 (default), ..."),
+                                 cl::init("sm_90"), cl::cat(compileCat));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to write: artifact (a .s10 file; default), or for "
+                  "--target=cuda the model's kernels as ptx (PTX text) or "
+                  "cubin (assembled by the CUDA toolkit's ptxas)"),
+         cl::init("artifact"), cl::cat(compileCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("x86-64 CPU the kernels are compiled for: x86-64-v3 (AVX2, "
@@ -89,6 +105,77 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
+/// --target=cuda: the model's kernels as PTX or a cubin.
+static int compileCuda(mlir::ModuleOp module,
+                       std::chrono::steady_clock::time_point start) {
+  // Layers left without a kernel are warnings: show them.
+  mlir::ScopedDiagnosticHandler warnings(
+      module.getContext(), [](mlir::Diagnostic &d) {
+        if (d.getSeverity() != mlir::DiagnosticSeverity::Warning)
+          return mlir::failure();
+        errs() << "s10-compile: warning: ";
+        if (auto fl = d.getLocation()->findInstanceOf<mlir::FileLineColLoc>())
+          errs() << fl.getFilename().getValue() << ":" << fl.getLine() << ":"
+                 << fl.getColumn() << ": ";
+        errs() << d << "\n";
+        return mlir::success();
+      });
+  mlir::PassManager pm(module.getContext());
+  s10::codegen::GenerateKernelsOptions genOpts;
+  genOpts.denseOutIn = true;
+  genOpts.target = "cuda";
+  pm.addPass(s10::codegen::createGenerateKernels(genOpts));
+  if (failed(pm.run(module)))
+    return fail(inputPath + ": kernel generation failed");
+  int64_t layers = 0, kernels = 0;
+  module.walk([&](mlir::Operation *op) {
+    if (op->hasAttr("s10.kernel"))
+      ++layers;
+    if (mlir::isa<mlir::gpu::GPUFuncOp>(op))
+      ++kernels;
+  });
+  if (kernels == 0)
+    return fail(inputPath + ": no layer has a CUDA kernel");
+  // Only the kernels are compiled: move them into a module of their own.
+  auto gpuModule = module.lookupSymbol<mlir::gpu::GPUModuleOp>("s10_kernels");
+  mlir::OpBuilder b(module.getContext());
+  mlir::OwningOpRef<mlir::ModuleOp> holder =
+      mlir::ModuleOp::create(module.getLoc());
+  (*holder)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                     b.getUnitAttr());
+  gpuModule->moveBefore(holder->getBody(), holder->getBody()->end());
+  std::string bytes, error;
+  if (failed(s10::codegen::compileCudaKernels(*holder, chip, emit == "ptx",
+                                              bytes, error)))
+    return fail(inputPath + ": " + error);
+  if (Error e = s10::writeFileAtomically(outputPath, bytes))
+    return fail(toString(std::move(e)));
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!quiet)
+    errs() << formatv("s10-compile: {0}: {1} bytes of {2} for {3}: {4} "
+                      "kernels for {5} layers, {6:F2} s\n",
+                      outputPath, bytes.size(), emit == "ptx" ? "PTX" : "cubin",
+                      chip.getValue(), kernels, layers, secs);
+  if (!reportPath.empty()) {
+    json::Object o{{"output", outputPath},
+                   {"target", "cuda"},
+                   {"chip", chip.getValue()},
+                   {"emit", emit.getValue()},
+                   {"bytes", int64_t(bytes.size())},
+                   {"kernels", kernels},
+                   {"layers", layers},
+                   {"seconds", secs}};
+    std::string text;
+    raw_string_ostream os(text);
+    os << formatv("{0:2}", json::Value(std::move(o))) << "\n";
+    if (Error e = s10::writeFileAtomically(reportPath, text))
+      return fail(toString(std::move(e)));
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   cl::HideUnrelatedOptions(compileCat);
@@ -97,11 +184,26 @@ int main(int argc, char **argv) {
       "s10 ahead-of-time compiler: a raised, packed model to a .s10 "
       "artifact\n\n"
       "  s10-compile model.q.mlirbc --target=cpu -o model.s10\n"
+      "  s10-compile model.q.mlirbc --target=cuda --chip=sm_90 --emit=ptx "
+      "-o kernels.ptx\n"
       "  s10-run model.s10 --tokenizer tokenizer.model --prompt \"...\"\n");
   auto start = std::chrono::steady_clock::now();
 
-  if (target != "cpu")
-    return fail("--target must be 'cpu', got '" + target + "'");
+  if (target != "cpu" && target != "cuda")
+    return fail("--target must be 'cpu' or 'cuda', got '" + target + "'");
+  if (emit != "artifact" && emit != "ptx" && emit != "cubin")
+    return fail("--emit must be 'artifact', 'ptx' or 'cubin', got '" + emit +
+                "'");
+  if (target == "cpu" && emit != "artifact")
+    return fail("--emit=" + emit + " needs --target=cuda");
+  if (target == "cuda" && emit == "artifact")
+    return fail("--target=cuda writes kernels only so far (--emit=ptx or "
+                "--emit=cubin): the CUDA runtime that would run a .s10 "
+                "artifact is not built yet");
+  if (target == "cuda" && !s10::codegen::isCudaChip(chip))
+    return fail("--chip must name an NVIDIA chip such as sm_80 or sm_90, "
+                "got '" +
+                chip + "'");
   if (kernelsOpt != "generated" && kernelsOpt != "runtime")
     return fail("--kernels must be 'generated' or 'runtime', got '" +
                 kernelsOpt + "'");
@@ -132,6 +234,9 @@ int main(int argc, char **argv) {
   if (verifyWeights)
     if (Error e = s10::verifyModelWeights(*module, inputPath))
       return fail(toString(std::move(e)));
+
+  if (target == "cuda")
+    return compileCuda(*module, start);
 
   s10::target::ArtifactOptions opts;
   double codegenSecs = 0;

@@ -138,6 +138,11 @@ public:
 
   const quant::layout::Spec &spec() const { return spec_; }
   const quant::layout::Geometry &geometry() const { return geometry_; }
+  /// GPU loads: a chunk's salient low bits come from two aligned 64-bit
+  /// loads and a funnel shift rather than one unaligned load (which NVPTX
+  /// splits into bytes), and its mask byte from the Word rather than
+  /// memory. Not for N:M, whose streams start on any byte.
+  void setGpuLoads(bool on) { gpuLoads_ = on; }
   /// Number of weights in a chunk.
   static constexpr int64_t kChunk = 8;
   /// True if every group starts on a chunk, so chunks never straddle groups.
@@ -213,6 +218,7 @@ public:
 private:
   quant::layout::Spec spec_;
   quant::layout::Geometry geometry_;
+  bool gpuLoads_ = false;
 };
 
 } // namespace s10::codegen

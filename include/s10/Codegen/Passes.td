@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
-  let summary = "Build the CPU kernels a model's layers call";
+  let summary = "Build the CPU or CUDA kernels a model's layers call";
   let description = [{
     Builds one kernel function per distinct (ABI, shape, layout) for the
     layers of the model's functions, in upstream dialects only, so that
@@ -19,21 +19,30 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     - `squeeze.rms_norm` (one row of the static last dimension),
       `squeeze.swiglu` and `onnx.node "Add"` of equal shapes: elementwise.
 
-    The kernels go into a nested `builtin.module @s10_kernels` (created if
-    missing, reused if present) and each layer gets a discardable
-    `s10.kernel` attribute naming its kernel's symbol. Layers it cannot
-    serve (a bias, a computed weight, broadcasting, dynamic widths) are left
-    alone; a packed weight no kernel can decode gets a warning.
+    For `target=cpu` the kernels are `func.func`s in a nested
+    `builtin.module @s10_kernels`; for `target=cuda` they are `gpu.func`
+    kernels (one warp per GEMV row, shuffles for the sums, see
+    `GpuKernelBuilder.h`) in a `gpu.module @s10_kernels`, and the module
+    gets `gpu.container_module`; `s10-lower-kernels-to-nvvm` compiles them.
+    The kernel module is created if missing and reused if present; each
+    layer gets a discardable `s10.kernel` attribute naming its kernel's
+    symbol. Layers it cannot serve (a bias, a computed weight,
+    broadcasting, dynamic widths) are left alone; a packed weight no kernel
+    of the target can decode gets a warning.
   }];
   let options = [
     Option<"denseOutIn", "dense-out-in", "bool", /*default=*/"false",
            "Build dense GEMVs for [out, in] storage whatever the op's "
            "weight layout (the .s10 artifact transposes ONNX MatMul weights)">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Kernels for 'cpu' (func.func, lowered to x86-64) or 'cuda' "
+           "(gpu.func, lowered to NVVM)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect"
   ];
   let statistics = [
     Statistic<"numKernels", "kernels", "Kernel functions built">,

@@ -1,0 +1,257 @@
+//===- CudaCases.cpp - CUDA kernels and their cases for a GPU machine -----===//
+//
+// Writes what scripts/gpu-check.sh runs on a machine with an NVIDIA GPU
+// (which has no MLIR): the CUDA kernels of a fixed set of cases compiled for
+// each chip, and the case manifest (s10/Quant/GpuCases.h) from which the
+// GPU machine rebuilds every weight and input and the C++ reference output.
+//
+//   s10-cuda-cases OUTDIR [sm_80,sm_90]
+//
+// writes OUTDIR/cases.txt and OUTDIR/kernels.<chip>.cubin. The check cases
+// cover every layout kind and parameter format the CUDA GEMV serves, the
+// bundled model's shapes, RMSNorm, Add and SwiGLU; the bench cases are the
+// GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the Squeeze10
+// default layout, at 2-bit k-bit, and dense fp16.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Codegen/CpuCodegen.h"
+#include "s10/Codegen/CudaCodegen.h"
+#include "s10/Codegen/GpuKernelBuilder.h"
+#include "s10/Quant/GpuCases.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <set>
+
+using namespace mlir;
+using namespace s10::codegen;
+namespace layout = s10::quant::layout;
+namespace gc = s10::quant::gpucases;
+
+namespace {
+
+int fail(const std::string &msg) {
+  llvm::errs() << "s10-cuda-cases: error: " << msg << "\n";
+  return 1;
+}
+
+layout::Spec kbit(unsigned bits, int64_t group, layout::ParamFormat f) {
+  layout::Spec s;
+  s.kind = layout::Kind::KBit;
+  s.bits = bits;
+  s.groupSize = group;
+  s.params = f;
+  return s;
+}
+
+layout::Spec mixed(layout::Kind kind, unsigned sbits, int64_t group,
+                   layout::ParamFormat f, int64_t block = 0) {
+  layout::Spec s;
+  s.kind = kind;
+  s.bits = 1;
+  s.salientBits = sbits;
+  s.groupSize = group;
+  s.params = f;
+  s.block = block;
+  return s;
+}
+
+std::vector<gc::Case> allCases() {
+  const auto f16 = layout::ParamFormat::F16, q8 = layout::ParamFormat::Q8;
+  std::vector<gc::Case> cases;
+  uint64_t seed = 1;
+  auto gemv = [&](layout::Spec s, int64_t out, int64_t in, bool bench) {
+    gc::Case c;
+    c.kind = gc::Kind::Gemv;
+    c.spec = s;
+    c.out = out;
+    c.in = in;
+    c.tokens = bench ? 1 : 2;
+    c.bench = bench;
+    c.seed = seed++;
+    cases.push_back(c);
+  };
+  auto dense = [&](bool isF16, int64_t out, int64_t in, bool bench) {
+    gc::Case c;
+    c.kind = gc::Kind::Dense;
+    c.f16 = isF16;
+    c.out = out;
+    c.in = in;
+    c.tokens = bench ? 1 : 2;
+    c.bench = bench;
+    c.seed = seed++;
+    cases.push_back(c);
+  };
+  // The bundled model at the default layout, and every kind and format.
+  for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
+           {384, 384}, {128, 384}, {1024, 384}, {384, 1024}})
+    gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, false);
+  for (unsigned b = 1; b <= 8; ++b)
+    gemv(kbit(b, b % 2 ? 64 : 128, b % 2 ? q8 : f16), b == 2 ? 37 : 9,
+         b == 2 ? 1280 : 256, false);
+  for (unsigned sb = 2; sb <= 8; ++sb)
+    gemv(mixed(layout::Kind::Bitmap, sb, sb % 2 ? 32 : 128, sb % 3 ? f16 : q8),
+         sb == 4 ? 37 : 11, sb == 4 ? 1280 : 256, false);
+  gemv(mixed(layout::Kind::ChannelBlock, 3, 32, f16, 1), 9, 128, false);
+  gemv(mixed(layout::Kind::ChannelBlock, 4, 128, q8, 4), 19, 1280, false);
+  gemv(mixed(layout::Kind::ChannelBlock, 8, 64, f16, 16), 37, 192, false);
+  dense(true, 4096, 384, false);
+  dense(false, 19, 64, false);
+  for (auto [width, rows] :
+       std::vector<std::pair<int64_t, int64_t>>{{384, 7}, {4096, 3}}) {
+    gc::Case c;
+    c.kind = gc::Kind::RMSNorm;
+    c.f16 = true;
+    c.in = width;
+    c.tokens = rows;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  for (bool swiglu : {false, true}) {
+    gc::Case c;
+    c.kind = gc::Kind::Binary;
+    c.swiglu = swiglu;
+    c.in = 2 * 11008 + 17;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  // LLaMA-2-7B's GEMVs.
+  for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
+           {4096, 4096}, {11008, 4096}, {4096, 11008}}) {
+    gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, true);
+    gemv(kbit(2, 128, f16), out, in, true);
+    dense(true, out, in, true);
+  }
+  return cases;
+}
+
+/// Fills the count-dependent parts of the spec and the kernel name.
+bool resolve(gc::Case &c, std::string &error) {
+  switch (c.kind) {
+  case gc::Kind::Gemv: {
+    layout::Logical w = gc::randomWeight(c.spec, c.out, c.in, c.seed);
+    layout::Status st = layout::fit(c.spec, w);
+    if (st.failed()) {
+      error = st.message();
+      return false;
+    }
+    c.kernel = gemvKernelName(GemvWeight::makePacked(c.spec, c.out, c.in));
+    return true;
+  }
+  case gc::Kind::Dense:
+    c.kernel = gemvKernelName(GemvWeight::makeDense(
+        c.f16 ? DenseType::F16 : DenseType::F32, c.out, c.in));
+    return true;
+  case gc::Kind::RMSNorm:
+    c.kernel =
+        rmsNormKernelName(c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32);
+    return true;
+  case gc::Kind::Binary:
+    c.kernel =
+        binaryKernelName(c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2 || argc > 3 || std::string(argv[1]) == "--help") {
+    llvm::errs() << "usage: s10-cuda-cases OUTDIR [sm_80,sm_90]\n";
+    return argc == 2 ? 0 : 1;
+  }
+  std::string outDir = argv[1];
+  std::vector<std::string> chips = {"sm_80", "sm_90"};
+  if (argc == 3) {
+    chips.clear();
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(argv[2]).split(parts, ',');
+    for (llvm::StringRef p : parts) {
+      if (!isCudaChip(p))
+        return fail("not a CUDA chip: '" + p.str() + "'");
+      chips.push_back(p.str());
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
+    return fail("cannot create '" + outDir + "': " + ec.message());
+
+  std::vector<gc::Case> cases = allCases();
+  std::string error;
+  for (gc::Case &c : cases)
+    if (!resolve(c, error))
+      return fail("case " + gc::caseLine(c) + ": " + error);
+
+  DialectRegistry registry;
+  registerGpuKernelDialects(registry);
+  registerCudaCodegen(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  for (const std::string &chip : chips) {
+    Location loc = UnknownLoc::get(&ctx);
+    OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
+    OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
+    (*holder)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                       b.getUnitAttr());
+    auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
+    b.setInsertionPointToEnd(gm.getBody());
+    std::set<std::string> built;
+    for (const gc::Case &c : cases) {
+      if (!built.insert(c.kernel).second)
+        continue;
+      bool ok = true;
+      switch (c.kind) {
+      case gc::Kind::Gemv:
+        ok = succeeded(buildGpuGemvKernel(
+            b, loc, GemvWeight::makePacked(c.spec, c.out, c.in)));
+        break;
+      case gc::Kind::Dense:
+        ok = succeeded(buildGpuGemvKernel(
+            b, loc,
+            GemvWeight::makeDense(c.f16 ? DenseType::F16 : DenseType::F32,
+                                  c.out, c.in)));
+        break;
+      case gc::Kind::RMSNorm:
+        ok = succeeded(buildGpuRMSNormKernel(
+            b, loc, c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32));
+        break;
+      case gc::Kind::Binary:
+        buildGpuBinaryKernel(b, loc,
+                             c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+        break;
+      }
+      if (!ok)
+        return fail("cannot build " + c.kernel);
+    }
+    std::string cubin;
+    if (failed(compileCudaKernels(*holder, chip, /*ptx=*/false, cubin, error)))
+      return fail(error);
+    llvm::SmallString<256> path(outDir);
+    llvm::sys::path::append(path, "kernels." + chip + ".cubin");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec)
+      return fail("cannot write '" + path.str().str() + "': " + ec.message());
+    os << cubin;
+    llvm::errs() << "s10-cuda-cases: " << path << ": " << built.size()
+                 << " kernels, " << cubin.size() << " bytes\n";
+  }
+  llvm::SmallString<256> path(outDir);
+  llvm::sys::path::append(path, "cases.txt");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path.str().str() + "': " + ec.message());
+  os << "# s10 CUDA kernel cases (s10/Quant/GpuCases.h); kernels.<chip>.cubin"
+        " beside\n";
+  for (const gc::Case &c : cases)
+    os << gc::caseLine(c) << "\n";
+  llvm::errs() << "s10-cuda-cases: " << path << ": " << cases.size()
+               << " cases\n";
+  return 0;
+}

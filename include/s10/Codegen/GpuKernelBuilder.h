@@ -1,0 +1,63 @@
+//===- GpuKernelBuilder.h - CUDA kernels for packed layouts -----*- C++ -*-===//
+//
+// Builds `gpu.func` kernels (upstream `gpu`, memref, scf, arith, vector) for
+// the CUDA target. Arguments are static memrefs, lowered with the
+// bare-pointer convention to plain device pointers; run-time sizes are i64.
+// Every kernel states its block size (`known_block_size`), which the NVVM
+// lowering turns into `.maxntid`; the grid is given per ABI:
+//
+//   Gemv     (const uint8_t *w, const float *x, float *y, int64_t tokens)
+//            y[t][r] = W[r] . x[t]: one warp per row, kGemvWarps rows per
+//            block; grid (ceil(out / kGemvWarps), tokens).
+//   RMSNorm  (const float *x, const uint8_t *w, float *y, int64_t rows)
+//            one warp per row; grid ceil(rows / kGemvWarps).
+//   Binary   (const float *a, const float *b, float *y, int64_t n)
+//            one element per thread; grid ceil(n / kBinaryBlock).
+//
+// Packed weights are decoded by the same PackedDecoder as the CPU kernels.
+// A warp walks a row 32 columns per lane at a time (4 bytes of each bit
+// plane: a warp reads 128 consecutive bytes), finds each lane's salient
+// rank with a warp scan of the mask popcounts, accumulates in f32 vector
+// lanes and reduces with butterfly shuffles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_CODEGEN_GPUKERNELBUILDER_H
+#define S10_CODEGEN_GPUKERNELBUILDER_H
+
+#include "s10/Codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+namespace s10::codegen {
+
+/// Warps (rows) per block of the Gemv and RMSNorm kernels.
+constexpr int64_t kGemvWarps = 4;
+/// Threads per block of the Binary kernels.
+constexpr int64_t kBinaryBlock = 256;
+
+/// Checks that a CUDA Gemv can be built for `w`; on failure `reason` says
+/// why (N:M weights, inputs not a multiple of 32, groups not a multiple of
+/// 32 columns).
+mlir::LogicalResult checkGpuGemvWeight(const GemvWeight &w,
+                                       std::string &reason);
+
+/// The builders create a `gpu.func` kernel at the insertion point of `b`,
+/// which must be inside a `gpu.module`, named as the CPU kernels are
+/// (gemvKernelName and the others) unless `name` is given.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuGemvKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
+                   llvm::StringRef name = {});
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuRMSNormKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
+                      double eps, DenseType weight, llvm::StringRef name = {});
+mlir::gpu::GPUFuncOp buildGpuBinaryKernel(mlir::OpBuilder &b,
+                                          mlir::Location loc, BinaryKind kind,
+                                          llvm::StringRef name = {});
+
+/// Adds the dialects the CUDA kernels are built and lowered in.
+void registerGpuKernelDialects(mlir::DialectRegistry &registry);
+
+} // namespace s10::codegen
+
+#endif // S10_CODEGEN_GPUKERNELBUILDER_H

@@ -1,0 +1,293 @@
+//===- GpuCases.h - CUDA kernel cases shared by compiler and runtime -*- C++
+//-*-===//
+//
+// The CUDA kernels are compiled on a machine without a GPU and checked on
+// one without MLIR. A case manifest (one line per kernel) carries what the
+// GPU machine needs to rebuild every input: the layout, the shape and a
+// seed. Weights come from randomWeight(), which uses integer arithmetic and
+// exactly rounded conversions only, so both machines derive the same bytes
+// (and so the same salient counts, on which kernel names and offsets
+// depend). Header-only, plain C++17: the runtime's check tool includes it.
+//
+//   gemv    kernel=NAME kind=bitmap bits=1 group=128 sbits=4 params=f16
+//           block=0 nm=0 count=29491 out=384 in=384 tokens=2 seed=7 bench=0
+//   dense   kernel=NAME type=f16 out=4096 in=384 tokens=2 seed=3 bench=0
+//   rmsnorm kernel=NAME type=f16 width=384 eps=1e-05 rows=7 seed=5
+//   binary  kernel=NAME op=swiglu n=1000 seed=9
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10_QUANT_GPUCASES_H
+#define S10_QUANT_GPUCASES_H
+
+#include "s10/Quant/Layout.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace s10::quant::gpucases {
+
+/// splitmix64: the same sequence on every machine.
+struct Rng {
+  uint64_t state;
+  explicit Rng(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, n) (n small: the bias is below 2^-40).
+  uint64_t below(uint64_t n) { return next() % n; }
+  /// k / 1000 for k uniform in [lo, hi]: exactly rounded, so portable.
+  float milli(int lo, int hi) {
+    return float(int64_t(lo) + int64_t(below(uint64_t(hi - lo + 1)))) / 1000.0f;
+  }
+  /// A value in [-1, 1] for activations.
+  float unit() { return milli(-1000, 1000); }
+};
+
+/// A random weight of `s` (kbit, bitmap or channel-block): uniform codes,
+/// about one in five weights salient (per channel and row block for
+/// channel blocks), scales in [0.001, 1], offsets in [-1, 1], salient
+/// scales a tenth of that.
+inline layout::Logical randomWeight(const layout::Spec &s, int64_t out,
+                                    int64_t in, uint64_t seed) {
+  Rng rng(seed);
+  layout::Logical w;
+  w.out = out;
+  w.in = in;
+  w.groupSize = s.groupSize;
+  size_t n = size_t(out) * size_t(in);
+  w.codes.resize(n);
+  if (s.kind == layout::Kind::Bitmap) {
+    w.salient.resize(n);
+    for (auto &m : w.salient)
+      m = rng.below(5) == 0;
+  } else if (s.kind == layout::Kind::ChannelBlock) {
+    w.salient.resize(n);
+    for (int64_t b = 0; b * s.block < out; ++b) {
+      std::vector<uint8_t> chan(static_cast<size_t>(in));
+      for (auto &m : chan)
+        m = rng.below(5) == 0;
+      for (int64_t i = b * s.block; i < out && i < (b + 1) * s.block; ++i)
+        for (int64_t j = 0; j < in; ++j)
+          w.salient[size_t(i * in + j)] = chan[size_t(j)];
+    }
+  }
+  for (size_t k = 0; k < n; ++k) {
+    bool sal = !w.salient.empty() && w.salient[k];
+    unsigned bits = sal ? s.salientBits : s.bits;
+    w.codes[k] = uint8_t(rng.below(uint64_t(1) << bits));
+  }
+  size_t ng = size_t(out * w.groups());
+  for (size_t k = 0; k < ng; ++k) {
+    w.scales.push_back(rng.milli(1, 1000));
+    w.offsets.push_back(rng.milli(-1000, 1000));
+    if (s.mixed()) {
+      w.salientScales.push_back(rng.milli(1, 1000) * 0.125f);
+      w.salientOffsets.push_back(rng.milli(-1000, 1000));
+    }
+  }
+  return w;
+}
+
+/// `count` activations in [-1, 1].
+inline std::vector<float> randomVector(size_t count, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(count);
+  for (float &x : v)
+    x = rng.unit();
+  return v;
+}
+
+enum class Kind { Gemv, Dense, RMSNorm, Binary };
+
+struct Case {
+  Kind kind = Kind::Gemv;
+  std::string kernel;
+  layout::Spec spec;       // gemv (salientCount: the compiling machine's)
+  bool f16 = true;         // dense, rmsnorm: weight type
+  int64_t out = 0, in = 0; // gemv, dense; rmsnorm: in = width
+  int64_t tokens = 1;      // gemv, dense: rows of x; rmsnorm: rows
+  double eps = 1e-5;       // rmsnorm
+  bool swiglu = false;     // binary: swiglu, else add
+  uint64_t seed = 0;
+  bool bench = false; // timed by the check tool
+};
+
+inline const char *kindWord(Kind k) {
+  switch (k) {
+  case Kind::Gemv:
+    return "gemv";
+  case Kind::Dense:
+    return "dense";
+  case Kind::RMSNorm:
+    return "rmsnorm";
+  case Kind::Binary:
+    return "binary";
+  }
+  return "?";
+}
+
+inline std::string caseLine(const Case &c) {
+  std::ostringstream os;
+  os << kindWord(c.kind) << " kernel=" << c.kernel;
+  switch (c.kind) {
+  case Kind::Gemv:
+    os << " kind=" << layout::kindName(c.spec.kind) << " bits=" << c.spec.bits
+       << " group=" << c.spec.groupSize << " sbits=" << c.spec.salientBits
+       << " params=" << layout::paramFormatName(c.spec.params)
+       << " block=" << c.spec.block << " nm=" << c.spec.nmSalient
+       << " count=" << c.spec.salientCount << " out=" << c.out << " in=" << c.in
+       << " tokens=" << c.tokens;
+    break;
+  case Kind::Dense:
+    os << " type=" << (c.f16 ? "f16" : "f32") << " out=" << c.out
+       << " in=" << c.in << " tokens=" << c.tokens;
+    break;
+  case Kind::RMSNorm: {
+    char eps[32];
+    std::snprintf(eps, sizeof(eps), "%.17g", c.eps);
+    os << " type=" << (c.f16 ? "f16" : "f32") << " width=" << c.in
+       << " eps=" << eps << " rows=" << c.tokens;
+    break;
+  }
+  case Kind::Binary:
+    os << " op=" << (c.swiglu ? "swiglu" : "add") << " n=" << c.in;
+    break;
+  }
+  os << " seed=" << c.seed;
+  if (c.kind == Kind::Gemv || c.kind == Kind::Dense)
+    os << " bench=" << (c.bench ? 1 : 0);
+  return os.str();
+}
+
+/// Parses one manifest line; false with `error` set if it is malformed.
+inline bool parseCase(const std::string &line, Case &c, std::string &error) {
+  std::istringstream is(line);
+  std::string word;
+  is >> word;
+  std::map<std::string, std::string> kv;
+  for (std::string tok; is >> tok;) {
+    size_t eq = tok.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = "expected key=value, got '" + tok + "'";
+      return false;
+    }
+    kv[tok.substr(0, eq)] = tok.substr(eq + 1);
+  }
+  auto str = [&](const char *key, std::string &out) {
+    auto it = kv.find(key);
+    if (it == kv.end()) {
+      error = std::string("missing ") + key;
+      return false;
+    }
+    out = it->second;
+    return true;
+  };
+  auto num = [&](const char *key, int64_t &out, int64_t lo, int64_t hi) {
+    std::string s;
+    if (!str(key, s))
+      return false;
+    char *end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end || v < lo || v > hi) {
+      error = std::string(key) + " must be an integer in [" +
+              std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + s +
+              "'";
+      return false;
+    }
+    out = v;
+    return true;
+  };
+  const int64_t kMaxDim = int64_t(1) << 20;
+  int64_t seed = 0, bench = 0;
+  if (!str("kernel", c.kernel) || !num("seed", seed, 0, INT64_MAX))
+    return false;
+  c.seed = uint64_t(seed);
+  std::string type;
+  if (word == "gemv") {
+    c.kind = Kind::Gemv;
+    std::string kind, params;
+    int64_t bits, group, sbits, block, nm, count;
+    if (!str("kind", kind) || !str("params", params) ||
+        !num("bits", bits, 1, 8) || !num("group", group, 1, kMaxDim) ||
+        !num("sbits", sbits, 0, 8) || !num("block", block, 0, kMaxDim) ||
+        !num("nm", nm, 0, kMaxDim) || !num("count", count, 0, INT64_MAX) ||
+        !num("out", c.out, 1, kMaxDim) || !num("in", c.in, 1, kMaxDim) ||
+        !num("tokens", c.tokens, 1, 4096) || !num("bench", bench, 0, 1))
+      return false;
+    if (kind == "kbit")
+      c.spec.kind = layout::Kind::KBit;
+    else if (kind == "bitmap")
+      c.spec.kind = layout::Kind::Bitmap;
+    else if (kind == "chanblock")
+      c.spec.kind = layout::Kind::ChannelBlock;
+    else {
+      error = "kind must be kbit, bitmap or chanblock, got '" + kind + "'";
+      return false;
+    }
+    if (params != "f16" && params != "q8") {
+      error = "params must be f16 or q8, got '" + params + "'";
+      return false;
+    }
+    c.spec.params =
+        params == "f16" ? layout::ParamFormat::F16 : layout::ParamFormat::Q8;
+    c.spec.bits = unsigned(bits);
+    c.spec.groupSize = group;
+    c.spec.salientBits = unsigned(sbits);
+    c.spec.block = block;
+    c.spec.nmSalient = nm;
+    c.spec.salientCount = count;
+  } else if (word == "dense") {
+    c.kind = Kind::Dense;
+    if (!str("type", type) || !num("out", c.out, 1, kMaxDim) ||
+        !num("in", c.in, 1, kMaxDim) || !num("tokens", c.tokens, 1, 4096) ||
+        !num("bench", bench, 0, 1))
+      return false;
+  } else if (word == "rmsnorm") {
+    c.kind = Kind::RMSNorm;
+    std::string eps;
+    if (!str("type", type) || !num("width", c.in, 1, kMaxDim) ||
+        !num("rows", c.tokens, 1, 4096) || !str("eps", eps))
+      return false;
+    char *end = nullptr;
+    c.eps = std::strtod(eps.c_str(), &end);
+    if (eps.empty() || *end || !(c.eps >= 0)) {
+      error = "eps must be a number >= 0, got '" + eps + "'";
+      return false;
+    }
+  } else if (word == "binary") {
+    c.kind = Kind::Binary;
+    std::string op;
+    if (!str("op", op) || !num("n", c.in, 1, INT64_C(1) << 30))
+      return false;
+    if (op != "add" && op != "swiglu") {
+      error = "op must be add or swiglu, got '" + op + "'";
+      return false;
+    }
+    c.swiglu = op == "swiglu";
+  } else {
+    error = "unknown case kind '" + word + "'";
+    return false;
+  }
+  if (c.kind == Kind::Dense || c.kind == Kind::RMSNorm) {
+    if (type != "f16" && type != "f32") {
+      error = "type must be f16 or f32, got '" + type + "'";
+      return false;
+    }
+    c.f16 = type == "f16";
+  }
+  c.bench = bench != 0;
+  return true;
+}
+
+} // namespace s10::quant::gpucases
+
+#endif // S10_QUANT_GPUCASES_H

@@ -1,0 +1,392 @@
+//===- GpuKernelBuilder.cpp - CUDA kernels for packed layouts -------------===//
+//
+// Batch-1 decode is bound by the bytes of weights read, so the GEMV gives
+// each row to one warp and makes every warp-wide load contiguous: lane l
+// takes columns [32w, 32w + 32) for w = l, l + 32, ..., which is four bytes
+// of each 1-bit plane (one aligned 32-bit load; the warp reads 128
+// consecutive bytes) and eight 16-byte loads of x. The salient low bits of
+// a mixed layout sit in one bit stream per row, so a lane needs the number
+// of salient weights before its word: an exclusive warp scan of the
+// words' mask popcounts, carried from one sweep of the warp to the next.
+//
+// Values are dequantized by PackedDecoder (the CPU kernels' emitter, bit
+// for bit the layout's decode), multiplied into x in two vector<8xf32>
+// accumulators and summed across the warp with butterfly shuffles.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Codegen/GpuKernelBuilder.h"
+
+#include "Ops.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace s10::codegen;
+namespace layout = s10::quant::layout;
+using s10::codegen::detail::memref1D;
+using s10::codegen::detail::Ops;
+using s10::codegen::detail::str;
+
+namespace {
+
+constexpr int64_t kWarp = 32;
+/// Columns of one lane step: a 32-bit word of each 1-bit plane.
+constexpr int64_t kSpan = PackedDecoder::kChunk * PackedDecoder::kWordChunks;
+
+gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc, StringRef name,
+                          ArrayRef<Type> args, int64_t block) {
+  auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(block), int32_t(1), int32_t(1)}));
+  return fn;
+}
+
+Value i32c(Ops &o, int64_t v) { return o.int_(o.i32(), v); }
+
+/// The sum of `v` (f32) over the warp, in every lane.
+Value warpSum(Ops &o, Value v) {
+  for (int64_t off = kWarp / 2; off >= 1; off /= 2) {
+    auto sh = gpu::ShuffleOp::create(o.b, o.loc, v, i32c(o, off),
+                                     i32c(o, kWarp), gpu::ShuffleMode::XOR);
+    v = o.add(v, sh.getShuffleResult());
+  }
+  return v;
+}
+
+/// The exclusive prefix sum of `v` (i32) over the lanes, and the total.
+std::pair<Value, Value> warpScan(Ops &o, Value v, Value lane) {
+  Value incl = v;
+  Value zero = i32c(o, 0);
+  for (int64_t off = 1; off < kWarp; off *= 2) {
+    auto sh = gpu::ShuffleOp::create(o.b, o.loc, incl, i32c(o, off),
+                                     i32c(o, kWarp), gpu::ShuffleMode::UP);
+    // Lanes below `off` get nothing from below.
+    Value has = o.cmpi(arith::CmpIPredicate::uge, lane, o.idx(off));
+    incl = o.add(incl, o.select(has, sh.getShuffleResult(), zero));
+  }
+  auto last = gpu::ShuffleOp::create(o.b, o.loc, incl, i32c(o, kWarp - 1),
+                                     i32c(o, kWarp), gpu::ShuffleMode::IDX);
+  return {o.sub(incl, v), last.getShuffleResult()};
+}
+
+/// `arg` (a memref<1xT> pointer) as memref<n x T> from element `offset`.
+Value view(Ops &o, Value arg, Value offset, int64_t n) {
+  auto elem = cast<MemRefType>(arg.getType()).getElementType();
+  auto type = MemRefType::get(
+      {n}, elem,
+      StridedLayoutAttr::get(o.b.getContext(), ShapedType::kDynamic, {1}));
+  return memref::ReinterpretCastOp::create(
+      o.b, o.loc, type, arg, OpFoldResult(offset),
+      ArrayRef<OpFoldResult>{o.b.getIndexAttr(n)},
+      ArrayRef<OpFoldResult>{o.b.getIndexAttr(1)});
+}
+
+/// As `view`, sized at run time.
+Value viewDynamic(Ops &o, Value arg, Value n) {
+  auto elem = cast<MemRefType>(arg.getType()).getElementType();
+  auto type = MemRefType::get({ShapedType::kDynamic}, elem);
+  return memref::ReinterpretCastOp::create(
+      o.b, o.loc, type, arg, OpFoldResult(o.b.getIndexAttr(0)),
+      ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{o.b.getIndexAttr(1)});
+}
+
+/// The correctly rounded f64 square root (PTX sqrt.rn.f64, as std::sqrt):
+/// the NVVM lowering would otherwise call libdevice.
+Value sqrtF64(Ops &o, Value x) {
+  MLIRContext *ctx = o.b.getContext();
+  return LLVM::InlineAsmOp::create(
+             o.b, o.loc, o.f64(), ValueRange{x},
+             StringAttr::get(ctx, "sqrt.rn.f64 $0, $1;"),
+             StringAttr::get(ctx, "=d,d"), UnitAttr(), UnitAttr(),
+             LLVM::TailCallKindAttr(),
+             LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+             ArrayAttr())
+      .getResult(0);
+}
+
+/// if (cond) body(): no results.
+void when(Ops &o, Value cond, function_ref<void(Ops &)> body) {
+  scf::IfOp::create(o.b, o.loc, cond, [&](OpBuilder &nb, Location nl) {
+    Ops in{nb, nl};
+    body(in);
+    scf::YieldOp::create(nb, nl);
+  });
+}
+
+/// The thread's lane, its warp's row (block x * kGemvWarps + warp) and
+/// block y.
+struct WarpRow {
+  Value lane, row, blockY;
+};
+
+WarpRow warpRow(Ops &o) {
+  Value tid = gpu::ThreadIdOp::create(o.b, o.loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(o.b, o.loc, gpu::Dimension::x);
+  WarpRow w;
+  w.lane = arith::RemUIOp::create(o.b, o.loc, tid, o.idx(kWarp));
+  w.row = o.add(o.mul(bid, o.idx(kGemvWarps)), o.divu(tid, o.idx(kWarp)));
+  w.blockY = gpu::BlockIdOp::create(o.b, o.loc, gpu::Dimension::y);
+  return w;
+}
+
+/// Lane steps of a row of `units` units: ceil(units / 32) sweeps of the
+/// warp, the unit of lane `lane` in each (clamped into the row, with an
+/// `active` flag, so that every lane takes part in the shuffles).
+void sweep(Ops &o, Value lane, int64_t units, ValueRange inits,
+           function_ref<SmallVector<Value>(Ops &, Value unit, Value active,
+                                           ValueRange)>
+               body,
+           SmallVector<Value> &results) {
+  int64_t sweeps = (units + kWarp - 1) / kWarp;
+  results = o.loop(o.idx(0), o.idx(sweeps), o.idx(1), inits,
+                   [&](Ops &l, Value s, ValueRange acc) -> SmallVector<Value> {
+                     Value u = l.add(l.mul(s, l.idx(kWarp)), lane);
+                     Value active =
+                         l.cmpi(arith::CmpIPredicate::ult, u, l.idx(units));
+                     Value uc = l.select(active, u, l.idx(units - 1));
+                     return body(l, uc, active, acc);
+                   });
+}
+
+void storeLaneZero(Ops &o, Value lane, Value v, Value mem, Value i) {
+  when(o, o.cmpi(arith::CmpIPredicate::eq, lane, o.idx(0)),
+       [&](Ops &in) { in.store(v, mem, i); });
+}
+
+void buildPackedRow(Ops &o, const GemvWeight &w, Value bytes, Value x, Value y,
+                    Value shifts, const WarpRow &wr) {
+  PackedDecoder dec(w.spec, w.out, w.in);
+  dec.setGpuLoads(true);
+  const int64_t G = w.spec.groupSize, nw = PackedDecoder::kWordChunks;
+  const int64_t n = PackedDecoder::kChunk;
+  bool mixed = w.spec.mixed();
+  PackedDecoder::Row R = dec.beginRow(o.b, o.loc, bytes, wr.row, {}, shifts);
+  Value zeroV = o.splat(o.f32c(0.0f));
+  Value rank0 = mixed ? R.rank : o.int_(o.i64(), 0);
+  SmallVector<Value> res;
+  sweep(
+      o, wr.lane, w.in / kSpan, {zeroV, zeroV, rank0}, // acc0, acc1, base
+      [&](Ops &l, Value wi, Value active, ValueRange a) -> SmallVector<Value> {
+        Value c0 = l.mul(wi, l.idx(nw));
+        PackedDecoder::Word word;
+        Value rank, total;
+        if (mixed) {
+          word = dec.word(l.b, l.loc, bytes, R, c0, unsigned(nw));
+          Value pop = math::CtPopOp::create(l.b, l.loc, word.mask);
+          pop = l.select(active, pop, i32c(l, 0));
+          auto [excl, tot] = warpScan(l, pop, wr.lane);
+          rank = l.add(a[2], l.extui(excl, l.i64()));
+          total = l.extui(tot, l.i64());
+        }
+        SmallVector<Value, 4> p = dec.params(
+            l.b, l.loc, bytes, R, l.divu(l.mul(wi, l.idx(kSpan)), l.idx(G)));
+        Value acc[2] = {a[0], a[1]};
+        for (int64_t t = 0; t < nw; ++t) {
+          Value c = l.add(c0, l.idx(t));
+          PackedDecoder::Codes codes =
+              mixed
+                  ? dec.chunk(l.b, l.loc, bytes, R, word, unsigned(t), c, rank)
+                  : dec.chunk(l.b, l.loc, bytes, R, c, Value());
+          if (mixed)
+            rank = codes.rank;
+          Value v = dec.dequantize(l.b, l.loc, codes, p, /*contract=*/true);
+          Value xc = l.vload(l.vec(l.f32()), x, l.mul(c, l.idx(n)), 16);
+          acc[t % 2] = l.fma(v, xc, acc[t % 2]);
+        }
+        return {l.select(active, acc[0], a[0]), l.select(active, acc[1], a[1]),
+                mixed ? l.add(a[2], total) : a[2]};
+      },
+      res);
+  Value s = warpSum(o, o.reduceAdd(o.add(res[0], res[1])));
+  storeLaneZero(o, wr.lane, s, y, wr.row);
+}
+
+void buildDenseRow(Ops &o, const GemvWeight &w, Value wm, Value x, Value y,
+                   const WarpRow &wr) {
+  const int64_t n = PackedDecoder::kChunk;
+  bool f16 = w.dense == DenseType::F16;
+  Value base = o.mul(wr.row, o.idx(w.in));
+  Value zeroV = o.splat(o.f32c(0.0f));
+  SmallVector<Value> res;
+  sweep(
+      o, wr.lane, w.in / n, {zeroV},
+      [&](Ops &l, Value c, Value active, ValueRange a) -> SmallVector<Value> {
+        Value at = l.add(base, l.mul(c, l.idx(n)));
+        Value raw = l.vload(l.vec(f16 ? l.i16() : l.f32()), wm, at, 16);
+        Value wv = f16 ? l.halfToFloat(raw) : raw;
+        Value xc = l.vload(l.vec(l.f32()), x, l.mul(c, l.idx(n)), 16);
+        return {l.select(active, l.fma(wv, xc, a[0]), a[0])};
+      },
+      res);
+  Value s = warpSum(o, o.reduceAdd(res[0]));
+  storeLaneZero(o, wr.lane, s, y, wr.row);
+}
+
+} // namespace
+
+LogicalResult s10::codegen::checkGpuGemvWeight(const GemvWeight &w,
+                                               std::string &reason) {
+  if (failed(checkGemvWeight(w, reason)))
+    return failure();
+  if (w.packed) {
+    if (w.spec.kind == layout::Kind::NM) {
+      reason = "no CUDA kernel for N:M weights yet";
+      return failure();
+    }
+    if (w.in % kSpan != 0) {
+      reason = "CUDA kernels need an input size that is a multiple of 32, "
+               "got " +
+               str(w.in);
+      return failure();
+    }
+    if (w.spec.groupSize % kSpan != 0 && w.spec.groupSize < w.in) {
+      reason = "CUDA kernels need groups of a multiple of 32 inputs, got " +
+               str(w.spec.groupSize);
+      return failure();
+    }
+    return success();
+  }
+  if (w.inOut) {
+    reason = "CUDA kernels read dense weights stored [out, in] only";
+    return failure();
+  }
+  if (w.in % PackedDecoder::kChunk != 0) {
+    reason = "CUDA kernels need a dense input size that is a multiple of 8, "
+             "got " +
+             str(w.in);
+    return failure();
+  }
+  return success();
+}
+
+FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvKernel(OpBuilder &b,
+                                                           Location loc,
+                                                           const GemvWeight &w,
+                                                           StringRef name) {
+  std::string reason;
+  if (failed(checkGpuGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
+  Ops o{b, loc};
+  std::string sym = name.empty() ? gemvKernelName(w) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  Type wElem = w.packed                    ? o.i8()
+               : w.dense == DenseType::F16 ? o.i16()
+                                           : o.f32();
+  int64_t wCount =
+      w.packed ? int64_t(w.bytes()) : w.out * w.in; // elements of wElem
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym,
+                                 {memref1D(wCount, wElem), memref1D(1, o.f32()),
+                                  memref1D(1, o.f32()), o.i64()},
+                                 kGemvWarps * kWarp);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  WarpRow wr = warpRow(o);
+  // Token blockIdx.y: its x and y rows.
+  Value x = view(o, fn.getArgument(1), o.mul(wr.blockY, o.idx(w.in)), w.in);
+  Value y = view(o, fn.getArgument(2), o.mul(wr.blockY, o.idx(w.out)), w.out);
+  // Mixed kinds: the salient lane table, at the entry (inside the module).
+  Value shifts;
+  if (w.packed && w.spec.mixed())
+    shifts = PackedDecoder(w.spec, w.out, w.in).salientShiftTable(b, loc);
+  // Whole warps share a row, so the branch is warp-uniform and the
+  // shuffles inside it see all 32 lanes.
+  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(w.out)),
+       [&](Ops &in) {
+         if (w.packed)
+           buildPackedRow(in, w, fn.getArgument(0), x, y, shifts, wr);
+         else
+           buildDenseRow(in, w, fn.getArgument(0), x, y, wr);
+       });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuRMSNormKernel(OpBuilder &b, Location loc, int64_t width,
+                                    double eps, DenseType weight,
+                                    StringRef name) {
+  if (width <= 0)
+    return emitError(loc) << "cannot build a CUDA RMSNorm of width " << width;
+  Ops o{b, loc};
+  bool f16 = weight == DenseType::F16;
+  Type wElem = f16 ? o.i16() : o.f32();
+  std::string sym =
+      name.empty() ? rmsNormKernelName(width, eps, weight) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym,
+                                 {memref1D(1, o.f32()), memref1D(width, wElem),
+                                  memref1D(1, o.f32()), o.i64()},
+                                 kGemvWarps * kWarp);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  WarpRow wr = warpRow(o);
+  Value rows = o.toIndex(fn.getArgument(3));
+  Value wm = fn.getArgument(1);
+  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, rows), [&](Ops &in) {
+    Value at = in.mul(wr.row, in.idx(width));
+    Value x = view(in, fn.getArgument(0), at, width);
+    Value y = view(in, fn.getArgument(2), at, width);
+    // Lane-strided columns: each step of the warp reads 128 consecutive
+    // bytes of x.
+    Value ss =
+        in.loop(wr.lane, in.idx(width), in.idx(kWarp), {in.f32c(0.0f)},
+                [&](Ops &l, Value j, ValueRange a) -> SmallVector<Value> {
+                  Value v = l.load(x, j);
+                  return {l.fma(v, v, a[0])};
+                })[0];
+    ss = warpSum(in, ss);
+    // The mean, + eps, and 1 / sqrt in f64 rounded to f32, as the CPU
+    // kernels do.
+    Value mean = in.divf(ss, in.f32c(float(width)));
+    Value t = in.add(mean, in.f32c(float(eps)));
+    Value root = sqrtF64(in, arith::ExtFOp::create(in.b, in.loc, in.f64(), t));
+    Value inv = arith::TruncFOp::create(in.b, in.loc, in.f32(),
+                                        in.divf(in.f64c(1.0), root));
+    in.loop(wr.lane, in.idx(width), in.idx(kWarp), {},
+            [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+              Value raw = l.load(wm, j);
+              Value wj = f16 ? l.halfToFloat(raw) : raw;
+              l.store(l.mul(wj, l.mul(l.load(x, j), inv)), y, j);
+              return {};
+            });
+  });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+gpu::GPUFuncOp s10::codegen::buildGpuBinaryKernel(OpBuilder &b, Location loc,
+                                                  BinaryKind kind,
+                                                  StringRef name) {
+  Ops o{b, loc};
+  std::string sym = name.empty() ? binaryKernelName(kind) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn =
+      makeKernel(b, loc, sym, {one, one, one, o.i64()}, kBinaryBlock);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value n = o.toIndex(fn.getArgument(3));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value i = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
+  when(o, o.cmpi(arith::CmpIPredicate::ult, i, n), [&](Ops &in) {
+    Value a = in.load(viewDynamic(in, fn.getArgument(0), n), i);
+    Value bv = in.load(viewDynamic(in, fn.getArgument(1), n), i);
+    Value r;
+    if (kind == BinaryKind::Add) {
+      r = in.add(a, bv);
+    } else {
+      Value neg = arith::NegFOp::create(in.b, in.loc, a);
+      r = in.mul(in.divf(a, in.add(in.f32c(1.0f), in.exp(neg))), bv);
+    }
+    in.store(r, viewDynamic(in, fn.getArgument(2), n), i);
+  });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+void s10::codegen::registerGpuKernelDialects(DialectRegistry &registry) {
+  registerKernelDialects(registry);
+  registry.insert<gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect>();
+}

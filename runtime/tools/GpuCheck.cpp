@@ -1,0 +1,565 @@
+//===- GpuCheck.cpp - Run compiled CUDA kernels against the references ----===//
+//
+//   s10-gpu-check --cases DIR [--json FILE] [--device N] [--reps N]
+//
+// DIR holds what s10-cuda-cases wrote on a machine with MLIR: cases.txt and
+// kernels.<chip>.cubin. For every case this tool rebuilds the weights and
+// inputs from the case's seed (s10/Quant/GpuCases.h), runs the kernel of the
+// cubin matching the device, and holds the output against the C++
+// reference kernels of lib/Quant (packed GEMV) or plain double-precision
+// loops. Bench cases are then timed with CUDA events, the weights rotated
+// through copies larger than the L2 cache so that every launch streams them
+// from memory, beside the device's measured copy bandwidth.
+//
+// Exit status: 0 when every check passes, 1 when one fails, 2 when there is
+// no driver, no GPU or no usable input (nothing is written then).
+//
+//===----------------------------------------------------------------------===//
+
+#include "cuda/Driver.h"
+
+#include "s10/Quant/GpuCases.h"
+#include "s10/Quant/Layout.h"
+#include "s10/Quant/PackedKernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace s10rt::cuda;
+namespace layout = s10::quant::layout;
+namespace gc = s10::quant::gpucases;
+
+namespace {
+
+// The launch shapes of GpuKernelBuilder.h.
+constexpr unsigned kGemvWarps = 4, kWarp = 32, kBinaryBlock = 256;
+
+struct Fatal {
+  std::string message;
+};
+
+Driver *gDriver = nullptr;
+
+void ok(CUresult r, const char *what) {
+  std::string e = gDriver->check(r, what);
+  if (!e.empty())
+    throw Fatal{e};
+}
+
+/// A device buffer.
+struct Buffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  explicit Buffer(size_t n) : bytes(std::max<size_t>(n, 4)) {
+    ok(gDriver->cuMemAlloc(&ptr, bytes), "cuMemAlloc");
+  }
+  Buffer(const void *host, size_t n) : Buffer(n) {
+    ok(gDriver->cuMemcpyHtoD(ptr, host, n), "cuMemcpyHtoD");
+  }
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+  ~Buffer() {
+    if (ptr)
+      gDriver->cuMemFree(ptr);
+  }
+  template <typename T> std::vector<T> read(size_t count) const {
+    std::vector<T> v(count);
+    ok(gDriver->cuMemcpyDtoH(v.data(), ptr, count * sizeof(T)), "cuMemcpyDtoH");
+    return v;
+  }
+};
+
+/// Kernel arguments (ptr, ptr, ptr, i64) and its grid.
+struct Launch {
+  CUfunction fn = nullptr;
+  unsigned gridX = 1, gridY = 1, block = 128;
+  void run(CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, int64_t n) const {
+    void *args[] = {&a, &b, &c, &n};
+    ok(gDriver->cuLaunchKernel(fn, gridX, gridY, 1, block, 1, 1, 0, nullptr,
+                               args, nullptr),
+       "cuLaunchKernel");
+  }
+};
+
+std::string jsonEscape(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      o += '\\';
+    if (uint8_t(c) < 0x20) {
+      o += ' ';
+      continue;
+    }
+    o += c;
+  }
+  return o;
+}
+
+std::string shapeOf(const gc::Case &c) {
+  switch (c.kind) {
+  case gc::Kind::Gemv:
+  case gc::Kind::Dense:
+    return std::to_string(c.out) + "x" + std::to_string(c.in) + " x" +
+           std::to_string(c.tokens);
+  case gc::Kind::RMSNorm:
+    return std::to_string(c.tokens) + "x" + std::to_string(c.in);
+  case gc::Kind::Binary:
+    return std::to_string(c.in);
+  }
+  return "";
+}
+
+/// The inputs of a GEMV case on the device, and the reference output.
+struct GemvCase {
+  std::vector<uint8_t> weight; // packed bytes, or f16 / f32 values
+  std::vector<float> x, ref, mag;
+  int64_t out = 0, in = 0, tokens = 1;
+};
+
+void buildGemv(const gc::Case &c, GemvCase &g) {
+  g.out = c.out;
+  g.in = c.in;
+  g.tokens = c.tokens;
+  g.x = gc::randomVector(size_t(c.tokens * c.in), c.seed + 1000);
+  g.ref.assign(size_t(c.tokens * c.out), 0.0f);
+  g.mag.assign(size_t(c.tokens * c.out), 0.0f);
+  if (c.kind == gc::Kind::Gemv) {
+    layout::Spec spec = c.spec;
+    layout::Logical w = gc::randomWeight(spec, c.out, c.in, c.seed);
+    layout::Status st = layout::fit(spec, w);
+    if (st.failed())
+      throw Fatal{c.kernel + ": " + st.message()};
+    if (spec.salientCount != c.spec.salientCount)
+      throw Fatal{
+          c.kernel + ": the weights have " + std::to_string(spec.salientCount) +
+          " salient weights here, " + std::to_string(c.spec.salientCount) +
+          " where the kernel was compiled"};
+    st = layout::pack(spec, w, g.weight);
+    if (st.failed())
+      throw Fatal{c.kernel + ": " + st.message()};
+    layout::PackedMatrix m;
+    st = layout::PackedMatrix::create(spec, c.out, c.in, g.weight.data(),
+                                      g.weight.size(), true, m);
+    if (st.failed())
+      throw Fatal{c.kernel + ": " + st.message()};
+    std::vector<float> row(size_t(c.in));
+    for (int64_t t = 0; t < c.tokens; ++t) {
+      const float *xt = g.x.data() + t * c.in;
+      layout::GemvScratch scratch;
+      m.prepare(xt, scratch);
+      m.gemvRows(xt, scratch, g.ref.data() + t * c.out, 0, c.out);
+    }
+    for (int64_t r = 0; r < c.out; ++r) {
+      m.decodeRow(r, row.data());
+      for (int64_t t = 0; t < c.tokens; ++t) {
+        double s = 0;
+        for (int64_t j = 0; j < c.in; ++j)
+          s += std::fabs(double(row[size_t(j)]) * g.x[size_t(t * c.in + j)]);
+        g.mag[size_t(t * c.out + r)] = float(s);
+      }
+    }
+    return;
+  }
+  // Dense: values in [-1, 1], stored as the kernel reads them.
+  std::vector<float> w = gc::randomVector(size_t(c.out * c.in), c.seed);
+  size_t elem = c.f16 ? 2 : 4;
+  g.weight.resize(w.size() * elem);
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (c.f16) {
+      uint16_t h = layout::floatToHalf(w[k]);
+      w[k] = layout::halfToFloat(h);
+      std::memcpy(g.weight.data() + 2 * k, &h, 2);
+    } else {
+      std::memcpy(g.weight.data() + 4 * k, &w[k], 4);
+    }
+  }
+  for (int64_t t = 0; t < c.tokens; ++t)
+    for (int64_t r = 0; r < c.out; ++r) {
+      double s = 0, a = 0;
+      for (int64_t j = 0; j < c.in; ++j) {
+        double p = double(w[size_t(r * c.in + j)]) * g.x[size_t(t * c.in + j)];
+        s += p;
+        a += std::fabs(p);
+      }
+      g.ref[size_t(t * c.out + r)] = float(s);
+      g.mag[size_t(t * c.out + r)] = float(a);
+    }
+}
+
+struct Result {
+  bool pass = true;
+  double maxErr = 0; // largest |got - want| / scale
+  int64_t checked = 0, wrong = 0;
+  std::string detail;
+};
+
+/// |got - want| <= tol * scale for every element.
+void compare(const std::vector<float> &got, const std::vector<float> &want,
+             const std::vector<float> &scale, double tol, Result &r) {
+  for (size_t k = 0; k < want.size(); ++k) {
+    double s = std::max(double(scale[k]), 1e-30);
+    double e = std::fabs(double(got[k]) - double(want[k])) / s;
+    if (!(e <= tol)) { // NaN fails too
+      if (r.wrong == 0) {
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "element %zu: got %.9g, want %.9g", k,
+                      double(got[k]), double(want[k]));
+        r.detail = buf;
+      }
+      ++r.wrong;
+      r.pass = false;
+    }
+    if (std::isfinite(e))
+      r.maxErr = std::max(r.maxErr, e);
+    ++r.checked;
+  }
+}
+
+Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
+  Buffer w(g.weight.data(), g.weight.size());
+  Buffer x(g.x.data(), g.x.size() * 4);
+  std::vector<float> init(g.ref.size() + 1, 12345.0f);
+  Buffer y(init.data(), init.size() * 4);
+  l.run(w.ptr, x.ptr, y.ptr, g.tokens);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  std::vector<float> got = y.read<float>(init.size());
+  Result r;
+  if (got.back() != 12345.0f) {
+    r.pass = false;
+    r.detail = "wrote past the end of y";
+  }
+  got.pop_back();
+  compare(got, g.ref, g.mag, 1e-5, r);
+  return r;
+}
+
+Result checkRMSNorm(const gc::Case &c, const Launch &l) {
+  int64_t width = c.in, rows = c.tokens;
+  std::vector<float> x = gc::randomVector(size_t(rows * width), c.seed);
+  std::vector<float> g = gc::randomVector(size_t(width), c.seed + 1);
+  std::vector<uint8_t> wb(size_t(width) * (c.f16 ? 2 : 4));
+  for (int64_t j = 0; j < width; ++j) {
+    if (c.f16) {
+      uint16_t h = layout::floatToHalf(g[size_t(j)]);
+      g[size_t(j)] = layout::halfToFloat(h);
+      std::memcpy(wb.data() + 2 * j, &h, 2);
+    } else {
+      std::memcpy(wb.data() + 4 * j, &g[size_t(j)], 4);
+    }
+  }
+  std::vector<float> want(x.size()), scale(x.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int64_t j = 0; j < width; ++j)
+      ss += double(x[size_t(r * width + j)]) * x[size_t(r * width + j)];
+    double inv = 1.0 / std::sqrt(ss / double(width) + c.eps);
+    for (int64_t j = 0; j < width; ++j) {
+      size_t k = size_t(r * width + j);
+      want[k] = float(double(g[size_t(j)]) * x[k] * inv);
+      scale[k] = std::fabs(want[k]) + 1e-6f;
+    }
+  }
+  Buffer xb(x.data(), x.size() * 4), wbuf(wb.data(), wb.size()),
+      yb(x.size() * 4);
+  l.run(xb.ptr, wbuf.ptr, yb.ptr, rows);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  compare(yb.read<float>(x.size()), want, scale, 1e-5, r);
+  return r;
+}
+
+Result checkBinary(const gc::Case &c, const Launch &l) {
+  int64_t n = c.in;
+  std::vector<float> a = gc::randomVector(size_t(n), c.seed),
+                     b = gc::randomVector(size_t(n), c.seed + 1);
+  for (float &v : a)
+    v *= 8.0f; // SwiGLU over a useful range of the exponential
+  std::vector<float> want(static_cast<size_t>(n)),
+      scale(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double w = c.swiglu
+                   ? a[size_t(i)] / (1.0 + std::exp(-double(a[size_t(i)]))) *
+                         b[size_t(i)]
+                   : double(a[size_t(i)]) + b[size_t(i)];
+    want[size_t(i)] = float(w);
+    scale[size_t(i)] = float(std::fabs(w) + 0.1);
+  }
+  std::vector<float> init(size_t(n) + 1, 12345.0f);
+  Buffer ab(a.data(), a.size() * 4), bb(b.data(), b.size() * 4),
+      yb(init.data(), init.size() * 4);
+  l.run(ab.ptr, bb.ptr, yb.ptr, n);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  std::vector<float> got = yb.read<float>(init.size());
+  Result r;
+  if (got.back() != 12345.0f) {
+    r.pass = false;
+    r.detail = "wrote past the end of y";
+  }
+  got.pop_back();
+  compare(got, want, scale, 1e-6, r);
+  return r;
+}
+
+/// Milliseconds between two events around `body`.
+template <typename F> double timeMs(F body) {
+  CUevent a, b;
+  ok(gDriver->cuEventCreate(&a, 0), "cuEventCreate");
+  ok(gDriver->cuEventCreate(&b, 0), "cuEventCreate");
+  ok(gDriver->cuEventRecord(a, nullptr), "cuEventRecord");
+  body();
+  ok(gDriver->cuEventRecord(b, nullptr), "cuEventRecord");
+  ok(gDriver->cuEventSynchronize(b), "cuEventSynchronize");
+  float ms = 0;
+  ok(gDriver->cuEventElapsedTime(&ms, a, b), "cuEventElapsedTime");
+  gDriver->cuEventDestroy(a);
+  gDriver->cuEventDestroy(b);
+  return double(ms);
+}
+
+/// Device-to-device copy bandwidth (bytes read plus written per second),
+/// the best of several 1 GiB copies.
+double copyBandwidth() {
+  size_t bytes = size_t(1) << 30;
+  if (gDriver->memoryBytes > 0)
+    bytes = std::min<size_t>(bytes, size_t(gDriver->memoryBytes) / 8);
+  Buffer a(bytes), b(bytes);
+  ok(gDriver->cuMemsetD8(a.ptr, 1, bytes), "cuMemsetD8");
+  double best = 1e30;
+  for (int i = 0; i < 6; ++i)
+    best = std::min(best, timeMs([&] {
+                      ok(gDriver->cuMemcpyDtoD(b.ptr, a.ptr, bytes),
+                         "cuMemcpyDtoD");
+                    }));
+  return 2.0 * double(bytes) / (best * 1e-3);
+}
+
+struct Timing {
+  double us = 0, launchUs = 0, gbps = 0;
+  int64_t bytes = 0, copies = 0;
+};
+
+/// Mean time of `reps` launches, each on the next of enough weight copies
+/// to exceed the L2 cache four times; and the median wall time of one
+/// launch followed by a synchronization.
+Timing bench(const GemvCase &g, const Launch &l, int reps) {
+  Timing t;
+  size_t wBytes = g.weight.size();
+  size_t want = size_t(std::max<int64_t>(4 * gDriver->l2Bytes, 256 << 20));
+  t.copies = int64_t(std::max<size_t>(1, (want + wBytes - 1) / wBytes));
+  std::vector<std::unique_ptr<Buffer>> ws;
+  ws.push_back(std::make_unique<Buffer>(g.weight.data(), wBytes));
+  for (int64_t k = 1; k < t.copies; ++k) {
+    ws.push_back(std::make_unique<Buffer>(wBytes));
+    ok(gDriver->cuMemcpyDtoD(ws.back()->ptr, ws[0]->ptr, wBytes),
+       "cuMemcpyDtoD");
+  }
+  Buffer x(g.x.data(), size_t(g.in) * 4), y(size_t(g.out) * 4);
+  for (int i = 0; i < 20; ++i)
+    l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+  ok(gDriver->cuCtxSynchronize(), "warm-up");
+  double ms = timeMs([&] {
+    for (int i = 0; i < reps; ++i)
+      l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+  });
+  t.us = ms * 1e3 / reps;
+  t.bytes = int64_t(wBytes) + 4 * (g.in + g.out);
+  t.gbps = double(t.bytes) / (t.us * 1e-6) / 1e9;
+  std::vector<double> walls;
+  for (int i = 0; i < 51; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+    ok(gDriver->cuCtxSynchronize(), "launch");
+    walls.push_back(std::chrono::duration<double, std::micro>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count());
+  }
+  std::sort(walls.begin(), walls.end());
+  t.launchUs = walls[walls.size() / 2];
+  return t;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: s10-gpu-check --cases DIR [--json FILE] [--device N] "
+               "[--reps N] [--driver LIB]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string dir, jsonPath, library;
+  int device = 0, reps = 200;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    const char *v = nullptr;
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    }
+    if ((a == "--cases" || a == "--json" || a == "--device" || a == "--reps" ||
+         a == "--driver") &&
+        !(v = value()))
+      return usage();
+    if (a == "--cases")
+      dir = v;
+    else if (a == "--json")
+      jsonPath = v;
+    else if (a == "--device")
+      device = std::atoi(v);
+    else if (a == "--reps")
+      reps = std::max(1, std::atoi(v));
+    else if (a == "--driver")
+      library = v;
+    else
+      return usage();
+  }
+  if (dir.empty())
+    return usage();
+
+  Driver driver;
+  gDriver = &driver;
+  std::string error;
+  if (!driver.open(device, error,
+                   library.empty() ? nullptr : library.c_str())) {
+    std::fprintf(stderr, "s10-gpu-check: error: %s\n", error.c_str());
+    return 2;
+  }
+  std::string chip =
+      "sm_" + std::to_string(driver.ccMajor) + std::to_string(driver.ccMinor);
+  std::fprintf(stderr,
+               "s10-gpu-check: %s (%s, %d SMs, %.1f GiB, L2 %lld "
+               "KiB, driver %d)\n",
+               driver.name.c_str(), chip.c_str(), driver.sms,
+               double(driver.memoryBytes) / double(1 << 30),
+               (long long)(driver.l2Bytes / 1024), driver.driverVersion);
+
+  std::ifstream in(dir + "/cases.txt");
+  if (!in) {
+    std::fprintf(stderr, "s10-gpu-check: error: cannot read %s/cases.txt\n",
+                 dir.c_str());
+    return 2;
+  }
+  std::vector<gc::Case> cases;
+  int lineNo = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++lineNo;
+    if (line.empty() || line[0] == '#')
+      continue;
+    gc::Case c;
+    if (!gc::parseCase(line, c, error)) {
+      std::fprintf(stderr, "s10-gpu-check: error: %s/cases.txt:%d: %s\n",
+                   dir.c_str(), lineNo, error.c_str());
+      return 2;
+    }
+    cases.push_back(c);
+  }
+  std::string cubinPath = dir + "/kernels." + chip + ".cubin";
+  std::ifstream cf(cubinPath, std::ios::binary);
+  if (!cf) {
+    std::fprintf(stderr,
+                 "s10-gpu-check: error: no %s: the cases were not compiled "
+                 "for this device's chip\n",
+                 cubinPath.c_str());
+    return 2;
+  }
+  std::string cubin((std::istreambuf_iterator<char>(cf)),
+                    std::istreambuf_iterator<char>());
+
+  std::ostringstream checks, benches;
+  int failedChecks = 0, nChecks = 0;
+  double copyGbps = 0;
+  try {
+    CUmodule module = nullptr;
+    ok(driver.cuModuleLoadData(&module, cubin.data()), "cuModuleLoadData");
+    copyGbps = copyBandwidth();
+    std::fprintf(stderr, "device copy bandwidth: %.1f GB/s\n", copyGbps / 1e9);
+    std::fprintf(stderr, "%-58s %-16s %-6s %s\n", "kernel", "shape", "check",
+                 "max error / tolerance scale");
+    for (const gc::Case &c : cases) {
+      Launch l;
+      ok(driver.cuModuleGetFunction(&l.fn, module, c.kernel.c_str()),
+         c.kernel.c_str());
+      Result r;
+      GemvCase g;
+      if (c.kind == gc::Kind::Gemv || c.kind == gc::Kind::Dense) {
+        buildGemv(c, g);
+        l.gridX = unsigned((c.out + kGemvWarps - 1) / kGemvWarps);
+        l.gridY = unsigned(c.tokens);
+        l.block = kGemvWarps * kWarp;
+        r = checkGemv(c, g, l);
+      } else if (c.kind == gc::Kind::RMSNorm) {
+        l.gridX = unsigned((c.tokens + kGemvWarps - 1) / kGemvWarps);
+        l.block = kGemvWarps * kWarp;
+        r = checkRMSNorm(c, l);
+      } else {
+        l.gridX = unsigned((c.in + kBinaryBlock - 1) / kBinaryBlock);
+        l.block = kBinaryBlock;
+        r = checkBinary(c, l);
+      }
+      ++nChecks;
+      failedChecks += !r.pass;
+      std::fprintf(stderr, "%-58s %-16s %-6s %.3g%s%s\n", c.kernel.c_str(),
+                   shapeOf(c).c_str(), r.pass ? "pass" : "FAIL", r.maxErr,
+                   r.detail.empty() ? "" : "  ", r.detail.c_str());
+      checks << (nChecks > 1 ? ",\n" : "") << "    {\"kernel\": \""
+             << jsonEscape(c.kernel) << "\", \"case\": \""
+             << gc::kindWord(c.kind) << "\", \"shape\": \"" << shapeOf(c)
+             << "\", \"pass\": " << (r.pass ? "true" : "false")
+             << ", \"max_error\": " << r.maxErr
+             << ", \"elements\": " << r.checked << ", \"wrong\": " << r.wrong
+             << "}";
+      if (!c.bench || !r.pass)
+        continue;
+      Timing t = bench(g, l, reps);
+      std::fprintf(stderr,
+                   "  bench: %.2f us/GEMV (one launch + sync: %.2f us), "
+                   "%.1f GB/s = %.1f %% of copy bandwidth, %lld bytes, %lld "
+                   "weight copies\n",
+                   t.us, t.launchUs, t.gbps, 100.0 * t.gbps * 1e9 / copyGbps,
+                   (long long)t.bytes, (long long)t.copies);
+      benches << (benches.tellp() > 0 ? ",\n" : "") << "    {\"kernel\": \""
+              << jsonEscape(c.kernel) << "\", \"case\": \""
+              << gc::kindWord(c.kind) << "\", \"out\": " << c.out
+              << ", \"in\": " << c.in << ", \"bytes\": " << t.bytes
+              << ", \"us\": " << t.us << ", \"launch_sync_us\": " << t.launchUs
+              << ", \"gbps\": " << t.gbps
+              << ", \"copy_fraction\": " << t.gbps * 1e9 / copyGbps
+              << ", \"weight_copies\": " << t.copies << "}";
+    }
+    driver.cuModuleUnload(module);
+  } catch (const Fatal &f) {
+    std::fprintf(stderr, "s10-gpu-check: error: %s\n", f.message.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "s10-gpu-check: %d of %d kernel checks passed\n",
+               nChecks - failedChecks, nChecks);
+  if (!jsonPath.empty()) {
+    std::ofstream os(jsonPath);
+    os << "{\n  \"device\": \"" << jsonEscape(driver.name)
+       << "\",\n  \"chip\": \"" << chip
+       << "\",\n  \"driver_version\": " << driver.driverVersion
+       << ",\n  \"copy_gbps\": " << copyGbps / 1e9
+       << ",\n  \"checks_passed\": " << nChecks - failedChecks
+       << ",\n  \"checks\": " << nChecks << ",\n  \"kernel_checks\": [\n"
+       << checks.str() << "\n  ],\n  \"gemv_bench\": [\n"
+       << benches.str() << "\n  ]\n}\n";
+    if (!os) {
+      std::fprintf(stderr, "s10-gpu-check: error: cannot write %s\n",
+                   jsonPath.c_str());
+      return 2;
+    }
+  }
+  return failedChecks ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# On a machine with one NVIDIA GPU (CUDA driver, cmake, g++, Python with
+# PyTorch; no MLIR): builds runtime/ and checks and measures the CUDA
+# kernels that scripts/gpu-prepare.sh compiled on the build machine.
+#
+#   bash scripts/gpu-prepare.sh      # build machine; carries gpu-inputs/
+#   bash scripts/gpu-check.sh        # GPU machine; results in $OUT or gpu-results/
+#
+# 1. s10-gpu-check: every kernel against the C++ reference kernels on
+#    weights rebuilt from the cases' seeds, then the LLaMA-2-7B GEMVs timed
+#    beside the device's copy bandwidth.
+# 2. PyTorch fp16 GEMV (cuBLAS) at the same shapes, in the same run.
+# 3. A summary with the ratios, and one JSON of every figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RESULTS=${OUT:-gpu-results}
+BUILD=${S10_GPU_BUILD_DIR:-build-gpu}
+mkdir -p "$RESULTS"
+if [ ! -f gpu-inputs/cases/cases.txt ]; then
+  echo "gpu-check: gpu-inputs/cases is missing: run scripts/gpu-prepare.sh on the build machine" >&2
+  exit 2
+fi
+start=$(date +%s)
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>/dev/null | tee "$RESULTS/nvidia-smi.csv" || true
+
+cmake -S runtime -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+  -DS10RT_BUILD_TESTS=OFF -DS10RT_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$BUILD" --target s10-gpu-check -j"$(nproc)" >/dev/null
+echo "gpu-check: runtime built in $(( $(date +%s) - start )) s"
+
+set +e
+"$BUILD/s10-gpu-check" --cases gpu-inputs/cases --json "$RESULTS/gpu-kernels.json" \
+  2>&1 | tee "$RESULTS/gpu-kernels.log"
+status=${PIPESTATUS[0]}
+set -e
+
+python3 scripts/gpu_torch_gemv.py --json "$RESULTS/torch-gemv.json" \
+  2>&1 | tee "$RESULTS/torch-gemv.log" || true
+
+python3 - "$RESULTS" <<'PY'
+import json, os, sys
+res = sys.argv[1]
+def load(name):
+    p = os.path.join(res, name)
+    return json.load(open(p)) if os.path.exists(p) else None
+k, t = load("gpu-kernels.json"), load("torch-gemv.json")
+summary = {"kernels": k, "torch": t, "not_run": [
+    "bundled model logits and perplexity on the GPU: the CUDA execution plan "
+    "(s10-compile --target=cuda artifacts) is not built yet",
+    "LLaMA-2-7B-shaped decode tokens/s: same reason"]}
+if k and t:
+    rows = []
+    torch_us = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
+    for b in k["gemv_bench"]:
+        key = (b["out"], b["in"])
+        ratio = torch_us[key] / b["us"] if key in torch_us else None
+        rows.append(dict(b, torch_fp16_us=torch_us.get(key), speedup_vs_fp16=ratio))
+        print("%-48s %5dx%-5d %8.2f us %8.1f GB/s %5.1f %% copy  fp16 cuBLAS %s us  x%s" % (
+            b["kernel"][:48], b["out"], b["in"], b["us"], b["gbps"],
+            100 * b["copy_fraction"],
+            "%.2f" % torch_us[key] if key in torch_us else "-",
+            "%.2f" % ratio if ratio else "-"))
+    summary["gemv_rows"] = rows
+json.dump(summary, open(os.path.join(res, "gpu-check.json"), "w"), indent=2)
+print("gpu-check: results in", os.path.join(res, "gpu-check.json"))
+PY
+echo "gpu-check: done in $(( $(date +%s) - start )) s"
+exit "$status"

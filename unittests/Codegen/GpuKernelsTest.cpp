@@ -1,0 +1,681 @@
+//===- GpuKernelsTest.cpp - CUDA kernels, compiled and emulated -----------===//
+//
+// Two checks of the CUDA kernels that need no GPU:
+//
+// - They compile for sm_80 and sm_90 at the bundled model's and
+//   LLaMA-2-7B's shapes: PTX with butterfly shuffles, 128-bit loads, the
+//   block size stated, no local memory; ptxas (where the CUDA toolkit is
+//   installed) reports no stack frame and no spills.
+// - Their SIMT logic is right: each gpu.func is rewritten into a CPU
+//   function of (arguments, thread id, block ids), gpu.shuffle into a call
+//   to a warp emulator in which the 32 lanes of a warp are 32 threads
+//   exchanging values through a barrier, and the result is compiled by the
+//   MLIR JIT and launched over the whole grid. The outputs are held against
+//   the C++ reference kernels of the packed layouts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s10/Codegen/CpuCodegen.h"
+#include "s10/Codegen/CudaCodegen.h"
+#include "s10/Codegen/GpuKernelBuilder.h"
+#include "s10/Quant/PackedKernels.h"
+
+#include "PackedTestUtil.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <thread>
+
+using namespace mlir;
+using namespace s10::codegen;
+using namespace s10::quant::layout;
+using namespace s10::quant::layout::test;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// The warp emulator
+//===----------------------------------------------------------------------===//
+
+constexpr int kLanes = 32;
+
+/// The 32 lanes of one warp, run as threads; a shuffle is a write of every
+/// lane's value, a barrier, a read of the source lane's, a barrier.
+struct Warp {
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  uint64_t generation = 0;
+  uint32_t slot[kLanes] = {};
+  bool stuck = false; // a barrier timed out: lanes diverged at a shuffle
+
+  void barrier() {
+    std::unique_lock<std::mutex> lock(m);
+    uint64_t gen = generation;
+    if (++arrived == kLanes) {
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+      return;
+    }
+    if (!cv.wait_for(lock, std::chrono::seconds(20),
+                     [&] { return generation != gen; })) {
+      stuck = true;
+      // Let the others through so the test ends.
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+    }
+  }
+};
+
+thread_local Warp *tlWarp = nullptr;
+thread_local int tlLane = 0;
+
+uint32_t shuffle(uint32_t bits, int32_t offset, int32_t width, int32_t mode) {
+  Warp &w = *tlWarp;
+  int lane = tlLane, src = lane;
+  switch (gpu::ShuffleMode(mode)) {
+  case gpu::ShuffleMode::XOR:
+    src = lane ^ offset;
+    break;
+  case gpu::ShuffleMode::UP:
+    src = lane - offset >= 0 ? lane - offset : lane;
+    break;
+  case gpu::ShuffleMode::DOWN:
+    src = lane + offset < width ? lane + offset : lane;
+    break;
+  case gpu::ShuffleMode::IDX:
+    src = offset;
+    break;
+  }
+  w.slot[lane] = bits;
+  w.barrier();
+  uint32_t v = w.slot[src % kLanes];
+  w.barrier();
+  return v;
+}
+
+extern "C" float emuShuffleF32(float v, int32_t offset, int32_t width,
+                               int32_t mode) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = shuffle(bits, offset, width, mode);
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+extern "C" int32_t emuShuffleI32(int32_t v, int32_t offset, int32_t width,
+                                 int32_t mode) {
+  return int32_t(shuffle(uint32_t(v), offset, width, mode));
+}
+
+/// Every kernel ABI is (ptr, ptr, ptr, i64) plus, in the emulation, the
+/// thread id and the block ids x and y.
+using KernelFn = void (*)(const void *, const void *, void *, int64_t, int64_t,
+                          int64_t, int64_t);
+
+/// Runs `fn` over a grid of gridX x gridY blocks of `block` threads, one
+/// warp at a time. False if lanes diverged at a shuffle.
+bool launch(KernelFn fn, const void *a, const void *b, void *c, int64_t n,
+            int64_t gridX, int64_t gridY, int64_t block) {
+  bool ok = true;
+  for (int64_t by = 0; by < gridY; ++by)
+    for (int64_t bx = 0; bx < gridX; ++bx)
+      for (int64_t w = 0; w < block / kLanes; ++w) {
+        Warp warp;
+        std::vector<std::thread> lanes;
+        for (int lane = 0; lane < kLanes; ++lane)
+          lanes.emplace_back([&, lane] {
+            tlWarp = &warp;
+            tlLane = lane;
+            fn(a, b, c, n, w * kLanes + lane, bx, by);
+          });
+        for (std::thread &t : lanes)
+          t.join();
+        ok = ok && !warp.stuck;
+      }
+  return ok;
+}
+
+//===----------------------------------------------------------------------===//
+// gpu.func -> CPU function
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registerGpuKernelDialects(registry);
+  registerKernelTranslations(registry);
+  registerCudaCodegen(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+/// The kernels of `gm` as func.funcs of a new module: thread and block ids
+/// become arguments, shuffles calls to the emulator, the PTX square root
+/// math.sqrt.
+OwningOpRef<ModuleOp> toCpu(gpu::GPUModuleOp gm) {
+  Location loc = gm.getLoc();
+  MLIRContext *ctx = gm.getContext();
+  OwningOpRef<ModuleOp> m = ModuleOp::create(loc);
+  OpBuilder b = OpBuilder::atBlockEnd(m->getBody());
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), idx = b.getIndexType();
+  for (auto [name, t] : {std::pair<const char *, Type>{"emuShuffleF32", f32},
+                         {"emuShuffleI32", i32}}) {
+    auto decl = func::FuncOp::create(
+        b, loc, name, b.getFunctionType({t, i32, i32, i32}, {t}));
+    decl.setPrivate();
+  }
+  for (Operation &op : gm.getBody()->getOperations()) {
+    if (isa<memref::GlobalOp>(op)) {
+      b.clone(op);
+      continue;
+    }
+    auto f = dyn_cast<gpu::GPUFuncOp>(op);
+    if (!f)
+      continue;
+    SmallVector<Type> types(f.getArgumentTypes());
+    types.append({idx, idx, idx});
+    auto nf =
+        func::FuncOp::create(b, loc, f.getName(), b.getFunctionType(types, {}));
+    IRMapping map;
+    f.getBody().cloneInto(&nf.getBody(), map);
+    Block &entry = nf.getBody().front();
+    Value tid = entry.addArgument(idx, loc), bx = entry.addArgument(idx, loc),
+          by = entry.addArgument(idx, loc);
+    SmallVector<Operation *> ops;
+    nf.walk([&](Operation *o) { ops.push_back(o); });
+    for (Operation *o : ops) {
+      OpBuilder ob(o);
+      if (auto t = dyn_cast<gpu::ThreadIdOp>(o)) {
+        EXPECT_EQ(t.getDimension(), gpu::Dimension::x);
+        t.replaceAllUsesWith(tid);
+        t.erase();
+      } else if (auto bl = dyn_cast<gpu::BlockIdOp>(o)) {
+        EXPECT_NE(bl.getDimension(), gpu::Dimension::z);
+        bl.replaceAllUsesWith(bl.getDimension() == gpu::Dimension::x ? bx : by);
+        bl.erase();
+      } else if (auto s = dyn_cast<gpu::ShuffleOp>(o)) {
+        EXPECT_TRUE(s.getValid().use_empty());
+        Type t = s.getValue().getType();
+        Value mode =
+            arith::ConstantIntOp::create(ob, loc, i32, int64_t(s.getMode()));
+        auto call = func::CallOp::create(
+            ob, loc, t.isF32() ? "emuShuffleF32" : "emuShuffleI32",
+            TypeRange{t},
+            ValueRange{s.getValue(), s.getOffset(), s.getWidth(), mode});
+        s.getShuffleResult().replaceAllUsesWith(call.getResult(0));
+        s.erase();
+      } else if (auto a = dyn_cast<LLVM::InlineAsmOp>(o)) {
+        EXPECT_EQ(a.getAsmString(), "sqrt.rn.f64 $0, $1;");
+        Value r = math::SqrtOp::create(ob, loc, a.getOperand(0));
+        a.getResult(0).replaceAllUsesWith(r);
+        a.erase();
+      } else if (isa<gpu::ReturnOp>(o)) {
+        func::ReturnOp::create(ob, loc);
+        o->erase();
+      }
+    }
+  }
+  (void)ctx;
+  return m;
+}
+
+/// CUDA kernels built by `populate` into a gpu.module, emulated on the CPU.
+class Emulated {
+public:
+  explicit Emulated(
+      const std::function<void(OpBuilder &, Location)> &populate) {
+    build(populate);
+  }
+  KernelFn get(const std::string &name) const {
+    if (!engine_)
+      return nullptr;
+    auto p = engine_->lookup(name);
+    if (!p) {
+      ADD_FAILURE() << "missing " << name << ": "
+                    << llvm::toString(p.takeError());
+      return nullptr;
+    }
+    return reinterpret_cast<KernelFn>(*p);
+  }
+
+private:
+  void build(const std::function<void(OpBuilder &, Location)> &populate) {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    ctx_ = makeContext();
+    Location loc = UnknownLoc::get(ctx_.get());
+    OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
+    OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
+    auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
+    b.setInsertionPointToEnd(gm.getBody());
+    populate(b, loc);
+    ASSERT_TRUE(succeeded(holder->verify()));
+    OwningOpRef<ModuleOp> cpu = toCpu(gm);
+    ASSERT_TRUE(succeeded(cpu->verify()));
+    std::string error;
+    ASSERT_TRUE(succeeded(lowerKernelsToLLVM(*cpu, error))) << error;
+    ExecutionEngineOptions opts;
+    opts.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
+    auto engine = ExecutionEngine::create(*cpu, opts);
+    ASSERT_TRUE(bool(engine)) << llvm::toString(engine.takeError());
+    engine_ = std::move(*engine);
+    engine_->registerSymbols([](llvm::orc::MangleAndInterner mangle) {
+      llvm::orc::SymbolMap map;
+      map[mangle("emuShuffleF32")] = {
+          llvm::orc::ExecutorAddr::fromPtr(&emuShuffleF32),
+          llvm::JITSymbolFlags::Exported};
+      map[mangle("emuShuffleI32")] = {
+          llvm::orc::ExecutorAddr::fromPtr(&emuShuffleI32),
+          llvm::JITSymbolFlags::Exported};
+      return map;
+    });
+  }
+
+  std::unique_ptr<MLIRContext> ctx_;
+  std::unique_ptr<ExecutionEngine> engine_;
+};
+
+std::vector<float> randomVector(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = d(rng);
+  return v;
+}
+
+struct Packed {
+  std::string name;
+  Spec spec;
+  int64_t out = 0, in = 0;
+  std::vector<uint8_t> bytes;
+  PackedMatrix m;
+};
+
+void makePacked(const std::string &name, Spec s, Shape sh, uint32_t seed,
+                Packed &p) {
+  s.groupSize = sh.group;
+  Logical w = randomLogical(s, sh.out, sh.in, seed);
+  p.name = name + "_" + shapeName(sh);
+  p.spec = specFor(s, w);
+  p.out = sh.out;
+  p.in = sh.in;
+  Status st = pack(p.spec, w, p.bytes);
+  ASSERT_FALSE(st.failed()) << p.name << ": " << st.message();
+  st = PackedMatrix::create(p.spec, p.out, p.in, p.bytes.data(), p.bytes.size(),
+                            true, p.m);
+  ASSERT_FALSE(st.failed()) << p.name << ": " << st.message();
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+//===----------------------------------------------------------------------===//
+// Emulated kernels against the references
+//===----------------------------------------------------------------------===//
+
+/// Every kind the CUDA GEMV serves, both parameter formats, rows not a
+/// multiple of the warps per block, one group per row or several, and rows
+/// of 1280 inputs (40 words: two sweeps of the warp, so the salient rank
+/// is carried from one sweep to the next).
+TEST(GpuKernels, EmulatedPackedGemv) {
+  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8;
+  struct C {
+    std::string name;
+    Spec spec;
+    Shape shape;
+  };
+  std::vector<C> cases;
+  for (unsigned b = 1; b <= 8; ++b)
+    cases.push_back({"kbit" + std::to_string(b) + (b % 2 ? "_q8" : "_f16"),
+                     kbitSpec(b, 0, b % 2 ? q8 : f16),
+                     {b == 2 ? 37 : 9, b == 2 ? 1280 : 160, 32}});
+  cases.push_back({"kbit4_f16_onegroup", kbitSpec(4, 0, f16), {5, 96, 96}});
+  for (unsigned sb = 2; sb <= 8; ++sb)
+    cases.push_back({"bitmap_s" + std::to_string(sb) + "_f16",
+                     mixedSpec(Kind::Bitmap, sb, 0, f16),
+                     {sb == 4 ? 37 : 11, sb == 4 ? 1280 : 256, 128}});
+  cases.push_back(
+      {"bitmap_s4_q8", mixedSpec(Kind::Bitmap, 4, 0, q8), {19, 1280, 64}});
+  cases.push_back(
+      {"bitmap_s3_q8", mixedSpec(Kind::Bitmap, 3, 0, q8), {6, 64, 32}});
+  cases.push_back({"chanblock_b1_s3_f16",
+                   mixedSpec(Kind::ChannelBlock, 3, 0, f16, 1),
+                   {9, 128, 32}});
+  cases.push_back({"chanblock_b4_s4_q8",
+                   mixedSpec(Kind::ChannelBlock, 4, 0, q8, 4),
+                   {19, 1280, 128}});
+  cases.push_back({"chanblock_b16_s8_f16",
+                   mixedSpec(Kind::ChannelBlock, 8, 0, f16, 16),
+                   {37, 192, 64}});
+  std::vector<Packed> packed(cases.size());
+  for (size_t k = 0; k < cases.size(); ++k) {
+    makePacked(cases[k].name, cases[k].spec, cases[k].shape, uint32_t(3000 + k),
+               packed[k]);
+    if (HasFatalFailure())
+      return;
+  }
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const Packed &p : packed)
+      ASSERT_TRUE(succeeded(buildGpuGemvKernel(
+          b, loc, GemvWeight::makePacked(p.spec, p.out, p.in))));
+  });
+  if (HasFatalFailure())
+    return;
+  const int64_t tokens = 2;
+  for (size_t k = 0; k < packed.size(); ++k) {
+    const Packed &p = packed[k];
+    KernelFn fn =
+        emu.get(gemvKernelName(GemvWeight::makePacked(p.spec, p.out, p.in)));
+    ASSERT_TRUE(fn);
+    std::vector<float> x = randomVector(size_t(tokens * p.in), uint32_t(k));
+    std::vector<float> y(size_t(tokens * p.out), 12345.0f);
+    ASSERT_TRUE(launch(fn, p.bytes.data(), x.data(), y.data(), tokens,
+                       ceilDiv(p.out, kGemvWarps), tokens, kGemvWarps * kLanes))
+        << p.name << ": lanes diverged at a shuffle";
+    std::vector<float> row(size_t(p.in)), ref(size_t(p.out));
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float *xt = x.data() + t * p.in;
+      GemvScratch scratch;
+      p.m.prepare(xt, scratch);
+      p.m.gemvRows(xt, scratch, ref.data(), 0, p.out);
+      for (int64_t r = 0; r < p.out; ++r) {
+        p.m.decodeRow(r, row.data());
+        double mag = 0;
+        for (int64_t j = 0; j < p.in; ++j)
+          mag += std::fabs(double(row[j]) * xt[j]);
+        EXPECT_NEAR(y[t * p.out + r], ref[r], 1e-5 * mag + 1e-30)
+            << p.name << " token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(GpuKernels, EmulatedDenseGemv) {
+  struct C {
+    DenseType type;
+    int64_t out, in;
+  };
+  std::vector<C> cases = {{DenseType::F16, 37, 1280},
+                          {DenseType::F32, 19, 64},
+                          {DenseType::F16, 6, 8}};
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const C &c : cases)
+      ASSERT_TRUE(succeeded(buildGpuGemvKernel(
+          b, loc, GemvWeight::makeDense(c.type, c.out, c.in))));
+  });
+  if (HasFatalFailure())
+    return;
+  uint32_t seed = 11;
+  const int64_t tokens = 3;
+  for (const C &c : cases) {
+    GemvWeight w = GemvWeight::makeDense(c.type, c.out, c.in);
+    KernelFn fn = emu.get(gemvKernelName(w));
+    ASSERT_TRUE(fn);
+    std::vector<float> dense = randomVector(size_t(c.out * c.in), seed++);
+    std::vector<uint8_t> bytes(w.bytes());
+    for (size_t i = 0; i < dense.size(); ++i) {
+      if (c.type == DenseType::F16) {
+        uint16_t h = floatToHalf(dense[i]);
+        dense[i] = halfToFloat(h);
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      } else {
+        std::memcpy(bytes.data() + 4 * i, &dense[i], 4);
+      }
+    }
+    std::vector<float> x = randomVector(size_t(tokens * c.in), seed++);
+    std::vector<float> y(size_t(tokens * c.out), 12345.0f);
+    ASSERT_TRUE(launch(fn, bytes.data(), x.data(), y.data(), tokens,
+                       ceilDiv(c.out, kGemvWarps), tokens,
+                       kGemvWarps * kLanes));
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t i = 0; i < c.out; ++i) {
+        double ref = 0, mag = 0;
+        for (int64_t j = 0; j < c.in; ++j) {
+          double p = double(dense[i * c.in + j]) * x[t * c.in + j];
+          ref += p;
+          mag += std::fabs(p);
+        }
+        EXPECT_NEAR(y[t * c.out + i], ref, 1e-5 * mag + 1e-30)
+            << gemvKernelName(w) << " token " << t << " row " << i;
+      }
+  }
+}
+
+TEST(GpuKernels, EmulatedRMSNormAndElementwise) {
+  const int64_t rows = 7, n = 1000;
+  struct C {
+    int64_t width;
+    DenseType type;
+  };
+  std::vector<C> cases = {{384, DenseType::F16}, {100, DenseType::F32}};
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const C &c : cases)
+      ASSERT_TRUE(
+          succeeded(buildGpuRMSNormKernel(b, loc, c.width, 1e-5, c.type)));
+    buildGpuBinaryKernel(b, loc, BinaryKind::Add);
+    buildGpuBinaryKernel(b, loc, BinaryKind::SwiGLU);
+  });
+  if (HasFatalFailure())
+    return;
+  for (const C &c : cases) {
+    KernelFn fn = emu.get(rmsNormKernelName(c.width, 1e-5, c.type));
+    ASSERT_TRUE(fn);
+    std::vector<float> x = randomVector(size_t(rows * c.width), 21);
+    std::vector<float> g = randomVector(size_t(c.width), 22);
+    std::vector<uint8_t> wb(size_t(c.width) *
+                            (c.type == DenseType::F16 ? 2 : 4));
+    for (int64_t j = 0; j < c.width; ++j) {
+      if (c.type == DenseType::F16) {
+        uint16_t h = floatToHalf(g[j]);
+        g[j] = halfToFloat(h);
+        std::memcpy(wb.data() + 2 * j, &h, 2);
+      } else {
+        std::memcpy(wb.data() + 4 * j, &g[j], 4);
+      }
+    }
+    std::vector<float> y(size_t(rows * c.width), 12345.0f);
+    ASSERT_TRUE(launch(fn, x.data(), wb.data(), y.data(), rows,
+                       ceilDiv(rows, kGemvWarps), 1, kGemvWarps * kLanes));
+    for (int64_t r = 0; r < rows; ++r) {
+      double ss = 0;
+      for (int64_t j = 0; j < c.width; ++j)
+        ss += double(x[r * c.width + j]) * x[r * c.width + j];
+      double inv = 1.0 / std::sqrt(ss / double(c.width) + 1e-5);
+      for (int64_t j = 0; j < c.width; ++j) {
+        double want = double(g[j]) * x[r * c.width + j] * inv;
+        EXPECT_NEAR(y[r * c.width + j], want, 2e-6 * std::fabs(want) + 1e-30)
+            << "width " << c.width << " row " << r << " column " << j;
+      }
+    }
+  }
+  std::vector<float> a = randomVector(size_t(n), 31),
+                     bv = randomVector(size_t(n), 32);
+  for (BinaryKind kind : {BinaryKind::Add, BinaryKind::SwiGLU}) {
+    KernelFn fn = emu.get(binaryKernelName(kind));
+    ASSERT_TRUE(fn);
+    // One element past the end must stay untouched.
+    std::vector<float> y(size_t(n + 1), 12345.0f);
+    ASSERT_TRUE(launch(fn, a.data(), bv.data(), y.data(), n,
+                       ceilDiv(n, kBinaryBlock), 1, kBinaryBlock));
+    for (int64_t i = 0; i < n; ++i) {
+      double want = kind == BinaryKind::Add
+                        ? double(a[i]) + bv[i]
+                        : a[i] / (1.0 + std::exp(-double(a[i]))) * bv[i];
+      EXPECT_NEAR(y[i], want, 1e-6 * std::fabs(want) + 1e-7)
+          << binaryKernelName(kind) << " element " << i;
+    }
+    EXPECT_EQ(y[n], 12345.0f);
+  }
+}
+
+TEST(GpuKernels, RefusedWeights) {
+  std::string why;
+  Spec nm = mixedSpec(Kind::NM, 4, 16, ParamFormat::F16, 8, 1);
+  nm.salientCount = 8 * 64 / 8;
+  EXPECT_TRUE(
+      failed(checkGpuGemvWeight(GemvWeight::makePacked(nm, 8, 64), why)));
+  EXPECT_NE(why.find("N:M"), std::string::npos) << why;
+  Spec k2 = kbitSpec(2, 128, ParamFormat::F16);
+  EXPECT_TRUE(
+      failed(checkGpuGemvWeight(GemvWeight::makePacked(k2, 8, 200), why)));
+  EXPECT_NE(why.find("multiple of 32"), std::string::npos) << why;
+  Spec k2g = kbitSpec(2, 48, ParamFormat::F16);
+  EXPECT_TRUE(
+      failed(checkGpuGemvWeight(GemvWeight::makePacked(k2g, 8, 256), why)));
+  EXPECT_NE(why.find("groups"), std::string::npos) << why;
+  EXPECT_TRUE(failed(checkGpuGemvWeight(
+      GemvWeight::makeDense(DenseType::F16, 8, 64, /*inOut=*/true), why)));
+  EXPECT_TRUE(
+      succeeded(checkGpuGemvWeight(GemvWeight::makePacked(k2, 8, 256), why)));
+}
+
+//===----------------------------------------------------------------------===//
+// PTX for both chips
+//===----------------------------------------------------------------------===//
+
+/// The Squeeze10 default layout (bitmap, 4 salient bits, groups of 128,
+/// fp16 parameters, about 20 % salient) at a shape.
+GemvWeight defaultLayout(int64_t out, int64_t in) {
+  Spec s = mixedSpec(Kind::Bitmap, 4, 128, ParamFormat::F16);
+  s.salientCount = out * in / 5;
+  return GemvWeight::makePacked(s, out, in);
+}
+
+/// Every GEMV of the bundled model and of LLaMA-2-7B (Squeeze10 default and
+/// 2-bit GPTQ layouts, the fp16 lm_head), RMSNorm, Add and SwiGLU.
+void populateModelKernels(OpBuilder &b, Location loc) {
+  std::vector<GemvWeight> ws;
+  for (auto [out, in] :
+       std::vector<std::pair<int64_t, int64_t>>{{384, 384},
+                                                {128, 384},
+                                                {1024, 384},
+                                                {384, 1024}, // llama-12m
+                                                {4096, 4096},
+                                                {11008, 4096},
+                                                {4096, 11008}}) { // LLaMA-2-7B
+    ws.push_back(defaultLayout(out, in));
+    ws.push_back(
+        GemvWeight::makePacked(kbitSpec(2, 128, ParamFormat::F16), out, in));
+  }
+  ws.push_back(GemvWeight::makeDense(DenseType::F16, 4096, 384));
+  ws.push_back(GemvWeight::makeDense(DenseType::F16, 32000, 4096));
+  for (const GemvWeight &w : ws)
+    ASSERT_TRUE(succeeded(buildGpuGemvKernel(b, loc, w)));
+  for (int64_t width : {384, 4096})
+    ASSERT_TRUE(
+        succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
+  buildGpuBinaryKernel(b, loc, BinaryKind::Add);
+  buildGpuBinaryKernel(b, loc, BinaryKind::SwiGLU);
+}
+
+constexpr int kModelKernels = 7 * 2 + 2 + 2 + 2;
+
+std::string compileModelKernels(StringRef chip, bool ptx) {
+  auto ctx = makeContext();
+  Location loc = UnknownLoc::get(ctx.get());
+  OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
+  OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
+  (*holder)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                     b.getUnitAttr());
+  auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
+  b.setInsertionPointToEnd(gm.getBody());
+  populateModelKernels(b, loc);
+  std::string out, error;
+  EXPECT_TRUE(succeeded(compileCudaKernels(*holder, chip, ptx, out, error)))
+      << error;
+  return out;
+}
+
+int count(const std::string &s, const std::string &what) {
+  int n = 0;
+  for (size_t at = s.find(what); at != std::string::npos;
+       at = s.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+class GpuKernelsChip : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(GpuKernelsChip, PtxOfModelKernels) {
+  std::string chip = GetParam();
+  std::string ptx = compileModelKernels(chip, /*ptx=*/true);
+  ASSERT_FALSE(ptx.empty());
+  EXPECT_NE(ptx.find(".target " + chip), std::string::npos);
+  EXPECT_EQ(count(ptx, ".entry "), kModelKernels);
+  EXPECT_EQ(count(ptx, ".maxntid 128, 1, 1"), kModelKernels - 2);
+  EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), 2);
+  // Warp sums (5 per GEMV and RMSNorm) and the salient-rank scans.
+  EXPECT_GE(count(ptx, "shfl.sync.bfly.b32"), 5 * (kModelKernels - 2));
+  EXPECT_GE(count(ptx, "shfl.sync.up.b32"), 5 * 7);
+  EXPECT_EQ(ptx.find(".local"), std::string::npos);
+  // Packed planes as 32-bit words, x and the dense rows as 128-bit loads;
+  // no byte loads anywhere.
+  EXPECT_GT(count(ptx, "ld.global.nc.v4.b32"), 0);
+  EXPECT_EQ(count(ptx, "ld.global.b8"), 0);
+  EXPECT_EQ(count(ptx, "ld.global.nc.b8"), 0);
+  EXPECT_EQ(count(ptx, "ld.global.u8"), 0);
+}
+
+TEST_P(GpuKernelsChip, PtxasReportsNoSpills) {
+  std::string toolkit = findCudaToolkit();
+  if (toolkit.empty())
+    GTEST_SKIP() << "no CUDA toolkit (ptxas) on this machine";
+  std::string chip = GetParam();
+  std::string ptx = compileModelKernels(chip, /*ptx=*/true);
+  llvm::SmallString<128> in, log;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("s10-gpu", "ptx", in));
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("s10-gpu", "log", log));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(in, ec);
+    ASSERT_FALSE(ec);
+    os << ptx;
+  }
+  std::string ptxas = toolkit + "/bin/ptxas";
+  std::string arch = "-arch=" + chip;
+  llvm::SmallVector<llvm::StringRef> args = {ptxas, "-v", arch,
+                                             in,    "-o", "/dev/null"};
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects);
+  auto text = llvm::MemoryBuffer::getFile(log);
+  llvm::sys::fs::remove(in);
+  llvm::sys::fs::remove(log);
+  ASSERT_TRUE(bool(text));
+  std::string report = (*text)->getBuffer().str();
+  ASSERT_EQ(rc, 0) << report;
+  EXPECT_EQ(count(report, "Compiling entry function"), kModelKernels) << report;
+  EXPECT_EQ(count(report,
+                  "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill "
+                  "loads"),
+            kModelKernels)
+      << report;
+}
+
+INSTANTIATE_TEST_SUITE_P(Chips, GpuKernelsChip,
+                         ::testing::Values("sm_80", "sm_90"));
+
+} // namespace

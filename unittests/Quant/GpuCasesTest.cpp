@@ -1,0 +1,130 @@
+//===- GpuCasesTest.cpp - The CUDA case manifest and its weights ----------===//
+
+#include "s10/Quant/GpuCases.h"
+
+#include <gtest/gtest.h>
+
+using namespace s10::quant;
+namespace gc = s10::quant::gpucases;
+
+namespace {
+
+layout::Spec bitmapSpec() {
+  layout::Spec s;
+  s.kind = layout::Kind::Bitmap;
+  s.bits = 1;
+  s.salientBits = 4;
+  s.groupSize = 128;
+  return s;
+}
+
+TEST(GpuCases, LinesRoundTrip) {
+  std::vector<gc::Case> cases(4);
+  cases[0].kind = gc::Kind::Gemv;
+  cases[0].kernel = "s10_gemv_x";
+  cases[0].spec = bitmapSpec();
+  cases[0].spec.params = layout::ParamFormat::Q8;
+  cases[0].spec.salientCount = 123;
+  cases[0].out = 37;
+  cases[0].in = 1280;
+  cases[0].tokens = 2;
+  cases[0].seed = 99;
+  cases[0].bench = true;
+  cases[1].kind = gc::Kind::Dense;
+  cases[1].kernel = "s10_gemv_dense_f32_19x64";
+  cases[1].f16 = false;
+  cases[1].out = 19;
+  cases[1].in = 64;
+  cases[2].kind = gc::Kind::RMSNorm;
+  cases[2].kernel = "s10_rmsnorm";
+  cases[2].in = 384;
+  cases[2].tokens = 7;
+  cases[2].eps = 1e-6;
+  cases[3].kind = gc::Kind::Binary;
+  cases[3].kernel = "s10_swiglu";
+  cases[3].swiglu = true;
+  cases[3].in = 22033;
+  for (const gc::Case &c : cases) {
+    std::string line = gc::caseLine(c), error;
+    gc::Case back;
+    ASSERT_TRUE(gc::parseCase(line, back, error)) << line << ": " << error;
+    EXPECT_EQ(gc::caseLine(back), line);
+    EXPECT_EQ(back.kernel, c.kernel);
+    EXPECT_EQ(back.kind, c.kind);
+    EXPECT_EQ(back.out, c.out);
+    EXPECT_EQ(back.in, c.in);
+    EXPECT_EQ(back.tokens, c.tokens);
+    EXPECT_EQ(back.seed, c.seed);
+    EXPECT_EQ(back.bench, c.bench);
+    EXPECT_EQ(back.f16, c.f16);
+    EXPECT_EQ(back.swiglu, c.swiglu);
+    EXPECT_EQ(back.eps, c.eps);
+    EXPECT_EQ(back.spec.salientCount, c.spec.salientCount);
+    EXPECT_EQ(back.spec.params, c.spec.params);
+  }
+}
+
+TEST(GpuCases, BadLinesNameTheirFault) {
+  struct Bad {
+    const char *line, *message;
+  };
+  for (Bad b : {
+           Bad{"gemm kernel=k seed=1", "unknown case kind 'gemm'"},
+           Bad{"binary kernel=k op=add n=5", "missing seed"},
+           Bad{"binary kernel=k op=mul n=5 seed=1",
+               "op must be add or swiglu, got 'mul'"},
+           Bad{"binary kernel=k op=add n=0 seed=1", "n must be an integer"},
+           Bad{"dense kernel=k type=bf16 out=1 in=8 tokens=1 seed=1 bench=0",
+               "type must be f16 or f32, got 'bf16'"},
+           Bad{"rmsnorm kernel=k type=f16 width=8 eps=x rows=1 seed=1",
+               "eps must be a number >= 0, got 'x'"},
+           Bad{"gemv kernel=k kind=nm bits=1 group=128 sbits=4 params=f16 "
+               "block=8 nm=1 count=0 out=8 in=64 tokens=1 seed=1 bench=0",
+               "kind must be kbit, bitmap or chanblock, got 'nm'"},
+           Bad{"gemv kernel=k kind=kbit bits=9 group=128 sbits=0 params=f16 "
+               "block=0 nm=0 count=0 out=8 in=64 tokens=1 seed=1 bench=0",
+               "bits must be an integer in [1, 8], got '9'"},
+           Bad{"dense kernel=k type=f16 out=1 in=8 tokens=1 seed=1 bench",
+               "expected key=value, got 'bench'"},
+       }) {
+    gc::Case c;
+    std::string error;
+    EXPECT_FALSE(gc::parseCase(b.line, c, error)) << b.line;
+    EXPECT_NE(error.find(b.message), std::string::npos)
+        << b.line << ": " << error;
+  }
+}
+
+// The GPU machine rebuilds the weights from the seed: the same seed gives
+// the same weight, they fit their layout, and about one in five is salient.
+TEST(GpuCases, RandomWeightsAreReproducibleAndFit) {
+  layout::Spec s = bitmapSpec();
+  layout::Logical a = gc::randomWeight(s, 64, 512, 7);
+  layout::Logical b = gc::randomWeight(s, 64, 512, 7);
+  layout::Logical c = gc::randomWeight(s, 64, 512, 8);
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.salient, b.salient);
+  EXPECT_EQ(a.scales, b.scales);
+  EXPECT_EQ(a.salientOffsets, b.salientOffsets);
+  EXPECT_NE(a.codes, c.codes);
+  layout::Spec fitted = s;
+  ASSERT_FALSE(layout::fit(fitted, a).failed());
+  double frac = double(fitted.salientCount) / double(64 * 512);
+  EXPECT_GT(frac, 0.17);
+  EXPECT_LT(frac, 0.23);
+  std::vector<uint8_t> bytes;
+  EXPECT_FALSE(layout::pack(fitted, a, bytes).failed());
+  layout::Spec cb = s;
+  cb.kind = layout::Kind::ChannelBlock;
+  cb.block = 4;
+  layout::Logical w = gc::randomWeight(cb, 10, 256, 3);
+  EXPECT_FALSE(layout::fit(cb, w).failed());
+  std::vector<float> x = gc::randomVector(1000, 5);
+  for (float v : x) {
+    EXPECT_GE(v, -1.0f);
+    EXPECT_LE(v, 1.0f);
+  }
+  EXPECT_EQ(x, gc::randomVector(1000, 5));
+}
+
+} // namespace
