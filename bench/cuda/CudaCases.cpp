@@ -9,9 +9,10 @@
 //
 // writes OUTDIR/cases.txt and OUTDIR/kernels.<chip>.cubin. The check cases
 // cover every layout kind and parameter format the CUDA GEMV serves, the
-// bundled model's shapes, RMSNorm, Add and SwiGLU; the bench cases are the
-// GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the Squeeze10
-// default layout, at 2-bit k-bit, and dense fp16.
+// bundled model's shapes, RMSNorm, Add, SwiGLU, the embedding, rotary and
+// attention (at the bundled model's and LLaMA-2-7B's shapes); the bench cases
+// are the GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the
+// Squeeze10 default layout, at 2-bit k-bit, and dense fp16.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
+#include <cmath>
 #include <set>
 
 using namespace mlir;
@@ -120,6 +123,44 @@ std::vector<gc::Case> allCases() {
     c.seed = seed++;
     cases.push_back(c);
   }
+  // The rest of the plan's ops, at the bundled model's shapes and at
+  // LLaMA-2-7B's.
+  for (auto [vocab, hidden] :
+       std::vector<std::pair<int64_t, int64_t>>{{4096, 384}, {32000, 4096}}) {
+    gc::Case c;
+    c.kind = gc::Kind::Embedding;
+    c.out = vocab;
+    c.in = hidden;
+    c.tokens = 5;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  for (auto [heads, dim] :
+       std::vector<std::pair<int64_t, int64_t>>{{6, 64}, {2, 64}, {32, 128}}) {
+    gc::Case c;
+    c.kind = gc::Kind::Rotary;
+    c.out = heads;
+    c.in = dim;
+    c.tokens = 3;
+    c.pos0 = 500;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  for (auto [heads, kv, dim, pos0, tokens] :
+       std::vector<std::array<int64_t, 5>>{
+           {6, 2, 64, 0, 7}, {6, 2, 64, 300, 1}, {32, 32, 128, 1000, 2}}) {
+    gc::Case c;
+    c.kind = gc::Kind::Attention;
+    c.out = heads;
+    c.kvHeads = kv;
+    c.in = dim;
+    c.scale = double(float(1.0 / std::sqrt(double(dim)))); // the kernel's f32
+    c.tokens = tokens;
+    c.pos0 = pos0;
+    c.maxCtx = 1024 + 32;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
   // LLaMA-2-7B's GEMVs.
   for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
            {4096, 4096}, {11008, 4096}, {4096, 11008}}) {
@@ -154,6 +195,16 @@ bool resolve(gc::Case &c, std::string &error) {
   case gc::Kind::Binary:
     c.kernel =
         binaryKernelName(c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+    return true;
+  case gc::Kind::Embedding:
+    c.kernel = embeddingKernelName(c.out, c.in,
+                                   c.f16 ? DenseType::F16 : DenseType::F32);
+    return true;
+  case gc::Kind::Rotary:
+    c.kernel = rotaryKernelName(c.out, c.in);
+    return true;
+  case gc::Kind::Attention:
+    c.kernel = attentionKernelName(c.out, c.kvHeads, c.in, float(c.scale));
     return true;
   }
   return false;
@@ -223,6 +274,17 @@ int main(int argc, char **argv) {
       case gc::Kind::Binary:
         buildGpuBinaryKernel(b, loc,
                              c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+        break;
+      case gc::Kind::Embedding:
+        ok = succeeded(buildGpuEmbeddingKernel(
+            b, loc, c.out, c.in, c.f16 ? DenseType::F16 : DenseType::F32));
+        break;
+      case gc::Kind::Rotary:
+        ok = succeeded(buildGpuRotaryKernel(b, loc, c.out, c.in));
+        break;
+      case gc::Kind::Attention:
+        ok = succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads, c.in,
+                                               float(c.scale)));
         break;
       }
       if (!ok)

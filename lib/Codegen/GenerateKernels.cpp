@@ -102,6 +102,45 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda) {
           return success();
         }};
   }
+  if (cuda) {
+    // On the GPU every op of the plan is a kernel.
+    if (auto emb = dyn_cast<sq::EmbeddingOp>(op)) {
+      auto tt = dyn_cast<RankedTensorType>(emb.getTable().getType());
+      std::optional<DenseType> dt =
+          tt ? denseType(tt.getElementType()) : std::nullopt;
+      if (!dt || tt.getRank() != 2 || !tt.hasStaticShape() ||
+          !isConstantWeight(emb.getTable()))
+        return std::nullopt;
+      int64_t vocab = tt.getDimSize(0), hidden = tt.getDimSize(1);
+      DenseType t = *dt;
+      return Request{embeddingKernelName(vocab, hidden, t),
+                     [=](OpBuilder &b, Location loc) {
+                       return LogicalResult(
+                           buildGpuEmbeddingKernel(b, loc, vocab, hidden, t));
+                     }};
+    }
+    if (auto rot = dyn_cast<sq::RotaryOp>(op)) {
+      int64_t heads = rot.getNumHeads(), dim = rot.getHeadDim();
+      if (heads <= 0 || dim <= 0 || dim % 2)
+        return std::nullopt;
+      return Request{
+          rotaryKernelName(heads, dim), [=](OpBuilder &b, Location loc) {
+            return LogicalResult(buildGpuRotaryKernel(b, loc, heads, dim));
+          }};
+    }
+    if (auto att = dyn_cast<sq::AttentionOp>(op)) {
+      int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
+              d = att.getHeadDim();
+      float scale = float(att.getScale().convertToDouble());
+      if (!att.getCausal() || h <= 0 || kv <= 0 || d <= 0 || h % kv)
+        return std::nullopt;
+      return Request{attentionKernelName(h, kv, d, scale),
+                     [=](OpBuilder &b, Location loc) {
+                       return LogicalResult(
+                           buildGpuAttentionKernel(b, loc, h, kv, d, scale));
+                     }};
+    }
+  }
   std::optional<BinaryKind> kind;
   if (isa<sq::SwiGLUOp>(op))
     kind = BinaryKind::SwiGLU;

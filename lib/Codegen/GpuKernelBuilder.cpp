@@ -26,6 +26,7 @@
 using namespace mlir;
 using namespace s10::codegen;
 namespace layout = s10::quant::layout;
+using s10::codegen::detail::identDouble;
 using s10::codegen::detail::memref1D;
 using s10::codegen::detail::Ops;
 using s10::codegen::detail::str;
@@ -56,6 +57,19 @@ Value warpSum(Ops &o, Value v) {
   }
   return v;
 }
+
+/// The largest `v` (f32) over the warp, in every lane.
+Value warpMax(Ops &o, Value v) {
+  for (int64_t off = kWarp / 2; off >= 1; off /= 2) {
+    auto sh = gpu::ShuffleOp::create(o.b, o.loc, v, i32c(o, off),
+                                     i32c(o, kWarp), gpu::ShuffleMode::XOR);
+    v = arith::MaximumFOp::create(o.b, o.loc, v, sh.getShuffleResult());
+  }
+  return v;
+}
+
+/// Orders the warp's global memory accesses (bar.warp.sync).
+void warpSync(Ops &o) { NVVM::SyncWarpOp::create(o.b, o.loc, i32c(o, -1)); }
 
 /// The exclusive prefix sum of `v` (i32) over the lanes, and the total.
 std::pair<Value, Value> warpScan(Ops &o, Value v, Value lane) {
@@ -381,6 +395,195 @@ gpu::GPUFuncOp s10::codegen::buildGpuBinaryKernel(OpBuilder &b, Location loc,
       r = in.mul(in.divf(a, in.add(in.f32c(1.0f), in.exp(neg))), bv);
     }
     in.store(r, viewDynamic(in, fn.getArgument(2), n), i);
+  });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+std::string s10::codegen::embeddingKernelName(int64_t vocab, int64_t hidden,
+                                              DenseType table) {
+  return "s10_embedding_" +
+         std::string(table == DenseType::F16 ? "f16" : "f32") + "_" +
+         str(vocab) + "x" + str(hidden);
+}
+
+std::string s10::codegen::rotaryKernelName(int64_t heads, int64_t headDim) {
+  return "s10_rotary_h" + str(heads) + "_d" + str(headDim);
+}
+
+std::string s10::codegen::attentionKernelName(int64_t heads, int64_t kvHeads,
+                                              int64_t headDim, float scale) {
+  return "s10_attention_h" + str(heads) + "_kv" + str(kvHeads) + "_d" +
+         str(headDim) + "_s" + identDouble(double(scale));
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuEmbeddingKernel(OpBuilder &b, Location loc, int64_t vocab,
+                                      int64_t hidden, DenseType table,
+                                      StringRef name) {
+  if (vocab <= 0 || hidden <= 0)
+    return emitError(loc) << "cannot build a CUDA embedding of " << vocab << "x"
+                          << hidden;
+  Ops o{b, loc};
+  bool f16 = table == DenseType::F16;
+  std::string sym =
+      name.empty() ? embeddingKernelName(vocab, hidden, table) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  gpu::GPUFuncOp fn =
+      makeKernel(b, loc, sym,
+                 {memref1D(vocab * hidden, f16 ? o.i16() : o.f32()),
+                  memref1D(1, o.i32()), memref1D(1, o.f32()), o.i64()},
+                 kBinaryBlock);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value t = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value tokens = o.toIndex(fn.getArgument(3));
+  Value ids = viewDynamic(o, fn.getArgument(1), tokens);
+  // An id outside the table reads its nearest row, never past the table
+  // (the runtime refuses such ids before they get here).
+  Value id = o.toIndex(o.load(ids, t));
+  id = arith::MaxSIOp::create(b, loc, id, o.idx(0));
+  id = o.minsi(id, o.idx(vocab - 1));
+  Value src = o.mul(id, o.idx(hidden));
+  Value y = view(o, fn.getArgument(2), o.mul(t, o.idx(hidden)), hidden);
+  o.loop(tid, o.idx(hidden), o.idx(kBinaryBlock), {},
+         [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+           Value raw = l.load(fn.getArgument(0), l.add(src, j));
+           l.store(f16 ? l.halfToFloat(raw) : raw, y, j);
+           return {};
+         });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuRotaryKernel(OpBuilder &b, Location loc, int64_t heads,
+                                   int64_t headDim, StringRef name) {
+  if (heads <= 0 || headDim <= 0 || headDim % 2)
+    return emitError(loc) << "cannot build a CUDA rotary embedding of " << heads
+                          << " heads of " << headDim;
+  Ops o{b, loc};
+  std::string sym =
+      name.empty() ? rotaryKernelName(heads, headDim) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn =
+      makeKernel(b, loc, sym, {one, one, one, o.i64(), o.i64()}, kBinaryBlock);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  const int64_t half = headDim / 2, perToken = heads * half;
+  Value tokens = o.toIndex(fn.getArgument(3));
+  Value pos0 = o.toIndex(fn.getArgument(4));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value k = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
+  when(o, o.cmpi(arith::CmpIPredicate::ult, k, o.mul(tokens, o.idx(perToken))),
+       [&](Ops &in) {
+         Value t = in.divu(k, in.idx(perToken));
+         Value r = arith::RemUIOp::create(in.b, in.loc, k, in.idx(perToken));
+         Value h = in.divu(r, in.idx(half));
+         Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
+         Value n = in.mul(tokens, in.idx(heads * headDim));
+         Value x = viewDynamic(in, fn.getArgument(0), n);
+         Value y = viewDynamic(in, fn.getArgument(2), n);
+         Value p = in.add(pos0, t);
+         Value cs = viewDynamic(in, fn.getArgument(1),
+                                in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
+         Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
+         Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
+         Value lo = in.add(in.add(in.mul(t, in.idx(heads * headDim)),
+                                  in.mul(h, in.idx(headDim))),
+                           i);
+         Value hi = in.add(lo, in.idx(half));
+         Value x1 = in.load(x, lo), x2 = in.load(x, hi);
+         // As the CPU kernels round it: x1 c - x2 s, x2 c + x1 s.
+         in.store(in.sub(in.mul(x1, c), in.mul(x2, s)), y, lo);
+         in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y, hi);
+       });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
+                                      int64_t kvHeads, int64_t headDim,
+                                      float scale, StringRef name) {
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads || headDim <= 0)
+    return emitError(loc) << "cannot build a CUDA attention of " << heads
+                          << " heads over " << kvHeads << " kv heads of "
+                          << headDim;
+  Ops o{b, loc};
+  std::string sym = name.empty()
+                        ? attentionKernelName(heads, kvHeads, headDim, scale)
+                        : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn =
+      makeKernel(b, loc, sym, {one, one, one, one, o.i64(), o.i64(), o.i64()},
+                 kGemvWarps * kWarp);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  const int64_t qW = heads * headDim, kvW = kvHeads * headDim;
+  const int64_t group = heads / kvHeads;
+  Value tokens = o.toIndex(fn.getArgument(4));
+  Value pos0 = o.toIndex(fn.getArgument(5));
+  Value maxCtx = o.toIndex(fn.getArgument(6));
+  WarpRow wr = warpRow(o); // row: the head, blockY: the token
+  Value h = wr.row, t = wr.blockY;
+  Value q = viewDynamic(o, fn.getArgument(0), o.mul(tokens, o.idx(qW)));
+  Value out = viewDynamic(o, fn.getArgument(2), o.mul(tokens, o.idx(qW)));
+  Value kv = viewDynamic(o, fn.getArgument(1),
+                         o.mul(o.mul(maxCtx, o.idx(2)), o.idx(kvW)));
+  Value scores = viewDynamic(o, fn.getArgument(3),
+                             o.mul(o.mul(tokens, o.idx(heads)), maxCtx));
+  // Warp-uniform: a warp past the last head has nothing to do.
+  when(o, o.cmpi(arith::CmpIPredicate::ult, h, o.idx(heads)), [&](Ops &in) {
+    Value n = in.add(in.add(pos0, t), in.idx(1)); // causal: positions < n
+    Value qRow = in.add(in.mul(t, in.idx(qW)), in.mul(h, in.idx(headDim)));
+    Value kCol = in.mul(in.divu(h, in.idx(group)), in.idx(headDim));
+    Value vBase = in.add(in.mul(maxCtx, in.idx(kvW)), kCol);
+    Value sRow = in.mul(in.add(in.mul(t, in.idx(heads)), h), maxCtx);
+    Value negInf = in.f32c(-std::numeric_limits<float>::infinity());
+    Value fscale = in.f32c(scale);
+    // Scores scale * q.k, a position per lane, and their maximum.
+    Value m = in.loop(
+        wr.lane, n, in.idx(kWarp), {negInf},
+        [&](Ops &l, Value p, ValueRange a) -> SmallVector<Value> {
+          Value kRow = l.add(l.mul(p, l.idx(kvW)), kCol);
+          Value dot = l.loop(
+              l.idx(0), l.idx(headDim), l.idx(1), {l.f32c(0.0f)},
+              [&](Ops &d, Value j, ValueRange acc) -> SmallVector<Value> {
+                return {d.fma(d.load(q, d.add(qRow, j)),
+                              d.load(kv, d.add(kRow, j)), acc[0])};
+              })[0];
+          Value s = l.mul(dot, fscale);
+          l.store(s, scores, l.add(sRow, p));
+          return {arith::MaximumFOp::create(l.b, l.loc, a[0], s)};
+        })[0];
+    m = warpMax(in, m);
+    Value sum =
+        in.loop(wr.lane, n, in.idx(kWarp), {in.f32c(0.0f)},
+                [&](Ops &l, Value p, ValueRange a) -> SmallVector<Value> {
+                  Value at = l.add(sRow, p);
+                  Value e = l.exp(l.sub(l.load(scores, at), m));
+                  l.store(e, scores, at);
+                  return {l.add(a[0], e)};
+                })[0];
+    sum = warpSum(in, sum);
+    Value inv = in.divf(in.f32c(1.0f), sum);
+    // Every lane reads every lane's exponentials next.
+    warpSync(in);
+    in.loop(wr.lane, in.idx(headDim), in.idx(kWarp), {},
+            [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+              Value acc = l.loop(
+                  l.idx(0), n, l.idx(1), {l.f32c(0.0f)},
+                  [&](Ops &d, Value p, ValueRange a) -> SmallVector<Value> {
+                    Value w = d.mul(d.load(scores, d.add(sRow, p)), inv);
+                    Value v = d.load(
+                        kv, d.add(d.add(vBase, d.mul(p, d.idx(kvW))), j));
+                    return {d.fma(w, v, a[0])};
+                  })[0];
+              l.store(acc, out, l.add(qRow, j));
+              return {};
+            });
   });
   gpu::ReturnOp::create(b, loc);
   return fn;

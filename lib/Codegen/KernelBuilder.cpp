@@ -41,6 +41,7 @@
 using namespace mlir;
 using namespace s10::codegen;
 namespace layout = s10::quant::layout;
+using s10::codegen::detail::identDouble;
 using s10::codegen::detail::memref1D;
 using s10::codegen::detail::Ops;
 using s10::codegen::detail::str;
@@ -49,27 +50,6 @@ namespace {
 
 /// Largest input size: x is staged on the stack (4 bytes per input).
 constexpr int64_t kMaxIn = int64_t(1) << 18;
-
-/// The shortest decimal form of `v` that reads back exactly, spelled as
-/// part of a C identifier ('.' -> 'p', '-' -> 'm', '+' dropped).
-std::string identDouble(double v) {
-  char buf[64];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof(buf), "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v)
-      break;
-  }
-  std::string s;
-  for (char *p = buf; *p; ++p) {
-    if (*p == '.')
-      s += 'p';
-    else if (*p == '-')
-      s += 'm';
-    else if (*p != '+')
-      s += *p;
-  }
-  return s;
-}
 
 std::string weightTag(const GemvWeight &w) {
   std::string s;

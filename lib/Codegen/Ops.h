@@ -16,6 +16,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -216,6 +218,27 @@ struct Ops {
 };
 
 inline std::string str(int64_t v) { return std::to_string(v); }
+
+/// The shortest decimal form of `v` that reads back exactly, spelled as
+/// part of a C identifier ('.' -> 'p', '-' -> 'm', '+' dropped).
+inline std::string identDouble(double v) {
+  char buf[64];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof(buf), "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v)
+      break;
+  }
+  std::string s;
+  for (char *p = buf; *p; ++p) {
+    if (*p == '.')
+      s += 'p';
+    else if (*p == '-')
+      s += 'm';
+    else if (*p != '+')
+      s += *p;
+  }
+  return s;
+}
 
 inline MemRefType memref1D(int64_t n, Type t) {
   return MemRefType::get({n}, t);

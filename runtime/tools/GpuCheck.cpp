@@ -83,6 +83,10 @@ struct Launch {
   unsigned gridX = 1, gridY = 1, block = 128;
   void run(CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, int64_t n) const {
     void *args[] = {&a, &b, &c, &n};
+    runArgs(args);
+  }
+  /// Arguments as cuLaunchKernel takes them: pointers to each value.
+  void runArgs(void **args) const {
     ok(gDriver->cuLaunchKernel(fn, gridX, gridY, 1, block, 1, 1, 0, nullptr,
                                args, nullptr),
        "cuLaunchKernel");
@@ -113,6 +117,13 @@ std::string shapeOf(const gc::Case &c) {
     return std::to_string(c.tokens) + "x" + std::to_string(c.in);
   case gc::Kind::Binary:
     return std::to_string(c.in);
+  case gc::Kind::Embedding:
+    return std::to_string(c.tokens) + " of " + std::to_string(c.out) + "x" +
+           std::to_string(c.in);
+  case gc::Kind::Rotary:
+  case gc::Kind::Attention:
+    return std::to_string(c.tokens) + " at " + std::to_string(c.pos0) + ", " +
+           std::to_string(c.out) + "x" + std::to_string(c.in);
   }
   return "";
 }
@@ -305,6 +316,132 @@ Result checkBinary(const gc::Case &c, const Launch &l) {
   }
   got.pop_back();
   compare(got, want, scale, 1e-6, r);
+  return r;
+}
+
+Result checkEmbedding(const gc::Case &c, const Launch &l) {
+  std::vector<float> table = gc::randomVector(size_t(c.out * c.in), c.seed);
+  size_t elem = c.f16 ? 2 : 4;
+  std::vector<uint8_t> bytes(table.size() * elem);
+  for (size_t k = 0; k < table.size(); ++k) {
+    if (c.f16) {
+      uint16_t h = layout::floatToHalf(table[k]);
+      table[k] = layout::halfToFloat(h);
+      std::memcpy(bytes.data() + 2 * k, &h, 2);
+    } else {
+      std::memcpy(bytes.data() + 4 * k, &table[k], 4);
+    }
+  }
+  gc::Rng rng(c.seed + 1);
+  std::vector<int32_t> ids(static_cast<size_t>(c.tokens));
+  for (int32_t &id : ids)
+    id = int32_t(rng.below(uint64_t(c.out)));
+  ids.back() = int32_t(c.out - 1); // the last row too
+  std::vector<float> want, scale;
+  for (int32_t id : ids)
+    for (int64_t j = 0; j < c.in; ++j) {
+      want.push_back(table[size_t(int64_t(id) * c.in + j)]);
+      scale.push_back(1.0f);
+    }
+  Buffer tb(bytes.data(), bytes.size()), ib(ids.data(), ids.size() * 4),
+      yb(want.size() * 4);
+  l.run(tb.ptr, ib.ptr, yb.ptr, c.tokens);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  compare(yb.read<float>(want.size()), want, scale, 0.0, r);
+  return r;
+}
+
+/// The rotary table as the runtime builds it: inverse frequencies
+/// 1 / 10000^(2i / d) in f32, the angle in f32, cos and sin in double;
+/// (cos, sin) pairs per position and frequency.
+std::vector<float> rotaryTable(int64_t dim, int64_t positions) {
+  int64_t half = dim / 2;
+  std::vector<float> cs(size_t(positions * half * 2));
+  for (int64_t i = 0; i < half; ++i) {
+    float inv = 1.0f / std::pow(10000.0f, float(2 * i) / float(dim));
+    for (int64_t p = 0; p < positions; ++p) {
+      float angle = float(p) * inv;
+      cs[size_t((p * half + i) * 2)] = float(std::cos(double(angle)));
+      cs[size_t((p * half + i) * 2 + 1)] = float(std::sin(double(angle)));
+    }
+  }
+  return cs;
+}
+
+Result checkRotary(const gc::Case &c, const Launch &l) {
+  int64_t heads = c.out, dim = c.in, half = dim / 2;
+  std::vector<float> cs = rotaryTable(dim, c.pos0 + c.tokens);
+  std::vector<float> x =
+      gc::randomVector(size_t(c.tokens * heads * dim), c.seed);
+  std::vector<float> want(x.size()), scale(x.size());
+  for (int64_t t = 0; t < c.tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < half; ++i) {
+        int64_t p = c.pos0 + t, at = (t * heads + h) * dim + i;
+        float co = cs[size_t((p * half + i) * 2)];
+        float si = cs[size_t((p * half + i) * 2 + 1)];
+        float x1 = x[size_t(at)], x2 = x[size_t(at + half)];
+        want[size_t(at)] = x1 * co - x2 * si;
+        want[size_t(at + half)] = x2 * co + x1 * si;
+        scale[size_t(at)] = scale[size_t(at + half)] =
+            std::fabs(x1) + std::fabs(x2);
+      }
+  Buffer xb(x.data(), x.size() * 4), cb(cs.data(), cs.size() * 4),
+      yb(x.size() * 4);
+  CUdeviceptr xp = xb.ptr, cp = cb.ptr, yp = yb.ptr;
+  int64_t tokens = c.tokens, pos0 = c.pos0;
+  void *args[] = {&xp, &cp, &yp, &tokens, &pos0};
+  l.runArgs(args);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  compare(yb.read<float>(x.size()), want, scale, 1e-6, r);
+  return r;
+}
+
+Result checkAttention(const gc::Case &c, const Launch &l) {
+  int64_t heads = c.out, kvH = c.kvHeads, dim = c.in;
+  int64_t qW = heads * dim, kvW = kvH * dim, group = heads / kvH;
+  std::vector<float> q = gc::randomVector(size_t(c.tokens * qW), c.seed);
+  std::vector<float> kv =
+      gc::randomVector(size_t(2 * c.maxCtx * kvW), c.seed + 1);
+  std::vector<float> want(q.size()), scale(q.size());
+  for (int64_t t = 0; t < c.tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      int64_t n = c.pos0 + t + 1, g = h / group;
+      std::vector<double> w(static_cast<size_t>(n));
+      double mx = -INFINITY, sum = 0;
+      for (int64_t p = 0; p < n; ++p) {
+        double d = 0;
+        for (int64_t j = 0; j < dim; ++j)
+          d += double(q[size_t(t * qW + h * dim + j)]) *
+               kv[size_t(p * kvW + g * dim + j)];
+        w[size_t(p)] = d * c.scale;
+        mx = std::max(mx, w[size_t(p)]);
+      }
+      for (double &v : w)
+        sum += (v = std::exp(v - mx));
+      for (int64_t j = 0; j < dim; ++j) {
+        double a = 0, m = 0;
+        for (int64_t p = 0; p < n; ++p) {
+          double v = kv[size_t((c.maxCtx + p) * kvW + g * dim + j)];
+          a += w[size_t(p)] / sum * v;
+          m += w[size_t(p)] / sum * std::fabs(v);
+        }
+        want[size_t(t * qW + h * dim + j)] = float(a);
+        scale[size_t(t * qW + h * dim + j)] = float(m);
+      }
+    }
+  // The output overwrites q, as the plan allows.
+  Buffer qb(q.data(), q.size() * 4), kb(kv.data(), kv.size() * 4),
+      sb(size_t(c.tokens * heads * c.maxCtx) * 4);
+  CUdeviceptr qp = qb.ptr, kp = kb.ptr, sp = sb.ptr;
+  int64_t tokens = c.tokens, pos0 = c.pos0, ctx = c.maxCtx;
+  void *args[] = {&qp, &kp, &qp, &sp, &tokens, &pos0, &ctx};
+  l.runArgs(args);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  compare(qb.read<float>(q.size()), want, scale, 1e-5, r);
   return r;
 }
 
@@ -503,10 +640,24 @@ int main(int argc, char **argv) {
         l.gridX = unsigned((c.tokens + kGemvWarps - 1) / kGemvWarps);
         l.block = kGemvWarps * kWarp;
         r = checkRMSNorm(c, l);
-      } else {
+      } else if (c.kind == gc::Kind::Binary) {
         l.gridX = unsigned((c.in + kBinaryBlock - 1) / kBinaryBlock);
         l.block = kBinaryBlock;
         r = checkBinary(c, l);
+      } else if (c.kind == gc::Kind::Embedding) {
+        l.gridX = unsigned(c.tokens);
+        l.block = kBinaryBlock;
+        r = checkEmbedding(c, l);
+      } else if (c.kind == gc::Kind::Rotary) {
+        int64_t pairs = c.tokens * c.out * (c.in / 2);
+        l.gridX = unsigned((pairs + kBinaryBlock - 1) / kBinaryBlock);
+        l.block = kBinaryBlock;
+        r = checkRotary(c, l);
+      } else {
+        l.gridX = unsigned((c.out + kGemvWarps - 1) / kGemvWarps);
+        l.gridY = unsigned(c.tokens);
+        l.block = kGemvWarps * kWarp;
+        r = checkAttention(c, l);
       }
       ++nChecks;
       failedChecks += !r.pass;

@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -125,37 +126,46 @@ extern "C" float emuShuffleF32(float v, int32_t offset, int32_t width,
   return v;
 }
 
+extern "C" void emuSyncWarp() { tlWarp->barrier(); }
+
 extern "C" int32_t emuShuffleI32(int32_t v, int32_t offset, int32_t width,
                                  int32_t mode) {
   return int32_t(shuffle(uint32_t(v), offset, width, mode));
 }
 
-/// Every kernel ABI is (ptr, ptr, ptr, i64) plus, in the emulation, the
+/// Most kernel ABIs are (ptr, ptr, ptr, i64) plus, in the emulation, the
 /// thread id and the block ids x and y.
 using KernelFn = void (*)(const void *, const void *, void *, int64_t, int64_t,
                           int64_t, int64_t);
 
-/// Runs `fn` over a grid of gridX x gridY blocks of `block` threads, one
-/// warp at a time. False if lanes diverged at a shuffle.
-bool launch(KernelFn fn, const void *a, const void *b, void *c, int64_t n,
-            int64_t gridX, int64_t gridY, int64_t block) {
+/// Runs `lane(tid, bx, by)` over a grid of gridX x gridY blocks of `block`
+/// threads, one warp at a time. False if lanes diverged at a shuffle.
+bool launchLanes(const std::function<void(int64_t, int64_t, int64_t)> &lane,
+                 int64_t gridX, int64_t gridY, int64_t block) {
   bool ok = true;
   for (int64_t by = 0; by < gridY; ++by)
     for (int64_t bx = 0; bx < gridX; ++bx)
       for (int64_t w = 0; w < block / kLanes; ++w) {
         Warp warp;
         std::vector<std::thread> lanes;
-        for (int lane = 0; lane < kLanes; ++lane)
-          lanes.emplace_back([&, lane] {
+        for (int l = 0; l < kLanes; ++l)
+          lanes.emplace_back([&, l] {
             tlWarp = &warp;
-            tlLane = lane;
-            fn(a, b, c, n, w * kLanes + lane, bx, by);
+            tlLane = l;
+            lane(w * kLanes + l, bx, by);
           });
         for (std::thread &t : lanes)
           t.join();
         ok = ok && !warp.stuck;
       }
   return ok;
+}
+
+bool launch(KernelFn fn, const void *a, const void *b, void *c, int64_t n,
+            int64_t gridX, int64_t gridY, int64_t block) {
+  return launchLanes(
+      [&](int64_t tid, int64_t bx, int64_t by) { fn(a, b, c, n, tid, bx, by); },
+      gridX, gridY, block);
 }
 
 //===----------------------------------------------------------------------===//
@@ -187,6 +197,8 @@ OwningOpRef<ModuleOp> toCpu(gpu::GPUModuleOp gm) {
         b, loc, name, b.getFunctionType({t, i32, i32, i32}, {t}));
     decl.setPrivate();
   }
+  func::FuncOp::create(b, loc, "emuSyncWarp", b.getFunctionType({}, {}))
+      .setPrivate();
   for (Operation &op : gm.getBody()->getOperations()) {
     if (isa<memref::GlobalOp>(op)) {
       b.clone(op);
@@ -232,6 +244,9 @@ OwningOpRef<ModuleOp> toCpu(gpu::GPUModuleOp gm) {
         Value r = math::SqrtOp::create(ob, loc, a.getOperand(0));
         a.getResult(0).replaceAllUsesWith(r);
         a.erase();
+      } else if (isa<NVVM::SyncWarpOp>(o)) {
+        func::CallOp::create(ob, loc, "emuSyncWarp", TypeRange{}, ValueRange{});
+        o->erase();
       } else if (isa<gpu::ReturnOp>(o)) {
         func::ReturnOp::create(ob, loc);
         o->erase();
@@ -249,7 +264,7 @@ public:
       const std::function<void(OpBuilder &, Location)> &populate) {
     build(populate);
   }
-  KernelFn get(const std::string &name) const {
+  template <typename Fn = KernelFn> Fn get(const std::string &name) const {
     if (!engine_)
       return nullptr;
     auto p = engine_->lookup(name);
@@ -258,7 +273,7 @@ public:
                     << llvm::toString(p.takeError());
       return nullptr;
     }
-    return reinterpret_cast<KernelFn>(*p);
+    return reinterpret_cast<Fn>(*p);
   }
 
 private:
@@ -289,6 +304,9 @@ private:
           llvm::JITSymbolFlags::Exported};
       map[mangle("emuShuffleI32")] = {
           llvm::orc::ExecutorAddr::fromPtr(&emuShuffleI32),
+          llvm::JITSymbolFlags::Exported};
+      map[mangle("emuSyncWarp")] = {
+          llvm::orc::ExecutorAddr::fromPtr(&emuSyncWarp),
           llvm::JITSymbolFlags::Exported};
       return map;
     });
@@ -531,6 +549,127 @@ TEST(GpuKernels, EmulatedRMSNormAndElementwise) {
   }
 }
 
+TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
+  const int64_t vocab = 50, hidden = 96;
+  const int64_t heads = 4, kvHeads = 2, dim = 40, maxCtx = 16;
+  const float scale = 1.0f / std::sqrt(float(dim));
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    ASSERT_TRUE(succeeded(
+        buildGpuEmbeddingKernel(b, loc, vocab, hidden, DenseType::F16)));
+    ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, heads, dim)));
+    ASSERT_TRUE(
+        succeeded(buildGpuAttentionKernel(b, loc, heads, kvHeads, dim, scale)));
+  });
+  if (HasFatalFailure())
+    return;
+
+  // Embedding: rows of an f16 table, exactly.
+  {
+    auto fn = emu.get(embeddingKernelName(vocab, hidden, DenseType::F16));
+    ASSERT_TRUE(fn);
+    std::vector<float> table = randomVector(size_t(vocab * hidden), 41);
+    std::vector<uint16_t> half(table.size());
+    for (size_t k = 0; k < table.size(); ++k)
+      half[k] = floatToHalf(table[k]);
+    std::vector<int32_t> ids = {3, 0, 49, 7, 3};
+    std::vector<float> y(ids.size() * size_t(hidden) + 1, 12345.0f);
+    ASSERT_TRUE(launch(fn, half.data(), ids.data(), y.data(),
+                       int64_t(ids.size()), int64_t(ids.size()), 1,
+                       kBinaryBlock));
+    for (size_t t = 0; t < ids.size(); ++t)
+      for (int64_t j = 0; j < hidden; ++j)
+        EXPECT_EQ(y[t * size_t(hidden) + size_t(j)],
+                  halfToFloat(half[size_t(ids[t] * hidden + j)]))
+            << "token " << t << " column " << j;
+    EXPECT_EQ(y.back(), 12345.0f);
+  }
+
+  // Rotary: the CPU kernels' arithmetic, so bit for bit; in place too.
+  const int64_t tokens = 3, pos0 = 5, half = dim / 2;
+  std::vector<float> cs(size_t(maxCtx * half * 2));
+  for (int64_t p = 0; p < maxCtx; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      float inv = float(std::pow(10000.0, -2.0 * double(i) / double(dim)));
+      float angle = float(p) * inv;
+      cs[size_t((p * half + i) * 2)] = float(std::cos(double(angle)));
+      cs[size_t((p * half + i) * 2 + 1)] = float(std::sin(double(angle)));
+    }
+  {
+    using RotaryFn = void (*)(const void *, const void *, void *, int64_t,
+                              int64_t, int64_t, int64_t, int64_t);
+    auto fn = emu.get<RotaryFn>(rotaryKernelName(heads, dim));
+    ASSERT_TRUE(fn);
+    std::vector<float> x = randomVector(size_t(tokens * heads * dim), 42);
+    std::vector<float> y(x.size(), 12345.0f), inPlace = x;
+    int64_t pairs = tokens * heads * half;
+    for (float *out : {y.data(), inPlace.data()}) {
+      const float *src = out == y.data() ? x.data() : inPlace.data();
+      ASSERT_TRUE(launchLanes(
+          [&](int64_t tid, int64_t bx, int64_t by) {
+            fn(src, cs.data(), out, tokens, pos0, tid, bx, by);
+          },
+          ceilDiv(pairs, kBinaryBlock), 1, kBinaryBlock));
+    }
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < half; ++i) {
+          int64_t p = pos0 + t, at = t * heads * dim + h * dim + i;
+          float c = cs[size_t((p * half + i) * 2)],
+                s = cs[size_t((p * half + i) * 2 + 1)];
+          float x1 = x[size_t(at)], x2 = x[size_t(at + half)];
+          EXPECT_EQ(y[size_t(at)], x1 * c - x2 * s);
+          EXPECT_EQ(y[size_t(at + half)], x2 * c + x1 * s);
+        }
+    EXPECT_EQ(y, inPlace);
+  }
+
+  // Attention: causal grouped-query attention over the cache, against a
+  // double-precision softmax; out == q as the plan may ask.
+  {
+    using AttnFn = void (*)(const void *, const void *, void *, void *, int64_t,
+                            int64_t, int64_t, int64_t, int64_t, int64_t);
+    auto fn = emu.get<AttnFn>(attentionKernelName(heads, kvHeads, dim, scale));
+    ASSERT_TRUE(fn);
+    const int64_t qW = heads * dim, kvW = kvHeads * dim;
+    std::vector<float> q = randomVector(size_t(tokens * qW), 43);
+    std::vector<float> kv = randomVector(size_t(2 * maxCtx * kvW), 44);
+    std::vector<float> scratch(size_t(tokens * heads * maxCtx), NAN);
+    std::vector<float> out = q;
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) {
+          fn(out.data(), kv.data(), out.data(), scratch.data(), tokens, pos0,
+             maxCtx, tid, bx, by);
+        },
+        ceilDiv(heads, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t h = 0; h < heads; ++h) {
+        int64_t n = pos0 + t + 1, g = h / (heads / kvHeads);
+        std::vector<double> w(static_cast<size_t>(n));
+        double mx = -INFINITY, sum = 0;
+        for (int64_t p = 0; p < n; ++p) {
+          double d = 0;
+          for (int64_t j = 0; j < dim; ++j)
+            d += double(q[size_t(t * qW + h * dim + j)]) *
+                 kv[size_t(p * kvW + g * dim + j)];
+          w[size_t(p)] = d * scale;
+          mx = std::max(mx, w[size_t(p)]);
+        }
+        for (double &v : w)
+          sum += (v = std::exp(v - mx));
+        for (int64_t j = 0; j < dim; ++j) {
+          double want = 0, mag = 0;
+          for (int64_t p = 0; p < n; ++p) {
+            double v = kv[size_t(maxCtx * kvW + p * kvW + g * dim + j)];
+            want += w[size_t(p)] / sum * v;
+            mag += w[size_t(p)] / sum * std::fabs(v);
+          }
+          EXPECT_NEAR(out[size_t(t * qW + h * dim + j)], want, 1e-5 * mag)
+              << "token " << t << " head " << h << " column " << j;
+        }
+      }
+  }
+}
+
 TEST(GpuKernels, RefusedWeights) {
   std::string why;
   Spec nm = mixedSpec(Kind::NM, 4, 16, ParamFormat::F16, 8, 1);
@@ -589,9 +728,22 @@ void populateModelKernels(OpBuilder &b, Location loc) {
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
   buildGpuBinaryKernel(b, loc, BinaryKind::Add);
   buildGpuBinaryKernel(b, loc, BinaryKind::SwiGLU);
+  // Embedding, rotary and attention of both models.
+  ASSERT_TRUE(
+      succeeded(buildGpuEmbeddingKernel(b, loc, 4096, 384, DenseType::F16)));
+  ASSERT_TRUE(
+      succeeded(buildGpuEmbeddingKernel(b, loc, 32000, 4096, DenseType::F16)));
+  ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, 6, 64)));
+  ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, 32, 128)));
+  ASSERT_TRUE(succeeded(buildGpuAttentionKernel(b, loc, 6, 2, 64, 0.125f)));
+  ASSERT_TRUE(succeeded(
+      buildGpuAttentionKernel(b, loc, 32, 32, 128, 0.08838834764831845f)));
 }
 
-constexpr int kModelKernels = 7 * 2 + 2 + 2 + 2;
+/// GEMVs, RMSNorms and attentions run 128 threads per block; Add, SwiGLU,
+/// the embeddings and rotaries 256.
+constexpr int kBlock128 = 7 * 2 + 2 + 2 + 2, kBlock256 = 2 + 2 + 2;
+constexpr int kModelKernels = kBlock128 + kBlock256;
 
 std::string compileModelKernels(StringRef chip, bool ptx) {
   auto ctx = makeContext();
@@ -625,10 +777,12 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   ASSERT_FALSE(ptx.empty());
   EXPECT_NE(ptx.find(".target " + chip), std::string::npos);
   EXPECT_EQ(count(ptx, ".entry "), kModelKernels);
-  EXPECT_EQ(count(ptx, ".maxntid 128, 1, 1"), kModelKernels - 2);
-  EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), 2);
-  // Warp sums (5 per GEMV and RMSNorm) and the salient-rank scans.
-  EXPECT_GE(count(ptx, "shfl.sync.bfly.b32"), 5 * (kModelKernels - 2));
+  EXPECT_EQ(count(ptx, ".maxntid 128, 1, 1"), kBlock128);
+  EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), kBlock256);
+  // Warp sums (5 per GEMV and RMSNorm, 10 per attention) and the
+  // salient-rank scans.
+  EXPECT_GE(count(ptx, "shfl.sync.bfly.b32"), 5 * kBlock128);
+  EXPECT_EQ(count(ptx, "bar.warp.sync"), 2);
   EXPECT_GE(count(ptx, "shfl.sync.up.b32"), 5 * 7);
   EXPECT_EQ(ptx.find(".local"), std::string::npos);
   // Packed planes as 32-bit words, x and the dense rows as 128-bit loads;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace s10::quant;
 namespace gc = s10::quant::gpucases;
 
@@ -44,6 +46,32 @@ TEST(GpuCases, LinesRoundTrip) {
   cases[3].kernel = "s10_swiglu";
   cases[3].swiglu = true;
   cases[3].in = 22033;
+  gc::Case e;
+  e.kind = gc::Kind::Embedding;
+  e.kernel = "s10_embedding_f16_4096x384";
+  e.out = 4096;
+  e.in = 384;
+  e.tokens = 5;
+  cases.push_back(e);
+  gc::Case r;
+  r.kind = gc::Kind::Rotary;
+  r.kernel = "s10_rotary_h6_d64";
+  r.out = 6;
+  r.in = 64;
+  r.tokens = 3;
+  r.pos0 = 500;
+  cases.push_back(r);
+  gc::Case a;
+  a.kind = gc::Kind::Attention;
+  a.kernel = "s10_attention";
+  a.out = 32;
+  a.kvHeads = 8;
+  a.in = 128;
+  a.scale = double(float(1.0 / std::sqrt(128.0)));
+  a.tokens = 2;
+  a.pos0 = 1000;
+  a.maxCtx = 1056;
+  cases.push_back(a);
   for (const gc::Case &c : cases) {
     std::string line = gc::caseLine(c), error;
     gc::Case back;
@@ -61,6 +89,10 @@ TEST(GpuCases, LinesRoundTrip) {
     EXPECT_EQ(back.eps, c.eps);
     EXPECT_EQ(back.spec.salientCount, c.spec.salientCount);
     EXPECT_EQ(back.spec.params, c.spec.params);
+    EXPECT_EQ(back.kvHeads, c.kvHeads);
+    EXPECT_EQ(back.pos0, c.pos0);
+    EXPECT_EQ(back.maxCtx, c.maxCtx);
+    EXPECT_EQ(float(back.scale), float(c.scale));
   }
 }
 
@@ -86,6 +118,14 @@ TEST(GpuCases, BadLinesNameTheirFault) {
                "bits must be an integer in [1, 8], got '9'"},
            Bad{"dense kernel=k type=f16 out=1 in=8 tokens=1 seed=1 bench",
                "expected key=value, got 'bench'"},
+           Bad{"attention kernel=k heads=6 kv=2 dim=64 scale=0.125 tokens=9 "
+               "pos=10 ctx=16 seed=1",
+               "pos + tokens at most ctx"},
+           Bad{"attention kernel=k heads=6 kv=4 dim=64 scale=0.125 tokens=1 "
+               "pos=0 ctx=16 seed=1",
+               "heads must be a multiple of kv"},
+           Bad{"rotary kernel=k heads=6 dim=63 tokens=1 pos=0 seed=1",
+               "dim must be even"},
        }) {
     gc::Case c;
     std::string error;

@@ -13,6 +13,20 @@
 //            one warp per row; grid ceil(rows / kGemvWarps).
 //   Binary   (const float *a, const float *b, float *y, int64_t n)
 //            one element per thread; grid ceil(n / kBinaryBlock).
+//   Embedding (const T *table, const int32_t *ids, float *y, int64_t tokens)
+//            y[t] = table[ids[t]] (ids clamped into the table); grid tokens.
+//   Rotary   (const float *x, const float *cs, float *y, int64_t tokens,
+//             int64_t pos0)  rotate-half of every head of token t at
+//            position pos0 + t with cs[(p * half + i) * 2 + {0, 1}] = cos,
+//            sin; one pair per thread, grid ceil(tokens * heads * half /
+//            kBinaryBlock).
+//   Attention (const float *q, const float *kv, float *out, float *scratch,
+//              int64_t tokens, int64_t pos0, int64_t maxCtx)
+//            causal grouped-query attention of token t (at pos0 + t) over
+//            the cache kv = K [maxCtx][kvHeads * dim] then V [same]; one
+//            warp per (token, head), scores in scratch [tokens][heads]
+//            [maxCtx]; grid (ceil(heads / kGemvWarps), tokens). `out` may
+//            be `q`.
 //
 // Packed weights are decoded by the same PackedDecoder as the CPU kernels.
 // A warp walks a row 32 columns per lane at a time (4 bytes of each bit
@@ -54,6 +68,22 @@ buildGpuRMSNormKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
 mlir::gpu::GPUFuncOp buildGpuBinaryKernel(mlir::OpBuilder &b,
                                           mlir::Location loc, BinaryKind kind,
                                           llvm::StringRef name = {});
+
+std::string embeddingKernelName(int64_t vocab, int64_t hidden, DenseType table);
+std::string rotaryKernelName(int64_t heads, int64_t headDim);
+std::string attentionKernelName(int64_t heads, int64_t kvHeads, int64_t headDim,
+                                float scale);
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuEmbeddingKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t vocab,
+                        int64_t hidden, DenseType table,
+                        llvm::StringRef name = {});
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuRotaryKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
+                     int64_t headDim, llvm::StringRef name = {});
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuAttentionKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
+                        int64_t kvHeads, int64_t headDim, float scale,
+                        llvm::StringRef name = {});
 
 /// Adds the dialects the CUDA kernels are built and lowered in.
 void registerGpuKernelDialects(mlir::DialectRegistry &registry);

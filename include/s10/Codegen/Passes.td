@@ -24,6 +24,8 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     kernels (one warp per GEMV row, shuffles for the sums, see
     `GpuKernelBuilder.h`) in a `gpu.module @s10_kernels`, and the module
     gets `gpu.container_module`; `s10-lower-kernels-to-nvvm` compiles them.
+    On the GPU `squeeze.embedding` (a constant f16 / f32 table),
+    `squeeze.rotary` and causal `squeeze.attention` get kernels too.
     The kernel module is created if missing and reused if present; each
     layer gets a discardable `s10.kernel` attribute naming its kernel's
     symbol. Layers it cannot serve (a bias, a computed weight,

@@ -14,6 +14,10 @@
 //   dense   kernel=NAME type=f16 out=4096 in=384 tokens=2 seed=3 bench=0
 //   rmsnorm kernel=NAME type=f16 width=384 eps=1e-05 rows=7 seed=5
 //   binary  kernel=NAME op=swiglu n=1000 seed=9
+//   embedding kernel=NAME type=f16 vocab=4096 hidden=384 tokens=5 seed=3
+//   rotary  kernel=NAME heads=6 dim=64 tokens=3 pos=5 seed=4
+//   attention kernel=NAME heads=6 kv=2 dim=64 scale=0.125 tokens=3 pos=5
+//           ctx=16 seed=8
 //
 //===----------------------------------------------------------------------===//
 
@@ -106,17 +110,23 @@ inline std::vector<float> randomVector(size_t count, uint64_t seed) {
   return v;
 }
 
-enum class Kind { Gemv, Dense, RMSNorm, Binary };
+enum class Kind { Gemv, Dense, RMSNorm, Binary, Embedding, Rotary, Attention };
 
 struct Case {
   Kind kind = Kind::Gemv;
   std::string kernel;
-  layout::Spec spec;       // gemv (salientCount: the compiling machine's)
-  bool f16 = true;         // dense, rmsnorm: weight type
-  int64_t out = 0, in = 0; // gemv, dense; rmsnorm: in = width
-  int64_t tokens = 1;      // gemv, dense: rows of x; rmsnorm: rows
-  double eps = 1e-5;       // rmsnorm
-  bool swiglu = false;     // binary: swiglu, else add
+  layout::Spec spec; // gemv (salientCount: the compiling machine's)
+  bool f16 = true;   // dense, rmsnorm, embedding: weight type
+  // gemv, dense: rows and columns; rmsnorm: in = width; embedding: vocab and
+  // hidden; rotary, attention: heads and head dim.
+  int64_t out = 0, in = 0;
+  int64_t tokens = 1;  // rows of x (rmsnorm: rows)
+  double eps = 1e-5;   // rmsnorm
+  bool swiglu = false; // binary: swiglu, else add
+  int64_t kvHeads = 0; // attention
+  int64_t pos0 = 0;    // rotary, attention: position of the first token
+  int64_t maxCtx = 0;  // attention: positions in the cache
+  double scale = 0;    // attention
   uint64_t seed = 0;
   bool bench = false; // timed by the check tool
 };
@@ -131,6 +141,12 @@ inline const char *kindWord(Kind k) {
     return "rmsnorm";
   case Kind::Binary:
     return "binary";
+  case Kind::Embedding:
+    return "embedding";
+  case Kind::Rotary:
+    return "rotary";
+  case Kind::Attention:
+    return "attention";
   }
   return "?";
 }
@@ -161,6 +177,22 @@ inline std::string caseLine(const Case &c) {
   case Kind::Binary:
     os << " op=" << (c.swiglu ? "swiglu" : "add") << " n=" << c.in;
     break;
+  case Kind::Embedding:
+    os << " type=" << (c.f16 ? "f16" : "f32") << " vocab=" << c.out
+       << " hidden=" << c.in << " tokens=" << c.tokens;
+    break;
+  case Kind::Rotary:
+    os << " heads=" << c.out << " dim=" << c.in << " tokens=" << c.tokens
+       << " pos=" << c.pos0;
+    break;
+  case Kind::Attention: {
+    char scale[32];
+    std::snprintf(scale, sizeof(scale), "%.9g", c.scale);
+    os << " heads=" << c.out << " kv=" << c.kvHeads << " dim=" << c.in
+       << " scale=" << scale << " tokens=" << c.tokens << " pos=" << c.pos0
+       << " ctx=" << c.maxCtx;
+    break;
+  }
   }
   os << " seed=" << c.seed;
   if (c.kind == Kind::Gemv || c.kind == Kind::Dense)
@@ -273,11 +305,44 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       return false;
     }
     c.swiglu = op == "swiglu";
+  } else if (word == "embedding") {
+    c.kind = Kind::Embedding;
+    if (!str("type", type) || !num("vocab", c.out, 1, INT64_C(1) << 24) ||
+        !num("hidden", c.in, 1, kMaxDim) || !num("tokens", c.tokens, 1, 4096))
+      return false;
+  } else if (word == "rotary") {
+    c.kind = Kind::Rotary;
+    if (!num("heads", c.out, 1, 1024) || !num("dim", c.in, 2, 4096) ||
+        !num("tokens", c.tokens, 1, 4096) || !num("pos", c.pos0, 0, kMaxDim))
+      return false;
+    if (c.in % 2) {
+      error = "dim must be even";
+      return false;
+    }
+  } else if (word == "attention") {
+    c.kind = Kind::Attention;
+    std::string scale;
+    if (!num("heads", c.out, 1, 1024) || !num("kv", c.kvHeads, 1, 1024) ||
+        !num("dim", c.in, 1, 4096) || !str("scale", scale) ||
+        !num("tokens", c.tokens, 1, 4096) || !num("pos", c.pos0, 0, kMaxDim) ||
+        !num("ctx", c.maxCtx, 1, kMaxDim))
+      return false;
+    char *end = nullptr;
+    c.scale = std::strtod(scale.c_str(), &end);
+    if (scale.empty() || *end || !(c.scale > 0)) {
+      error = "scale must be a number > 0, got '" + scale + "'";
+      return false;
+    }
+    if (c.out % c.kvHeads || c.pos0 + c.tokens > c.maxCtx) {
+      error = "heads must be a multiple of kv and pos + tokens at most ctx";
+      return false;
+    }
   } else {
     error = "unknown case kind '" + word + "'";
     return false;
   }
-  if (c.kind == Kind::Dense || c.kind == Kind::RMSNorm) {
+  if (c.kind == Kind::Dense || c.kind == Kind::RMSNorm ||
+      c.kind == Kind::Embedding) {
     if (type != "f16" && type != "f32") {
       error = "type must be f16 or f32, got '" + type + "'";
       return false;
