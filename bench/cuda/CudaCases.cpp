@@ -245,12 +245,9 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
   for (const std::string &chip : chips) {
     Location loc = UnknownLoc::get(&ctx);
-    OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
-    OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
-    (*holder)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                       b.getUnitAttr());
-    auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
-    b.setInsertionPointToEnd(gm.getBody());
+    gpu::GPUModuleOp gm;
+    OwningOpRef<ModuleOp> holder = createKernelModule(loc, gm);
+    OpBuilder b = OpBuilder::atBlockEnd(gm.getBody());
     std::set<std::string> built;
     for (const gc::Case &c : cases) {
       if (!built.insert(c.kernel).second)

@@ -2,6 +2,8 @@
 
 #include "s10/Codegen/CpuCodegen.h"
 
+#include "CaptureDiagnostics.h"
+
 #include "mlir/Conversion/Passes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -31,6 +33,7 @@
 #include <mutex>
 
 using namespace mlir;
+using s10::codegen::detail::CaptureDiagnostics;
 
 void s10::codegen::buildLowerKernelsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertVectorToLLVMPass());
@@ -52,20 +55,6 @@ void s10::codegen::registerLowerKernelsToLLVMPipeline() {
       "to the llvm dialect with bare-pointer arguments",
       buildLowerKernelsToLLVMPipeline);
 }
-
-namespace {
-/// Collects the diagnostics of a scope into a string.
-struct CaptureDiagnostics {
-  std::string text;
-  ScopedDiagnosticHandler handler;
-  explicit CaptureDiagnostics(MLIRContext *ctx)
-      : handler(ctx, [this](Diagnostic &d) {
-          llvm::raw_string_ostream os(text);
-          os << d.getLocation() << ": " << d << "\n";
-          return success();
-        }) {}
-};
-} // namespace
 
 LogicalResult s10::codegen::lowerKernelsToLLVM(ModuleOp module,
                                                std::string &error) {

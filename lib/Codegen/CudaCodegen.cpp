@@ -2,6 +2,8 @@
 
 #include "s10/Codegen/CudaCodegen.h"
 
+#include "CaptureDiagnostics.h"
+
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
@@ -32,6 +34,7 @@
 #include <cstdlib>
 
 using namespace mlir;
+using s10::codegen::detail::CaptureDiagnostics;
 
 void s10::codegen::buildLowerKernelsToNVVMPipeline(
     OpPassManager &pm, const LowerKernelsToNVVMOptions &options) {
@@ -113,19 +116,15 @@ std::string s10::codegen::findCudaToolkit() {
   return "";
 }
 
-namespace {
-/// Collects the diagnostics of a scope into a string.
-struct CaptureDiagnostics {
-  std::string text;
-  ScopedDiagnosticHandler handler;
-  explicit CaptureDiagnostics(MLIRContext *ctx)
-      : handler(ctx, [this](Diagnostic &d) {
-          llvm::raw_string_ostream os(text);
-          os << d.getLocation() << ": " << d << "\n";
-          return success();
-        }) {}
-};
-} // namespace
+OwningOpRef<ModuleOp>
+s10::codegen::createKernelModule(Location loc, gpu::GPUModuleOp &kernels) {
+  OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
+  OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
+  (*holder)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                     b.getUnitAttr());
+  kernels = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
+  return holder;
+}
 
 LogicalResult s10::codegen::compileCudaKernels(ModuleOp module,
                                                llvm::StringRef chip, bool ptx,

@@ -352,26 +352,9 @@ Result checkEmbedding(const gc::Case &c, const Launch &l) {
   return r;
 }
 
-/// The rotary table as the runtime builds it: inverse frequencies
-/// 1 / 10000^(2i / d) in f32, the angle in f32, cos and sin in double;
-/// (cos, sin) pairs per position and frequency.
-std::vector<float> rotaryTable(int64_t dim, int64_t positions) {
-  int64_t half = dim / 2;
-  std::vector<float> cs(size_t(positions * half * 2));
-  for (int64_t i = 0; i < half; ++i) {
-    float inv = 1.0f / std::pow(10000.0f, float(2 * i) / float(dim));
-    for (int64_t p = 0; p < positions; ++p) {
-      float angle = float(p) * inv;
-      cs[size_t((p * half + i) * 2)] = float(std::cos(double(angle)));
-      cs[size_t((p * half + i) * 2 + 1)] = float(std::sin(double(angle)));
-    }
-  }
-  return cs;
-}
-
 Result checkRotary(const gc::Case &c, const Launch &l) {
   int64_t heads = c.out, dim = c.in, half = dim / 2;
-  std::vector<float> cs = rotaryTable(dim, c.pos0 + c.tokens);
+  std::vector<float> cs = gc::rotaryTable(dim, c.pos0 + c.tokens);
   std::vector<float> x =
       gc::randomVector(size_t(c.tokens * heads * dim), c.seed);
   std::vector<float> want(x.size()), scale(x.size());
@@ -401,37 +384,13 @@ Result checkRotary(const gc::Case &c, const Launch &l) {
 
 Result checkAttention(const gc::Case &c, const Launch &l) {
   int64_t heads = c.out, kvH = c.kvHeads, dim = c.in;
-  int64_t qW = heads * dim, kvW = kvH * dim, group = heads / kvH;
+  int64_t qW = heads * dim, kvW = kvH * dim;
   std::vector<float> q = gc::randomVector(size_t(c.tokens * qW), c.seed);
   std::vector<float> kv =
       gc::randomVector(size_t(2 * c.maxCtx * kvW), c.seed + 1);
-  std::vector<float> want(q.size()), scale(q.size());
-  for (int64_t t = 0; t < c.tokens; ++t)
-    for (int64_t h = 0; h < heads; ++h) {
-      int64_t n = c.pos0 + t + 1, g = h / group;
-      std::vector<double> w(static_cast<size_t>(n));
-      double mx = -INFINITY, sum = 0;
-      for (int64_t p = 0; p < n; ++p) {
-        double d = 0;
-        for (int64_t j = 0; j < dim; ++j)
-          d += double(q[size_t(t * qW + h * dim + j)]) *
-               kv[size_t(p * kvW + g * dim + j)];
-        w[size_t(p)] = d * c.scale;
-        mx = std::max(mx, w[size_t(p)]);
-      }
-      for (double &v : w)
-        sum += (v = std::exp(v - mx));
-      for (int64_t j = 0; j < dim; ++j) {
-        double a = 0, m = 0;
-        for (int64_t p = 0; p < n; ++p) {
-          double v = kv[size_t((c.maxCtx + p) * kvW + g * dim + j)];
-          a += w[size_t(p)] / sum * v;
-          m += w[size_t(p)] / sum * std::fabs(v);
-        }
-        want[size_t(t * qW + h * dim + j)] = float(a);
-        scale[size_t(t * qW + h * dim + j)] = float(m);
-      }
-    }
+  std::vector<float> want, scale;
+  gc::attentionReference(q.data(), kv.data(), c.tokens, heads, kvH, dim,
+                         c.pos0, c.maxCtx, c.scale, want, scale);
   // The output overwrites q, as the plan allows.
   Buffer qb(q.data(), q.size() * 4), kb(kv.data(), kv.size() * 4),
       sb(size_t(c.tokens * heads * c.maxCtx) * 4);

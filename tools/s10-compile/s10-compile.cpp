@@ -105,6 +105,16 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
+/// Writes the --report JSON; non-zero (after a message) on failure.
+static int writeReport(json::Object o) {
+  std::string text;
+  raw_string_ostream os(text);
+  os << formatv("{0:2}", json::Value(std::move(o))) << "\n";
+  if (Error e = s10::writeFileAtomically(reportPath, text))
+    return fail(toString(std::move(e)));
+  return 0;
+}
+
 /// --target=cuda: the model's kernels as PTX or a cubin.
 static int compileCuda(mlir::ModuleOp module,
                        std::chrono::steady_clock::time_point start) {
@@ -138,11 +148,10 @@ static int compileCuda(mlir::ModuleOp module,
     return fail(inputPath + ": no layer has a CUDA kernel");
   // Only the kernels are compiled: move them into a module of their own.
   auto gpuModule = module.lookupSymbol<mlir::gpu::GPUModuleOp>("s10_kernels");
-  mlir::OpBuilder b(module.getContext());
+  mlir::gpu::GPUModuleOp empty;
   mlir::OwningOpRef<mlir::ModuleOp> holder =
-      mlir::ModuleOp::create(module.getLoc());
-  (*holder)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
-                     b.getUnitAttr());
+      s10::codegen::createKernelModule(module.getLoc(), empty);
+  empty->erase();
   gpuModule->moveBefore(holder->getBody(), holder->getBody()->end());
   std::string bytes, error;
   if (failed(s10::codegen::compileCudaKernels(*holder, chip, emit == "ptx",
@@ -167,11 +176,8 @@ static int compileCuda(mlir::ModuleOp module,
                    {"kernels", kernels},
                    {"layers", layers},
                    {"seconds", secs}};
-    std::string text;
-    raw_string_ostream os(text);
-    os << formatv("{0:2}", json::Value(std::move(o))) << "\n";
-    if (Error e = s10::writeFileAtomically(reportPath, text))
-      return fail(toString(std::move(e)));
+    if (int rc = writeReport(std::move(o)))
+      return rc;
   }
   return 0;
 }
@@ -311,11 +317,8 @@ int main(int argc, char **argv) {
                    {"cpu", kernelsOpt == "generated" ? cpu.getValue() : ""},
                    {"codegen_seconds", codegenSecs},
                    {"seconds", secs}};
-    std::string text;
-    raw_string_ostream os(text);
-    os << formatv("{0:2}", json::Value(std::move(o))) << "\n";
-    if (Error e = s10::writeFileAtomically(reportPath, text))
-      return fail(toString(std::move(e)));
+    if (int rc = writeReport(std::move(o)))
+      return rc;
   }
   return 0;
 }

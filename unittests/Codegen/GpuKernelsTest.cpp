@@ -18,9 +18,10 @@
 #include "s10/Codegen/CpuCodegen.h"
 #include "s10/Codegen/CudaCodegen.h"
 #include "s10/Codegen/GpuKernelBuilder.h"
+#include "s10/Quant/GpuCases.h"
 #include "s10/Quant/PackedKernels.h"
 
-#include "PackedTestUtil.h"
+#include "CodegenTestUtil.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -51,6 +52,7 @@ using namespace mlir;
 using namespace s10::codegen;
 using namespace s10::quant::layout;
 using namespace s10::quant::layout::test;
+namespace gpucases = s10::quant::gpucases;
 
 namespace {
 
@@ -282,10 +284,9 @@ private:
     llvm::InitializeNativeTargetAsmPrinter();
     ctx_ = makeContext();
     Location loc = UnknownLoc::get(ctx_.get());
-    OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
-    OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
-    auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
-    b.setInsertionPointToEnd(gm.getBody());
+    gpu::GPUModuleOp gm;
+    OwningOpRef<ModuleOp> holder = createKernelModule(loc, gm);
+    OpBuilder b = OpBuilder::atBlockEnd(gm.getBody());
     populate(b, loc);
     ASSERT_TRUE(succeeded(holder->verify()));
     OwningOpRef<ModuleOp> cpu = toCpu(gm);
@@ -316,37 +317,6 @@ private:
   std::unique_ptr<ExecutionEngine> engine_;
 };
 
-std::vector<float> randomVector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
-
-struct Packed {
-  std::string name;
-  Spec spec;
-  int64_t out = 0, in = 0;
-  std::vector<uint8_t> bytes;
-  PackedMatrix m;
-};
-
-void makePacked(const std::string &name, Spec s, Shape sh, uint32_t seed,
-                Packed &p) {
-  s.groupSize = sh.group;
-  Logical w = randomLogical(s, sh.out, sh.in, seed);
-  p.name = name + "_" + shapeName(sh);
-  p.spec = specFor(s, w);
-  p.out = sh.out;
-  p.in = sh.in;
-  Status st = pack(p.spec, w, p.bytes);
-  ASSERT_FALSE(st.failed()) << p.name << ": " << st.message();
-  st = PackedMatrix::create(p.spec, p.out, p.in, p.bytes.data(), p.bytes.size(),
-                            true, p.m);
-  ASSERT_FALSE(st.failed()) << p.name << ": " << st.message();
-}
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -360,12 +330,7 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /// is carried from one sweep to the next).
 TEST(GpuKernels, EmulatedPackedGemv) {
   const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8;
-  struct C {
-    std::string name;
-    Spec spec;
-    Shape shape;
-  };
-  std::vector<C> cases;
+  std::vector<Case> cases;
   for (unsigned b = 1; b <= 8; ++b)
     cases.push_back({"kbit" + std::to_string(b) + (b % 2 ? "_q8" : "_f16"),
                      kbitSpec(b, 0, b % 2 ? q8 : f16),
@@ -390,8 +355,9 @@ TEST(GpuKernels, EmulatedPackedGemv) {
                    {37, 192, 64}});
   std::vector<Packed> packed(cases.size());
   for (size_t k = 0; k < cases.size(); ++k) {
-    makePacked(cases[k].name, cases[k].spec, cases[k].shape, uint32_t(3000 + k),
-               packed[k]);
+    makePacked({cases[k].name + "_" + shapeName(cases[k].shape), cases[k].spec,
+                cases[k].shape},
+               uint32_t(3000 + k), packed[k]);
     if (HasFatalFailure())
       return;
   }
@@ -586,14 +552,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
 
   // Rotary: the CPU kernels' arithmetic, so bit for bit; in place too.
   const int64_t tokens = 3, pos0 = 5, half = dim / 2;
-  std::vector<float> cs(size_t(maxCtx * half * 2));
-  for (int64_t p = 0; p < maxCtx; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      float inv = float(std::pow(10000.0, -2.0 * double(i) / double(dim)));
-      float angle = float(p) * inv;
-      cs[size_t((p * half + i) * 2)] = float(std::cos(double(angle)));
-      cs[size_t((p * half + i) * 2 + 1)] = float(std::sin(double(angle)));
-    }
+  std::vector<float> cs = gpucases::rotaryTable(dim, maxCtx);
   {
     using RotaryFn = void (*)(const void *, const void *, void *, int64_t,
                               int64_t, int64_t, int64_t, int64_t);
@@ -641,32 +600,11 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
              maxCtx, tid, bx, by);
         },
         ceilDiv(heads, kGemvWarps), tokens, kGemvWarps * kLanes));
-    for (int64_t t = 0; t < tokens; ++t)
-      for (int64_t h = 0; h < heads; ++h) {
-        int64_t n = pos0 + t + 1, g = h / (heads / kvHeads);
-        std::vector<double> w(static_cast<size_t>(n));
-        double mx = -INFINITY, sum = 0;
-        for (int64_t p = 0; p < n; ++p) {
-          double d = 0;
-          for (int64_t j = 0; j < dim; ++j)
-            d += double(q[size_t(t * qW + h * dim + j)]) *
-                 kv[size_t(p * kvW + g * dim + j)];
-          w[size_t(p)] = d * scale;
-          mx = std::max(mx, w[size_t(p)]);
-        }
-        for (double &v : w)
-          sum += (v = std::exp(v - mx));
-        for (int64_t j = 0; j < dim; ++j) {
-          double want = 0, mag = 0;
-          for (int64_t p = 0; p < n; ++p) {
-            double v = kv[size_t(maxCtx * kvW + p * kvW + g * dim + j)];
-            want += w[size_t(p)] / sum * v;
-            mag += w[size_t(p)] / sum * std::fabs(v);
-          }
-          EXPECT_NEAR(out[size_t(t * qW + h * dim + j)], want, 1e-5 * mag)
-              << "token " << t << " head " << h << " column " << j;
-        }
-      }
+    std::vector<float> want, mag;
+    gpucases::attentionReference(q.data(), kv.data(), tokens, heads, kvHeads,
+                                 dim, pos0, maxCtx, scale, want, mag);
+    for (size_t k = 0; k < want.size(); ++k)
+      EXPECT_NEAR(out[k], want[k], 1e-5 * mag[k]) << "element " << k;
   }
 }
 
@@ -748,12 +686,9 @@ constexpr int kModelKernels = kBlock128 + kBlock256;
 std::string compileModelKernels(StringRef chip, bool ptx) {
   auto ctx = makeContext();
   Location loc = UnknownLoc::get(ctx.get());
-  OwningOpRef<ModuleOp> holder = ModuleOp::create(loc);
-  OpBuilder b = OpBuilder::atBlockEnd(holder->getBody());
-  (*holder)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                     b.getUnitAttr());
-  auto gm = gpu::GPUModuleOp::create(b, loc, "s10_kernels");
-  b.setInsertionPointToEnd(gm.getBody());
+  gpu::GPUModuleOp gm;
+  OwningOpRef<ModuleOp> holder = createKernelModule(loc, gm);
+  OpBuilder b = OpBuilder::atBlockEnd(gm.getBody());
   populateModelKernels(b, loc);
   std::string out, error;
   EXPECT_TRUE(succeeded(compileCudaKernels(*holder, chip, ptx, out, error)))

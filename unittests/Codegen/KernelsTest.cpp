@@ -12,7 +12,7 @@
 #include "s10/Codegen/KernelBuilder.h"
 #include "s10/Quant/PackedKernels.h"
 
-#include "PackedTestUtil.h"
+#include "CodegenTestUtil.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
@@ -100,44 +100,6 @@ private:
   void *handle_ = nullptr;
 };
 
-std::vector<float> randomVector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
-
-/// A random packed matrix and its reference view.
-struct Packed {
-  std::string name;
-  Spec spec;
-  int64_t out = 0, in = 0;
-  std::vector<uint8_t> bytes;
-  PackedMatrix m;
-};
-
-struct Case {
-  std::string name;
-  Spec spec;
-  Shape shape;
-};
-
-void makePacked(const Case &c, uint32_t seed, Packed &p) {
-  Spec s = c.spec;
-  s.groupSize = c.shape.group;
-  Logical w = randomLogical(s, c.shape.out, c.shape.in, seed);
-  p.name = c.name;
-  p.spec = specFor(s, w);
-  p.out = c.shape.out;
-  p.in = c.shape.in;
-  Status st = pack(p.spec, w, p.bytes);
-  ASSERT_FALSE(st.failed()) << c.name << ": " << st.message();
-  st = PackedMatrix::create(p.spec, p.out, p.in, p.bytes.data(), p.bytes.size(),
-                            true, p.m);
-  ASSERT_FALSE(st.failed()) << c.name << ": " << st.message();
-}
 
 /// Every kind and parameter format on ragged shapes: out not a multiple of
 /// 8 or 16, in not a multiple of the group, groups of 16, 64, 128 and the

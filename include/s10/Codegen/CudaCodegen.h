@@ -10,6 +10,7 @@
 #ifndef S10_CODEGEN_CUDACODEGEN_H
 #define S10_CODEGEN_CUDACODEGEN_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -55,6 +56,11 @@ bool isCudaChip(llvm::StringRef chip);
 /// The CUDA toolkit root whose bin/ holds ptxas ($CUDA_HOME, ptxas on PATH,
 /// /usr/local/cuda), or an empty string.
 std::string findCudaToolkit();
+
+/// A new module marked gpu.container_module holding an empty gpu.module
+/// @s10_kernels (set in `kernels`), the form compileCudaKernels takes.
+mlir::OwningOpRef<mlir::ModuleOp>
+createKernelModule(mlir::Location loc, mlir::gpu::GPUModuleOp &kernels);
 
 /// Compiles the kernels of `module` (a module holding gpu.module
 /// @s10_kernels, which is lowered in place) for `chip`: PTX text if `ptx`,

@@ -26,6 +26,8 @@
 
 #include "s10/Quant/Layout.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -108,6 +110,62 @@ inline std::vector<float> randomVector(size_t count, uint64_t seed) {
   for (float &x : v)
     x = rng.unit();
   return v;
+}
+
+/// The rotary (cos, sin) pairs per position p < positions and frequency i
+/// as the runtime tabulates them: 1 / 10000^(2i / dim) and the angle in
+/// f32, cos and sin in double.
+inline std::vector<float> rotaryTable(int64_t dim, int64_t positions) {
+  int64_t half = dim / 2;
+  std::vector<float> cs(size_t(positions * half * 2));
+  for (int64_t i = 0; i < half; ++i) {
+    float inv = 1.0f / std::pow(10000.0f, float(2 * i) / float(dim));
+    for (int64_t p = 0; p < positions; ++p) {
+      float angle = float(p) * inv;
+      cs[size_t((p * half + i) * 2)] = float(std::cos(double(angle)));
+      cs[size_t((p * half + i) * 2 + 1)] = float(std::sin(double(angle)));
+    }
+  }
+  return cs;
+}
+
+/// Causal grouped-query attention in double precision: token t (at
+/// position pos0 + t) of q [tokens][heads * dim] over the cache kv = K
+/// [maxCtx][kvHeads * dim] then V. `out` gets the result and `mag` the sum
+/// over positions of |p v| (a scale for tolerances).
+inline void attentionReference(const float *q, const float *kv, int64_t tokens,
+                               int64_t heads, int64_t kvHeads, int64_t dim,
+                               int64_t pos0, int64_t maxCtx, double scale,
+                               std::vector<float> &out,
+                               std::vector<float> &mag) {
+  int64_t qW = heads * dim, kvW = kvHeads * dim, group = heads / kvHeads;
+  out.assign(size_t(tokens * qW), 0.0f);
+  mag.assign(size_t(tokens * qW), 0.0f);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      int64_t n = pos0 + t + 1, g = h / group;
+      std::vector<double> w(static_cast<size_t>(n));
+      double mx = -INFINITY, sum = 0;
+      for (int64_t p = 0; p < n; ++p) {
+        double d = 0;
+        for (int64_t j = 0; j < dim; ++j)
+          d += double(q[t * qW + h * dim + j]) * kv[p * kvW + g * dim + j];
+        w[size_t(p)] = d * scale;
+        mx = std::max(mx, w[size_t(p)]);
+      }
+      for (double &v : w)
+        sum += (v = std::exp(v - mx));
+      for (int64_t j = 0; j < dim; ++j) {
+        double a = 0, m = 0;
+        for (int64_t p = 0; p < n; ++p) {
+          double v = kv[(maxCtx + p) * kvW + g * dim + j];
+          a += w[size_t(p)] / sum * v;
+          m += w[size_t(p)] / sum * std::fabs(v);
+        }
+        out[size_t(t * qW + h * dim + j)] = float(a);
+        mag[size_t(t * qW + h * dim + j)] = float(m);
+      }
+    }
 }
 
 enum class Kind { Gemv, Dense, RMSNorm, Binary, Embedding, Rotary, Attention };
