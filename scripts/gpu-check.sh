@@ -61,6 +61,30 @@ if k and t:
             "%.2f" % torch_us[key] if key in torch_us else "-",
             "%.2f" % ratio if ratio else "-"))
     summary["gemv_rows"] = rows
+    # One LLaMA-2-7B token's GEMVs from the measured kernel times (not a
+    # measured decode: attention, norms and launches are left out): per
+    # layer q, k, v, o (4096x4096), gate, up (11008x4096), down
+    # (4096x11008), 32 layers, then the fp16 lm_head.
+    def us_of(prefix, out, inn):
+        for b in k["gemv_bench"]:
+            if b["kernel"].startswith(prefix) and (b["out"], b["in"]) == (out, inn):
+                return b["us"]
+    est = {}
+    for name, prefix in (("squeeze10_default", "s10_gemv_bitmap"),
+                         ("kbit2", "s10_gemv_kbit"), ("fp16", "s10_gemv_dense")):
+        parts = [us_of(prefix, 4096, 4096), us_of(prefix, 11008, 4096),
+                 us_of(prefix, 4096, 11008), us_of("s10_gemv_dense", 32000, 4096)]
+        if None in parts:
+            continue
+        us = 32 * (4 * parts[0] + 2 * parts[1] + parts[2]) + parts[3]
+        est[name] = {"gemv_us_per_token": us, "gemv_bound_tokens_per_s": 1e6 / us}
+        print("LLaMA-2-7B GEMVs per token, %-18s %8.1f us  -> at most %6.0f tokens/s" % (name, us, 1e6 / us))
+    if t and "gemv" in t:
+        tm = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
+        if all(s in tm for s in ((4096, 4096), (11008, 4096), (4096, 11008))):
+            us = 32 * (4 * tm[(4096, 4096)] + 2 * tm[(11008, 4096)] + tm[(4096, 11008)])
+            est["torch_fp16_decoder_gemvs"] = {"gemv_us_per_token": us}
+    summary["llama2_7b_gemv_estimate"] = est
 json.dump(summary, open(os.path.join(res, "gpu-check.json"), "w"), indent=2)
 print("gpu-check: results in", os.path.join(res, "gpu-check.json"))
 PY

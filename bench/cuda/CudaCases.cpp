@@ -168,6 +168,7 @@ std::vector<gc::Case> allCases() {
     gemv(kbit(2, 128, f16), out, in, true);
     dense(true, out, in, true);
   }
+  dense(true, 32000, 4096, true); // the fp16 lm_head
   return cases;
 }
 
