@@ -11,6 +11,7 @@
 #include "Error.h"
 #include "Model.h"
 #include "Session.h"
+#include "cuda/CudaSession.h"
 
 #include <new>
 #include <stdexcept>
@@ -27,7 +28,7 @@ struct s10_model_s {
 };
 
 struct s10_session_s {
-  std::unique_ptr<Session> session;
+  std::unique_ptr<SessionBase> session;
 };
 
 namespace {
@@ -114,7 +115,7 @@ s10_status_t s10_model_info(const s10_model_t *model,
     const format::ModelConfig &c = m.config;
     s10_model_info_t info{};
     info.name = m.name;
-    info.target = "cpu-x86_64";
+    info.target = m.cuda ? "cuda" : "cpu-x86_64";
     info.format_version = format::kVersion;
     info.vocab = c.vocab;
     info.hidden = c.hidden;
@@ -155,7 +156,11 @@ s10_status_t s10_session_create(s10_model_t *model,
     if (options)
       o = *options;
     auto handle = std::make_unique<s10_session_s>();
-    handle->session = std::make_unique<Session>(model->model, o);
+    if (model->model->cuda)
+      handle->session = std::make_unique<cuda::CudaSession>(
+          model->model, o, cuda::openCudaDevice(0));
+    else
+      handle->session = std::make_unique<Session>(model->model, o);
     *out_session = handle.release();
   });
 }

@@ -209,8 +209,46 @@ const char *abiName(uint32_t abi) {
     return "rms_norm_row";
   case KernelAbi::Binary:
     return "binary";
+  case KernelAbi::GpuGemv:
+    return "gpu_gemv";
+  case KernelAbi::GpuRMSNorm:
+    return "gpu_rms_norm";
+  case KernelAbi::GpuBinary:
+    return "gpu_binary";
+  case KernelAbi::GpuEmbedding:
+    return "gpu_embedding";
+  case KernelAbi::GpuRotary:
+    return "gpu_rotary";
+  case KernelAbi::GpuAttention:
+    return "gpu_attention";
   }
   return "?";
+}
+
+/// The kernel ABI a plan op calls on a target; false if it has none.
+bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
+  switch (op) {
+  case OpCode::Linear:
+    abi = cuda ? KernelAbi::GpuGemv : KernelAbi::Gemv;
+    return true;
+  case OpCode::RMSNorm:
+    abi = cuda ? KernelAbi::GpuRMSNorm : KernelAbi::RMSNormRow;
+    return true;
+  case OpCode::SwiGLU:
+  case OpCode::Add:
+    abi = cuda ? KernelAbi::GpuBinary : KernelAbi::Binary;
+    return true;
+  case OpCode::Embedding:
+    abi = KernelAbi::GpuEmbedding;
+    return cuda;
+  case OpCode::Rotary:
+    abi = KernelAbi::GpuRotary;
+    return cuda;
+  case OpCode::Attention:
+    abi = KernelAbi::GpuAttention;
+    return cuda;
+  }
+  return false;
 }
 
 std::string targetName(uint32_t target) {
@@ -338,9 +376,11 @@ void Loader::checkHeader() {
 #else
   bool supported = false;
 #endif
-  if (!supported)
+  // CUDA artifacts carry no host code: any host can load them.
+  m.cuda = h.target == uint32_t(Target::Cuda);
+  if (!supported && !m.cuda)
     fail("compiled for " + targetName(h.target) +
-             ", this runtime runs cpu-x86_64 artifacts",
+             ", this runtime runs cpu-x86_64 and cuda artifacts",
          S10_UNIMPLEMENTED);
   if (verify && checksum(base + sizeof(Header), size - sizeof(Header)) !=
                     h.payloadChecksum)
@@ -563,8 +603,12 @@ void Loader::readKernels() {
     KernelRecord k = readRecord<KernelRecord>(
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
-    if (k.abi < 1 || k.abi > 3)
-      fail(label + " has unknown ABI " + str(k.abi));
+    bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
+                              k.abi <= uint32_t(KernelAbi::GpuAttention)
+                        : k.abi >= 1 && k.abi <= 3;
+    if (!known)
+      fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
+           (m.cuda ? "cuda" : "cpu-x86_64") + " artifact");
     const char *sym = string(k.symbolOffset, label + "'s symbol", false);
     if (!*sym)
       fail(label + " has an empty symbol name");
@@ -669,6 +713,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
       fail(label + ": the table must be f32 or f16 [" + str(m.config.vocab) +
            "x" + str(outW) + "]");
     s.matrix = matrix(r.tensor[0]);
+    s.tensor0 = r.tensor[0];
     break;
   }
   case OpCode::RMSNorm: {
@@ -682,6 +727,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
            " is not a finite non-negative number");
     floats(t, s.vector);
     s.weightBytes = t.data;
+    s.tensor0 = r.tensor[0];
     break;
   }
   case OpCode::Linear: {
@@ -692,6 +738,9 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
            "] for buffers of widths " + str(inW) + " -> " + str(outW));
     s.matrix = matrix(r.tensor[0]);
     s.weightBytes = t.data;
+    s.tensor0 = r.tensor[0];
+    if (r.tensor[1] != kNone && m.cuda)
+      fail(label + ": the cuda kernels add no bias");
     if (r.tensor[1] != kNone) {
       const Tensor &b = tensor(r.tensor[1], label, "the bias");
       if (!isVectorType(b) || b.numel != outW)
@@ -762,26 +811,16 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
       fail(label + " calls kernel " + str(r.kernel) + ", the artifact has " +
            str(kernels.size()));
     KernelAbi want;
-    switch (s.op) {
-    case OpCode::Linear:
-      want = KernelAbi::Gemv;
-      break;
-    case OpCode::RMSNorm:
-      want = KernelAbi::RMSNormRow;
-      break;
-    case OpCode::SwiGLU:
-    case OpCode::Add:
-      want = KernelAbi::Binary;
-      break;
-    default:
+    if (!abiFor(s.op, m.cuda, want))
       fail(label + " cannot call a generated kernel");
-    }
     if (kernels[r.kernel].abi != uint32_t(want))
       fail(label + " calls kernel " + str(r.kernel) + " (" + symbols[r.kernel] +
            ") of ABI " + abiName(kernels[r.kernel].abi) + ", the op needs " +
            abiName(uint32_t(want)));
     s.kernel = r.kernel;
     ++m.compiledSteps;
+  } else if (m.cuda) {
+    fail(label + " has no kernel: a cuda artifact runs every step as one");
   }
   m.steps.push_back(std::move(s));
 }
@@ -834,6 +873,18 @@ void Loader::readPlan() {
 }
 
 void Loader::loadKernels() {
+  if (m.cuda) {
+    // The device loads the cubin; here it is only located and named.
+    if (kernels.empty())
+      fail("a cuda artifact needs a kernels section");
+    const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
+    KernelsHeader h = readRecord<KernelsHeader>(base + s.offset);
+    m.cudaCode = base + s.offset + h.codeOffset;
+    m.cudaCodeSize = h.codeSize;
+    m.cudaChip = h.reserved;
+    m.kernelNames.assign(symbols.begin(), symbols.end());
+    return;
+  }
   if (kernels.empty())
     return;
   if (!loadCode) {

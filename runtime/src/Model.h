@@ -92,6 +92,7 @@ struct Step {
   std::vector<float> vector;            // RMSNorm weight or Linear bias, as f32
   const uint8_t *weightBytes = nullptr; // tensor0's bytes, for kernels
   int rotary = -1;                      // Model::rotaryFreqs
+  uint32_t tensor0 = format::kNone;     // the step's first tensor, checked
   uint32_t kernel = format::kNone;
   void *fn = nullptr; // the generated kernel, when kernel != kNone
 };
@@ -116,6 +117,14 @@ struct Model {
   std::vector<std::vector<float>> rotaryFreqs;
   uint32_t compiledSteps = 0;
   uint32_t maxWidth = 0;
+
+  /// A cuda artifact: the cubin (inside the mapping), the chip it was
+  /// compiled for (90 for sm_90) and the kernel symbols by index.
+  bool cuda = false;
+  const uint8_t *cudaCode = nullptr;
+  uint64_t cudaCodeSize = 0;
+  uint32_t cudaChip = 0;
+  std::vector<std::string> kernelNames;
 
   Mapping mapping;
   CodeObject code;

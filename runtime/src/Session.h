@@ -21,21 +21,32 @@
 
 namespace s10rt {
 
-class Session {
+/// What the C API needs of a session, on the CPU or a GPU.
+class SessionBase {
+public:
+  virtual ~SessionBase() = default;
+  /// Appends and runs `count` tokens; `allLogits`, when not null, receives
+  /// [count, vocab] floats. Throws Error (and leaves the session as it was)
+  /// for ids outside the vocab or a full context.
+  virtual void prefill(const int32_t *ids, size_t count, float *allLogits) = 0;
+  /// The last token's logits, or null before any token ran.
+  virtual const float *logits() const = 0;
+  virtual size_t vocab() const = 0;
+  virtual size_t length() const = 0;
+  virtual void reset() = 0;
+};
+
+class Session final : public SessionBase {
 public:
   /// Throws Error for bad options or when memory runs out.
   Session(std::shared_ptr<const Model> model,
           const s10_session_options_t &options);
 
-  /// Appends and runs `count` tokens; `allLogits`, when not null, receives
-  /// [count, vocab] floats. Throws Error (and leaves the session as it was)
-  /// for ids outside the vocab or a full context.
-  void prefill(const int32_t *ids, size_t count, float *allLogits);
-  /// The last token's logits, or null before any token ran.
-  const float *logits() const { return logits_; }
-  size_t vocab() const { return model_->config.vocab; }
-  size_t length() const { return length_; }
-  void reset();
+  void prefill(const int32_t *ids, size_t count, float *allLogits) override;
+  const float *logits() const override { return logits_; }
+  size_t vocab() const override { return model_->config.vocab; }
+  size_t length() const override { return length_; }
+  void reset() override;
 
 private:
   struct RotaryTable {

@@ -145,8 +145,9 @@ TEST_F(LoaderTest, HeaderFieldsWithValidChecksum) {
   };
   EXPECT_REJECTED(withField(offsetof(Header, version), uint32_t(2)),
                   S10_UNIMPLEMENTED, "format version 2, this runtime reads 1");
+  // A CPU plan relabelled cuda: its steps name no CUDA kernels.
   EXPECT_REJECTED(withField(offsetof(Header, target), uint32_t(Target::Cuda)),
-                  S10_UNIMPLEMENTED, "cuda");
+                  S10_DATA_LOSS, "a cuda artifact runs every step as one");
   EXPECT_REJECTED(withField(offsetof(Header, target), uint32_t(99)),
                   S10_UNIMPLEMENTED, "unknown target 99");
   EXPECT_REJECTED(withField(offsetof(Header, headerSize), uint32_t(128)),
@@ -423,7 +424,10 @@ TEST_F(LoaderTest, Kernels) {
   EXPECT_REJECTED(with(k + offsetof(KernelsHeader, codeSize), uint64_t(0)),
                   S10_DATA_LOSS, "no code object");
   EXPECT_REJECTED(with(k + sizeof(KernelsHeader), uint32_t(7)), S10_DATA_LOSS,
-                  "unknown ABI 7");
+                  "ABI 7, unknown for a cpu-x86_64 artifact");
+  // A CUDA kernel's ABI in a CPU artifact.
+  EXPECT_REJECTED(with(k + sizeof(KernelsHeader), uint32_t(KernelAbi::GpuGemv)),
+                  S10_DATA_LOSS, "ABI 11, unknown for a cpu-x86_64 artifact");
   EXPECT_REJECTED(with(k + sizeof(KernelsHeader) + 4, uint32_t(1u << 30)),
                   S10_DATA_LOSS, "symbol");
   // An add calling the gemv kernel.

@@ -49,8 +49,8 @@ static cl::opt<std::string> outputPath("o", cl::Required,
                                        cl::cat(compileCat));
 static cl::opt<std::string>
     target("target",
-           cl::desc("Target: cpu (x86-64; default) or cuda (NVIDIA GPUs: "
-                    "kernels only so far, see --emit)"),
+           cl::desc("Target: cpu (x86-64; default) or cuda (NVIDIA GPUs, "
+                    "the cubin of --chip)"),
            cl::init("cpu"), cl::cat(compileCat));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("NVIDIA chip of --target=cuda: "
@@ -115,7 +115,8 @@ static int writeReport(json::Object o) {
   return 0;
 }
 
-/// --target=cuda: the model's kernels as PTX or a cubin.
+/// --target=cuda: the model's kernels as PTX or a cubin, or an artifact
+/// whose plan launches them.
 static int compileCuda(mlir::ModuleOp module,
                        std::chrono::steady_clock::time_point start) {
   // Layers left without a kernel are warnings: show them.
@@ -157,6 +158,20 @@ static int compileCuda(mlir::ModuleOp module,
   if (failed(s10::codegen::compileCudaKernels(*holder, chip, emit == "ptx",
                                               bytes, error)))
     return fail(inputPath + ": " + error);
+  size_t codeBytes = bytes.size();
+  if (emit == "artifact") {
+    s10::target::ArtifactOptions opts;
+    opts.modulePath = inputPath;
+    opts.name = modelName;
+    opts.bosId = bosId;
+    opts.eosId = eosId;
+    opts.cuda = true;
+    opts.cudaChip = uint32_t(std::stoul(chip.substr(3)));
+    opts.codeObject = std::move(bytes);
+    s10::target::ArtifactSummary sum;
+    if (Error e = s10::target::writeArtifact(module, opts, bytes, sum))
+      return fail(inputPath + ": " + toString(std::move(e)));
+  }
   if (Error e = s10::writeFileAtomically(outputPath, bytes))
     return fail(toString(std::move(e)));
   double secs =
@@ -164,15 +179,19 @@ static int compileCuda(mlir::ModuleOp module,
           .count();
   if (!quiet)
     errs() << formatv("s10-compile: {0}: {1} bytes of {2} for {3}: {4} "
-                      "kernels for {5} layers, {6:F2} s\n",
-                      outputPath, bytes.size(), emit == "ptx" ? "PTX" : "cubin",
-                      chip.getValue(), kernels, layers, secs);
+                      "kernels for {5} layers ({6} bytes of code), {7:F2} s\n",
+                      outputPath, bytes.size(),
+                      emit == "ptx"     ? "PTX"
+                      : emit == "cubin" ? "cubin"
+                                        : "CUDA artifact",
+                      chip.getValue(), kernels, layers, codeBytes, secs);
   if (!reportPath.empty()) {
     json::Object o{{"output", outputPath},
                    {"target", "cuda"},
                    {"chip", chip.getValue()},
                    {"emit", emit.getValue()},
                    {"bytes", int64_t(bytes.size())},
+                   {"code_bytes", int64_t(codeBytes)},
                    {"kernels", kernels},
                    {"layers", layers},
                    {"seconds", secs}};
@@ -190,6 +209,7 @@ int main(int argc, char **argv) {
       "s10 ahead-of-time compiler: a raised, packed model to a .s10 "
       "artifact\n\n"
       "  s10-compile model.q.mlirbc --target=cpu -o model.s10\n"
+      "  s10-compile model.q.mlirbc --target=cuda --chip=sm_90 -o model.s10\n"
       "  s10-compile model.q.mlirbc --target=cuda --chip=sm_90 --emit=ptx "
       "-o kernels.ptx\n"
       "  s10-run model.s10 --tokenizer tokenizer.model --prompt \"...\"\n");
@@ -202,10 +222,6 @@ int main(int argc, char **argv) {
                 "'");
   if (target == "cpu" && emit != "artifact")
     return fail("--emit=" + emit + " needs --target=cuda");
-  if (target == "cuda" && emit == "artifact")
-    return fail("--target=cuda writes kernels only so far (--emit=ptx or "
-                "--emit=cubin): the CUDA runtime that would run a .s10 "
-                "artifact is not built yet");
   if (target == "cuda" && !s10::codegen::isCudaChip(chip))
     return fail("--chip must name an NVIDIA chip such as sm_80 or sm_90, "
                 "got '" +

@@ -1,4 +1,5 @@
-//===- CodegenTestUtil.h - Random packed weights for kernel tests -*- C++ -*-===//
+//===- CodegenTestUtil.h - Random packed weights for kernel tests -*- C++
+//-*-===//
 
 #ifndef S10_UNITTESTS_CODEGEN_CODEGENTESTUTIL_H
 #define S10_UNITTESTS_CODEGEN_CODEGENTESTUTIL_H

@@ -100,7 +100,6 @@ private:
   void *handle_ = nullptr;
 };
 
-
 /// Every kind and parameter format on ragged shapes: out not a multiple of
 /// 8 or 16, in not a multiple of the group, groups of 16, 64, 128 and the
 /// whole row, and groups that do not start on a byte (7, 12, 20).

@@ -281,6 +281,42 @@ Expected<uint32_t> Writer::linearWeight(Operation *op, Value w, int64_t &inF,
   return id;
 }
 
+namespace {
+/// The kernel ABI of a plan op on each target.
+std::optional<fmt::KernelAbi> cpuAbi(fmt::OpCode op) {
+  switch (op) {
+  case fmt::OpCode::Linear:
+    return fmt::KernelAbi::Gemv;
+  case fmt::OpCode::RMSNorm:
+    return fmt::KernelAbi::RMSNormRow;
+  case fmt::OpCode::Add:
+  case fmt::OpCode::SwiGLU:
+    return fmt::KernelAbi::Binary;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<fmt::KernelAbi> cudaAbi(fmt::OpCode op) {
+  switch (op) {
+  case fmt::OpCode::Linear:
+    return fmt::KernelAbi::GpuGemv;
+  case fmt::OpCode::RMSNorm:
+    return fmt::KernelAbi::GpuRMSNorm;
+  case fmt::OpCode::Add:
+  case fmt::OpCode::SwiGLU:
+    return fmt::KernelAbi::GpuBinary;
+  case fmt::OpCode::Embedding:
+    return fmt::KernelAbi::GpuEmbedding;
+  case fmt::OpCode::Rotary:
+    return fmt::KernelAbi::GpuRotary;
+  case fmt::OpCode::Attention:
+    return fmt::KernelAbi::GpuAttention;
+  }
+  return std::nullopt;
+}
+} // namespace
+
 Error Writer::addStep(Operation *op) {
   fmt::StepRecord s{};
   s.kernel = fmt::kNone;
@@ -422,23 +458,22 @@ Error Writer::addStep(Operation *op) {
     return opError(op, "operation not supported by the compiled plan");
   }
 
-  if (auto k = op->getAttrOfType<StringAttr>("s10.kernel");
-      k && !opts.codeObject.empty()) {
-    fmt::KernelAbi abi = fmt::KernelAbi::Binary;
-    if (s.op == uint32_t(fmt::OpCode::Linear))
-      abi = fmt::KernelAbi::Gemv;
-    else if (s.op == uint32_t(fmt::OpCode::RMSNorm))
-      abi = fmt::KernelAbi::RMSNormRow;
-    else if (s.op != uint32_t(fmt::OpCode::Add) &&
-             s.op != uint32_t(fmt::OpCode::SwiGLU))
+  auto k = op->getAttrOfType<StringAttr>("s10.kernel");
+  if (opts.cuda && !k)
+    return opError(op, "no CUDA kernel for this operation (see the "
+                       "warnings of kernel generation)");
+  if (k && !opts.codeObject.empty()) {
+    auto abi =
+        opts.cuda ? cudaAbi(fmt::OpCode(s.op)) : cpuAbi(fmt::OpCode(s.op));
+    if (!abi)
       return opError(op, "no kernel ABI for this operation");
     auto [it, inserted] = kernelIndex.try_emplace(k.getValue(), kernels.size());
     if (inserted) {
       fmt::KernelRecord rec{};
-      rec.abi = uint32_t(abi);
+      rec.abi = uint32_t(*abi);
       rec.symbolOffset = addString(k.getValue());
       kernels.push_back(rec);
-    } else if (kernels[it->second].abi != uint32_t(abi)) {
+    } else if (kernels[it->second].abi != uint32_t(*abi)) {
       return opError(op, "kernel '" + k.getValue() +
                              "' is used with two different ABIs");
     }
@@ -552,6 +587,7 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
   if (!opts.codeObject.empty()) {
     fmt::KernelsHeader kh{};
     kh.count = kernels.size();
+    kh.reserved = opts.cuda ? opts.cudaChip : 0; // the cubin's sm_XY
     kh.codeOffset =
         alignTo(sizeof(kh) + kernels.size() * sizeof(fmt::KernelRecord), 64);
     kh.codeSize = opts.codeObject.size();
@@ -602,7 +638,7 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
   std::memcpy(h.magic, fmt::kMagic, sizeof(h.magic));
   h.version = fmt::kVersion;
   h.headerSize = sizeof(fmt::Header);
-  h.target = uint32_t(fmt::Target::CpuX86_64);
+  h.target = uint32_t(opts.cuda ? fmt::Target::Cuda : fmt::Target::CpuX86_64);
   h.sectionCount = secs.size();
   h.fileSize = bytes.size();
   h.sectionTableOffset = sizeof(fmt::Header);

@@ -167,6 +167,20 @@ enum class KernelAbi : uint32_t {
   RMSNormRow = 2,
   /// void(const float *a, const float *b, float *y, int64_t n)
   Binary = 3,
+  // CUDA kernels (lib/Codegen/GpuKernelBuilder.h, docs/cuda.md); every
+  // argument is a device pointer or an int64_t.
+  /// (w, x, y, tokens): y[t] = W x[t].
+  GpuGemv = 11,
+  /// (x, weight, y, rows)
+  GpuRMSNorm = 12,
+  /// (a, b, y, n)
+  GpuBinary = 13,
+  /// (table, int32 ids, y, tokens)
+  GpuEmbedding = 14,
+  /// (x, cos/sin pairs [position][headDim / 2][2], y, tokens, pos0)
+  GpuRotary = 15,
+  /// (q, kv, out, scratch, tokens, pos0, maxContext)
+  GpuAttention = 16,
 };
 
 /// A kernel in the code object: the symbol to look up and its ABI.

@@ -31,6 +31,10 @@ struct ArtifactOptions {
   std::string codeObject;
   /// Token ids of the tokenizer's BOS/EOS, -1 if unknown.
   int64_t bosId = -1, eosId = -1;
+  /// A CUDA artifact: `codeObject` is a cubin for sm_<cudaChip> and every
+  /// step must name its kernel (the GpuKernelBuilder.h ABIs).
+  bool cuda = false;
+  uint32_t cudaChip = 0;
 };
 
 struct ArtifactSummary {

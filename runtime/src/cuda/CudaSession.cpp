@@ -1,0 +1,204 @@
+//===- CudaSession.cpp - A sequence run on a GPU --------------------------===//
+
+#include "cuda/CudaSession.h"
+
+#include "Error.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace s10rt;
+using namespace s10rt::cuda;
+using namespace s10rt::format;
+
+namespace {
+
+// The launch shapes of lib/Codegen/GpuKernelBuilder.h.
+constexpr unsigned kWarp = 32, kRowsPerBlock = 4, kBlock = 256;
+
+unsigned blocks(int64_t n, int64_t per) {
+  return unsigned((n + per - 1) / per);
+}
+
+/// a * b, or an error past 2^40.
+uint64_t product(uint64_t a, uint64_t b) {
+  uint64_t n;
+  if (__builtin_mul_overflow(a, b, &n) || n > (uint64_t(1) << 40))
+    throw Error(S10_RESOURCE_EXHAUSTED, "the session needs too much memory");
+  return n;
+}
+
+} // namespace
+
+DevicePtr CudaSession::alloc(size_t bytes) {
+  DevicePtr p = device_->alloc(bytes);
+  owned_.push_back(p);
+  return p;
+}
+
+CudaSession::~CudaSession() {
+  for (DevicePtr p : owned_)
+    device_->free(p);
+}
+
+CudaSession::CudaSession(std::shared_ptr<const Model> model,
+                         const s10_session_options_t &options,
+                         std::unique_ptr<Device> device)
+    : model_(std::move(model)), device_(std::move(device)) {
+  const Model &m = *model_;
+  if (!m.cuda)
+    throw Error(S10_INVALID_ARGUMENT, "not a cuda artifact");
+  if (m.cudaChip && device_->chip() != m.cudaChip)
+    throw Error(S10_UNIMPLEMENTED, "the kernels were compiled for sm_" +
+                                       std::to_string(m.cudaChip) +
+                                       ", the GPU (" + device_->name() +
+                                       ") is sm_" +
+                                       std::to_string(device_->chip()));
+  uint32_t maxPos = m.config.maxPositions;
+  if (options.max_context > maxPos)
+    throw Error(S10_INVALID_ARGUMENT,
+                "max_context " + std::to_string(options.max_context) +
+                    " exceeds the model's max_positions " +
+                    std::to_string(maxPos));
+  maxContext_ = options.max_context ? options.max_context : maxPos;
+  maxChunk_ =
+      std::min(options.max_chunk ? options.max_chunk : 512u, maxContext_);
+  device_->loadKernels(m.cudaCode, m.cudaCodeSize, m.kernelNames);
+
+  for (uint32_t w : m.bufferWidths)
+    buffers_.push_back(alloc(product(product(w, maxChunk_), 4)));
+  // Weights as the artifact stores them, each uploaded once.
+  tensors_.assign(m.tensors.size(), 0);
+  int64_t scoreRows = 0;
+  for (const Step &s : m.steps) {
+    if (s.tensor0 != kNone && !tensors_[s.tensor0]) {
+      const Tensor &t = m.tensors[s.tensor0];
+      tensors_[s.tensor0] = alloc(t.size);
+      device_->upload(tensors_[s.tensor0], t.data, t.size);
+    }
+    if (s.op == OpCode::Attention)
+      scoreRows = std::max<int64_t>(scoreRows, s.i[0]);
+    if (s.op == OpCode::Linear && s.out == s.in[0] && !alias_)
+      alias_ = alloc(product(product(m.maxWidth, maxChunk_), 4));
+  }
+  // (cos, sin) per position and frequency, as the CPU session computes
+  // them: the angle in f32, cos and sin in double.
+  for (const std::vector<float> &inv : m.rotaryFreqs) {
+    size_t half = inv.size();
+    std::vector<float> cs(size_t(product(product(maxContext_, half), 2)));
+    for (size_t p = 0; p < maxContext_; ++p)
+      for (size_t i = 0; i < half; ++i) {
+        float angle = float(p) * inv[i];
+        cs[(p * half + i) * 2] = float(std::cos(double(angle)));
+        cs[(p * half + i) * 2 + 1] = float(std::sin(double(angle)));
+      }
+    rotary_.push_back(alloc(cs.size() * 4));
+    device_->upload(rotary_.back(), cs.data(), cs.size() * 4);
+  }
+  for (uint32_t k = 0; k < m.plan.kvSlots; ++k)
+    kv_.push_back(
+        alloc(product(product(product(maxContext_, m.plan.kvWidth), 2), 4)));
+  if (scoreRows)
+    scores_ =
+        alloc(product(product(product(maxChunk_, scoreRows), maxContext_), 4));
+  ids_ = alloc(size_t(maxChunk_) * 4);
+  logits_.assign(m.config.vocab, 0.0f);
+}
+
+void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
+  const Model &m = *model_;
+  if (count == 0)
+    return;
+  if (!ids)
+    throw Error(S10_INVALID_ARGUMENT, "ids is null");
+  if (count > maxContext_ - length_)
+    throw Error(S10_OUT_OF_RANGE, "context full: " + std::to_string(length_) +
+                                      " tokens + " + std::to_string(count) +
+                                      " new exceed max_context " +
+                                      std::to_string(maxContext_));
+  for (size_t t = 0; t < count; ++t)
+    if (ids[t] < 0 || uint32_t(ids[t]) >= m.config.vocab)
+      throw Error(S10_OUT_OF_RANGE, "token id " + std::to_string(ids[t]) +
+                                        " (at " + std::to_string(t) +
+                                        ") is outside the vocab of " +
+                                        std::to_string(m.config.vocab));
+  size_t vocab = m.config.vocab;
+  DevicePtr logitsBuf = buffers_[m.plan.logitsBuffer];
+  for (size_t done = 0; done < count;) {
+    int64_t tokens = int64_t(std::min<size_t>(maxChunk_, count - done));
+    device_->upload(ids_, ids + done, size_t(tokens) * 4);
+    runChunk(tokens);
+    if (allLogits)
+      device_->download(allLogits + done * vocab, logitsBuf,
+                        size_t(tokens) * vocab * 4);
+    device_->download(logits_.data(),
+                      logitsBuf + uint64_t(tokens - 1) * vocab * 4, vocab * 4);
+    length_ += size_t(tokens);
+    done += size_t(tokens);
+  }
+}
+
+void CudaSession::runChunk(int64_t tokens) {
+  const Model &m = *model_;
+  int64_t pos0 = int64_t(length_);
+  int64_t maxCtx = maxContext_;
+  for (const Step &s : m.steps) {
+    DevicePtr out = buffers_[s.out];
+    DevicePtr in0 = s.in[0] != kNone ? buffers_[s.in[0]] : 0;
+    DevicePtr in1 = s.in[1] != kNone ? buffers_[s.in[1]] : 0;
+    DevicePtr w = s.tensor0 != kNone ? tensors_[s.tensor0] : 0;
+    int64_t width = m.bufferWidths[s.out];
+    switch (s.op) {
+    case OpCode::Embedding: {
+      void *args[] = {&w, &ids_, &out, &tokens};
+      device_->launch(s.kernel, unsigned(tokens), 1, kBlock, args);
+      break;
+    }
+    case OpCode::RMSNorm: {
+      void *args[] = {&in0, &w, &out, &tokens};
+      device_->launch(s.kernel, blocks(tokens, kRowsPerBlock), 1,
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::Linear: {
+      // A GEMV must not write the rows it reads.
+      DevicePtr y = s.out == s.in[0] ? alias_ : out;
+      void *args[] = {&w, &in0, &y, &tokens};
+      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      if (y != out)
+        device_->copy(out, y, size_t(tokens * width) * 4);
+      break;
+    }
+    case OpCode::Rotary: {
+      DevicePtr cs = rotary_[size_t(s.rotary)];
+      int64_t pairs = tokens * width / 2;
+      void *args[] = {&in0, &cs, &out, &tokens, &pos0};
+      device_->launch(s.kernel, blocks(pairs, kBlock), 1, kBlock, args);
+      break;
+    }
+    case OpCode::Attention: {
+      // The chunk's keys and values join the cache first: the output may
+      // then overwrite the key or value buffer.
+      size_t kvW = m.plan.kvWidth, rowBytes = size_t(tokens) * kvW * 4;
+      DevicePtr kv = kv_[size_t(s.i[3])];
+      DevicePtr kDst = kv + uint64_t(pos0) * kvW * 4;
+      DevicePtr vDst = kv + (uint64_t(maxCtx) + uint64_t(pos0)) * kvW * 4;
+      device_->copy(kDst, in1, rowBytes);
+      device_->copy(vDst, buffers_[s.in[2]], rowBytes);
+      void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos0, &maxCtx};
+      device_->launch(s.kernel, blocks(s.i[0], kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::SwiGLU:
+    case OpCode::Add: {
+      int64_t n = tokens * width;
+      void *args[] = {&in0, &in1, &out, &n};
+      device_->launch(s.kernel, blocks(n, kBlock), 1, kBlock, args);
+      break;
+    }
+    }
+  }
+  device_->synchronize();
+}

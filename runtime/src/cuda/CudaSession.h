@@ -1,0 +1,55 @@
+//===- CudaSession.h - A sequence run on a GPU ------------------*- C++ -*-===//
+//
+// Runs the plan of a cuda artifact: every step is a launch of the kernel it
+// names (lib/Codegen/GpuKernelBuilder.h ABIs, docs/cuda.md). Weights,
+// activation buffers (sized for the longest chunk), the KV cache, the
+// rotary tables and the attention scores live on the device, allocated up
+// front; only token ids go up and logits come down.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S10RT_SRC_CUDA_CUDASESSION_H
+#define S10RT_SRC_CUDA_CUDASESSION_H
+
+#include "Session.h"
+#include "cuda/Device.h"
+
+namespace s10rt::cuda {
+
+class CudaSession final : public SessionBase {
+public:
+  /// Throws Error for bad options, a cubin for another chip, or when device
+  /// memory runs out.
+  CudaSession(std::shared_ptr<const Model> model,
+              const s10_session_options_t &options,
+              std::unique_ptr<Device> device);
+  ~CudaSession() override;
+
+  void prefill(const int32_t *ids, size_t count, float *allLogits) override;
+  const float *logits() const override {
+    return length_ ? logits_.data() : nullptr;
+  }
+  size_t vocab() const override { return model_->config.vocab; }
+  size_t length() const override { return length_; }
+  void reset() override { length_ = 0; }
+
+private:
+  DevicePtr alloc(size_t bytes);
+  void runChunk(int64_t tokens);
+
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Device> device_;
+  uint32_t maxContext_ = 0, maxChunk_ = 0;
+  std::vector<DevicePtr> owned_;
+  std::vector<DevicePtr> buffers_; // plan buffers, [maxChunk][width] f32
+  std::vector<DevicePtr> tensors_; // by tensor index, 0 if unused
+  std::vector<DevicePtr> rotary_;  // per Model::rotaryFreqs: (cos, sin)
+  std::vector<DevicePtr> kv_;      // per slot: K then V [maxContext][kvW]
+  DevicePtr ids_ = 0, scores_ = 0, alias_ = 0;
+  std::vector<float> logits_;
+  size_t length_ = 0;
+};
+
+} // namespace s10rt::cuda
+
+#endif // S10RT_SRC_CUDA_CUDASESSION_H

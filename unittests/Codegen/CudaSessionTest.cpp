@@ -1,0 +1,287 @@
+//===- CudaSessionTest.cpp - The CUDA session on an emulated GPU ----------===//
+//
+// libs10rt's CUDA session runs a cuda artifact's plan on a Device. Here the
+// device is the CPU: memory is host memory and each launch runs the
+// artifact's kernels, emulated warp by warp (GpuEmulator.h), from the same
+// kernel module the artifact's cubin is compiled from. The session must
+// give the CPU session's logits for the same model: prefill in one chunk
+// and in several, decode, reset, and refusals that leave it unchanged.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GpuEmulator.h"
+
+#include "Error.h"
+#include "Model.h"
+#include "Session.h"
+#include "cuda/CudaSession.h"
+
+#include "s10/Codegen/Passes.h"
+#include "s10/InitAll.h"
+#include "s10/Target/Artifact/ArtifactWriter.h"
+
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace {
+
+using s10rt::cuda::DevicePtr;
+
+/// Host memory and emulated kernels behind the Device interface.
+class EmulatedDevice final : public s10rt::cuda::Device {
+public:
+  explicit EmulatedDevice(const Emulated &emu) : emu_(emu) {}
+  ~EmulatedDevice() override { EXPECT_EQ(live_, 0) << "leaked allocations"; }
+  std::string name() const override { return "emulated"; }
+  uint32_t chip() const override { return 0; }
+  DevicePtr alloc(size_t bytes) override {
+    ++live_;
+    return DevicePtr(uintptr_t(std::calloc(bytes ? bytes : 4, 1)));
+  }
+  void free(DevicePtr p) override {
+    --live_;
+    std::free(reinterpret_cast<void *>(uintptr_t(p)));
+  }
+  void upload(DevicePtr dst, const void *src, size_t bytes) override {
+    std::memcpy(ptr(dst), src, bytes);
+  }
+  void download(void *dst, DevicePtr src, size_t bytes) override {
+    std::memcpy(dst, ptr(src), bytes);
+  }
+  void copy(DevicePtr dst, DevicePtr src, size_t bytes) override {
+    std::memmove(ptr(dst), ptr(src), bytes);
+  }
+  void loadKernels(const uint8_t *, size_t,
+                   const std::vector<std::string> &names) override {
+    for (const std::string &n : names) {
+      fns_.push_back(emu_.get<void *>(n));
+      args_.push_back(emu_.args(n));
+      if (!fns_.back() || args_.back() < 1 || args_.back() > 7)
+        throw s10rt::Error(S10_INTERNAL, "no emulated kernel " + n);
+    }
+  }
+  void launch(uint32_t kernel, unsigned gridX, unsigned gridY, unsigned block,
+              void **args) override {
+    // Every argument is 8 bytes (a pointer or an int64_t): pass them as
+    // int64_t, then the thread and block ids.
+    int64_t a[7] = {};
+    for (int k = 0; k < args_.at(kernel); ++k)
+      std::memcpy(&a[k], args[k], 8);
+    using Fn = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                        int64_t, int64_t, int64_t, int64_t);
+    using Fn4 =
+        void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+    using Fn5 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, int64_t);
+    void *fn = fns_.at(kernel);
+    int n = args_.at(kernel);
+    bool ok = launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) {
+          if (n == 4)
+            reinterpret_cast<Fn4>(fn)(a[0], a[1], a[2], a[3], tid, bx, by);
+          else if (n == 5)
+            reinterpret_cast<Fn5>(fn)(a[0], a[1], a[2], a[3], a[4], tid, bx,
+                                      by);
+          else
+            reinterpret_cast<Fn>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+                                     tid, bx, by);
+        },
+        gridX, gridY, block);
+    if (!ok)
+      throw s10rt::Error(S10_INTERNAL, "lanes diverged at a shuffle");
+    ++launches;
+  }
+  void synchronize() override {}
+
+  int launches = 0;
+
+private:
+  static void *ptr(DevicePtr p) {
+    return reinterpret_cast<void *>(uintptr_t(p));
+  }
+  const Emulated &emu_;
+  std::vector<void *> fns_;
+  std::vector<int> args_;
+  int live_ = 0;
+};
+
+std::string writeTemp(const std::string &bytes, const char *suffix) {
+  llvm::SmallString<128> path;
+  EXPECT_FALSE(
+      llvm::sys::fs::createTemporaryFile("s10-cuda-session", suffix, path));
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  EXPECT_FALSE(ec);
+  os << bytes;
+  return std::string(path);
+}
+
+/// The tiny decoder as a CPU artifact (the runtime's own kernels) and as a
+/// cuda artifact with its kernel module emulated.
+struct Fixture {
+  MLIRContext ctx;
+  OwningOpRef<ModuleOp> module, cudaModule;
+  std::unique_ptr<Emulated> emu;
+  std::shared_ptr<s10rt::Model> cpu, cuda;
+  std::vector<std::string> files;
+
+  Fixture() : ctx(registry()) {
+    ctx.loadAllAvailableDialects();
+    std::string path = S10_TEST_INPUTS "/tiny-decoder.mlir";
+    module = parseSourceFile<ModuleOp>(path, &ctx);
+    if (!module) {
+      ADD_FAILURE() << "cannot parse " << path;
+      return;
+    }
+    cudaModule = module->clone();
+    PassManager pm(&ctx);
+    GenerateKernelsOptions gen;
+    gen.denseOutIn = true;
+    gen.target = "cuda";
+    pm.addPass(createGenerateKernels(gen));
+    if (failed(pm.run(*cudaModule))) {
+      ADD_FAILURE() << "kernel generation failed";
+      return;
+    }
+    emu = std::make_unique<Emulated>(
+        cudaModule->lookupSymbol<gpu::GPUModuleOp>("s10_kernels"));
+    s10::target::ArtifactOptions opts;
+    opts.modulePath = path;
+    std::string bytes;
+    s10::target::ArtifactSummary sum;
+    if (llvm::Error e = s10::target::writeArtifact(*module, opts, bytes, sum)) {
+      ADD_FAILURE() << llvm::toString(std::move(e));
+      return;
+    }
+    files.push_back(writeTemp(bytes, "s10"));
+    opts.cuda = true;
+    opts.codeObject = "the kernels are emulated";
+    if (llvm::Error e =
+            s10::target::writeArtifact(*cudaModule, opts, bytes, sum)) {
+      ADD_FAILURE() << llvm::toString(std::move(e));
+      return;
+    }
+    EXPECT_EQ(sum.compiledSteps, sum.steps);
+    files.push_back(writeTemp(bytes, "s10"));
+    cpu = s10rt::Model::open(files[0].c_str(), true);
+    cuda = s10rt::Model::open(files[1].c_str(), true);
+  }
+  ~Fixture() {
+    for (const std::string &f : files)
+      llvm::sys::fs::remove(f);
+  }
+  static DialectRegistry registry() {
+    DialectRegistry r;
+    s10::registerAllDialects(r);
+    return r;
+  }
+};
+
+void expectClose(const float *got, const float *want, size_t n,
+                 const std::string &what) {
+  float scale = 0;
+  for (size_t k = 0; k < n; ++k)
+    scale = std::max(scale, std::fabs(want[k]));
+  for (size_t k = 0; k < n; ++k)
+    EXPECT_NEAR(got[k], want[k], 1e-5f * scale + 1e-6f)
+        << what << ", element " << k;
+}
+
+TEST(CudaSession, EmulatedGpuMatchesCpuSession) {
+  Fixture f;
+  ASSERT_TRUE(f.cpu && f.cuda);
+  EXPECT_TRUE(f.cuda->cuda);
+  EXPECT_FALSE(f.cpu->cuda);
+  const size_t vocab = f.cpu->config.vocab;
+  std::vector<int32_t> ids = {1, 5, 3, 7, 2, 9, 4, 11, 0, 15};
+  for (uint32_t chunk : {0u, 3u}) {
+    s10_session_options_t o;
+    s10_session_options_init(&o);
+    o.threads = 1;
+    o.max_chunk = chunk;
+    s10rt::Session cpu(f.cpu, o);
+    auto device = std::make_unique<EmulatedDevice>(*f.emu);
+    EmulatedDevice *dev = device.get();
+    s10rt::cuda::CudaSession gpu(f.cuda, o, std::move(device));
+    std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
+    cpu.prefill(ids.data(), ids.size(), want.data());
+    gpu.prefill(ids.data(), ids.size(), got.data());
+    std::string label = "prefill in chunks of " + std::to_string(chunk);
+    expectClose(got.data(), want.data(), got.size(), label);
+    EXPECT_GT(dev->launches, 0);
+    // Decode the greedy continuation one token at a time.
+    for (int step = 0; step < 4; ++step) {
+      const float *l = cpu.logits();
+      int32_t next = int32_t(std::max_element(l, l + vocab) - l);
+      cpu.prefill(&next, 1, nullptr);
+      gpu.prefill(&next, 1, nullptr);
+      expectClose(gpu.logits(), cpu.logits(), vocab,
+                  label + ", decode step " + std::to_string(step));
+    }
+    EXPECT_EQ(gpu.length(), cpu.length());
+    // A token outside the vocab is refused and changes nothing.
+    int32_t bad = int32_t(vocab);
+    size_t before = gpu.length();
+    std::vector<float> last(gpu.logits(), gpu.logits() + vocab);
+    try {
+      gpu.prefill(&bad, 1, nullptr);
+      ADD_FAILURE() << "an id outside the vocab was accepted";
+    } catch (const s10rt::Error &e) {
+      EXPECT_EQ(e.code(), S10_OUT_OF_RANGE);
+    }
+    EXPECT_EQ(gpu.length(), before);
+    EXPECT_EQ(std::vector<float>(gpu.logits(), gpu.logits() + vocab), last);
+    // After a reset the sequence starts over.
+    gpu.reset();
+    cpu.reset();
+    EXPECT_EQ(gpu.logits(), nullptr);
+    gpu.prefill(ids.data(), 4, nullptr);
+    cpu.prefill(ids.data(), 4, nullptr);
+    expectClose(gpu.logits(), cpu.logits(), vocab, label + ", after reset");
+  }
+}
+
+TEST(CudaSession, RefusesWhatItCannotRun) {
+  Fixture f;
+  ASSERT_TRUE(f.cpu && f.cuda);
+  s10_session_options_t o;
+  s10_session_options_init(&o);
+  // A CPU artifact is not for the CUDA session.
+  try {
+    s10rt::cuda::CudaSession s(f.cpu, o,
+                               std::make_unique<EmulatedDevice>(*f.emu));
+    ADD_FAILURE() << "a CPU artifact was accepted";
+  } catch (const s10rt::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("not a cuda artifact"),
+              std::string::npos);
+  }
+  // A context longer than the model's.
+  o.max_context = f.cuda->config.maxPositions + 1;
+  try {
+    s10rt::cuda::CudaSession s(f.cuda, o,
+                               std::make_unique<EmulatedDevice>(*f.emu));
+    ADD_FAILURE() << "max_context past max_positions was accepted";
+  } catch (const s10rt::Error &e) {
+    EXPECT_EQ(e.code(), S10_INVALID_ARGUMENT);
+  }
+  // A full context.
+  o.max_context = 4;
+  s10rt::cuda::CudaSession s(f.cuda, o,
+                             std::make_unique<EmulatedDevice>(*f.emu));
+  std::vector<int32_t> ids = {1, 2, 3, 4, 5};
+  try {
+    s.prefill(ids.data(), ids.size(), nullptr);
+    ADD_FAILURE() << "a prompt past max_context was accepted";
+  } catch (const s10rt::Error &e) {
+    EXPECT_EQ(e.code(), S10_OUT_OF_RANGE);
+  }
+  EXPECT_EQ(s.length(), 0u);
+}
+
+} // namespace
