@@ -43,7 +43,8 @@ int fail(const std::string &msg) {
 }
 
 struct Options {
-  std::string model, tokenizer, prompt, ids, perplexity, json, dumpLogits;
+  std::string model, tokenizer, prompt, ids, perplexity, json, dumpLogits,
+      dumpIds;
   bool hasPrompt = false, stopAtEos = true, quiet = false;
   long long maxNewTokens = 32, seqlen = 512, maxWindows = 0, threads = 0;
   long long maxContext = 0;
@@ -68,6 +69,8 @@ const char *kHelp =
     "  --max-windows=<K>       Evaluate at most K windows (default all)\n"
     "  --json=<file>           Write the results as JSON\n"
     "  --dump-logits=<file>    Write the prompt's logits (raw f32)\n"
+    "  --dump-ids=<file>       Write the token ids of the prompt or the\n"
+    "                          perplexity text as a .ids file\n"
     "  --threads=<N>           Worker threads (default: all cores)\n"
     "  --max-context=<N>       KV cache length (default: the model's)\n"
     "  --quiet                 No progress output\n"
@@ -142,7 +145,8 @@ std::string parseArgs(int argc, char **argv, const std::string &model,
     static const char *kValued[] = {
         "tokenizer",   "prompt",      "ids",     "max-new-tokens",
         "stop-at-eos", "perplexity",  "seqlen",  "max-windows",
-        "json",        "dump-logits", "threads", "max-context"};
+        "json",        "dump-logits", "threads", "max-context",
+        "dump-ids"};
     bool known = false;
     for (const char *k : kValued)
       known |= name == k;
@@ -172,6 +176,8 @@ std::string parseArgs(int argc, char **argv, const std::string &model,
       o.json = value;
     else if (name == "dump-logits")
       o.dumpLogits = value;
+    else if (name == "dump-ids")
+      o.dumpIds = value;
     else if (name == "stop-at-eos") {
       if (!parseBool(value, o.stopAtEos))
         err = "--stop-at-eos must be true or false, got '" + value + "'";
@@ -385,6 +391,16 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
       return fail("--ids is empty");
   } else {
     ids = tok->encodePrompt(o.prompt);
+  }
+
+  if (!o.dumpIds.empty()) {
+    std::string text;
+    for (size_t k = 0; k < ids.size(); ++k)
+      text += std::to_string(ids[k]) + (k % 16 == 15 ? "\n" : " ");
+    text += "\n";
+    std::string werr;
+    if (!writeFile(o.dumpIds, text.data(), text.size(), werr))
+      return fail(werr);
   }
 
   s10_model_t *modelHandle = nullptr;

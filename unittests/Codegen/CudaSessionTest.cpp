@@ -41,6 +41,9 @@ public:
   std::string name() const override { return "emulated"; }
   uint32_t chip() const override { return 0; }
   DevicePtr alloc(size_t bytes) override {
+    if (bytes > budget)
+      throw s10rt::Error(S10_RESOURCE_EXHAUSTED, "out of device memory");
+    budget -= bytes;
     ++live_;
     return DevicePtr(uintptr_t(std::calloc(bytes ? bytes : 4, 1)));
   }
@@ -100,6 +103,7 @@ public:
   void synchronize() override {}
 
   int launches = 0;
+  size_t budget = SIZE_MAX; // bytes alloc() may still give
 
 private:
   static void *ptr(DevicePtr p) {
@@ -269,6 +273,19 @@ TEST(CudaSession, RefusesWhatItCannotRun) {
     ADD_FAILURE() << "max_context past max_positions was accepted";
   } catch (const s10rt::Error &e) {
     EXPECT_EQ(e.code(), S10_INVALID_ARGUMENT);
+  }
+  // Device memory running out half way through the session's allocations:
+  // an error, and what was allocated is freed (the device checks).
+  o.max_context = 0;
+  for (size_t budget : {size_t(0), size_t(20000), size_t(60000)}) {
+    auto device = std::make_unique<EmulatedDevice>(*f.emu);
+    device->budget = budget;
+    try {
+      s10rt::cuda::CudaSession s(f.cuda, o, std::move(device));
+      ADD_FAILURE() << "a session fit in " << budget << " bytes";
+    } catch (const s10rt::Error &e) {
+      EXPECT_EQ(e.code(), S10_RESOURCE_EXHAUSTED);
+    }
   }
   // A full context.
   o.max_context = 4;

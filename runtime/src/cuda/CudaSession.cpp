@@ -31,20 +31,17 @@ uint64_t product(uint64_t a, uint64_t b) {
 } // namespace
 
 DevicePtr CudaSession::alloc(size_t bytes) {
+  owned_.ptrs.reserve(owned_.ptrs.size() + 1);
   DevicePtr p = device_->alloc(bytes);
-  owned_.push_back(p);
+  owned_.ptrs.push_back(p);
   return p;
-}
-
-CudaSession::~CudaSession() {
-  for (DevicePtr p : owned_)
-    device_->free(p);
 }
 
 CudaSession::CudaSession(std::shared_ptr<const Model> model,
                          const s10_session_options_t &options,
                          std::unique_ptr<Device> device)
     : model_(std::move(model)), device_(std::move(device)) {
+  owned_.device = device_.get();
   const Model &m = *model_;
   if (!m.cuda)
     throw Error(S10_INVALID_ARGUMENT, "not a cuda artifact");

@@ -23,7 +23,6 @@ public:
   CudaSession(std::shared_ptr<const Model> model,
               const s10_session_options_t &options,
               std::unique_ptr<Device> device);
-  ~CudaSession() override;
 
   void prefill(const int32_t *ids, size_t count, float *allLogits) override;
   const float *logits() const override {
@@ -37,10 +36,21 @@ private:
   DevicePtr alloc(size_t bytes);
   void runChunk(int64_t tokens);
 
+  /// Device memory, freed when the session goes (or its constructor
+  /// throws half way).
+  struct Owned {
+    Device *device = nullptr;
+    std::vector<DevicePtr> ptrs;
+    ~Owned() {
+      for (DevicePtr p : ptrs)
+        device->free(p);
+    }
+  };
+
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Device> device_;
+  Owned owned_; // after device_: freed before it
   uint32_t maxContext_ = 0, maxChunk_ = 0;
-  std::vector<DevicePtr> owned_;
   std::vector<DevicePtr> buffers_; // plan buffers, [maxChunk][width] f32
   std::vector<DevicePtr> tensors_; // by tensor index, 0 if unused
   std::vector<DevicePtr> rotary_;  // per Model::rotaryFreqs: (cos, sin)
