@@ -121,6 +121,7 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
                                         std::to_string(m.config.vocab));
   size_t vocab = m.config.vocab;
   DevicePtr logitsBuf = buffers_[m.plan.logitsBuffer];
+  device_->activate();
   for (size_t done = 0; done < count;) {
     int64_t tokens = int64_t(std::min<size_t>(maxChunk_, count - done));
     device_->upload(ids_, ids + done, size_t(tokens) * 4);

@@ -37,7 +37,11 @@ public:
     check(driver_.cuMemsetD8(p, 0, bytes ? bytes : 4), "cuMemsetD8");
     return p;
   }
-  void free(DevicePtr p) override { driver_.cuMemFree(p); }
+  void free(DevicePtr p) override {
+    // Sessions may be freed on another thread than the one that ran them.
+    driver_.cuCtxSetCurrent(driver_.context());
+    driver_.cuMemFree(p);
+  }
   void upload(DevicePtr dst, const void *src, size_t bytes) override {
     check(driver_.cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
   }
@@ -66,6 +70,9 @@ public:
   }
   void synchronize() override {
     check(driver_.cuCtxSynchronize(), "cuCtxSynchronize");
+  }
+  void activate() override {
+    check(driver_.cuCtxSetCurrent(driver_.context()), "cuCtxSetCurrent");
   }
 
 private:

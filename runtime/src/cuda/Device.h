@@ -40,6 +40,9 @@ public:
                       unsigned block, void **args) = 0;
   /// Waits for everything queued.
   virtual void synchronize() = 0;
+  /// Makes the device current on the calling thread (sessions may be used
+  /// from any thread, one at a time).
+  virtual void activate() {}
 };
 
 /// Device `ordinal` through the CUDA driver (opened with dlopen); throws

@@ -118,6 +118,7 @@ bool Driver::open(int ordinal, std::string &error, const char *library) {
            .empty())
     return false;
   retained_ = true;
+  context_ = ctx;
   error = check(cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
   return error.empty();
 }

@@ -40,6 +40,9 @@ public:
   /// saying why, where there is no driver or no such device.
   bool open(int ordinal, std::string &error, const char *library = nullptr);
 
+  /// The device's primary context, current on the thread that opened it.
+  CUcontext context() const { return context_; }
+
   /// "what: CUDA_ERROR_...: message" for a failed call, else empty.
   std::string check(CUresult r, const char *what) const;
 
@@ -82,6 +85,7 @@ public:
 private:
   void *handle_ = nullptr;
   CUdevice device_ = 0;
+  CUcontext context_ = nullptr;
   bool retained_ = false;
 };
 
