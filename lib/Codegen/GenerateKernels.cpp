@@ -202,6 +202,21 @@ struct GenerateKernelsPass
         }
         op->setAttr("s10.kernel", StringAttr::get(ctx, req->name));
         ++numLayers;
+        // On the GPU an attention's keys and values join the cache by a
+        // kernel of their own.
+        if (auto att = dyn_cast<sq::AttentionOp>(op); att && cuda) {
+          int64_t width = att.getNumKvHeads() * att.getHeadDim();
+          std::string append = kvAppendKernelName(width);
+          if (!SymbolTable::lookupSymbolIn(kernels, append)) {
+            b.setInsertionPointToEnd(body);
+            if (failed(buildGpuKvAppendKernel(b, op->getLoc(), width))) {
+              failedBuild = true;
+              return;
+            }
+            ++numKernels;
+          }
+          op->setAttr("s10.kv_append", StringAttr::get(ctx, append));
+        }
       });
     }
     if (failedBuild)

@@ -468,11 +468,13 @@ s10::codegen::buildGpuRotaryKernel(OpBuilder &b, Location loc, int64_t heads,
   OpBuilder::InsertionGuard guard(b);
   MemRefType one = memref1D(1, o.f32());
   gpu::GPUFuncOp fn =
-      makeKernel(b, loc, sym, {one, one, one, o.i64(), o.i64()}, kBinaryBlock);
+      makeKernel(b, loc, sym, {one, one, one, o.i64(), memref1D(1, o.i64())},
+                 kBinaryBlock);
   b.setInsertionPointToStart(&fn.getBody().front());
   const int64_t half = headDim / 2, perToken = heads * half;
   Value tokens = o.toIndex(fn.getArgument(3));
-  Value pos0 = o.toIndex(fn.getArgument(4));
+  // The position comes from device memory, so a captured launch replays.
+  Value pos0 = o.toIndex(o.load(fn.getArgument(4), o.idx(0)));
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value k = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
@@ -517,14 +519,14 @@ s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
                         : name.str();
   OpBuilder::InsertionGuard guard(b);
   MemRefType one = memref1D(1, o.f32());
-  gpu::GPUFuncOp fn =
-      makeKernel(b, loc, sym, {one, one, one, one, o.i64(), o.i64(), o.i64()},
-                 kGemvWarps * kWarp);
+  gpu::GPUFuncOp fn = makeKernel(
+      b, loc, sym, {one, one, one, one, o.i64(), memref1D(1, o.i64()), o.i64()},
+      kGemvWarps * kWarp);
   b.setInsertionPointToStart(&fn.getBody().front());
   const int64_t qW = heads * headDim, kvW = kvHeads * headDim;
   const int64_t group = heads / kvHeads;
   Value tokens = o.toIndex(fn.getArgument(4));
-  Value pos0 = o.toIndex(fn.getArgument(5));
+  Value pos0 = o.toIndex(o.load(fn.getArgument(5), o.idx(0)));
   Value maxCtx = o.toIndex(fn.getArgument(6));
   WarpRow wr = warpRow(o); // row: the head, blockY: the token
   Value h = wr.row, t = wr.blockY;
@@ -584,6 +586,46 @@ s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
               l.store(acc, out, l.add(qRow, j));
               return {};
             });
+  });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+std::string s10::codegen::kvAppendKernelName(int64_t kvWidth) {
+  return "s10_kv_append_w" + str(kvWidth);
+}
+
+FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuKvAppendKernel(OpBuilder &b,
+                                                               Location loc,
+                                                               int64_t kvWidth,
+                                                               StringRef name) {
+  if (kvWidth <= 0)
+    return emitError(loc) << "cannot build a CUDA KV append of width "
+                          << kvWidth;
+  Ops o{b, loc};
+  std::string sym = name.empty() ? kvAppendKernelName(kvWidth) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn = makeKernel(
+      b, loc, sym, {one, one, one, o.i64(), memref1D(1, o.i64()), o.i64()},
+      kBinaryBlock);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value tokens = o.toIndex(fn.getArgument(3));
+  Value pos0 = o.toIndex(o.load(fn.getArgument(4), o.idx(0)));
+  Value maxCtx = o.toIndex(fn.getArgument(5));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value e = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
+  Value n = o.mul(tokens, o.idx(kvWidth));
+  when(o, o.cmpi(arith::CmpIPredicate::ult, e, n), [&](Ops &in) {
+    Value k = viewDynamic(in, fn.getArgument(0), n);
+    Value v = viewDynamic(in, fn.getArgument(1), n);
+    Value kv = viewDynamic(in, fn.getArgument(2),
+                           in.mul(in.mul(maxCtx, in.idx(2)), in.idx(kvWidth)));
+    // Element e of the chunk's rows goes to position pos0 + e / width.
+    Value at = in.add(in.mul(pos0, in.idx(kvWidth)), e);
+    in.store(in.load(k, e), kv, at);
+    in.store(in.load(v, e), kv, in.add(at, in.mul(maxCtx, in.idx(kvWidth))));
   });
   gpu::ReturnOp::create(b, loc);
   return fn;

@@ -221,6 +221,8 @@ const char *abiName(uint32_t abi) {
     return "gpu_rotary";
   case KernelAbi::GpuAttention:
     return "gpu_attention";
+  case KernelAbi::GpuKvAppend:
+    return "gpu_kv_append";
   }
   return "?";
 }
@@ -604,7 +606,7 @@ void Loader::readKernels() {
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
-                              k.abi <= uint32_t(KernelAbi::GpuAttention)
+                              k.abi <= uint32_t(KernelAbi::GpuKvAppend)
                         : k.abi >= 1 && k.abi <= 3;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
@@ -819,6 +821,13 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
            abiName(uint32_t(want)));
     s.kernel = r.kernel;
     ++m.compiledSteps;
+    if (m.cuda && s.op == OpCode::Attention) {
+      if (r.reserved >= kernels.size() ||
+          kernels[r.reserved].abi != uint32_t(KernelAbi::GpuKvAppend))
+        fail(label + " names " + str(r.reserved) +
+             " as its KV append kernel, which is not one");
+      s.appendKernel = r.reserved;
+    }
   } else if (m.cuda) {
     fail(label + " has no kernel: a cuda artifact runs every step as one");
   }

@@ -94,6 +94,7 @@ struct Step {
   int rotary = -1;                      // Model::rotaryFreqs
   uint32_t tensor0 = format::kNone;     // the step's first tensor, checked
   uint32_t kernel = format::kNone;
+  uint32_t appendKernel = format::kNone; // cuda Attention: KvAppend
   void *fn = nullptr; // the generated kernel, when kernel != kNone
 };
 

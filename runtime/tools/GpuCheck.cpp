@@ -370,11 +370,11 @@ Result checkRotary(const gc::Case &c, const Launch &l) {
         scale[size_t(at)] = scale[size_t(at + half)] =
             std::fabs(x1) + std::fabs(x2);
       }
-  Buffer xb(x.data(), x.size() * 4), cb(cs.data(), cs.size() * 4),
-      yb(x.size() * 4);
-  CUdeviceptr xp = xb.ptr, cp = cb.ptr, yp = yb.ptr;
   int64_t tokens = c.tokens, pos0 = c.pos0;
-  void *args[] = {&xp, &cp, &yp, &tokens, &pos0};
+  Buffer xb(x.data(), x.size() * 4), cb(cs.data(), cs.size() * 4),
+      yb(x.size() * 4), pb(&pos0, 8);
+  CUdeviceptr xp = xb.ptr, cp = cb.ptr, yp = yb.ptr, pp = pb.ptr;
+  void *args[] = {&xp, &cp, &yp, &tokens, &pp};
   l.runArgs(args);
   ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
   Result r;
@@ -389,14 +389,14 @@ Result checkAttention(const gc::Case &c, const Launch &l) {
   std::vector<float> kv =
       gc::randomVector(size_t(2 * c.maxCtx * kvW), c.seed + 1);
   std::vector<float> want, scale;
-  gc::attentionReference(q.data(), kv.data(), c.tokens, heads, kvH, dim,
-                         c.pos0, c.maxCtx, c.scale, want, scale);
+  gc::attentionReference(q.data(), kv.data(), c.tokens, heads, kvH, dim, c.pos0,
+                         c.maxCtx, c.scale, want, scale);
   // The output overwrites q, as the plan allows.
-  Buffer qb(q.data(), q.size() * 4), kb(kv.data(), kv.size() * 4),
-      sb(size_t(c.tokens * heads * c.maxCtx) * 4);
-  CUdeviceptr qp = qb.ptr, kp = kb.ptr, sp = sb.ptr;
   int64_t tokens = c.tokens, pos0 = c.pos0, ctx = c.maxCtx;
-  void *args[] = {&qp, &kp, &qp, &sp, &tokens, &pos0, &ctx};
+  Buffer qb(q.data(), q.size() * 4), kb(kv.data(), kv.size() * 4),
+      sb(size_t(c.tokens * heads * c.maxCtx) * 4), pb(&pos0, 8);
+  CUdeviceptr qp = qb.ptr, kp = kb.ptr, sp = sb.ptr, pp = pb.ptr;
+  void *args[] = {&qp, &kp, &qp, &sp, &tokens, &pp, &ctx};
   l.runArgs(args);
   ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
   Result r;

@@ -58,32 +58,86 @@ public:
     std::memcpy(dst, ptr(src), bytes);
   }
   void copy(DevicePtr dst, DevicePtr src, size_t bytes) override {
-    std::memmove(ptr(dst), ptr(src), bytes);
+    Work w;
+    w.copy = true;
+    w.a[0] = int64_t(dst);
+    w.a[1] = int64_t(src);
+    w.a[2] = int64_t(bytes);
+    queue(w);
   }
   void loadKernels(const uint8_t *, size_t,
                    const std::vector<std::string> &names) override {
     for (const std::string &n : names) {
       fns_.push_back(emu_.get<void *>(n));
       args_.push_back(emu_.args(n));
-      if (!fns_.back() || args_.back() < 1 || args_.back() > 7)
+      if (!fns_.back() || args_.back() < 4 || args_.back() > 7)
         throw s10rt::Error(S10_INTERNAL, "no emulated kernel " + n);
     }
   }
   void launch(uint32_t kernel, unsigned gridX, unsigned gridY, unsigned block,
               void **args) override {
-    // Every argument is 8 bytes (a pointer or an int64_t): pass them as
-    // int64_t, then the thread and block ids.
-    int64_t a[7] = {};
+    // Every argument is 8 bytes (a pointer or an int64_t), taken by value
+    // now, as cuLaunchKernel and a graph capture do.
+    Work w;
+    w.kernel = kernel;
+    w.gridX = gridX;
+    w.gridY = gridY;
+    w.block = block;
     for (int k = 0; k < args_.at(kernel); ++k)
-      std::memcpy(&a[k], args[k], 8);
+      std::memcpy(&w.a[k], args[k], 8);
+    queue(w);
+  }
+  void synchronize() override {}
+  void beginCapture() override {
+    EXPECT_FALSE(capturing_);
+    capturing_ = true;
+    graphs_.emplace_back();
+  }
+  uint32_t endCapture() override {
+    EXPECT_TRUE(capturing_);
+    capturing_ = false;
+    return uint32_t(graphs_.size() - 1);
+  }
+  void replay(uint32_t graph) override {
+    ++replays;
+    for (const Work &w : graphs_.at(graph))
+      run(w);
+  }
+
+  int launches = 0, replays = 0;
+  size_t budget = SIZE_MAX; // bytes alloc() may still give
+
+private:
+  struct Work {
+    bool copy = false;
+    uint32_t kernel = 0;
+    unsigned gridX = 0, gridY = 0, block = 0;
+    int64_t a[7] = {};
+  };
+  void queue(const Work &w) {
+    if (capturing_)
+      graphs_.back().push_back(w);
+    else
+      run(w);
+  }
+  void run(const Work &w) {
+    if (w.copy) {
+      std::memmove(ptr(DevicePtr(w.a[0])), ptr(DevicePtr(w.a[1])),
+                   size_t(w.a[2]));
+      return;
+    }
+    // Pass the arguments as int64_t, then the thread and block ids.
+    const int64_t *a = w.a;
     using Fn = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                         int64_t, int64_t, int64_t, int64_t);
     using Fn4 =
         void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
     using Fn5 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t);
-    void *fn = fns_.at(kernel);
-    int n = args_.at(kernel);
+    using Fn6 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, int64_t, int64_t);
+    void *fn = fns_.at(w.kernel);
+    int n = args_.at(w.kernel);
     bool ok = launchLanes(
         [&](int64_t tid, int64_t bx, int64_t by) {
           if (n == 4)
@@ -91,21 +145,19 @@ public:
           else if (n == 5)
             reinterpret_cast<Fn5>(fn)(a[0], a[1], a[2], a[3], a[4], tid, bx,
                                       by);
+          else if (n == 6)
+            reinterpret_cast<Fn6>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], tid,
+                                      bx, by);
           else
             reinterpret_cast<Fn>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
                                      tid, bx, by);
         },
-        gridX, gridY, block);
+        w.gridX, w.gridY, w.block);
     if (!ok)
       throw s10rt::Error(S10_INTERNAL, "lanes diverged at a shuffle");
     ++launches;
   }
-  void synchronize() override {}
 
-  int launches = 0;
-  size_t budget = SIZE_MAX; // bytes alloc() may still give
-
-private:
   static void *ptr(DevicePtr p) {
     return reinterpret_cast<void *>(uintptr_t(p));
   }
@@ -113,6 +165,8 @@ private:
   std::vector<void *> fns_;
   std::vector<int> args_;
   int live_ = 0;
+  bool capturing_ = false;
+  std::vector<std::vector<Work>> graphs_;
 };
 
 std::string writeTemp(const std::string &bytes, const char *suffix) {
@@ -229,6 +283,9 @@ TEST(CudaSession, EmulatedGpuMatchesCpuSession) {
                   label + ", decode step " + std::to_string(step));
     }
     EXPECT_EQ(gpu.length(), cpu.length());
+    // The first one-token step was captured, and every one replayed it:
+    // the four decode steps, and the last chunk of 10 ids in chunks of 3.
+    EXPECT_EQ(dev->replays, chunk == 3 ? 5 : 4);
     // A token outside the vocab is refused and changes nothing.
     int32_t bad = int32_t(vocab);
     size_t before = gpu.length();

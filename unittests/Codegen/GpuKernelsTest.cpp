@@ -264,6 +264,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
     ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, heads, dim)));
     ASSERT_TRUE(
         succeeded(buildGpuAttentionKernel(b, loc, heads, kvHeads, dim, scale)));
+    ASSERT_TRUE(succeeded(buildGpuKvAppendKernel(b, loc, kvHeads * dim)));
   });
   if (HasFatalFailure())
     return;
@@ -294,7 +295,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
   std::vector<float> cs = gpucases::rotaryTable(dim, maxCtx);
   {
     using RotaryFn = void (*)(const void *, const void *, void *, int64_t,
-                              int64_t, int64_t, int64_t, int64_t);
+                              const int64_t *, int64_t, int64_t, int64_t);
     auto fn = emu.get<RotaryFn>(rotaryKernelName(heads, dim));
     ASSERT_TRUE(fn);
     std::vector<float> x = randomVector(size_t(tokens * heads * dim), 42);
@@ -304,7 +305,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
       const float *src = out == y.data() ? x.data() : inPlace.data();
       ASSERT_TRUE(launchLanes(
           [&](int64_t tid, int64_t bx, int64_t by) {
-            fn(src, cs.data(), out, tokens, pos0, tid, bx, by);
+            fn(src, cs.data(), out, tokens, &pos0, tid, bx, by);
           },
           ceilDiv(pairs, kBinaryBlock), 1, kBinaryBlock));
     }
@@ -324,8 +325,9 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
   // Attention: causal grouped-query attention over the cache, against a
   // double-precision softmax; out == q as the plan may ask.
   {
-    using AttnFn = void (*)(const void *, const void *, void *, void *, int64_t,
-                            int64_t, int64_t, int64_t, int64_t, int64_t);
+    using AttnFn =
+        void (*)(const void *, const void *, void *, void *, int64_t,
+                 const int64_t *, int64_t, int64_t, int64_t, int64_t);
     auto fn = emu.get<AttnFn>(attentionKernelName(heads, kvHeads, dim, scale));
     ASSERT_TRUE(fn);
     const int64_t qW = heads * dim, kvW = kvHeads * dim;
@@ -335,7 +337,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
     std::vector<float> out = q;
     ASSERT_TRUE(launchLanes(
         [&](int64_t tid, int64_t bx, int64_t by) {
-          fn(out.data(), kv.data(), out.data(), scratch.data(), tokens, pos0,
+          fn(out.data(), kv.data(), out.data(), scratch.data(), tokens, &pos0,
              maxCtx, tid, bx, by);
         },
         ceilDiv(heads, kGemvWarps), tokens, kGemvWarps * kLanes));
@@ -344,6 +346,29 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
                                  dim, pos0, maxCtx, scale, want, mag);
     for (size_t k = 0; k < want.size(); ++k)
       EXPECT_NEAR(out[k], want[k], 1e-5 * mag[k]) << "element " << k;
+  }
+  // KV append: the chunk's rows land at their positions, nothing else moves.
+  {
+    using AppendFn =
+        void (*)(const void *, const void *, void *, int64_t, const int64_t *,
+                 int64_t, int64_t, int64_t, int64_t);
+    auto fn = emu.get<AppendFn>(kvAppendKernelName(kvHeads * dim));
+    ASSERT_TRUE(fn);
+    const int64_t kvW = kvHeads * dim;
+    std::vector<float> k = randomVector(size_t(tokens * kvW), 45);
+    std::vector<float> v = randomVector(size_t(tokens * kvW), 46);
+    std::vector<float> kv = randomVector(size_t(2 * maxCtx * kvW), 47);
+    std::vector<float> want = kv;
+    for (int64_t e = 0; e < tokens * kvW; ++e) {
+      want[size_t(pos0 * kvW + e)] = k[size_t(e)];
+      want[size_t((maxCtx + pos0) * kvW + e)] = v[size_t(e)];
+    }
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) {
+          fn(k.data(), v.data(), kv.data(), tokens, &pos0, maxCtx, tid, bx, by);
+        },
+        ceilDiv(tokens * kvW, kBinaryBlock), 1, kBinaryBlock));
+    EXPECT_EQ(kv, want);
   }
 }
 

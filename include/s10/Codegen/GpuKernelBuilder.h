@@ -16,17 +16,24 @@
 //   Embedding (const T *table, const int32_t *ids, float *y, int64_t tokens)
 //            y[t] = table[ids[t]] (ids clamped into the table); grid tokens.
 //   Rotary   (const float *x, const float *cs, float *y, int64_t tokens,
-//             int64_t pos0)  rotate-half of every head of token t at
-//            position pos0 + t with cs[(p * half + i) * 2 + {0, 1}] = cos,
+//             const int64_t *pos0)  rotate-half of every head of token t at
+//            position *pos0 + t with cs[(p * half + i) * 2 + {0, 1}] = cos,
 //            sin; one pair per thread, grid ceil(tokens * heads * half /
 //            kBinaryBlock).
+//   KvAppend (const float *k, const float *v, float *kv, int64_t tokens,
+//             const int64_t *pos0, int64_t maxCtx)  the chunk's key and
+//            value rows into the cache at *pos0; one float per thread, grid
+//            ceil(tokens * width / kBinaryBlock).
 //   Attention (const float *q, const float *kv, float *out, float *scratch,
-//              int64_t tokens, int64_t pos0, int64_t maxCtx)
+//              int64_t tokens, const int64_t *pos0, int64_t maxCtx)
 //            causal grouped-query attention of token t (at pos0 + t) over
 //            the cache kv = K [maxCtx][kvHeads * dim] then V [same]; one
 //            warp per (token, head), scores in scratch [tokens][heads]
 //            [maxCtx]; grid (ceil(heads / kGemvWarps), tokens). `out` may
 //            be `q`.
+//
+// Positions are read from device memory so that a captured decode step
+// (a CUDA graph) replays at every position.
 //
 // Packed weights are decoded by the same PackedDecoder as the CPU kernels.
 // A warp walks a row 32 columns per lane at a time (4 bytes of each bit
@@ -71,6 +78,7 @@ mlir::gpu::GPUFuncOp buildGpuBinaryKernel(mlir::OpBuilder &b,
 
 std::string embeddingKernelName(int64_t vocab, int64_t hidden, DenseType table);
 std::string rotaryKernelName(int64_t heads, int64_t headDim);
+std::string kvAppendKernelName(int64_t kvWidth);
 std::string attentionKernelName(int64_t heads, int64_t kvHeads, int64_t headDim,
                                 float scale);
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
@@ -80,6 +88,9 @@ buildGpuEmbeddingKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t vocab,
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuRotaryKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
                      int64_t headDim, llvm::StringRef name = {});
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuKvAppendKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t kvWidth,
+                       llvm::StringRef name = {});
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuAttentionKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
                         int64_t kvHeads, int64_t headDim, float scale,

@@ -478,6 +478,25 @@ Error Writer::addStep(Operation *op) {
                              "' is used with two different ABIs");
     }
     s.kernel = it->second;
+    if (opts.cuda && s.op == uint32_t(fmt::OpCode::Attention)) {
+      auto append = op->getAttrOfType<StringAttr>("s10.kv_append");
+      if (!append)
+        return opError(op, "no CUDA kernel appends this attention's keys "
+                           "and values");
+      auto [at, added] =
+          kernelIndex.try_emplace(append.getValue(), kernels.size());
+      if (added) {
+        fmt::KernelRecord rec{};
+        rec.abi = uint32_t(fmt::KernelAbi::GpuKvAppend);
+        rec.symbolOffset = addString(append.getValue());
+        kernels.push_back(rec);
+      } else if (kernels[at->second].abi !=
+                 uint32_t(fmt::KernelAbi::GpuKvAppend)) {
+        return opError(op, "kernel '" + append.getValue() +
+                               "' is used with two different ABIs");
+      }
+      s.reserved = at->second;
+    }
   }
 
   // The result gets a buffer before the operands die, so a step never

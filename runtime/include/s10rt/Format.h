@@ -155,7 +155,7 @@ struct StepRecord {
   int32_t i[4];
   float f[2];
   uint32_t nameOffset; // e.g. "block 3 q_proj" for messages
-  uint32_t reserved;
+  uint32_t reserved;   // cuda Attention: the KvAppend kernel; else 0
 };
 static_assert(sizeof(StepRecord) == 64, "step record is 64 bytes");
 
@@ -177,10 +177,13 @@ enum class KernelAbi : uint32_t {
   GpuBinary = 13,
   /// (table, int32 ids, y, tokens)
   GpuEmbedding = 14,
-  /// (x, cos/sin pairs [position][headDim / 2][2], y, tokens, pos0)
+  /// (x, cos/sin pairs [position][headDim / 2][2], y, tokens, &pos0)
   GpuRotary = 15,
-  /// (q, kv, out, scratch, tokens, pos0, maxContext)
+  /// (q, kv, out, scratch, tokens, &pos0, maxContext)
   GpuAttention = 16,
+  /// (k, v, kv, tokens, &pos0, maxContext): the chunk's keys and values
+  /// into the cache; a cuda Attention step names it in `reserved`.
+  GpuKvAppend = 17,
 };
 
 /// A kernel in the code object: the symbol to look up and its ABI.

@@ -99,6 +99,7 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
     scores_ =
         alloc(product(product(product(maxChunk_, scoreRows), maxContext_), 4));
   ids_ = alloc(size_t(maxChunk_) * 4);
+  pos_ = alloc(8);
   logits_.assign(m.config.vocab, 0.0f);
 }
 
@@ -124,8 +125,20 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
   device_->activate();
   for (size_t done = 0; done < count;) {
     int64_t tokens = int64_t(std::min<size_t>(maxChunk_, count - done));
+    int64_t pos0 = int64_t(length_);
     device_->upload(ids_, ids + done, size_t(tokens) * 4);
-    runChunk(tokens);
+    device_->upload(pos_, &pos0, 8);
+    if (tokens == 1) {
+      if (decodeGraph_ < 0) {
+        device_->beginCapture();
+        queueChunk(1);
+        decodeGraph_ = int64_t(device_->endCapture());
+      }
+      device_->replay(uint32_t(decodeGraph_));
+    } else {
+      queueChunk(tokens);
+    }
+    device_->synchronize();
     if (allLogits)
       device_->download(allLogits + done * vocab, logitsBuf,
                         size_t(tokens) * vocab * 4);
@@ -136,9 +149,8 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
   }
 }
 
-void CudaSession::runChunk(int64_t tokens) {
+void CudaSession::queueChunk(int64_t tokens) {
   const Model &m = *model_;
-  int64_t pos0 = int64_t(length_);
   int64_t maxCtx = maxContext_;
   for (const Step &s : m.steps) {
     DevicePtr out = buffers_[s.out];
@@ -171,20 +183,19 @@ void CudaSession::runChunk(int64_t tokens) {
     case OpCode::Rotary: {
       DevicePtr cs = rotary_[size_t(s.rotary)];
       int64_t pairs = tokens * width / 2;
-      void *args[] = {&in0, &cs, &out, &tokens, &pos0};
+      void *args[] = {&in0, &cs, &out, &tokens, &pos_};
       device_->launch(s.kernel, blocks(pairs, kBlock), 1, kBlock, args);
       break;
     }
     case OpCode::Attention: {
       // The chunk's keys and values join the cache first: the output may
       // then overwrite the key or value buffer.
-      size_t kvW = m.plan.kvWidth, rowBytes = size_t(tokens) * kvW * 4;
-      DevicePtr kv = kv_[size_t(s.i[3])];
-      DevicePtr kDst = kv + uint64_t(pos0) * kvW * 4;
-      DevicePtr vDst = kv + (uint64_t(maxCtx) + uint64_t(pos0)) * kvW * 4;
-      device_->copy(kDst, in1, rowBytes);
-      device_->copy(vDst, buffers_[s.in[2]], rowBytes);
-      void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos0, &maxCtx};
+      DevicePtr kv = kv_[size_t(s.i[3])], in2 = buffers_[s.in[2]];
+      void *append[] = {&in1, &in2, &kv, &tokens, &pos_, &maxCtx};
+      device_->launch(s.appendKernel,
+                      blocks(tokens * int64_t(m.plan.kvWidth), kBlock), 1,
+                      kBlock, append);
+      void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos_, &maxCtx};
       device_->launch(s.kernel, blocks(s.i[0], kRowsPerBlock), unsigned(tokens),
                       kRowsPerBlock * kWarp, args);
       break;
@@ -198,5 +209,4 @@ void CudaSession::runChunk(int64_t tokens) {
     }
     }
   }
-  device_->synchronize();
 }

@@ -4,7 +4,9 @@
 // names (lib/Codegen/GpuKernelBuilder.h ABIs, docs/cuda.md). Weights,
 // activation buffers (sized for the longest chunk), the KV cache, the
 // rotary tables and the attention scores live on the device, allocated up
-// front; only token ids go up and logits come down.
+// front; only token ids and the position go up and logits come down. The
+// first decode step (one token) is captured as a graph, which every later
+// decode step replays: the kernels read the position from device memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +36,8 @@ public:
 
 private:
   DevicePtr alloc(size_t bytes);
-  void runChunk(int64_t tokens);
+  /// Queues the plan's launches for `tokens` tokens.
+  void queueChunk(int64_t tokens);
 
   /// Device memory, freed when the session goes (or its constructor
   /// throws half way).
@@ -55,7 +58,8 @@ private:
   std::vector<DevicePtr> tensors_; // by tensor index, 0 if unused
   std::vector<DevicePtr> rotary_;  // per Model::rotaryFreqs: (cos, sin)
   std::vector<DevicePtr> kv_;      // per slot: K then V [maxContext][kvW]
-  DevicePtr ids_ = 0, scores_ = 0, alias_ = 0;
+  DevicePtr ids_ = 0, pos_ = 0, scores_ = 0, alias_ = 0;
+  int64_t decodeGraph_ = -1;
   std::vector<float> logits_;
   size_t length_ = 0;
 };

@@ -19,8 +19,14 @@ public:
     std::string error;
     if (!driver_.open(ordinal, error, library && *library ? library : nullptr))
       throw Error(S10_UNIMPLEMENTED, error);
+    check(driver_.cuStreamCreate(&stream_, 0), "cuStreamCreate");
   }
   ~CudaDevice() override {
+    driver_.cuCtxSetCurrent(driver_.context());
+    for (CUgraphExec g : graphs_)
+      driver_.cuGraphExecDestroy(g);
+    if (stream_)
+      driver_.cuStreamDestroy(stream_);
     if (module_)
       driver_.cuModuleUnload(module_);
   }
@@ -49,7 +55,8 @@ public:
     check(driver_.cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
   }
   void copy(DevicePtr dst, DevicePtr src, size_t bytes) override {
-    check(driver_.cuMemcpyDtoD(dst, src, bytes), "cuMemcpyDtoD");
+    check(driver_.cuMemcpyDtoDAsync(dst, src, bytes, stream_),
+          "cuMemcpyDtoDAsync");
   }
   void loadKernels(const uint8_t *code, size_t size,
                    const std::vector<std::string> &names) override {
@@ -65,11 +72,28 @@ public:
   void launch(uint32_t kernel, unsigned gridX, unsigned gridY, unsigned block,
               void **args) override {
     check(driver_.cuLaunchKernel(functions_.at(kernel), gridX, gridY, 1, block,
-                                 1, 1, 0, nullptr, args, nullptr),
+                                 1, 1, 0, stream_, args, nullptr),
           "cuLaunchKernel");
   }
   void synchronize() override {
-    check(driver_.cuCtxSynchronize(), "cuCtxSynchronize");
+    check(driver_.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+  }
+  void beginCapture() override {
+    // Thread-local: other threads' CUDA calls are not captured.
+    check(driver_.cuStreamBeginCapture(stream_, 1), "cuStreamBeginCapture");
+  }
+  uint32_t endCapture() override {
+    CUgraph graph = nullptr;
+    check(driver_.cuStreamEndCapture(stream_, &graph), "cuStreamEndCapture");
+    CUgraphExec exec = nullptr;
+    CUresult r = driver_.cuGraphInstantiate(&exec, graph, 0);
+    driver_.cuGraphDestroy(graph);
+    check(r, "cuGraphInstantiate");
+    graphs_.push_back(exec);
+    return uint32_t(graphs_.size() - 1);
+  }
+  void replay(uint32_t graph) override {
+    check(driver_.cuGraphLaunch(graphs_.at(graph), stream_), "cuGraphLaunch");
   }
   void activate() override {
     check(driver_.cuCtxSetCurrent(driver_.context()), "cuCtxSetCurrent");
@@ -83,7 +107,9 @@ private:
   }
   Driver driver_;
   CUmodule module_ = nullptr;
+  CUstream stream_ = nullptr;
   std::vector<CUfunction> functions_;
+  std::vector<CUgraphExec> graphs_;
 };
 
 } // namespace

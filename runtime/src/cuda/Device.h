@@ -43,6 +43,12 @@ public:
   /// Makes the device current on the calling thread (sessions may be used
   /// from any thread, one at a time).
   virtual void activate() {}
+  /// Records the launches and copies queued until endCapture() as a graph
+  /// instead of running them; endCapture() returns its id for replay().
+  /// Uploads and downloads are not allowed in between.
+  virtual void beginCapture() = 0;
+  virtual uint32_t endCapture() = 0;
+  virtual void replay(uint32_t graph) = 0;
 };
 
 /// Device `ordinal` through the CUDA driver (opened with dlopen); throws

@@ -85,7 +85,17 @@ bool Driver::open(int ordinal, std::string &error, const char *library) {
       !bind(cuEventRecord, {"cuEventRecord"}) ||
       !bind(cuEventSynchronize, {"cuEventSynchronize"}) ||
       !bind(cuEventElapsedTime,
-            {"cuEventElapsedTime_v2", "cuEventElapsedTime"}))
+            {"cuEventElapsedTime_v2", "cuEventElapsedTime"}) ||
+      !bind(cuStreamCreate, {"cuStreamCreate"}) ||
+      !bind(cuStreamDestroy, {"cuStreamDestroy_v2", "cuStreamDestroy"}) ||
+      !bind(cuStreamSynchronize, {"cuStreamSynchronize"}) ||
+      !bind(cuStreamBeginCapture, {"cuStreamBeginCapture_v2"}) ||
+      !bind(cuStreamEndCapture, {"cuStreamEndCapture"}) ||
+      !bind(cuGraphInstantiate, {"cuGraphInstantiateWithFlags"}) ||
+      !bind(cuGraphLaunch, {"cuGraphLaunch"}) ||
+      !bind(cuGraphDestroy, {"cuGraphDestroy"}) ||
+      !bind(cuGraphExecDestroy, {"cuGraphExecDestroy"}) ||
+      !bind(cuMemcpyDtoDAsync, {"cuMemcpyDtoDAsync_v2"}))
     return false;
   if (!(error = check(cuInit(0), "cuInit")).empty())
     return false;
