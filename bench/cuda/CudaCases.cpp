@@ -161,6 +161,16 @@ std::vector<gc::Case> allCases() {
     c.seed = seed++;
     cases.push_back(c);
   }
+  for (int64_t width : {128, 4096}) {
+    gc::Case c;
+    c.kind = gc::Kind::KvAppend;
+    c.in = width;
+    c.tokens = 3;
+    c.pos0 = 1000;
+    c.maxCtx = 1024 + 32;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
   // LLaMA-2-7B's GEMVs.
   for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
            {4096, 4096}, {11008, 4096}, {4096, 11008}}) {
@@ -206,6 +216,9 @@ bool resolve(gc::Case &c, std::string &error) {
     return true;
   case gc::Kind::Attention:
     c.kernel = attentionKernelName(c.out, c.kvHeads, c.in, float(c.scale));
+    return true;
+  case gc::Kind::KvAppend:
+    c.kernel = kvAppendKernelName(c.in);
     return true;
   }
   return false;
@@ -283,6 +296,9 @@ int main(int argc, char **argv) {
       case gc::Kind::Attention:
         ok = succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads, c.in,
                                                float(c.scale)));
+        break;
+      case gc::Kind::KvAppend:
+        ok = succeeded(buildGpuKvAppendKernel(b, loc, c.in));
         break;
       }
       if (!ok)

@@ -57,15 +57,7 @@ Session::Session(std::shared_ptr<const Model> model,
                  const s10_session_options_t &options)
     : model_(std::move(model)), pool_(threadCount(options)) {
   const Model &m = *model_;
-  uint32_t maxPos = m.config.maxPositions;
-  if (options.max_context > maxPos)
-    throw Error(S10_INVALID_ARGUMENT,
-                "max_context " + std::to_string(options.max_context) +
-                    " exceeds the model's max_positions " +
-                    std::to_string(maxPos));
-  maxContext_ = options.max_context ? options.max_context : maxPos;
-  maxChunk_ = options.max_chunk ? options.max_chunk : 512;
-  maxChunk_ = std::min(maxChunk_, maxContext_);
+  sessionLengths(m, options, maxContext_, maxChunk_);
 
   uint64_t widths = 0;
   for (uint32_t w : m.bufferWidths)
@@ -143,23 +135,41 @@ void Session::ensureRotary(int64_t positions) {
   }
 }
 
+void s10rt::sessionLengths(const Model &model,
+                           const s10_session_options_t &options,
+                           uint32_t &maxContext, uint32_t &maxChunk) {
+  uint32_t maxPos = model.config.maxPositions;
+  if (options.max_context > maxPos)
+    throw Error(S10_INVALID_ARGUMENT,
+                "max_context " + std::to_string(options.max_context) +
+                    " exceeds the model's max_positions " +
+                    std::to_string(maxPos));
+  maxContext = options.max_context ? options.max_context : maxPos;
+  maxChunk = std::min(options.max_chunk ? options.max_chunk : 512u, maxContext);
+}
+
+void s10rt::checkPrefill(const Model &model, const int32_t *ids, size_t count,
+                         size_t length, uint32_t maxContext) {
+  if (!ids)
+    throw Error(S10_INVALID_ARGUMENT, "ids is null");
+  if (count > maxContext - length)
+    throw Error(S10_OUT_OF_RANGE, "context full: " + std::to_string(length) +
+                                      " tokens + " + std::to_string(count) +
+                                      " new exceed max_context " +
+                                      std::to_string(maxContext));
+  for (size_t t = 0; t < count; ++t)
+    if (ids[t] < 0 || uint32_t(ids[t]) >= model.config.vocab)
+      throw Error(S10_OUT_OF_RANGE, "token id " + std::to_string(ids[t]) +
+                                        " (at " + std::to_string(t) +
+                                        ") is outside the vocab of " +
+                                        std::to_string(model.config.vocab));
+}
+
 void Session::prefill(const int32_t *ids, size_t count, float *allLogits) {
   const Model &m = *model_;
   if (count == 0)
     return;
-  if (!ids)
-    throw Error(S10_INVALID_ARGUMENT, "ids is null");
-  if (count > maxContext_ - length_)
-    throw Error(S10_OUT_OF_RANGE, "context full: " + std::to_string(length_) +
-                                      " tokens + " + std::to_string(count) +
-                                      " new exceed max_context " +
-                                      std::to_string(maxContext_));
-  for (size_t t = 0; t < count; ++t)
-    if (ids[t] < 0 || uint32_t(ids[t]) >= m.config.vocab)
-      throw Error(S10_OUT_OF_RANGE, "token id " + std::to_string(ids[t]) +
-                                        " (at " + std::to_string(t) +
-                                        ") is outside the vocab of " +
-                                        std::to_string(m.config.vocab));
+  checkPrefill(m, ids, count, length_, maxContext_);
   ensureRotary(int64_t(length_ + count));
   const float *logitsBuf = buffer(m.plan.logitsBuffer);
   size_t vocab = m.config.vocab;

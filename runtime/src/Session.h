@@ -21,6 +21,16 @@
 
 namespace s10rt {
 
+/// The context and chunk lengths of a session on `model`; throws Error for
+/// a max_context past the model's max_positions.
+void sessionLengths(const Model &model, const s10_session_options_t &options,
+                    uint32_t &maxContext, uint32_t &maxChunk);
+
+/// Throws Error (before anything runs) unless `count` tokens `ids` fit
+/// after `length` tokens of `maxContext` and lie in the vocab.
+void checkPrefill(const Model &model, const int32_t *ids, size_t count,
+                  size_t length, uint32_t maxContext);
+
 /// What the C API needs of a session, on the CPU or a GPU.
 class SessionBase {
 public:

@@ -122,6 +122,7 @@ std::string shapeOf(const gc::Case &c) {
            std::to_string(c.in);
   case gc::Kind::Rotary:
   case gc::Kind::Attention:
+  case gc::Kind::KvAppend:
     return std::to_string(c.tokens) + " at " + std::to_string(c.pos0) + ", " +
            std::to_string(c.out) + "x" + std::to_string(c.in);
   }
@@ -404,6 +405,27 @@ Result checkAttention(const gc::Case &c, const Launch &l) {
   return r;
 }
 
+Result checkKvAppend(const gc::Case &c, const Launch &l) {
+  int64_t n = c.tokens * c.in, tokens = c.tokens, pos0 = c.pos0, ctx = c.maxCtx;
+  std::vector<float> k = gc::randomVector(size_t(n), c.seed),
+                     v = gc::randomVector(size_t(n), c.seed + 1),
+                     kv = gc::randomVector(size_t(2 * ctx * c.in), c.seed + 2);
+  std::vector<float> want = kv, scale(kv.size(), 1.0f);
+  for (int64_t e = 0; e < n; ++e) {
+    want[size_t(pos0 * c.in + e)] = k[size_t(e)];
+    want[size_t((ctx + pos0) * c.in + e)] = v[size_t(e)];
+  }
+  Buffer kb(k.data(), k.size() * 4), vb(v.data(), v.size() * 4),
+      cb(kv.data(), kv.size() * 4), pb(&pos0, 8);
+  CUdeviceptr kp = kb.ptr, vp = vb.ptr, cp = cb.ptr, pp = pb.ptr;
+  void *args[] = {&kp, &vp, &cp, &tokens, &pp, &ctx};
+  l.runArgs(args);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  compare(cb.read<float>(kv.size()), want, scale, 0.0, r);
+  return r;
+}
+
 /// Milliseconds between two events around `body`.
 template <typename F> double timeMs(F body) {
   CUevent a, b;
@@ -612,6 +634,10 @@ int main(int argc, char **argv) {
         l.gridX = unsigned((pairs + kBinaryBlock - 1) / kBinaryBlock);
         l.block = kBinaryBlock;
         r = checkRotary(c, l);
+      } else if (c.kind == gc::Kind::KvAppend) {
+        l.gridX = unsigned((c.tokens * c.in + kBinaryBlock - 1) / kBinaryBlock);
+        l.block = kBinaryBlock;
+        r = checkKvAppend(c, l);
       } else {
         l.gridX = unsigned((c.out + kGemvWarps - 1) / kGemvWarps);
         l.gridY = unsigned(c.tokens);

@@ -72,6 +72,14 @@ TEST(GpuCases, LinesRoundTrip) {
   a.pos0 = 1000;
   a.maxCtx = 1056;
   cases.push_back(a);
+  gc::Case kva;
+  kva.kind = gc::Kind::KvAppend;
+  kva.kernel = "s10_kv_append_w128";
+  kva.in = 128;
+  kva.tokens = 3;
+  kva.pos0 = 1000;
+  kva.maxCtx = 1056;
+  cases.push_back(kva);
   for (const gc::Case &c : cases) {
     std::string line = gc::caseLine(c), error;
     gc::Case back;

@@ -18,6 +18,7 @@
 //   rotary  kernel=NAME heads=6 dim=64 tokens=3 pos=5 seed=4
 //   attention kernel=NAME heads=6 kv=2 dim=64 scale=0.125 tokens=3 pos=5
 //           ctx=16 seed=8
+//   kvappend kernel=NAME width=128 tokens=3 pos=5 ctx=16 seed=9
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,7 +169,16 @@ inline void attentionReference(const float *q, const float *kv, int64_t tokens,
     }
 }
 
-enum class Kind { Gemv, Dense, RMSNorm, Binary, Embedding, Rotary, Attention };
+enum class Kind {
+  Gemv,
+  Dense,
+  RMSNorm,
+  Binary,
+  Embedding,
+  Rotary,
+  Attention,
+  KvAppend
+};
 
 struct Case {
   Kind kind = Kind::Gemv;
@@ -205,6 +215,8 @@ inline const char *kindWord(Kind k) {
     return "rotary";
   case Kind::Attention:
     return "attention";
+  case Kind::KvAppend:
+    return "kvappend";
   }
   return "?";
 }
@@ -251,6 +263,10 @@ inline std::string caseLine(const Case &c) {
        << " ctx=" << c.maxCtx;
     break;
   }
+  case Kind::KvAppend:
+    os << " width=" << c.in << " tokens=" << c.tokens << " pos=" << c.pos0
+       << " ctx=" << c.maxCtx;
+    break;
   }
   os << " seed=" << c.seed;
   if (c.kind == Kind::Gemv || c.kind == Kind::Dense)
@@ -393,6 +409,15 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
     }
     if (c.out % c.kvHeads || c.pos0 + c.tokens > c.maxCtx) {
       error = "heads must be a multiple of kv and pos + tokens at most ctx";
+      return false;
+    }
+  } else if (word == "kvappend") {
+    c.kind = Kind::KvAppend;
+    if (!num("width", c.in, 1, kMaxDim) || !num("tokens", c.tokens, 1, 4096) ||
+        !num("pos", c.pos0, 0, kMaxDim) || !num("ctx", c.maxCtx, 1, kMaxDim))
+      return false;
+    if (c.pos0 + c.tokens > c.maxCtx) {
+      error = "pos + tokens must be at most ctx";
       return false;
     }
   } else {

@@ -51,15 +51,7 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
                                        ", the GPU (" + device_->name() +
                                        ") is sm_" +
                                        std::to_string(device_->chip()));
-  uint32_t maxPos = m.config.maxPositions;
-  if (options.max_context > maxPos)
-    throw Error(S10_INVALID_ARGUMENT,
-                "max_context " + std::to_string(options.max_context) +
-                    " exceeds the model's max_positions " +
-                    std::to_string(maxPos));
-  maxContext_ = options.max_context ? options.max_context : maxPos;
-  maxChunk_ =
-      std::min(options.max_chunk ? options.max_chunk : 512u, maxContext_);
+  sessionLengths(m, options, maxContext_, maxChunk_);
   device_->loadKernels(m.cudaCode, m.cudaCodeSize, m.kernelNames);
 
   for (uint32_t w : m.bufferWidths)
@@ -107,19 +99,7 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
   const Model &m = *model_;
   if (count == 0)
     return;
-  if (!ids)
-    throw Error(S10_INVALID_ARGUMENT, "ids is null");
-  if (count > maxContext_ - length_)
-    throw Error(S10_OUT_OF_RANGE, "context full: " + std::to_string(length_) +
-                                      " tokens + " + std::to_string(count) +
-                                      " new exceed max_context " +
-                                      std::to_string(maxContext_));
-  for (size_t t = 0; t < count; ++t)
-    if (ids[t] < 0 || uint32_t(ids[t]) >= m.config.vocab)
-      throw Error(S10_OUT_OF_RANGE, "token id " + std::to_string(ids[t]) +
-                                        " (at " + std::to_string(t) +
-                                        ") is outside the vocab of " +
-                                        std::to_string(m.config.vocab));
+  checkPrefill(m, ids, count, length_, maxContext_);
   size_t vocab = m.config.vocab;
   DevicePtr logitsBuf = buffers_[m.plan.logitsBuffer];
   device_->activate();
