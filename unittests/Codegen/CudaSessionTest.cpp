@@ -139,7 +139,7 @@ private:
     void *fn = fns_.at(w.kernel);
     int n = args_.at(w.kernel);
     bool ok = launchLanes(
-        [&](int64_t tid, int64_t bx, int64_t by) {
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
           if (n == 4)
             reinterpret_cast<Fn4>(fn)(a[0], a[1], a[2], a[3], tid, bx, by);
           else if (n == 5)

@@ -304,7 +304,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
     for (float *out : {y.data(), inPlace.data()}) {
       const float *src = out == y.data() ? x.data() : inPlace.data();
       ASSERT_TRUE(launchLanes(
-          [&](int64_t tid, int64_t bx, int64_t by) {
+          [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
             fn(src, cs.data(), out, tokens, &pos0, tid, bx, by);
           },
           ceilDiv(pairs, kBinaryBlock), 1, kBinaryBlock));
@@ -336,7 +336,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
     std::vector<float> scratch(size_t(tokens * heads * maxCtx), NAN);
     std::vector<float> out = q;
     ASSERT_TRUE(launchLanes(
-        [&](int64_t tid, int64_t bx, int64_t by) {
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
           fn(out.data(), kv.data(), out.data(), scratch.data(), tokens, &pos0,
              maxCtx, tid, bx, by);
         },
@@ -364,7 +364,7 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
       want[size_t((maxCtx + pos0) * kvW + e)] = v[size_t(e)];
     }
     ASSERT_TRUE(launchLanes(
-        [&](int64_t tid, int64_t bx, int64_t by) {
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
           fn(k.data(), v.data(), kv.data(), tokens, &pos0, maxCtx, tid, bx, by);
         },
         ceilDiv(tokens * kvW, kBinaryBlock), 1, kBinaryBlock));
