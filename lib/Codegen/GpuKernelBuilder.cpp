@@ -360,9 +360,8 @@ s10::codegen::buildGpuRMSNormKernel(OpBuilder &b, Location loc, int64_t width,
                                         in.divf(in.f64c(1.0), root));
     in.loop(wr.lane, in.idx(width), in.idx(kWarp), {},
             [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
-              Value raw = l.load(wm, j);
-              Value wj = f16 ? l.halfToFloat(raw) : raw;
-              l.store(l.mul(wj, l.mul(l.load(x, j), inv)), y, j);
+              l.store(l.normalized(l.load(wm, j), f16, l.load(x, j), inv), y,
+                      j);
               return {};
             });
   });
@@ -387,14 +386,7 @@ gpu::GPUFuncOp s10::codegen::buildGpuBinaryKernel(OpBuilder &b, Location loc,
   when(o, o.cmpi(arith::CmpIPredicate::ult, i, n), [&](Ops &in) {
     Value a = in.load(viewDynamic(in, fn.getArgument(0), n), i);
     Value bv = in.load(viewDynamic(in, fn.getArgument(1), n), i);
-    Value r;
-    if (kind == BinaryKind::Add) {
-      r = in.add(a, bv);
-    } else {
-      Value neg = arith::NegFOp::create(in.b, in.loc, a);
-      r = in.mul(in.divf(a, in.add(in.f32c(1.0f), in.exp(neg))), bv);
-    }
-    in.store(r, viewDynamic(in, fn.getArgument(2), n), i);
+    in.store(in.binary(kind, a, bv), viewDynamic(in, fn.getArgument(2), n), i);
   });
   gpu::ReturnOp::create(b, loc);
   return fn;

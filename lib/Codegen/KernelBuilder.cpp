@@ -1272,16 +1272,13 @@ func::FuncOp s10::codegen::buildRMSNormRowKernel(OpBuilder &b, Location loc,
   o.loop(o.idx(0), o.idx(full), o.idx(v), {},
          [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
            Value raw = l.vload(l.vec(wElem, v), wm, i);
-           Value wv = f16 ? l.halfToFloat(raw) : raw;
            Value xv = l.vload(l.vec(l.f32(), v), x, i);
-           l.vstore(l.mul(wv, l.mul(xv, l.splat(inv, v))), y, i);
+           l.vstore(l.normalized(raw, f16, xv, l.splat(inv, v)), y, i);
            return {};
          });
   o.loop(o.idx(full), o.idx(width), o.idx(1), {},
          [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
-           Value raw = l.load(wm, i);
-           Value wi = f16 ? l.halfToFloat(raw) : raw;
-           l.store(l.mul(wi, l.mul(l.load(x, i), inv)), y, i);
+           l.store(l.normalized(l.load(wm, i), f16, l.load(x, i), inv), y, i);
            return {};
          });
   func::ReturnOp::create(b, loc);
@@ -1304,26 +1301,19 @@ func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
     mem.push_back(memref::ReinterpretCastOp::create(
         b, loc, dyn, fn.getArgument(i), OpFoldResult(b.getIndexAttr(0)),
         ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
-  auto apply = [&](Ops &l, Value a, Value bv) -> Value {
-    if (kind == BinaryKind::Add)
-      return l.add(a, bv);
-    Type t = a.getType();
-    Value one = isa<VectorType>(t) ? l.f32c(1.0f, t) : l.f32c(1.0f);
-    Value neg = arith::NegFOp::create(l.b, l.loc, a);
-    return l.mul(l.divf(a, l.add(one, l.exp(neg))), bv);
-  };
   constexpr int64_t v = 8;
   Value full = o.mul(o.divu(n, o.idx(v)), o.idx(v));
   o.loop(o.idx(0), full, o.idx(v), {},
          [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
            Value a = l.vload(l.vec(l.f32(), v), mem[0], i);
            Value bv = l.vload(l.vec(l.f32(), v), mem[1], i);
-           l.vstore(apply(l, a, bv), mem[2], i);
+           l.vstore(l.binary(kind, a, bv), mem[2], i);
            return {};
          });
   o.loop(full, n, o.idx(1), {},
          [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
-           l.store(apply(l, l.load(mem[0], i), l.load(mem[1], i)), mem[2], i);
+           l.store(l.binary(kind, l.load(mem[0], i), l.load(mem[1], i)), mem[2],
+                   i);
            return {};
          });
   func::ReturnOp::create(b, loc);

@@ -202,6 +202,22 @@ struct Ops {
     return select(cmpf(arith::CmpFPredicate::UNO, x, x), x, res);
   }
 
+  /// a + b, or silu(a) * b = a / (1 + exp(-a)) * b, as the runtime's
+  /// kernels compute them (scalar or vector).
+  Value binary(BinaryKind kind, Value a, Value bv) {
+    if (kind == BinaryKind::Add)
+      return add(a, bv);
+    Value one = f32c(1.0f, a.getType());
+    Value neg = arith::NegFOp::create(b, loc, a);
+    return mul(divf(a, add(one, exp(neg))), bv);
+  }
+
+  /// An RMSNorm output: w * (x * inv), w loaded as f16 bits or f32.
+  Value normalized(Value rawWeight, bool f16, Value x, Value inv) {
+    Value w = f16 ? halfToFloat(rawWeight) : rawWeight;
+    return mul(w, mul(x, inv));
+  }
+
   /// for (iv = lb; iv < ub; iv += step) with loop-carried values.
   SmallVector<Value>
   loop(Value lb, Value ub, Value step, ValueRange inits,

@@ -48,6 +48,14 @@ void gemvF16(const uint16_t *w, int64_t in, const float *x, float *y,
 /// One row of RMSNorm as the interpreter rounds it.
 void rmsNormRow(const float *x, const float *w, int64_t n, float eps, float *y);
 
+/// cos and sin of position p at inverse frequency inv, as the interpreter
+/// computes them: the angle in f32, cos and sin in double.
+inline void rotaryAngle(float inv, int64_t p, float &c, float &s) {
+  float angle = float(p) * inv;
+  c = float(std::cos(double(angle)));
+  s = float(std::sin(double(angle)));
+}
+
 /// Rotate-half RoPE of one token's `heads` heads of `headDim`, with the
 /// position's cos and sin [headDim / 2]. x may equal y.
 void rotaryRow(const float *x, int64_t heads, int64_t headDim, const float *c,

@@ -126,11 +126,9 @@ void Session::ensureRotary(int64_t positions) {
     // As the interpreter computes them: the angle in f32, cos and sin in
     // double.
     for (int64_t p = r.positions; p < size; ++p)
-      for (int64_t i = 0; i < half; ++i) {
-        float angle = float(p) * inv[size_t(i)];
-        r.cos[size_t(p * half + i)] = float(std::cos(double(angle)));
-        r.sin[size_t(p * half + i)] = float(std::sin(double(angle)));
-      }
+      for (int64_t i = 0; i < half; ++i)
+        kernels::rotaryAngle(inv[size_t(i)], p, r.cos[size_t(p * half + i)],
+                             r.sin[size_t(p * half + i)]);
     r.positions = size;
   }
 }

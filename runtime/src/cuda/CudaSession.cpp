@@ -3,6 +3,7 @@
 #include "cuda/CudaSession.h"
 
 #include "Error.h"
+#include "Kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,16 +72,14 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
       alias_ = alloc(product(product(m.maxWidth, maxChunk_), 4));
   }
   // (cos, sin) per position and frequency, as the CPU session computes
-  // them: the angle in f32, cos and sin in double.
+  // them.
   for (const std::vector<float> &inv : m.rotaryFreqs) {
     size_t half = inv.size();
     std::vector<float> cs(size_t(product(product(maxContext_, half), 2)));
     for (size_t p = 0; p < maxContext_; ++p)
-      for (size_t i = 0; i < half; ++i) {
-        float angle = float(p) * inv[i];
-        cs[(p * half + i) * 2] = float(std::cos(double(angle)));
-        cs[(p * half + i) * 2 + 1] = float(std::sin(double(angle)));
-      }
+      for (size_t i = 0; i < half; ++i)
+        kernels::rotaryAngle(inv[i], int64_t(p), cs[(p * half + i) * 2],
+                             cs[(p * half + i) * 2 + 1]);
     rotary_.push_back(alloc(cs.size() * 4));
     device_->upload(rotary_.back(), cs.data(), cs.size() * 4);
   }
@@ -119,11 +118,17 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
       queueChunk(tokens);
     }
     device_->synchronize();
-    if (allLogits)
+    // The last token's row: from the rows just fetched, else from the GPU.
+    if (allLogits) {
       device_->download(allLogits + done * vocab, logitsBuf,
                         size_t(tokens) * vocab * 4);
-    device_->download(logits_.data(),
-                      logitsBuf + uint64_t(tokens - 1) * vocab * 4, vocab * 4);
+      std::copy_n(allLogits + (done + size_t(tokens) - 1) * vocab, vocab,
+                  logits_.begin());
+    } else {
+      device_->download(logits_.data(),
+                        logitsBuf + uint64_t(tokens - 1) * vocab * 4,
+                        vocab * 4);
+    }
     length_ += size_t(tokens);
     done += size_t(tokens);
   }
