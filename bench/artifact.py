@@ -2,7 +2,7 @@
 """Compiled artifact vs interpreter: prefill and decode tokens/s, side by side.
 
 usage: artifact.py [--build build] [--threads 2] [--out out/bench-artifact]
-                   [--models raised.mlir packed.mlirbc ...]
+                   [--cpu x86-64-v4] [--models raised.mlir packed.mlirbc ...]
 
 For each model (default: the bundled model raised to fp16 and quantized with
 Squeeze10's default recipe, both produced here if missing) it compiles a
@@ -28,7 +28,21 @@ ap.add_argument("--windows", type=int, default=4,
                 help="perplexity windows for the prefill measurement")
 ap.add_argument("--new", type=int, default=128, help="decode tokens")
 ap.add_argument("--repeat", type=int, default=3)
+ap.add_argument("--cpu", default=None,
+                help="s10-compile --cpu (default: x86-64-v4 where the CPU has "
+                     "AVX-512, else x86-64-v3)")
 args = ap.parse_args()
+
+
+def host_cpu():
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        flags = []
+    return "x86-64-v4" if "avx512f" in flags else "x86-64-v3"
+
+
+cpu = args.cpu or host_cpu()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binp = os.path.join(args.build, "bin")
@@ -91,7 +105,8 @@ rows = []
 for m in models():
     art = os.path.join(args.out, os.path.basename(m).split(".")[0] + "-" +
                        os.path.basename(m).split(".")[1] + ".s10")
-    run([os.path.join(binp, "s10-compile"), m, "-o", art, "--quiet"])
+    run([os.path.join(binp, "s10-compile"), m, "-o", art, "--cpu", cpu,
+         "--quiet"])
     ip, idec = measure(m)
     ap_, adec = measure(art)
     rows.append({"model": m, "artifact": art,
@@ -99,8 +114,9 @@ for m in models():
                  "interpreter_prefill_tps": ip, "interpreter_decode_tps": idec,
                  "artifact_prefill_tps": ap_, "artifact_decode_tps": adec})
 
-print(f"threads {args.threads}; prefill = {args.windows} windows of 512 tokens,"
-      f" decode = {args.new} tokens (best of {args.repeat})")
+print(f"threads {args.threads}; kernels for {cpu}; prefill = {args.windows} "
+      f"windows of 512 tokens, decode = {args.new} tokens (best of "
+      f"{args.repeat})")
 print(f"{'model':32} {'prefill tok/s':>26} {'decode tok/s':>26}")
 print(f"{'':32} {'interp':>8} {'artifact':>9} {'ratio':>7} {'interp':>8} "
       f"{'artifact':>9} {'ratio':>7}")
@@ -110,5 +126,5 @@ for r in rows:
           f"{r['artifact_prefill_tps'] / r['interpreter_prefill_tps']:6.2f}x "
           f"{r['interpreter_decode_tps']:8.0f} {r['artifact_decode_tps']:9.0f} "
           f"{r['artifact_decode_tps'] / r['interpreter_decode_tps']:6.2f}x")
-json.dump({"threads": args.threads, "rows": rows},
+json.dump({"threads": args.threads, "cpu": cpu, "rows": rows},
           open(os.path.join(args.out, "artifact-bench.json"), "w"), indent=2)

@@ -7,6 +7,8 @@
 # the interpreter's, the true bits per weight counted from the packed bytes,
 # and the file sizes. Outputs go to ${S10_OUT:-out/demo}.
 #   S10_DEMO_WINDOWS=K   evaluate only the first K perplexity windows
+#   S10_CPU=name         the x86-64 CPU to compile for (default: x86-64-v4
+#                        on AVX-512 machines, else x86-64-v3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -17,6 +19,9 @@ OUT=${S10_OUT:-out/demo}
 MODEL=models/llama-12m
 TOK=$MODEL/tokenizer.model
 WINDOWS=${S10_DEMO_WINDOWS:+--max-windows $S10_DEMO_WINDOWS}
+# Kernels for this machine's vector unit: AVX-512 where it has it.
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then CPU=x86-64-v4; else CPU=x86-64-v3; fi
+CPU=${S10_CPU:-$CPU}
 mkdir -p "$OUT"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -39,10 +44,10 @@ step "quantize and pack: Squeeze10 (4-bit stage 1, 20% salient, PBAR, FIAS, GPTQ
   --squeeze10-quantize="calib=data/wikitext-2/valid.txt nsamples=128 seqlen=512 report=$OUT/quantize.json" \
   --emit-bytecode -o "$OUT/model.s10.mlirbc" 2>&1 | grep -v '^quantize \[\|^pack ' | sed 's/^/   /'
 
-step "compile to CPU artifacts (MLIR-generated x86-64 kernels, one file each)"
-"$BIN/s10-compile" "$OUT/model.raised.mlir" -o "$OUT/model.fp16.s10" \
+step "compile to CPU artifacts (MLIR-generated x86-64 kernels for $CPU, one file each)"
+"$BIN/s10-compile" "$OUT/model.raised.mlir" -o "$OUT/model.fp16.s10" --cpu=$CPU \
   --report "$OUT/model.fp16.compile.json" 2>&1 | sed 's/^/   /'
-"$BIN/s10-compile" "$OUT/model.s10.mlirbc" -o "$OUT/model.s10" \
+"$BIN/s10-compile" "$OUT/model.s10.mlirbc" -o "$OUT/model.s10" --cpu=$CPU \
   --report "$OUT/model.s10.compile.json" 2>&1 | sed 's/^/   /'
 
 step "generate with the artifacts (libs10rt; no MLIR, no ONNX files)"
@@ -66,7 +71,7 @@ printf '   [model.s10.mlirbc, interpreter] '
 
 step "speed: compiled artifact vs interpreter (2 threads, side by side)"
 /usr/bin/python3 bench/artifact.py --build "${S10_BUILD_DIR:-build}" --threads 2 \
-  --out "$OUT" --models "$OUT/model.raised.mlir" "$OUT/model.s10.mlirbc" \
+  --cpu $CPU --out "$OUT" --models "$OUT/model.raised.mlir" "$OUT/model.s10.mlirbc" \
   --repeat 2 | sed 's/^/   /'
 
 step "summary"

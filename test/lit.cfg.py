@@ -23,6 +23,14 @@ config.substitutions.append(("%s10_tools_dir", config.s10_tools_dir))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# The CPU runs AVX-512 code (kernels compiled with --cpu=x86-64-v4).
+try:
+    with open("/proc/cpuinfo") as f:
+        if " avx512f " in f.read().replace("\n", " "):
+            config.available_features.add("avx512")
+except OSError:
+    pass
+
 if config.s10_has_cuda_toolkit:
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", config.s10_ptxas))

@@ -60,10 +60,11 @@ const ShapeDef kShapes[] = {
 const ShapeDef kLmHead = {4096, 384, 1};
 
 struct LayoutDef {
-  const char *name;
+  std::string name;
   bool packed;
   Spec spec;
   double salientFrac;
+  bool avx512 = false; // GemvWeight::avx512
 };
 
 Spec makeSpec(Kind kind, unsigned bits, unsigned salientBits, ParamFormat f) {
@@ -167,11 +168,12 @@ void makeEntry(Entry &e, uint64_t seed) {
     st = PackedMatrix::create(spec, sh.out, sh.in, e.bytes.data(),
                               e.bytes.size(), true, e.matrix);
   if (st.failed()) {
-    std::fprintf(stderr, "%s %lldx%lld: %s\n", e.layout->name,
+    std::fprintf(stderr, "%s %lldx%lld: %s\n", e.layout->name.c_str(),
                  (long long)sh.out, (long long)sh.in, st.message().c_str());
     std::exit(1);
   }
   e.weight = GemvWeight::makePacked(spec, sh.out, sh.in);
+  e.weight.avx512 = e.layout->avx512;
 }
 
 /// Compiles every kernel into one shared object and loads it.
@@ -297,6 +299,28 @@ void run(Entry &e) {
 int main(int argc, char **argv) {
   std::string cpu = argc > 1 ? argv[1] : "x86-64-v3";
   std::vector<LayoutDef> defs = layouts();
+  // On AVX-512 CPUs mixed layouts get masked-sum kernels; their lookup-table
+  // kernels (what AVX2 CPUs run) are measured beside them.
+  std::vector<std::string> features;
+  std::string error;
+  if (failed(cpuFeatures(cpu, features, error))) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  if (std::count(features.begin(), features.end(), "avx512f")) {
+    std::vector<LayoutDef> both;
+    for (LayoutDef l : defs) {
+      if (l.packed && l.spec.mixed()) {
+        LayoutDef m = l;
+        m.avx512 = true;
+        m.name += " m16";
+        both.push_back(m);
+        l.name += " lut";
+      }
+      both.push_back(l);
+    }
+    defs = both;
+  }
   std::vector<Entry> entries;
   uint64_t seed = 1;
   for (const LayoutDef &l : defs) {
@@ -314,15 +338,15 @@ int main(int argc, char **argv) {
   std::printf("generated kernels for %s vs PackedMatrix::gemvRows "
               "(dense: f32 loop), one thread, best of 15 blocks\n",
               cpu.c_str());
-  std::printf("%-18s %10s %10s %10s %9s %9s %8s %9s\n", "layout", "shape",
+  std::printf("%-22s %10s %10s %10s %9s %9s %8s %9s\n", "layout", "shape",
               "gen us", "ref us", "gen Gw/s", "ref Gw/s", "speedup", "max err");
   for (Entry &e : entries) {
     run(e);
     double weights = double(e.shape.out * e.shape.in);
     std::string shape =
         std::to_string(e.shape.out) + "x" + std::to_string(e.shape.in);
-    std::printf("%-18s %10s %10.2f %10.2f %9.2f %9.2f %7.2fx %9.1e%s\n",
-                e.layout->name, shape.c_str(), e.genUs, e.refUs,
+    std::printf("%-22s %10s %10.2f %10.2f %9.2f %9.2f %7.2fx %9.1e%s\n",
+                e.layout->name.c_str(), shape.c_str(), e.genUs, e.refUs,
                 weights / e.genUs * 1e-3, weights / e.refUs * 1e-3,
                 e.refUs / e.genUs, e.maxErr,
                 e.maxErr > 1e-5 ? " MISMATCH" : "");
@@ -350,9 +374,9 @@ int main(int argc, char **argv) {
           ref += sh.perToken * e.refUs;
           weights += sh.perToken * double(sh.out * sh.in);
         }
-    std::printf("  %-18s %.2f M packed weights: generated %7.1f us, "
+    std::printf("  %-22s %.2f M packed weights: generated %7.1f us, "
                 "reference %7.1f us\n",
-                l.name, weights * 1e-6, gen, ref);
+                l.name.c_str(), weights * 1e-6, gen, ref);
   }
   dlclose(handle);
   return 0;

@@ -186,6 +186,22 @@ void expandHalfExtensions(llvm::Module &m) {
 
 } // namespace
 
+LogicalResult s10::codegen::cpuFeatures(StringRef cpu,
+                                        std::vector<std::string> &features,
+                                        std::string &error) {
+  llvm::Triple triple("x86_64-unknown-linux-gnu");
+  std::unique_ptr<llvm::TargetMachine> tm =
+      makeTargetMachine(cpu, triple, error);
+  if (!tm)
+    return failure();
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  features.clear();
+  for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    if (sti->checkFeatures(std::string("+") + kv.Key))
+      features.push_back(kv.Key);
+  return success();
+}
+
 LogicalResult s10::codegen::emitSharedObject(ModuleOp module, StringRef cpu,
                                              std::string &soBytes,
                                              std::string &error) {

@@ -54,7 +54,8 @@ LogicalResult checkWeight(const GemvWeight &w, bool cuda, std::string &why) {
   return cuda ? checkGpuGemvWeight(w, why) : checkGemvWeight(w, why);
 }
 
-std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda) {
+std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
+                                  bool avx512) {
   if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op)) {
     auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
     if (!packed || lin.getBias())
@@ -63,6 +64,7 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda) {
     GemvWeight w =
         GemvWeight::makePacked(packed.getPacking().getSpec(),
                                type.getOutFeatures(), type.getInFeatures());
+    w.avx512 = avx512;
     std::string reason;
     if (failed(checkWeight(w, cuda, reason))) {
       op->emitWarning("no kernel for this packed weight: ") << reason;
@@ -174,8 +176,18 @@ struct GenerateKernelsPass
                        "squeeze-generate-kernels: target must be 'cpu' or "
                        "'cuda', got '")
              << target << "'";
+    if (target == "cpu") {
+      std::vector<std::string> features;
+      std::string error;
+      if (failed(cpuFeatures(cpu, features, error)))
+        return emitError(UnknownLoc::get(ctx), "squeeze-generate-kernels: ")
+               << error;
+      avx512 = llvm::is_contained(features, "avx512f");
+    }
     return success();
   }
+
+  bool avx512 = false;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -189,7 +201,7 @@ struct GenerateKernelsPass
     bool failedBuild = false;
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
-        std::optional<Request> req = requestFor(op, denseOutIn, cuda);
+        std::optional<Request> req = requestFor(op, denseOutIn, cuda, avx512);
         if (!req)
           return;
         if (!SymbolTable::lookupSymbolIn(kernels, req->name)) {

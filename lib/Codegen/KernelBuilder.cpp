@@ -71,6 +71,8 @@ std::string weightTag(const GemvWeight &w) {
         sp.kind == layout::Kind::ChannelBlock)
       s += "_n" + str(sp.salientCount);
   }
+  if (usesMaskedSums(w))
+    s += "_m16";
   return s + "_" + str(w.out) + "x" + str(w.in);
 }
 
@@ -794,6 +796,156 @@ void buildLutRows(Ops &o, const PackedDecoder &dec, Value bytes, Value lut,
          });
 }
 
+/// Columns per block of the masked-sum GEMV: one AVX-512 register of f32.
+constexpr int64_t kBlock = 16;
+
+/// Rows [r0, r1) of a mixed kind by masked sums (usesMaskedSums). `xp` is x
+/// padded with zeros to whole 64-column words, `gsum` the sum of x over
+/// each group and `lows` a scratch of at least inPad + 8 floats.
+void buildMaskedRows(Ops &o, const PackedDecoder &dec, Value bytes, Value xp,
+                     Value gsum, Value lows, Value y, Value r0, Value r1,
+                     Value scratch) {
+  const int64_t in = dec.geometry().in, G = dec.spec().groupSize;
+  const int64_t groups = dec.geometry().groups;
+  const unsigned rest = dec.spec().salientBits - 1;
+  const int64_t words64 = (in + 63) / 64;
+  // Blocks of a group: all of `in` when there is one group.
+  const int64_t groupBlocks =
+      groups == 1 ? (in + kBlock - 1) / kBlock : G / kBlock;
+  // Four blocks per step where groups allow it, to overlap their chains.
+  const int64_t unroll = groupBlocks % 4 == 0 ? 4 : 1;
+  VectorType v16 = o.vec(o.f32(), kBlock);
+  Value zero16 = o.f32c(0.0f, v16);
+  VectorType mask16 = o.vec(o.i1(), kBlock);
+
+  o.loop(
+      r0, r1, o.idx(1), {},
+      [&](Ops &l, Value row, ValueRange) -> SmallVector<Value> {
+        PackedDecoder::Row R =
+            dec.beginRow(l.b, l.loc, bytes, row, scratch, Value());
+        bool blobMask = R.maskMem == bytes;
+        // The row's salient count: the popcount of the mask words the blocks
+        // cover (rows are padded to 16 bytes, so whole words are inside).
+        Value count = l.loop(
+            l.idx(0), l.idx(words64), l.idx(1), {l.int_(l.i64(), 0)},
+            [&](Ops &wl, Value wi, ValueRange acc) -> SmallVector<Value> {
+              Value at = wl.add(R.mask, wl.mul(wi, wl.idx(8)));
+              Value v = wl.loadInt(R.maskMem, at, 8, blobMask ? 8 : 0);
+              return {wl.add(acc[0], math::CtPopOp::create(wl.b, wl.loc, v))};
+            })[0];
+        // Unpack the row's salient low bits into consecutive floats, from one
+        // 64-bit load per `lanes` of them: sixteen i32 lanes for r <= 3 (the
+        // upper lanes read the load shifted down by 24 bits), else eight i64
+        // lanes (8 * 7 + 7 bits at most).
+        Value pos0 = l.mul(R.rank, l.int_(l.i64(), rest));
+        const bool wide = rest <= 3;
+        const int64_t lanes = wide ? 16 : 8;
+        auto fitsLow = [&](int64_t i) { return int64_t(rest) * (i + 1) <= 32; };
+        SmallVector<int64_t> laneShift;
+        SmallVector<bool> laneHigh;
+        for (int64_t i = 0; i < lanes; ++i) {
+          bool high = wide && !fitsLow(i);
+          laneHigh.push_back(high);
+          laneShift.push_back(i * rest - (high ? 24 : 0));
+        }
+        Type laneType = wide ? l.i32() : l.i64();
+        Value shifts = l.lanes(laneType, laneShift);
+        Value high = arith::ConstantOp::create(
+            l.b, l.loc,
+            DenseElementsAttr::get(l.vec(l.i1(), lanes),
+                                   ArrayRef<bool>(laneHigh)));
+        Value lowMask =
+            l.splat(l.int_(laneType, (int64_t(1) << rest) - 1), lanes);
+        l.loop(l.idx(0), l.toIndex(count), l.idx(lanes), {},
+               [&](Ops &ul, Value k, ValueRange) -> SmallVector<Value> {
+                 Value pos =
+                     ul.add(pos0, ul.mul(ul.toI64(k), ul.int_(ul.i64(), rest)));
+                 Value at = ul.add(
+                     R.stream, ul.toIndex(ul.shr(pos, ul.int_(ul.i64(), 3))));
+                 Value word = ul.shr(ul.loadInt(bytes, at, 8),
+                                     ul.and_(pos, ul.int_(ul.i64(), 7)));
+                 Value v;
+                 if (wide) {
+                   Value lo = ul.splat(ul.trunci(word, ul.i32()), lanes);
+                   Value hi = ul.splat(
+                       ul.trunci(ul.shr(word, ul.int_(ul.i64(), 24)), ul.i32()),
+                       lanes);
+                   v = ul.select(high, hi, lo);
+                 } else {
+                   v = ul.splat(word, lanes);
+                 }
+                 v = ul.and_(ul.shr(v, shifts), lowMask);
+                 ul.vstore(ul.sitofp(v, ul.vec(ul.f32(), lanes)), lows, k);
+                 return {};
+               });
+
+        auto bits16 = [&](Ops &bl, Value mem, Value rowAt, Value blk) {
+          Value at = bl.add(rowAt, bl.mul(blk, bl.idx(2)));
+          Value v = bl.loadInt(mem, at, 2, mem == bytes ? 2 : 0);
+          Value one =
+              vector::BroadcastOp::create(bl.b, bl.loc, bl.vec(bl.i16(), 1), v);
+          return std::pair<Value, Value>{
+              vector::BitCastOp::create(bl.b, bl.loc, mask16, one), v};
+        };
+        // Per block: S += x over signs, M += x over the mask, SM over both, L
+        // += the expanded lows times x; `at` is the next unused low.
+        auto block = [&](Ops &bl, Value blk, SmallVector<Value> &a) {
+          auto [ks, sbits] = bits16(bl, bytes, R.codes, blk);
+          auto [km, mbits] = bits16(bl, R.maskMem, R.mask, blk);
+          (void)sbits;
+          Value ksm = bl.and_(ks, km);
+          Value xv = bl.vload(v16, xp, bl.mul(blk, bl.idx(kBlock)));
+          a[0] = bl.select(ks, bl.add(a[0], xv), a[0]);
+          a[1] = bl.select(ksm, bl.add(a[1], xv), a[1]);
+          a[2] = bl.select(km, bl.add(a[2], xv), a[2]);
+          Value lv = vector::ExpandLoadOp::create(bl.b, bl.loc, v16, lows,
+                                                  ValueRange{a[4]}, km, zero16);
+          a[3] = bl.fma(lv, xv, a[3]);
+          Value n = math::CtPopOp::create(bl.b, bl.loc, mbits);
+          a[4] = bl.add(a[4], bl.toIndex(bl.extui(n, bl.i64())));
+        };
+
+        SmallVector<Value> res = l.loop(
+            l.idx(0), l.idx(groups), l.idx(1), {zero16, l.f32c(0.0f), l.idx(0)},
+            [&](Ops &gl, Value g, ValueRange acc) -> SmallVector<Value> {
+              SmallVector<Value, 4> p = dec.params(gl.b, gl.loc, bytes, R, g);
+              Value b0 = gl.mul(g, gl.idx(groupBlocks));
+              Value b1 = b0;
+              if (groups == 1)
+                b1 = gl.idx(groupBlocks);
+              else
+                b1 = gl.minsi(gl.add(b0, gl.idx(groupBlocks)),
+                              gl.idx((in + kBlock - 1) / kBlock));
+              if (unroll > 1)
+                b1 = gl.mul(
+                    gl.divu(gl.add(b1, gl.idx(unroll - 1)), gl.idx(unroll)),
+                    gl.idx(unroll));
+              SmallVector<Value> sums = gl.loop(
+                  b0, b1, gl.idx(unroll),
+                  {zero16, zero16, zero16, zero16, acc[2]},
+                  [&](Ops &bl, Value blk, ValueRange a) -> SmallVector<Value> {
+                    SmallVector<Value> s(a.begin(), a.end());
+                    for (int64_t u = 0; u < unroll; ++u)
+                      block(bl, bl.add(blk, bl.idx(u)), s);
+                    return s;
+                  });
+              Value a = p[0], bo = p[1], c = p[2], d = p[3];
+              auto sp = [&](Value s) { return gl.splat(s, kBlock); };
+              Value accY = acc[0];
+              accY = gl.fma(sp(a), sums[0], accY);
+              accY =
+                  gl.fma(sp(gl.sub(gl.mul(c, gl.f32c(float(1u << rest))), a)),
+                         sums[1], accY);
+              accY = gl.fma(sp(gl.sub(d, bo)), sums[2], accY);
+              accY = gl.fma(sp(c), sums[3], accY);
+              Value accS = gl.fma(bo, gl.load(gsum, g), acc[1]);
+              return {accY, accS, sums[4]};
+            });
+        l.store(l.add(l.reduceAdd(res[0]), res[1]), y, row);
+        return {};
+      });
+}
+
 void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
                          const GemvWeight &w) {
   Ops o{b, loc};
@@ -832,7 +984,9 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
 
   // x padded with zeros to whole words, so that words reaching past the row
   // (zero bits, or any finite code) add nothing.
-  int64_t inPad = (in + n * nw - 1) / (n * nw) * (n * nw);
+  bool masked = usesMaskedSums(w);
+  int64_t span = masked ? 64 : n * nw;
+  int64_t inPad = (in + span - 1) / span * span;
   Value xp = memref::AllocaOp::create(b, loc, memref1D(inPad, o.f32()));
   o.loop(o.idx(0), o.idx(in), o.idx(1), {},
          [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
@@ -844,9 +998,29 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
            l.store(l.f32c(0.0f), xp, j);
            return {};
          });
-  // k-bit rows apply a group's offset through the group sum of x.
+  // k-bit rows (and masked sums) apply a group's offset through the group
+  // sum of x.
   Value xs;
-  if (!mixed) {
+  if (masked) {
+    // Groups are whole 16-column blocks (x is zero past `in`).
+    xs = memref::AllocaOp::create(b, loc, memref1D(groups, o.f32()));
+    int64_t blocks = (in + kBlock - 1) / kBlock;
+    int64_t per = groups == 1 ? blocks : G / kBlock;
+    VectorType v16 = o.vec(o.f32(), kBlock);
+    o.loop(o.idx(0), o.idx(groups), o.idx(1), {},
+           [&](Ops &l, Value g, ValueRange) -> SmallVector<Value> {
+             Value b0 = l.mul(g, l.idx(per));
+             Value b1 = l.minsi(l.add(b0, l.idx(per)), l.idx(blocks));
+             Value s = l.loop(
+                 b0, b1, l.idx(1), {l.f32c(0.0f, v16)},
+                 [&](Ops &m, Value k, ValueRange acc) -> SmallVector<Value> {
+                   return {m.add(acc[0],
+                                 m.vload(v16, xp, m.mul(k, m.idx(kBlock))))};
+                 })[0];
+             l.store(l.reduceAdd(s), xs, g);
+             return {};
+           });
+  } else if (!mixed) {
     xs = memref::AllocaOp::create(b, loc, memref1D(groups, o.f32()));
     o.loop(o.idx(0), o.idx(groups), o.idx(1), {},
            [&](Ops &l, Value g, ValueRange) -> SmallVector<Value> {
@@ -863,6 +1037,11 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
   Value scratch, shifts;
   if (int64_t sb = dec.maskScratchBytes())
     scratch = memref::AllocaOp::create(b, loc, memref1D(sb, o.i8()));
+  if (masked) {
+    Value lows = memref::AllocaOp::create(b, loc, memref1D(inPad, o.f32()));
+    buildMaskedRows(o, dec, bytes, xp, xs, lows, y, r0, r1, scratch);
+    return;
+  }
   if (mixed)
     shifts = dec.salientShiftTable(b, loc);
 
@@ -1151,9 +1330,18 @@ FailureOr<func::FuncOp> s10::codegen::buildGemvKernel(OpBuilder &b,
   return fn;
 }
 
+bool s10::codegen::usesMaskedSums(const GemvWeight &w) {
+  std::string reason;
+  if (!w.packed || !w.spec.mixed() || !w.avx512 ||
+      failed(checkGemvWeight(w, reason)))
+    return false;
+  PackedDecoder dec(w.spec, w.out, w.in);
+  return w.spec.groupSize % kBlock == 0 || dec.geometry().groups == 1;
+}
+
 bool s10::codegen::usesLut(const GemvWeight &w) {
   std::string reason;
-  if (!w.packed || !w.spec.mixed() || w.in > kLutMaxIn ||
+  if (!w.packed || !w.spec.mixed() || w.in > kLutMaxIn || usesMaskedSums(w) ||
       failed(checkGemvWeight(w, reason)))
     return false;
   return PackedDecoder(w.spec, w.out, w.in).chunkAligned();

@@ -14,10 +14,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
 #include <dlfcn.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -264,6 +268,12 @@ std::string targetName(uint32_t target) {
 }
 
 std::string str(uint64_t v) { return std::to_string(v); }
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 /// [offset, offset + size) lies inside [0, limit).
 bool inside(uint64_t offset, uint64_t size, uint64_t limit) {
@@ -904,6 +914,18 @@ void Loader::loadKernels() {
   }
   const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
   KernelsHeader h = readRecord<KernelsHeader>(base + s.offset);
+  // Machine code for features the CPU lacks would die of SIGILL.
+  if (uint64_t unknown =
+          h.cpuFeatures & ~((uint64_t(1) << kCpuFeatureCount) - 1))
+    fail("the kernels need CPU features unknown to this runtime (bits 0x" +
+             hex(unknown) + ")",
+         S10_UNIMPLEMENTED);
+  if (uint64_t missing = h.cpuFeatures & ~hostCpuFeatures())
+    fail("the kernels were compiled for CPU features this machine lacks (" +
+             cpuFeatureNames(missing) +
+             "); compile the model for this CPU with s10-compile "
+             "--cpu=native, or --cpu=x86-64-v3 for any AVX2 machine",
+         S10_UNIMPLEMENTED);
   m.code.load(m.path, base + s.offset + h.codeOffset, h.codeSize);
   std::vector<void *> fns;
   for (size_t k = 0; k < kernels.size(); ++k) {
@@ -930,6 +952,51 @@ void Loader::run() {
 }
 
 } // namespace
+
+uint64_t s10rt::hostCpuFeatures() {
+  uint64_t bits = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d))
+    return 0;
+  // The OS saves the AVX registers (XCR0 bits 1, 2) and the AVX-512 ones
+  // (bits 5, 6, 7) only if it says so.
+  uint64_t xcr0 = 0;
+  if (c & (1u << 27)) {
+    uint32_t lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (uint64_t(hi) << 32) | lo;
+  }
+  bool avxState = (xcr0 & 0x6) == 0x6, zmmState = (xcr0 & 0xe6) == 0xe6;
+  unsigned maxLeaf = __get_cpuid_max(0, nullptr);
+  unsigned maxExt = __get_cpuid_max(0x80000000u, nullptr);
+  for (unsigned i = 0; i < kCpuFeatureCount; ++i) {
+    const CpuFeatureInfo &f = kCpuFeatures[i];
+    if (f.leaf >= 0x80000000u ? f.leaf > maxExt : f.leaf > maxLeaf)
+      continue;
+    unsigned r[4];
+    __cpuid_count(f.leaf, f.subleaf, r[0], r[1], r[2], r[3]);
+    if (!(r[f.reg] >> f.bit & 1))
+      continue;
+    std::string name = f.name;
+    bool avx512 = name.rfind("avx512", 0) == 0;
+    bool avx = avx512 || name.rfind("avx", 0) == 0 || name == "fma" ||
+               name == "f16c" || name == "vaes" || name == "vpclmulqdq";
+    if ((avx && !avxState) || (avx512 && !zmmState))
+      continue;
+    bits |= uint64_t(1) << i;
+  }
+#endif
+  return bits;
+}
+
+std::string s10rt::cpuFeatureNames(uint64_t bits) {
+  std::string s;
+  for (unsigned i = 0; i < kCpuFeatureCount; ++i)
+    if (bits >> i & 1)
+      s += std::string(s.empty() ? "" : ", ") + kCpuFeatures[i].name;
+  return s;
+}
 
 std::shared_ptr<Model> Model::open(const char *path, bool verifyChecksum,
                                    bool loadCode) {

@@ -98,6 +98,13 @@ struct Step {
   void *fn = nullptr; // the generated kernel, when kernel != kNone
 };
 
+/// The kCpuFeatures (format::KernelsHeader::cpuFeatures bits) this CPU and
+/// its OS support.
+uint64_t hostCpuFeatures();
+
+/// The names of the kCpuFeatures bits set in `bits`, comma-separated.
+std::string cpuFeatureNames(uint64_t bits);
+
 struct Model {
   /// Maps and verifies `path`; throws Error. Without `loadCode` the
   /// generated kernels are checked but not loaded, and every step runs the

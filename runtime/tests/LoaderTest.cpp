@@ -430,6 +430,14 @@ TEST_F(LoaderTest, Kernels) {
                   S10_DATA_LOSS, "ABI 11, unknown for a cpu-x86_64 artifact");
   EXPECT_REJECTED(with(k + sizeof(KernelsHeader) + 4, uint32_t(1u << 30)),
                   S10_DATA_LOSS, "symbol");
+  // Code for CPU features the runtime does not know, or this CPU lacks.
+  EXPECT_REJECTED(
+      with(k + offsetof(KernelsHeader, cpuFeatures), uint64_t(1) << 63),
+      S10_UNIMPLEMENTED, "CPU features unknown to this runtime (bits 0x8000");
+  // sse3 and popcnt: every x86-64 machine these tests run on has them.
+  EXPECT_TRUE(with(k + offsetof(KernelsHeader, cpuFeatures),
+                   uint64_t(1) | uint64_t(1) << 6)
+                  .ok());
   // An add calling the gemv kernel.
   uint32_t add = 0;
   for (uint32_t i = 0; i < m.artifact.steps.size(); ++i)

@@ -7,6 +7,18 @@
 // RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="dense-out-in=true" | FileCheck %s --check-prefix=OUTIN
 // OUTIN: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_4x8"
 // OUTIN-NOT: s10_gemv_dense_f16t
+// For an AVX-512 CPU the mixed layouts get the masked-sum GEMV (its own
+// name); the others are the same kernels.
+// RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="cpu=x86-64-v4" | FileCheck %s --check-prefix=AVX512
+// AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
+// AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8"
+// AVX512-LABEL: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8
+// AVX512: vector.bitcast {{.*}} : vector<1xi16> to vector<16xi1>
+// AVX512: vector.expandload {{.*}} into vector<16xf32>
+// AVX512-NOT: s10_gemvlut
+// An unknown CPU is an error before anything is built.
+// RUN: not s10-opt %s --squeeze-generate-kernels="cpu=pentium-9" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADCPU
+// BADCPU: squeeze-generate-kernels: unknown x86-64 CPU 'pentium-9'
 
 !kbit = !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked>>
 !bitmap = !squeeze.qweight<1x8, #squeeze.scheme<bits = 1, group_size = 8, salient_bits = 4, salient_fraction = 0.125, mask = layer, layout = unpacked>>

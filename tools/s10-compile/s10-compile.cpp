@@ -268,6 +268,7 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&ctx);
     s10::codegen::GenerateKernelsOptions genOpts;
     genOpts.denseOutIn = true;
+    genOpts.cpu = cpu;
     pm.addPass(s10::codegen::createGenerateKernels(genOpts));
     if (failed(pm.run(*module)))
       return fail(inputPath + ": kernel generation failed");
@@ -285,6 +286,10 @@ int main(int argc, char **argv) {
       if (failed(s10::codegen::emitSharedObject(*owned, cpu, opts.codeObject,
                                                 error)))
         return fail(error);
+      std::vector<std::string> names;
+      if (failed(s10::codegen::cpuFeatures(cpu, names, error)))
+        return fail(error);
+      opts.cpuFeatures = s10::target::cpuFeatureBits(names);
     }
     codegenSecs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
@@ -316,6 +321,9 @@ int main(int argc, char **argv) {
         sum.compiledSteps, sum.kernels, sum.codeBytes,
         kernelsOpt == "generated" ? cpu.getValue() : std::string("no"), secs);
   if (!reportPath.empty()) {
+    json::Array features;
+    for (const std::string &f : s10::target::cpuFeatureNames(opts.cpuFeatures))
+      features.push_back(f);
     json::Object o{{"artifact", outputPath},
                    {"target", target},
                    {"file_bytes", int64_t(sum.fileBytes)},
@@ -331,6 +339,7 @@ int main(int argc, char **argv) {
                    {"kernels", int64_t(sum.kernels)},
                    {"compiled_steps", int64_t(sum.compiledSteps)},
                    {"cpu", kernelsOpt == "generated" ? cpu.getValue() : ""},
+                   {"cpu_features", std::move(features)},
                    {"codegen_seconds", codegenSecs},
                    {"seconds", secs}};
     if (int rc = writeReport(std::move(o)))

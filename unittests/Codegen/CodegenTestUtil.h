@@ -39,12 +39,13 @@ struct Case {
   std::string name;
   Spec spec;
   Shape shape;
+  double salientFrac = 0.2; // bitmap: the share of salient weights
 };
 
 inline void makePacked(const Case &c, uint32_t seed, Packed &p) {
   Spec s = c.spec;
   s.groupSize = c.shape.group;
-  Logical w = randomLogical(s, c.shape.out, c.shape.in, seed);
+  Logical w = randomLogical(s, c.shape.out, c.shape.in, seed, c.salientFrac);
   p.name = c.name;
   p.spec = specFor(s, w);
   p.out = c.shape.out;

@@ -144,6 +144,19 @@ std::vector<Case> packedCases() {
   add("nm2of16_s8_q8", mixedSpec(Kind::NM, 8, 0, q8, 16, 2), {9, 48, 48});
   add("nm1of2_s6_f16", mixedSpec(Kind::NM, 6, 0, f16, 2, 1), {7, 50, 12});
   add("nm3of4_s7_q8", mixedSpec(Kind::NM, 7, 0, q8, 4, 3), {5, 36, 20});
+  // Rows with no salient weight and rows of nothing else.
+  cases.push_back({"bitmap_s4_f16_none",
+                   mixedSpec(Kind::Bitmap, 4, 0, f16),
+                   {11, 200, 64},
+                   0.0});
+  cases.push_back({"bitmap_s3_q8_all",
+                   mixedSpec(Kind::Bitmap, 3, 0, q8),
+                   {11, 200, 64},
+                   1.0});
+  cases.push_back({"bitmap_s6_f16_all",
+                   mixedSpec(Kind::Bitmap, 6, 0, f16),
+                   {5, 130, 130},
+                   1.0});
   return cases;
 }
 
@@ -174,6 +187,10 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
       GemvWeight w = GemvWeight::makePacked(p.spec, p.out, p.in);
       ASSERT_TRUE(succeeded(buildDecodeKernel(b, loc, w)));
       ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
+      // The AVX-512 variant (masked sums) where it differs.
+      w.avx512 = true;
+      if (usesMaskedSums(w))
+        ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
     }
   });
   ASSERT_TRUE(lib.loaded());
@@ -183,6 +200,14 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
     auto decode = lib.get<DecodeFn>(decodeKernelName(w));
     auto gemv = lib.get<GemvFn>(gemvKernelName(w));
     ASSERT_TRUE(decode && gemv);
+    GemvWeight wm = w;
+    wm.avx512 = true;
+    GemvFn masked = nullptr;
+    if (usesMaskedSums(wm)) {
+      masked = lib.get<GemvFn>(gemvKernelName(wm));
+      ASSERT_TRUE(masked);
+      EXPECT_NE(gemvKernelName(wm), gemvKernelName(w));
+    }
     std::vector<float> want(size_t(p.in)), got(size_t(p.in));
     for (int64_t r = 0; r < p.out; ++r) {
       p.m.decodeRow(r, want.data());
@@ -202,13 +227,18 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
       std::vector<float> ref(size_t(r1 - r0));
       p.m.gemvRows(x.data(), scratch, ref.data(), r0, r1);
       // Rows outside [r0, r1) stay untouched.
-      std::vector<float> y(size_t(p.out), 12345.0f);
-      gemv(p.bytes.data(), x.data(), y.data(), r0, r1);
-      expectGemvClose(p, x, y.data(), ref.data(), r0, r1);
-      for (int64_t r = 0; r < p.out; ++r) {
-        if (r >= r0 && r < r1)
+      for (GemvFn fn : {gemv, masked}) {
+        if (!fn)
           continue;
-        EXPECT_EQ(y[r], 12345.0f) << p.name << " wrote row " << r;
+        SCOPED_TRACE(fn == masked ? "masked sums" : "default");
+        std::vector<float> y(size_t(p.out), 12345.0f);
+        fn(p.bytes.data(), x.data(), y.data(), r0, r1);
+        expectGemvClose(p, x, y.data(), ref.data(), r0, r1);
+        for (int64_t r = 0; r < p.out; ++r) {
+          if (r >= r0 && r < r1)
+            continue;
+          EXPECT_EQ(y[r], 12345.0f) << p.name << " wrote row " << r;
+        }
       }
     }
     // The lookup-table kernels the Gemv kernel calls, run directly on a

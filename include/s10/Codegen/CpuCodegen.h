@@ -14,6 +14,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir {
 class DialectRegistry;
@@ -38,6 +39,12 @@ void registerKernelTranslations(mlir::DialectRegistry &registry);
 /// The path of ld.lld (or ld.lld-22) on PATH or in /usr/lib/llvm-22/bin, or
 /// an empty string.
 std::string findLinker();
+
+/// The LLVM x86 feature names (e.g. "avx512f") enabled for `cpu`, a CPU
+/// name emitSharedObject accepts; fails for unknown CPUs.
+mlir::LogicalResult cpuFeatures(llvm::StringRef cpu,
+                                std::vector<std::string> &features,
+                                std::string &error);
 
 /// Compiles a module in the llvm dialect into a shared object for `cpu`
 /// (an LLVM x86 CPU name such as "x86-64-v3" or "x86-64-v4", or "native"

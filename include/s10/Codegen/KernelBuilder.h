@@ -52,6 +52,9 @@ struct GemvWeight {
   DenseType dense = DenseType::F32; // dense only
   bool inOut = false;               // dense only: stored [in][out]
   int64_t out = 0, in = 0;
+  /// The CPU has AVX-512 (16 f32 lanes, mask registers, expand loads):
+  /// mixed layouts then take the masked-sum GEMV (see usesMaskedSums).
+  bool avx512 = false;
 
   static GemvWeight makePacked(const quant::layout::Spec &spec, int64_t out,
                                int64_t in);
@@ -113,6 +116,15 @@ buildGemvLutPrepareKernel(mlir::OpBuilder &b, mlir::Location loc,
 mlir::FailureOr<mlir::func::FuncOp>
 buildGemvLutKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
                    llvm::StringRef name = {});
+
+/// Mixed kinds with groups of whole 16-column blocks, built for AVX-512:
+/// per 16 columns the sign and mask bits become vector<16xi1> masks that
+/// select x into three sums (signs, mask, both), and the row's salient low
+/// bits, unpacked once per row into consecutive floats, are expanded into
+/// the salient lanes and multiplied into x. A group then adds
+///   a S + (2^r c - a) SM + (d - b) M + c L + b (sum of x over the group)
+/// for its pairs (a, b) and (c, d). No tables, one pass over the bits.
+bool usesMaskedSums(const GemvWeight &w);
 
 /// Adds the dialects the kernels are built in.
 void registerKernelDialects(mlir::DialectRegistry &registry);

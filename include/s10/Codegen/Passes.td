@@ -30,7 +30,9 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     layer gets a discardable `s10.kernel` attribute naming its kernel's
     symbol. Layers it cannot serve (a bias, a computed weight,
     broadcasting, dynamic widths) are left alone; a packed weight no kernel
-    of the target can decode gets a warning.
+    of the target can decode gets a warning. For `target=cpu`, `cpu`
+    decides the GEMV of mixed layouts: masked sums over 16 lanes where it
+    has AVX-512, tables of partial sums of x elsewhere.
   }];
   let options = [
     Option<"denseOutIn", "dense-out-in", "bool", /*default=*/"false",
@@ -39,6 +41,10 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
            "Kernels for 'cpu' (func.func, lowered to x86-64) or 'cuda' "
            "(gpu.func, lowered to NVVM)">,
+    Option<"cpu", "cpu", "std::string", /*default=*/"\"x86-64-v3\"",
+           "target=cpu: the x86-64 CPU the kernels will be compiled for "
+           "(an LLVM CPU name or 'native'); with AVX-512 mixed layouts get "
+           "masked-sum GEMVs">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",

@@ -607,6 +607,7 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
     fmt::KernelsHeader kh{};
     kh.count = kernels.size();
     kh.reserved = opts.cuda ? opts.cudaChip : 0; // the cubin's sm_XY
+    kh.cpuFeatures = opts.cuda ? 0 : opts.cpuFeatures;
     kh.codeOffset =
         alignTo(sizeof(kh) + kernels.size() * sizeof(fmt::KernelRecord), 64);
     kh.codeSize = opts.codeObject.size();
@@ -692,4 +693,20 @@ Error s10::target::writeArtifact(ModuleOp module, const ArtifactOptions &opts,
                                  std::string &bytes, ArtifactSummary &summary) {
   Writer w(module, opts);
   return w.run(bytes, summary);
+}
+
+uint64_t s10::target::cpuFeatureBits(llvm::ArrayRef<std::string> features) {
+  uint64_t bits = 0;
+  for (unsigned i = 0; i < fmt::kCpuFeatureCount; ++i)
+    if (llvm::is_contained(features, fmt::kCpuFeatures[i].name))
+      bits |= uint64_t(1) << i;
+  return bits;
+}
+
+std::vector<std::string> s10::target::cpuFeatureNames(uint64_t bits) {
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < fmt::kCpuFeatureCount; ++i)
+    if (bits >> i & 1)
+      names.push_back(fmt::kCpuFeatures[i].name);
+  return names;
 }

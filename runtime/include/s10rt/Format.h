@@ -198,12 +198,46 @@ static_assert(sizeof(KernelRecord) == 16, "kernel record is 16 bytes");
 /// object at `codeOffset` (from the start of the section) of `codeSize`.
 struct KernelsHeader {
   uint32_t count;
-  uint32_t reserved;
+  uint32_t reserved; // cuda: the cubin's chip (90 for sm_90)
   uint64_t codeOffset;
   uint64_t codeSize;
-  uint64_t reserved1;
+  /// cpu: the x86-64 features the code object may use, bit i for
+  /// kCpuFeatures[i]; the loader refuses it on a CPU without them.
+  uint64_t cpuFeatures;
 };
 static_assert(sizeof(KernelsHeader) == 32, "kernels header is 32 bytes");
+
+/// An x86-64 feature, named as LLVM names it, and where cpuid reports it:
+/// bit `bit` of register `reg` (0-3: eax, ebx, ecx, edx) of leaf `leaf`,
+/// subleaf `subleaf`. The AVX and AVX-512 ones also need the OS to save
+/// their registers (XCR0).
+struct CpuFeatureInfo {
+  const char *name;
+  uint32_t leaf, subleaf;
+  uint8_t reg, bit;
+};
+
+/// KernelsHeader::cpuFeatures bit i is kCpuFeatures[i]. Append only.
+inline constexpr CpuFeatureInfo kCpuFeatures[] = {
+    {"sse3", 1, 0, 2, 0},          {"ssse3", 1, 0, 2, 9},
+    {"fma", 1, 0, 2, 12},          {"sse4.1", 1, 0, 2, 19},
+    {"sse4.2", 1, 0, 2, 20},       {"movbe", 1, 0, 2, 22},
+    {"popcnt", 1, 0, 2, 23},       {"avx", 1, 0, 2, 28},
+    {"f16c", 1, 0, 2, 29},         {"bmi", 7, 0, 1, 3},
+    {"avx2", 7, 0, 1, 5},          {"bmi2", 7, 0, 1, 8},
+    {"avx512f", 7, 0, 1, 16},      {"avx512dq", 7, 0, 1, 17},
+    {"avx512ifma", 7, 0, 1, 21},   {"avx512cd", 7, 0, 1, 28},
+    {"avx512bw", 7, 0, 1, 30},     {"avx512vl", 7, 0, 1, 31},
+    {"avx512vbmi", 7, 0, 2, 1},    {"avx512vbmi2", 7, 0, 2, 6},
+    {"gfni", 7, 0, 2, 8},          {"vaes", 7, 0, 2, 9},
+    {"vpclmulqdq", 7, 0, 2, 10},   {"avx512vnni", 7, 0, 2, 11},
+    {"avx512bitalg", 7, 0, 2, 12}, {"avx512vpopcntdq", 7, 0, 2, 14},
+    {"avx512fp16", 7, 0, 3, 23},   {"avxvnni", 7, 1, 0, 4},
+    {"avx512bf16", 7, 1, 0, 5},    {"lzcnt", 0x80000001u, 0, 2, 5},
+};
+inline constexpr unsigned kCpuFeatureCount =
+    sizeof(kCpuFeatures) / sizeof(kCpuFeatures[0]);
+static_assert(kCpuFeatureCount <= 64, "cpu features fit 64 bits");
 
 /// FNV-1a over little-endian 64-bit words (the last one zero-padded): fast
 /// enough to verify gigabytes at open, and any flipped bit changes it.

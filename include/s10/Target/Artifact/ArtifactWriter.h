@@ -16,6 +16,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace s10::target {
 
@@ -35,7 +36,16 @@ struct ArtifactOptions {
   /// step must name its kernel (the GpuKernelBuilder.h ABIs).
   bool cuda = false;
   uint32_t cudaChip = 0;
+  /// A CPU code object: the x86-64 features it may use, as
+  /// cpuFeatureBits() gives them.
+  uint64_t cpuFeatures = 0;
 };
+
+/// The artifact's bits (s10rt::format::kCpuFeatures) for the LLVM x86
+/// feature names `features`; names it does not list are left out.
+uint64_t cpuFeatureBits(llvm::ArrayRef<std::string> features);
+/// The names of the bits set in `bits`, in bit order.
+std::vector<std::string> cpuFeatureNames(uint64_t bits);
 
 struct ArtifactSummary {
   uint64_t fileBytes = 0, weightBytes = 0, packedBytes = 0, codeBytes = 0;
