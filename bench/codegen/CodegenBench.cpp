@@ -9,8 +9,8 @@
 //
 //   s10-bench-codegen [cpu]
 //
-// With S10_BENCH_KEEP_SO=path the compiled shared object is also written
-// there (for llvm-objdump).
+// With S10_BENCH_KEEP_SO=path the compiled shared object is written there
+// and loaded from there (for llvm-objdump and perf annotate).
 //
 // Each time is the best of several blocks of calls, the generated kernel and
 // the reference alternating block by block, so that both see the same
@@ -209,7 +209,8 @@ void *compileAndLoad(std::vector<Entry> &entries, const std::string &cpu) {
     llvm::raw_fd_ostream os(keep, ec);
     os << so;
   }
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  const char *keep = getenv("S10_BENCH_KEEP_SO");
+  void *handle = dlopen(keep ? keep : path.c_str(), RTLD_NOW | RTLD_LOCAL);
   llvm::sys::fs::remove(path);
   if (!handle) {
     std::fprintf(stderr, "dlopen: %s\n", dlerror());

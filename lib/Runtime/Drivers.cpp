@@ -79,7 +79,9 @@ s10::runtime::evaluatePerplexity(Executor &exec, ArrayRef<int64_t> ids,
   for (int64_t w = 0; w < windows; ++w) {
     ArrayRef<int64_t> win = ids.slice(w * opts.seqlen, opts.seqlen);
     Tensor input = Tensor::i64({1, opts.seqlen}, win);
+    auto tf = Clock::now();
     auto outs = exec.run({input});
+    res.forwardSeconds += secondsSince(tf);
     if (!outs)
       return makeError("window " + Twine(w) + ": " +
                        toString(outs.takeError()));
@@ -109,6 +111,10 @@ s10::runtime::evaluatePerplexity(Executor &exec, ArrayRef<int64_t> ids,
   res.perplexity = std::exp(res.meanNll);
   res.tokensPerSecond =
       res.seconds > 0 ? double(windows * opts.seqlen) / res.seconds : 0;
+  res.forwardTokensPerSecond =
+      res.forwardSeconds > 0
+          ? double(windows * opts.seqlen) / res.forwardSeconds
+          : 0;
   return res;
 }
 

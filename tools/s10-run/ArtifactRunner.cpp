@@ -447,7 +447,7 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
     if (o.maxWindows > 0)
       windows = std::min(windows, o.maxWindows);
     std::vector<float> logits(size_t(o.seqlen) * vocab);
-    double total = 0, lastReport = -1;
+    double total = 0, lastReport = -1, prefillSecs = 0;
     long long predicted = 0;
     bool tty = isatty(2);
     auto t0 = Clock::now();
@@ -458,9 +458,11 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
           return fail("token id " + std::to_string(win[t]) +
                       " is outside the model's vocabulary");
       s10_session_reset(session.get());
+      auto tf = Clock::now();
       if (s10_status_t s = s10_session_prefill(session.get(), win,
                                                size_t(o.seqlen), logits.data()))
         return fail("window " + std::to_string(w) + ": " + message(s));
+      prefillSecs += since(tf);
       // Per-row NLLs on the session's thread count, summed in row order so
       // the result does not depend on it.
       std::vector<double> rowNll(size_t(o.seqlen - 1));
@@ -521,6 +523,9 @@ int s10::tools::runArtifact(int argc, char **argv, const std::string &model) {
           ",\n  \"predicted_tokens\": " + std::to_string(predicted) +
           ",\n  \"seconds\": " + num(secs) +
           ",\n  \"tokens_per_second\": " + num(tps) +
+          ",\n  \"prefill_seconds\": " + num(prefillSecs) +
+          ",\n  \"prefill_tokens_per_second\": " +
+          num(prefillSecs > 0 ? double(windows * o.seqlen) / prefillSecs : 0) +
           ",\n  \"threads\": " + std::to_string(threads) +
           ",\n  \"artifact\": " + jsonEscape(o.model) +
           ",\n  \"runtime\": " + jsonEscape(s10_runtime_version()) + "\n}\n";

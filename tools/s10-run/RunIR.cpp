@@ -376,6 +376,8 @@ s10_run_ir_main(int argc, char **argv) {
                      {"predicted_tokens", res->predicted},
                      {"seconds", res->seconds},
                      {"tokens_per_second", res->tokensPerSecond},
+                     {"prefill_seconds", res->forwardSeconds},
+                     {"prefill_tokens_per_second", res->forwardTokensPerSecond},
                      {"threads", int64_t((*exec)->getThreadPool().size())},
                      {"blas", getBlasCoreName()}};
       if (Error e = writeJson(jsonPath, std::move(o)))

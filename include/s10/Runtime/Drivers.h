@@ -35,6 +35,9 @@ struct PerplexityResult {
   double seconds = 0;
   /// Tokens run through the model per second (windows * seqlen / seconds).
   double tokensPerSecond = 0;
+  /// The seconds of the forward passes alone (no scoring), and the tokens
+  /// per second of those: the prefill speed.
+  double forwardSeconds = 0, forwardTokensPerSecond = 0;
 };
 
 /// Non-overlapping windows of `seqlen` tokens (the tail dropped), each run
