@@ -104,8 +104,7 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
           return success();
         }};
   }
-  if (cuda) {
-    // On the GPU every op of the plan is a kernel.
+  {
     if (auto emb = dyn_cast<sq::EmbeddingOp>(op)) {
       auto tt = dyn_cast<RankedTensorType>(emb.getTable().getType());
       std::optional<DenseType> dt =
@@ -117,8 +116,11 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
       DenseType t = *dt;
       return Request{embeddingKernelName(vocab, hidden, t),
                      [=](OpBuilder &b, Location loc) {
-                       return LogicalResult(
-                           buildGpuEmbeddingKernel(b, loc, vocab, hidden, t));
+                       if (cuda)
+                         return LogicalResult(
+                             buildGpuEmbeddingKernel(b, loc, vocab, hidden, t));
+                       buildEmbeddingKernel(b, loc, vocab, hidden, t);
+                       return success();
                      }};
     }
     if (auto rot = dyn_cast<sq::RotaryOp>(op)) {
@@ -127,9 +129,15 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
         return std::nullopt;
       return Request{
           rotaryKernelName(heads, dim), [=](OpBuilder &b, Location loc) {
-            return LogicalResult(buildGpuRotaryKernel(b, loc, heads, dim));
+            if (cuda)
+              return LogicalResult(buildGpuRotaryKernel(b, loc, heads, dim));
+            buildRotaryKernel(b, loc, heads, dim);
+            return success();
           }};
     }
+  }
+  if (cuda) {
+    // On the GPU every op of the plan is a kernel.
     if (auto att = dyn_cast<sq::AttentionOp>(op)) {
       int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
               d = att.getHeadDim();

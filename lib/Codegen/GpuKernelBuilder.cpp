@@ -392,17 +392,6 @@ gpu::GPUFuncOp s10::codegen::buildGpuBinaryKernel(OpBuilder &b, Location loc,
   return fn;
 }
 
-std::string s10::codegen::embeddingKernelName(int64_t vocab, int64_t hidden,
-                                              DenseType table) {
-  return "s10_embedding_" +
-         std::string(table == DenseType::F16 ? "f16" : "f32") + "_" +
-         str(vocab) + "x" + str(hidden);
-}
-
-std::string s10::codegen::rotaryKernelName(int64_t heads, int64_t headDim) {
-  return "s10_rotary_h" + str(heads) + "_d" + str(headDim);
-}
-
 std::string s10::codegen::attentionKernelName(int64_t heads, int64_t kvHeads,
                                               int64_t headDim, float scale) {
   return "s10_attention_h" + str(heads) + "_kv" + str(kvHeads) + "_d" +

@@ -163,6 +163,17 @@ std::string s10::codegen::rmsNormKernelName(int64_t width, double eps,
          str(width) + "_eps" + identDouble(eps);
 }
 
+std::string s10::codegen::embeddingKernelName(int64_t vocab, int64_t hidden,
+                                              DenseType table) {
+  return "s10_embedding_" +
+         std::string(table == DenseType::F16 ? "f16" : "f32") + "_" +
+         str(vocab) + "x" + str(hidden);
+}
+
+std::string s10::codegen::rotaryKernelName(int64_t heads, int64_t headDim) {
+  return "s10_rotary_h" + str(heads) + "_d" + str(headDim);
+}
+
 std::string s10::codegen::binaryKernelName(BinaryKind kind) {
   return kind == BinaryKind::Add ? "s10_add" : "s10_swiglu";
 }
@@ -1502,6 +1513,134 @@ func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
          [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
            l.store(l.binary(kind, l.load(mem[0], i), l.load(mem[1], i)), mem[2],
                    i);
+           return {};
+         });
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+namespace {
+
+/// `arg`, a memref<1xT> pointer, as a memref<?xT> of `n` elements.
+Value sized(OpBuilder &b, Location loc, Value arg, Value n) {
+  auto t = cast<MemRefType>(arg.getType());
+  auto dyn = MemRefType::get({ShapedType::kDynamic}, t.getElementType());
+  return memref::ReinterpretCastOp::create(
+      b, loc, dyn, arg, OpFoldResult(b.getIndexAttr(0)),
+      ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+} // namespace
+
+func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
+                                                int64_t vocab, int64_t hidden,
+                                                DenseType table,
+                                                StringRef name) {
+  Ops o{b, loc};
+  bool f16 = table == DenseType::F16;
+  std::string sym =
+      name.empty() ? embeddingKernelName(vocab, hidden, table) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  func::FuncOp fn =
+      makeFunc(b, loc, sym,
+               {memref1D(vocab * hidden, f16 ? o.i16() : o.f32()),
+                memref1D(1, o.i32()), memref1D(1, o.f32()), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value tokens = o.toIndex(fn.getArgument(3));
+  Value ids = sized(b, loc, fn.getArgument(1), tokens);
+  Value y = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(hidden)));
+  Value w = fn.getArgument(0);
+  constexpr int64_t v = 8;
+  const int64_t full = hidden / v * v;
+  o.loop(o.idx(0), tokens, o.idx(1), {},
+         [&](Ops &l, Value t, ValueRange) -> SmallVector<Value> {
+           Value src = l.mul(l.toIndex(l.load(ids, t)), l.idx(hidden));
+           Value dst = l.mul(t, l.idx(hidden));
+           auto copy = [&](Ops &c, Value j, int64_t lanes) {
+             Value at = c.add(src, j);
+             Value val;
+             if (lanes == 1)
+               val = f16 ? c.halfToFloat(c.load(w, at)) : c.load(w, at);
+             else
+               val = f16 ? c.halfToFloat(c.vload(c.vec(c.i16(), lanes), w, at))
+                         : c.vload(c.vec(c.f32(), lanes), w, at);
+             if (lanes == 1)
+               c.store(val, y, c.add(dst, j));
+             else
+               c.vstore(val, y, c.add(dst, j));
+           };
+           l.loop(l.idx(0), l.idx(full), l.idx(v), {},
+                  [&](Ops &c, Value j, ValueRange) -> SmallVector<Value> {
+                    copy(c, j, v);
+                    return {};
+                  });
+           l.loop(l.idx(full), l.idx(hidden), l.idx(1), {},
+                  [&](Ops &c, Value j, ValueRange) -> SmallVector<Value> {
+                    copy(c, j, 1);
+                    return {};
+                  });
+           return {};
+         });
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+func::FuncOp s10::codegen::buildRotaryKernel(OpBuilder &b, Location loc,
+                                             int64_t heads, int64_t headDim,
+                                             StringRef name) {
+  Ops o{b, loc};
+  std::string sym =
+      name.empty() ? rotaryKernelName(heads, headDim) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  func::FuncOp fn = makeFunc(b, loc, sym, {one, one, one, one, o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  const int64_t half = headDim / 2, width = heads * headDim;
+  Value tokens = o.toIndex(fn.getArgument(4));
+  Value x = sized(b, loc, fn.getArgument(0), o.mul(tokens, o.idx(width)));
+  Value cs = sized(b, loc, fn.getArgument(1), o.mul(tokens, o.idx(half)));
+  Value sn = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(half)));
+  Value y = sized(b, loc, fn.getArgument(3), o.mul(tokens, o.idx(width)));
+  constexpr int64_t v = 8;
+  const int64_t full = half / v * v;
+  o.loop(o.idx(0), tokens, o.idx(1), {},
+         [&](Ops &l, Value t, ValueRange) -> SmallVector<Value> {
+           Value row = l.mul(t, l.idx(width)), trig = l.mul(t, l.idx(half));
+           auto pair = [&](Ops &c, Value base, Value i, int64_t lanes) {
+             auto ld = [&](Value mem, Value at) {
+               return lanes == 1 ? c.load(mem, at)
+                                 : c.vload(c.vec(c.f32(), lanes), mem, at);
+             };
+             auto st = [&](Value val, Value at) {
+               if (lanes == 1)
+                 c.store(val, y, at);
+               else
+                 c.vstore(val, y, at);
+             };
+             Value a1 = c.add(base, i), a2 = c.add(a1, c.idx(half));
+             Value x1 = ld(x, a1), x2 = ld(x, a2);
+             Value cv = ld(cs, c.add(trig, i)), sv = ld(sn, c.add(trig, i));
+             // Separate products and sums, as the interpreter rounds them.
+             st(c.sub(c.mul(x1, cv), c.mul(x2, sv)), a1);
+             st(c.add(c.mul(x2, cv), c.mul(x1, sv)), a2);
+           };
+           l.loop(l.idx(0), l.idx(heads), l.idx(1), {},
+                  [&](Ops &hl, Value h, ValueRange) -> SmallVector<Value> {
+                    Value base = hl.add(row, hl.mul(h, hl.idx(headDim)));
+                    hl.loop(
+                        hl.idx(0), hl.idx(full), hl.idx(v), {},
+                        [&](Ops &c, Value i, ValueRange) -> SmallVector<Value> {
+                          pair(c, base, i, v);
+                          return {};
+                        });
+                    hl.loop(
+                        hl.idx(full), hl.idx(half), hl.idx(1), {},
+                        [&](Ops &c, Value i, ValueRange) -> SmallVector<Value> {
+                          pair(c, base, i, 1);
+                          return {};
+                        });
+                    return {};
+                  });
            return {};
          });
   func::ReturnOp::create(b, loc);

@@ -213,6 +213,10 @@ const char *abiName(uint32_t abi) {
     return "rms_norm_row";
   case KernelAbi::Binary:
     return "binary";
+  case KernelAbi::Embedding:
+    return "embedding";
+  case KernelAbi::Rotary:
+    return "rotary";
   case KernelAbi::GpuGemv:
     return "gpu_gemv";
   case KernelAbi::GpuRMSNorm:
@@ -245,11 +249,11 @@ bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
     abi = cuda ? KernelAbi::GpuBinary : KernelAbi::Binary;
     return true;
   case OpCode::Embedding:
-    abi = KernelAbi::GpuEmbedding;
-    return cuda;
+    abi = cuda ? KernelAbi::GpuEmbedding : KernelAbi::Embedding;
+    return true;
   case OpCode::Rotary:
-    abi = KernelAbi::GpuRotary;
-    return cuda;
+    abi = cuda ? KernelAbi::GpuRotary : KernelAbi::Rotary;
+    return true;
   case OpCode::Attention:
     abi = KernelAbi::GpuAttention;
     return cuda;
@@ -617,7 +621,7 @@ void Loader::readKernels() {
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
                               k.abi <= uint32_t(KernelAbi::GpuKvAppend)
-                        : k.abi >= 1 && k.abi <= 3;
+                        : k.abi >= 1 && k.abi <= 5;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
            (m.cuda ? "cuda" : "cpu-x86_64") + " artifact");

@@ -80,6 +80,10 @@ using GemvFn = void (*)(const uint8_t *, const float *, float *, int64_t,
                         int64_t);
 using RMSNormRowFn = void (*)(const float *, const uint8_t *, float *);
 using BinaryFn = void (*)(const float *, const float *, float *, int64_t);
+using EmbeddingFn = void (*)(const uint8_t *, const int32_t *, float *,
+                             int64_t);
+using RotaryFn = void (*)(const float *, const float *, const float *, float *,
+                          int64_t);
 
 /// A checked step of the plan with its operands resolved.
 struct Step {

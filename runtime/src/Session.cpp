@@ -217,6 +217,10 @@ void Session::embedding(const Step &s, const int32_t *ids, int64_t tokens) {
   const Matrix &table = model_->matrices[size_t(s.matrix)];
   int64_t w = table.in;
   float *y = buffer(s.out);
+  if (s.fn) {
+    reinterpret_cast<EmbeddingFn>(s.fn)(table.data, ids, y, tokens);
+    return;
+  }
   for (int64_t t = 0; t < tokens; ++t) {
     // Ids were checked against the vocab, the table's row count.
     int64_t row = ids[t];
@@ -379,6 +383,13 @@ void Session::rotary(const Step &s, int64_t tokens) {
   float *y = buffer(s.out);
   int64_t pos0 = int64_t(length_);
   auto rows = [&](int64_t t0, int64_t t1) {
+    if (s.fn) {
+      int64_t p = pos0 + t0;
+      reinterpret_cast<RotaryFn>(s.fn)(x + t0 * w, table.cos.data() + p * half,
+                                       table.sin.data() + p * half, y + t0 * w,
+                                       t1 - t0);
+      return;
+    }
     for (int64_t t = t0; t < t1; ++t) {
       int64_t p = pos0 + t;
       kernels::rotaryRow(x + t * w, heads, dim, table.cos.data() + p * half,

@@ -365,6 +365,102 @@ TEST(CodegenKernels, RMSNormRow) {
   }
 }
 
+/// a * b rounded to f32 on its own (no fused multiply-add).
+float product(float a, float b) {
+  volatile float p = a * b;
+  return p;
+}
+
+TEST(CodegenKernels, Embedding) {
+  // f16 tables with zero, subnormals, the largest value, Inf and NaN; f32;
+  // widths with and without a tail of the 8-lane loop.
+  struct EmbCase {
+    int64_t vocab, hidden;
+    DenseType type;
+  };
+  std::vector<EmbCase> cases = {{50, 384, DenseType::F16},
+                                {7, 13, DenseType::F16},
+                                {9, 20, DenseType::F32}};
+  Library lib([&](OpBuilder &b, Location loc) {
+    for (const EmbCase &c : cases)
+      buildEmbeddingKernel(b, loc, c.vocab, c.hidden, c.type);
+  });
+  ASSERT_TRUE(lib.loaded());
+  using EmbeddingFn =
+      void (*)(const uint8_t *, const int32_t *, float *, int64_t);
+  const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x7bff,
+                               0x7c00, 0xfc00, 0x7e01, 0x3c00, 0xc500};
+  for (const EmbCase &c : cases) {
+    auto fn =
+        lib.get<EmbeddingFn>(embeddingKernelName(c.vocab, c.hidden, c.type));
+    ASSERT_TRUE(fn);
+    bool f16 = c.type == DenseType::F16;
+    size_t n = size_t(c.vocab * c.hidden);
+    std::vector<float> want(n);
+    std::vector<uint8_t> table(n * (f16 ? 2 : 4));
+    std::vector<float> r = randomVector(n, uint32_t(c.hidden));
+    for (size_t k = 0; k < n; ++k) {
+      if (f16) {
+        uint16_t h = k % 7 == 3 ? specials[k % 10] : floatToHalf(r[k]);
+        std::memcpy(table.data() + 2 * k, &h, 2);
+        want[k] = halfToFloat(h);
+      } else {
+        std::memcpy(table.data() + 4 * k, &r[k], 4);
+        want[k] = r[k];
+      }
+    }
+    std::vector<int32_t> ids = {int32_t(c.vocab - 1), 0, 3, 3, 1};
+    std::vector<float> y(ids.size() * size_t(c.hidden) + 1, 12345.0f);
+    fn(table.data(), ids.data(), y.data(), int64_t(ids.size()));
+    for (size_t t = 0; t < ids.size(); ++t)
+      EXPECT_EQ(std::memcmp(y.data() + t * size_t(c.hidden),
+                            want.data() + size_t(ids[t] * c.hidden),
+                            size_t(c.hidden) * 4),
+                0)
+          << embeddingKernelName(c.vocab, c.hidden, c.type) << " token " << t;
+    EXPECT_EQ(y.back(), 12345.0f);
+  }
+}
+
+TEST(CodegenKernels, Rotary) {
+  // Half widths with and without a tail of the 8-lane loop; in place too.
+  struct RotCase {
+    int64_t heads, dim;
+  };
+  std::vector<RotCase> cases = {{6, 64}, {3, 6}, {2, 36}};
+  Library lib([&](OpBuilder &b, Location loc) {
+    for (const RotCase &c : cases)
+      buildRotaryKernel(b, loc, c.heads, c.dim);
+  });
+  ASSERT_TRUE(lib.loaded());
+  using RotaryFn =
+      void (*)(const float *, const float *, const float *, float *, int64_t);
+  for (const RotCase &c : cases) {
+    auto fn = lib.get<RotaryFn>(rotaryKernelName(c.heads, c.dim));
+    ASSERT_TRUE(fn);
+    const int64_t tokens = 5, half = c.dim / 2, w = c.heads * c.dim;
+    std::vector<float> x = randomVector(size_t(tokens * w), 3);
+    std::vector<float> cs = randomVector(size_t(tokens * half), 4);
+    std::vector<float> sn = randomVector(size_t(tokens * half), 5);
+    std::vector<float> want(x.size());
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t i = 0; i < half; ++i) {
+          size_t a1 = size_t(t * w + h * c.dim + i), a2 = a1 + size_t(half);
+          float co = cs[size_t(t * half + i)], si = sn[size_t(t * half + i)];
+          want[a1] = product(x[a1], co) - product(x[a2], si);
+          want[a2] = product(x[a2], co) + product(x[a1], si);
+        }
+    std::vector<float> y(x.size(), 12345.0f);
+    fn(x.data(), cs.data(), sn.data(), y.data(), tokens);
+    EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0)
+        << rotaryKernelName(c.heads, c.dim);
+    fn(x.data(), cs.data(), sn.data(), x.data(), tokens);
+    EXPECT_EQ(std::memcmp(x.data(), want.data(), x.size() * 4), 0)
+        << rotaryKernelName(c.heads, c.dim) << " in place";
+  }
+}
+
 TEST(CodegenKernels, Binary) {
   Library lib([&](OpBuilder &b, Location loc) {
     buildBinaryKernel(b, loc, BinaryKind::Add);

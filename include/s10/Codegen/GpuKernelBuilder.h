@@ -76,8 +76,6 @@ mlir::gpu::GPUFuncOp buildGpuBinaryKernel(mlir::OpBuilder &b,
                                           mlir::Location loc, BinaryKind kind,
                                           llvm::StringRef name = {});
 
-std::string embeddingKernelName(int64_t vocab, int64_t hidden, DenseType table);
-std::string rotaryKernelName(int64_t heads, int64_t headDim);
 std::string kvAppendKernelName(int64_t kvWidth);
 std::string attentionKernelName(int64_t heads, int64_t kvHeads, int64_t headDim,
                                 float scale);

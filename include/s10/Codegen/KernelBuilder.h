@@ -12,6 +12,10 @@
 //   Decode      void(const uint8_t *w, float *out, int64_t row)
 //   RMSNormRow  void(const float *x, const uint8_t *w, float *y)
 //   Binary      void(const float *a, const float *b, float *y, int64_t n)
+//   Embedding   void(const uint8_t *table, const int32_t *ids, float *y,
+//                    int64_t tokens)             y[t] = table row ids[t]
+//   Rotary      void(const float *x, const float *cos, const float *sin,
+//                    float *y, int64_t tokens)   cos, sin: [tokens][dim / 2]
 //
 // Packed weights are decoded from their bytes by PackedDecoder, the single
 // emitter of the layouts of s10/Quant/Layout.h: it reads part offsets and row
@@ -34,7 +38,13 @@
 namespace s10::codegen {
 
 /// The kernel ABIs, numbered as KernelAbi of the artifact format.
-enum class KernelAbi : uint32_t { Gemv = 1, RMSNormRow = 2, Binary = 3 };
+enum class KernelAbi : uint32_t {
+  Gemv = 1,
+  RMSNormRow = 2,
+  Binary = 3,
+  Embedding = 4,
+  Rotary = 5
+};
 
 /// Element type of a dense weight.
 enum class DenseType : uint8_t { F16, F32 };
@@ -73,6 +83,9 @@ std::string gemvKernelName(const GemvWeight &w);
 std::string decodeKernelName(const GemvWeight &w);
 std::string rmsNormKernelName(int64_t width, double eps, DenseType weight);
 std::string binaryKernelName(BinaryKind kind);
+/// Also the names of the CUDA kernels of these ops (GpuKernelBuilder.h).
+std::string embeddingKernelName(int64_t vocab, int64_t hidden, DenseType table);
+std::string rotaryKernelName(int64_t heads, int64_t headDim);
 
 /// The builders create a public func.func at the insertion point of `b`
 /// (named by the functions above unless `name` is given). The weight-based
@@ -91,6 +104,17 @@ mlir::func::FuncOp buildRMSNormRowKernel(mlir::OpBuilder &b, mlir::Location loc,
                                          llvm::StringRef name = {});
 mlir::func::FuncOp buildBinaryKernel(mlir::OpBuilder &b, mlir::Location loc,
                                      BinaryKind kind,
+                                     llvm::StringRef name = {});
+/// Rows of a [vocab, hidden] table; the caller checks the ids.
+mlir::func::FuncOp buildEmbeddingKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                        int64_t vocab, int64_t hidden,
+                                        DenseType table,
+                                        llvm::StringRef name = {});
+/// Rotate-half RoPE of `heads` heads of `headDim` per token, in f32 as the
+/// interpreter rounds it (x1 c - x2 s, x2 c + x1 s, no fused multiply-add);
+/// x may equal y.
+mlir::func::FuncOp buildRotaryKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                     int64_t heads, int64_t headDim,
                                      llvm::StringRef name = {});
 
 /// Mixed kinds with chunk-aligned groups and at most 8192 inputs compute

@@ -292,6 +292,10 @@ std::optional<fmt::KernelAbi> cpuAbi(fmt::OpCode op) {
   case fmt::OpCode::Add:
   case fmt::OpCode::SwiGLU:
     return fmt::KernelAbi::Binary;
+  case fmt::OpCode::Embedding:
+    return fmt::KernelAbi::Embedding;
+  case fmt::OpCode::Rotary:
+    return fmt::KernelAbi::Rotary;
   default:
     return std::nullopt;
   }

@@ -167,6 +167,13 @@ enum class KernelAbi : uint32_t {
   RMSNormRow = 2,
   /// void(const float *a, const float *b, float *y, int64_t n)
   Binary = 3,
+  /// void(const uint8_t *table, const int32_t *ids, float *y, int64_t n):
+  /// rows ids[t] of the table for t < n (the ids are checked first).
+  Embedding = 4,
+  /// void(const float *x, const float *cos, const float *sin, float *y,
+  ///      int64_t n): rotate-half RoPE of n tokens, cos and sin [n][dim/2]
+  /// from the token's position on.
+  Rotary = 5,
   // CUDA kernels (lib/Codegen/GpuKernelBuilder.h, docs/cuda.md); every
   // argument is a device pointer or an int64_t.
   /// (w, x, y, tokens): y[t] = W x[t].
