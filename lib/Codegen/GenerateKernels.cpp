@@ -136,6 +136,18 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
           }};
     }
   }
+  if (auto att = dyn_cast<sq::AttentionOp>(op); att && !cuda) {
+    int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
+            d = att.getHeadDim();
+    float scale = float(att.getScale().convertToDouble());
+    if (!att.getCausal() || h <= 0 || kv <= 0 || d <= 0 || h % kv)
+      return std::nullopt;
+    return Request{attendKernelName(d, kv * d, scale),
+                   [=](OpBuilder &b, Location loc) {
+                     buildAttendKernel(b, loc, d, kv * d, scale);
+                     return success();
+                   }};
+  }
   if (cuda) {
     // On the GPU every op of the plan is a kernel.
     if (auto att = dyn_cast<sq::AttentionOp>(op)) {

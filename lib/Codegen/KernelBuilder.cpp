@@ -34,6 +34,8 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <limits>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -172,6 +174,12 @@ std::string s10::codegen::embeddingKernelName(int64_t vocab, int64_t hidden,
 
 std::string s10::codegen::rotaryKernelName(int64_t heads, int64_t headDim) {
   return "s10_rotary_h" + str(heads) + "_d" + str(headDim);
+}
+
+std::string s10::codegen::attendKernelName(int64_t headDim, int64_t kvWidth,
+                                           float scale) {
+  return "s10_attend_d" + str(headDim) + "_kv" + str(kvWidth) + "_s" +
+         identDouble(double(scale));
 }
 
 std::string s10::codegen::binaryKernelName(BinaryKind kind) {
@@ -1643,6 +1651,130 @@ func::FuncOp s10::codegen::buildRotaryKernel(OpBuilder &b, Location loc,
                   });
            return {};
          });
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+func::FuncOp s10::codegen::buildAttendKernel(OpBuilder &b, Location loc,
+                                             int64_t headDim, int64_t kvWidth,
+                                             float scale, StringRef name) {
+  Ops o{b, loc};
+  std::string sym =
+      name.empty() ? attendKernelName(headDim, kvWidth, scale) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  func::FuncOp fn =
+      makeFunc(b, loc, sym,
+               {one, one, one, one, one, o.i64(), o.i64(), o.i64(), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  constexpr int64_t kb = kAttendKeyBlock, v = 16;
+  const int64_t dim = headDim;
+  Value rows = o.toIndex(fn.getArgument(5));
+  Value qStride = o.toIndex(fn.getArgument(6));
+  Value n0 = o.toIndex(fn.getArgument(7)), inc = o.toIndex(fn.getArgument(8));
+  // The longest row's positions, and whole key blocks of them.
+  Value nMax = o.add(n0, o.mul(o.sub(rows, o.idx(1)), inc));
+  Value blocks = o.divu(o.add(nMax, o.idx(kb - 1)), o.idx(kb));
+  Value span = o.add(o.mul(o.sub(rows, o.idx(1)), qStride), o.idx(dim));
+  Value q = sized(b, loc, fn.getArgument(0), span);
+  Value keys =
+      sized(b, loc, fn.getArgument(1), o.mul(blocks, o.idx(kb * kvWidth)));
+  Value vals =
+      sized(b, loc, fn.getArgument(2),
+            o.add(o.mul(o.sub(nMax, o.idx(1)), o.idx(kvWidth)), o.idx(dim)));
+  Value out = sized(b, loc, fn.getArgument(3), span);
+  Value scores = sized(b, loc, fn.getArgument(4), o.mul(blocks, o.idx(kb)));
+  VectorType vt = o.vec(o.f32(), v);
+  Value zero = o.f32c(0.0f, vt);
+  const int64_t dimFull = dim / v * v;
+  float ninf = -std::numeric_limits<float>::infinity();
+
+  o.loop(
+      o.idx(0), rows, o.idx(1), {},
+      [&](Ops &l, Value r, ValueRange) -> SmallVector<Value> {
+        Value n = l.add(n0, l.mul(r, inc));
+        Value qr = l.mul(r, qStride);
+        // Scores of whole blocks: 16 positions at a time, the sum over the
+        // head's channels of q[c] times the key row c of the block.
+        Value nb = l.divu(l.add(n, l.idx(kb - 1)), l.idx(kb));
+        l.loop(
+            l.idx(0), nb, l.idx(1), {},
+            [&](Ops &bl, Value blk, ValueRange) -> SmallVector<Value> {
+              Value base = bl.mul(blk, bl.idx(kb * kvWidth));
+              for (int64_t j = 0; j < kb; j += v) {
+                Value acc = bl.loop(
+                    bl.idx(0), bl.idx(dim), bl.idx(1), {zero},
+                    [&](Ops &cl, Value c, ValueRange a) -> SmallVector<Value> {
+                      Value qc = cl.splat(cl.load(q, cl.add(qr, c)), v);
+                      Value at = cl.add(
+                          base, cl.add(cl.mul(c, cl.idx(kb)), cl.idx(j)));
+                      return {cl.fma(qc, cl.vload(vt, keys, at), a[0])};
+                    })[0];
+                bl.vstore(bl.mul(acc, bl.f32c(scale, vt)), scores,
+                          bl.add(bl.mul(blk, bl.idx(kb)), bl.idx(j)));
+              }
+              return {};
+            });
+        // Softmax over [0, n): whole vectors, then the tail one at a time.
+        Value full = l.mul(l.divu(n, l.idx(v)), l.idx(v));
+        Value mv =
+            l.loop(l.idx(0), full, l.idx(v), {l.f32c(ninf, vt)},
+                   [&](Ops &sl, Value j, ValueRange a) -> SmallVector<Value> {
+                     Value x = sl.vload(vt, scores, j);
+                     return {arith::MaximumFOp::create(sl.b, sl.loc, a[0], x)};
+                   })[0];
+        Value m = vector::ReductionOp::create(
+            l.b, l.loc, vector::CombiningKind::MAXIMUMF, mv);
+        m = l.loop(full, n, l.idx(1), {m},
+                   [&](Ops &sl, Value j, ValueRange a) -> SmallVector<Value> {
+                     return {arith::MaximumFOp::create(sl.b, sl.loc, a[0],
+                                                       sl.load(scores, j))};
+                   })[0];
+        Value mvec = l.splat(m, v);
+        Value sv =
+            l.loop(l.idx(0), full, l.idx(v), {zero},
+                   [&](Ops &sl, Value j, ValueRange a) -> SmallVector<Value> {
+                     Value e = sl.exp(sl.sub(sl.vload(vt, scores, j), mvec));
+                     sl.vstore(e, scores, j);
+                     return {sl.add(a[0], e)};
+                   })[0];
+        Value sum = l.reduceAdd(sv);
+        sum = l.loop(full, n, l.idx(1), {sum},
+                     [&](Ops &sl, Value j, ValueRange a) -> SmallVector<Value> {
+                       Value e = sl.exp(sl.sub(sl.load(scores, j), m));
+                       sl.store(e, scores, j);
+                       return {sl.add(a[0], e)};
+                     })[0];
+        Value invSum = l.divf(l.f32c(1.0f), sum);
+        // out = (sum over positions of e_j v_j) / sum, whole vectors of the
+        // head's channels, then a tail.
+        SmallVector<Value> init(size_t(dimFull / v), zero);
+        SmallVector<Value> acc = l.loop(
+            l.idx(0), n, l.idx(1), init,
+            [&](Ops &pl, Value j, ValueRange a) -> SmallVector<Value> {
+              Value e = pl.splat(pl.load(scores, j), v);
+              Value row = pl.mul(j, pl.idx(kvWidth));
+              SmallVector<Value> next;
+              for (int64_t c = 0; c < dimFull; c += v)
+                next.push_back(pl.fma(
+                    e, pl.vload(vt, vals, pl.add(row, pl.idx(c))), a[c / v]));
+              return next;
+            });
+        // Every score of the row is read: out may now overwrite q.
+        for (int64_t c = 0; c < dimFull; c += v)
+          l.vstore(l.mul(acc[c / v], l.splat(invSum, v)), out,
+                   l.add(qr, l.idx(c)));
+        for (int64_t c = dimFull; c < dim; ++c) {
+          Value t = l.loop(
+              l.idx(0), n, l.idx(1), {l.f32c(0.0f)},
+              [&](Ops &pl, Value j, ValueRange a) -> SmallVector<Value> {
+                Value at = pl.add(pl.mul(j, pl.idx(kvWidth)), pl.idx(c));
+                return {pl.fma(pl.load(scores, j), pl.load(vals, at), a[0])};
+              })[0];
+          l.store(l.mul(t, invSum), out, l.add(qr, l.idx(c)));
+        }
+        return {};
+      });
   func::ReturnOp::create(b, loc);
   return fn;
 }

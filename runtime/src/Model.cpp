@@ -217,6 +217,8 @@ const char *abiName(uint32_t abi) {
     return "embedding";
   case KernelAbi::Rotary:
     return "rotary";
+  case KernelAbi::Attend:
+    return "attend";
   case KernelAbi::GpuGemv:
     return "gpu_gemv";
   case KernelAbi::GpuRMSNorm:
@@ -255,8 +257,8 @@ bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
     abi = cuda ? KernelAbi::GpuRotary : KernelAbi::Rotary;
     return true;
   case OpCode::Attention:
-    abi = KernelAbi::GpuAttention;
-    return cuda;
+    abi = cuda ? KernelAbi::GpuAttention : KernelAbi::Attend;
+    return true;
   }
   return false;
 }
@@ -621,7 +623,7 @@ void Loader::readKernels() {
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
                               k.abi <= uint32_t(KernelAbi::GpuKvAppend)
-                        : k.abi >= 1 && k.abi <= 5;
+                        : k.abi >= 1 && k.abi <= 6;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
            (m.cuda ? "cuda" : "cpu-x86_64") + " artifact");

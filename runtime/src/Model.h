@@ -84,6 +84,8 @@ using EmbeddingFn = void (*)(const uint8_t *, const int32_t *, float *,
                              int64_t);
 using RotaryFn = void (*)(const float *, const float *, const float *, float *,
                           int64_t);
+using AttendFn = void (*)(const float *, const float *, const float *, float *,
+                          float *, int64_t, int64_t, int64_t, int64_t);
 
 /// A checked step of the plan with its operands resolved.
 struct Step {

@@ -26,8 +26,8 @@ constexpr int64_t kPanel = 64;
 constexpr int64_t kGemmTokens = 4;
 /// Queries of one head attended together in a chunk.
 constexpr int64_t kQueryRows = 32;
-/// Positions per block of the key cache.
-constexpr int64_t kKeyBlock = 64;
+/// Positions per block of the key cache (the Attend kernels' layout).
+constexpr int64_t kKeyBlock = format::kAttendKeyBlock;
 /// Elementwise work below this many floats runs on the calling thread: a
 /// dispatch costs more than it saves.
 constexpr int64_t kParallelFloats = 32768;
@@ -447,8 +447,13 @@ void Session::attention(const Step &s, int64_t tokens) {
       int64_t perKv = (group + rowsPer - 1) / rowsPer;
       int64_t g = task / perKv, h0 = g * group + task % perKv * rowsPer;
       int64_t rows = std::min(rowsPer, (g + 1) * group - h0);
-      attendRows(s, g, q + h0 * dim, dim, out + h0 * dim, rows, pos0 + 1, 0,
-                 scores);
+      if (s.fn)
+        reinterpret_cast<AttendFn>(s.fn)(q + h0 * dim, kT + g * dim * kKeyBlock,
+                                         v + g * dim, out + h0 * dim, scores,
+                                         rows, dim, pos0 + 1, 0);
+      else
+        attendRows(s, g, q + h0 * dim, dim, out + h0 * dim, rows, pos0 + 1, 0,
+                   scores);
     }
   });
 }

@@ -70,13 +70,15 @@ func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>,
 }
 
 // CHECK-LABEL: func.func @gather_rotate
-func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>) -> (tensor<1x?x8xf16>, tensor<1x?x12xf16>) {
+func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: tensor<1x?x4xf16>) -> (tensor<1x?x8xf16>, tensor<1x?x12xf16>, tensor<1x?x12xf16>) {
   %t = arith.constant dense<0.5> : tensor<10x8xf16>
   // CHECK: squeeze.embedding {{.*}}s10.kernel = "s10_embedding_f16_10x8"
   %e = squeeze.embedding %ids, %t : (tensor<1x?xi64>, tensor<10x8xf16>) -> tensor<1x?x8xf16>
   // CHECK: squeeze.rotary {{.*}}s10.kernel = "s10_rotary_h3_d4"
   %r = squeeze.rotary %x {num_heads = 3 : i64, head_dim = 4 : i64, theta = 10000.0 : f64} : (tensor<1x?x12xf16>) -> tensor<1x?x12xf16>
-  return %e, %r : tensor<1x?x8xf16>, tensor<1x?x12xf16>
+  // CHECK: squeeze.attention {{.*}}s10.kernel = "s10_attend_d4_kv4_s0p5"
+  %a = squeeze.attention %r, %kv, %kv {causal, head_dim = 4 : i64, num_heads = 3 : i64, num_kv_heads = 1 : i64, scale = 0.5 : f64} : (tensor<1x?x12xf16>, tensor<1x?x4xf16>, tensor<1x?x4xf16>) -> tensor<1x?x12xf16>
+  return %e, %r, %a : tensor<1x?x8xf16>, tensor<1x?x12xf16>, tensor<1x?x12xf16>
 }
 
 // The kernels, one per distinct (ABI, shape, layout), with the signatures
@@ -99,8 +101,9 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>) -> (tens
 // CHECK: func.func @s10_add(
 // CHECK: func.func @s10_embedding_f16_10x8(%{{.*}}: memref<80xi16>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_rotary_h3_d4(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
+// CHECK: func.func @s10_attend_d4_kv4_s0p5(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-NOT: func.func
 
 // TWICE-COUNT-1: module @s10_kernels
-// TWICE-COUNT-11: func.func @s10_
+// TWICE-COUNT-12: func.func @s10_
 // TWICE-NOT: func.func @s10_

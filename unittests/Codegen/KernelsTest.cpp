@@ -23,6 +23,7 @@
 
 #include <dlfcn.h>
 #include <functional>
+#include <set>
 
 using namespace mlir;
 using namespace s10::codegen;
@@ -189,8 +190,9 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
       ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
       // The AVX-512 variant (masked sums) where it differs.
       w.avx512 = true;
-      if (usesMaskedSums(w))
+      if (usesMaskedSums(w)) {
         ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
+      }
     }
   });
   ASSERT_TRUE(lib.loaded());
@@ -458,6 +460,89 @@ TEST(CodegenKernels, Rotary) {
     fn(x.data(), cs.data(), sn.data(), x.data(), tokens);
     EXPECT_EQ(std::memcmp(x.data(), want.data(), x.size() * 4), 0)
         << rotaryKernelName(c.heads, c.dim) << " in place";
+  }
+}
+
+TEST(CodegenKernels, Attend) {
+  // Head widths with and without a tail of the 16-lane loops; rows that
+  // share positions (inc 0, decode of grouped heads) and causal rows (inc
+  // 1); positions across key blocks; out over q.
+  struct AttCase {
+    int64_t dim, kvWidth, rows, n0, inc;
+    float scale;
+  };
+  std::vector<AttCase> cases = {{64, 128, 3, 1, 0, 0.125f},
+                                {64, 128, 3, 70, 0, 0.125f},
+                                {20, 60, 4, 126, 1, 0.3f},
+                                {64, 64, 5, 60, 1, 0.125f}};
+  Library lib([&](OpBuilder &b, Location loc) {
+    std::set<std::string> built;
+    for (const AttCase &c : cases)
+      if (built.insert(attendKernelName(c.dim, c.kvWidth, c.scale)).second)
+        buildAttendKernel(b, loc, c.dim, c.kvWidth, c.scale);
+  });
+  ASSERT_TRUE(lib.loaded());
+  using AttendFn =
+      void (*)(const float *, const float *, const float *, float *, float *,
+               int64_t, int64_t, int64_t, int64_t);
+  const int64_t kb = kAttendKeyBlock;
+  uint32_t seed = 40;
+  for (const AttCase &c : cases) {
+    SCOPED_TRACE(attendKernelName(c.dim, c.kvWidth, c.scale) + " n0 " +
+                 std::to_string(c.n0));
+    auto fn = lib.get<AttendFn>(attendKernelName(c.dim, c.kvWidth, c.scale));
+    ASSERT_TRUE(fn);
+    int64_t n = c.n0 + (c.rows - 1) * c.inc, blocks = (n + kb - 1) / kb;
+    // The head's channels start at channel `off` of the cache rows.
+    int64_t off = c.kvWidth - c.dim, qStride = c.dim + 3;
+    std::vector<float> keys =
+        randomVector(size_t(blocks * kb * c.kvWidth), seed++);
+    std::vector<float> vals = randomVector(size_t(n * c.kvWidth), seed++);
+    std::vector<float> q = randomVector(size_t(c.rows * qStride), seed++);
+    auto key = [&](int64_t j, int64_t ch) {
+      return keys[size_t(j / kb * kb * c.kvWidth + (off + ch) * kb + j % kb)];
+    };
+    std::vector<double> want(size_t(c.rows * c.dim));
+    for (int64_t r = 0; r < c.rows; ++r) {
+      int64_t nr = c.n0 + r * c.inc;
+      std::vector<double> p(static_cast<size_t>(nr));
+      double m = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < nr; ++j) {
+        double d = 0;
+        for (int64_t ch = 0; ch < c.dim; ++ch)
+          d += double(q[size_t(r * qStride + ch)]) * key(j, ch);
+        p[size_t(j)] = d * c.scale;
+        m = std::max(m, p[size_t(j)]);
+      }
+      for (double &x : p) {
+        x = std::exp(x - m);
+        sum += x;
+      }
+      for (int64_t ch = 0; ch < c.dim; ++ch) {
+        double o = 0;
+        for (int64_t j = 0; j < nr; ++j)
+          o += p[size_t(j)] * vals[size_t(j * c.kvWidth + off + ch)];
+        want[size_t(r * c.dim + ch)] = o / sum;
+      }
+    }
+    std::vector<float> scores(size_t(blocks * kb), NAN);
+    std::vector<float> out(q.size(), 12345.0f);
+    for (bool inPlace : {false, true}) {
+      std::vector<float> qIn = q;
+      float *dst = inPlace ? qIn.data() : out.data();
+      fn(qIn.data(), keys.data() + off * kb, vals.data() + off, dst,
+         scores.data(), c.rows, qStride, c.n0, c.inc);
+      for (int64_t r = 0; r < c.rows; ++r) {
+        for (int64_t ch = 0; ch < c.dim; ++ch)
+          EXPECT_NEAR(dst[r * qStride + ch], want[size_t(r * c.dim + ch)], 2e-6)
+              << "row " << r << " channel " << ch
+              << (inPlace ? " in place" : "");
+        // The gaps between rows stay untouched.
+        for (int64_t ch = c.dim; ch < qStride && r + 1 < c.rows; ++ch)
+          EXPECT_EQ(dst[r * qStride + ch],
+                    inPlace ? q[size_t(r * qStride + ch)] : 12345.0f);
+      }
+    }
   }
 }
 

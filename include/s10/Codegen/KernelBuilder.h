@@ -16,6 +16,11 @@
 //                    int64_t tokens)             y[t] = table row ids[t]
 //   Rotary      void(const float *x, const float *cos, const float *sin,
 //                    float *y, int64_t tokens)   cos, sin: [tokens][dim / 2]
+//   Attend      void(const float *q, const float *keys, const float *values,
+//                    float *out, float *scores, int64_t rows,
+//                    int64_t qStride, int64_t n0, int64_t inc)
+//               causal attention of `rows` queries over one KV head of the
+//               cache; see buildAttendKernel
 //
 // Packed weights are decoded from their bytes by PackedDecoder, the single
 // emitter of the layouts of s10/Quant/Layout.h: it reads part offsets and row
@@ -43,7 +48,8 @@ enum class KernelAbi : uint32_t {
   RMSNormRow = 2,
   Binary = 3,
   Embedding = 4,
-  Rotary = 5
+  Rotary = 5,
+  Attend = 6
 };
 
 /// Element type of a dense weight.
@@ -86,6 +92,7 @@ std::string binaryKernelName(BinaryKind kind);
 /// Also the names of the CUDA kernels of these ops (GpuKernelBuilder.h).
 std::string embeddingKernelName(int64_t vocab, int64_t hidden, DenseType table);
 std::string rotaryKernelName(int64_t heads, int64_t headDim);
+std::string attendKernelName(int64_t headDim, int64_t kvWidth, float scale);
 
 /// The builders create a public func.func at the insertion point of `b`
 /// (named by the functions above unless `name` is given). The weight-based
@@ -116,6 +123,19 @@ mlir::func::FuncOp buildEmbeddingKernel(mlir::OpBuilder &b, mlir::Location loc,
 mlir::func::FuncOp buildRotaryKernel(mlir::OpBuilder &b, mlir::Location loc,
                                      int64_t heads, int64_t headDim,
                                      llvm::StringRef name = {});
+/// Positions per block of the key cache the Attend kernel reads.
+constexpr int64_t kAttendKeyBlock = 64;
+/// Query r < rows (at q + r * qStride, `headDim` floats) of one KV head
+/// attends to positions [0, n0 + r * inc): scores q . k * scale, softmax
+/// (the interpreter's exp), then the weighted sum of the values, written
+/// to out + r * qStride (out may be q: a row is read before it is
+/// written). Keys are blocks of kAttendKeyBlock positions, each
+/// [kvWidth][kAttendKeyBlock] with the head's channels from `keys` on;
+/// values are rows of kvWidth floats from `values` on. `scores` holds
+/// n0 + (rows - 1) * inc floats, rounded up to a block.
+mlir::func::FuncOp buildAttendKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                     int64_t headDim, int64_t kvWidth,
+                                     float scale, llvm::StringRef name = {});
 
 /// Mixed kinds with chunk-aligned groups and at most 8192 inputs compute
 /// their GEMV from tables of partial sums of x (per chunk of eight inputs,

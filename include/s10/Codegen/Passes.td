@@ -18,15 +18,16 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       `arith.constant`): a dense GEMV in the op's weight layout;
     - `squeeze.rms_norm` (one row of the static last dimension),
       `squeeze.swiglu` and `onnx.node "Add"` of equal shapes: elementwise;
-    - `squeeze.embedding` (a constant f16 / f32 table) and
-      `squeeze.rotary`.
+    - `squeeze.embedding` (a constant f16 / f32 table),
+      `squeeze.rotary` and causal `squeeze.attention` (on the CPU, the
+      queries of one KV head over the runtime's cache).
 
     For `target=cpu` the kernels are `func.func`s in a nested
     `builtin.module @s10_kernels`; for `target=cuda` they are `gpu.func`
     kernels (one warp per GEMV row, shuffles for the sums, see
     `GpuKernelBuilder.h`) in a `gpu.module @s10_kernels`, and the module
     gets `gpu.container_module`; `s10-lower-kernels-to-nvvm` compiles them.
-    On the GPU causal `squeeze.attention` gets a kernel too.
+
     The kernel module is created if missing and reused if present; each
     layer gets a discardable `s10.kernel` attribute naming its kernel's
     symbol. Layers it cannot serve (a bias, a computed weight,

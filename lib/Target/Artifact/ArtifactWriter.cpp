@@ -296,6 +296,8 @@ std::optional<fmt::KernelAbi> cpuAbi(fmt::OpCode op) {
     return fmt::KernelAbi::Embedding;
   case fmt::OpCode::Rotary:
     return fmt::KernelAbi::Rotary;
+  case fmt::OpCode::Attention:
+    return fmt::KernelAbi::Attend;
   default:
     return std::nullopt;
   }

@@ -174,6 +174,14 @@ enum class KernelAbi : uint32_t {
   ///      int64_t n): rotate-half RoPE of n tokens, cos and sin [n][dim/2]
   /// from the token's position on.
   Rotary = 5,
+  /// void(const float *q, const float *keys, const float *values, float *out,
+  ///      float *scores, int64_t rows, int64_t qStride, int64_t n0,
+  ///      int64_t inc): query r < rows (at q + r * qStride) of one KV head
+  /// attends causally to positions [0, n0 + r * inc) of the cache: keys in
+  /// blocks of kAttendKeyBlock positions, each [kvWidth][kAttendKeyBlock]
+  /// from the head's first channel on, values [position][kvWidth]; the
+  /// result goes to out + r * qStride (out may be q).
+  Attend = 6,
   // CUDA kernels (lib/Codegen/GpuKernelBuilder.h, docs/cuda.md); every
   // argument is a device pointer or an int64_t.
   /// (w, x, y, tokens): y[t] = W x[t].
@@ -192,6 +200,9 @@ enum class KernelAbi : uint32_t {
   /// into the cache; a cuda Attention step names it in `reserved`.
   GpuKvAppend = 17,
 };
+
+/// Positions per block of the key cache (KernelAbi::Attend).
+inline constexpr int64_t kAttendKeyBlock = 64;
 
 /// A kernel in the code object: the symbol to look up and its ABI.
 struct KernelRecord {
