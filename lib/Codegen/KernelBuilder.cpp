@@ -1508,21 +1508,15 @@ func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
     mem.push_back(memref::ReinterpretCastOp::create(
         b, loc, dyn, fn.getArgument(i), OpFoldResult(b.getIndexAttr(0)),
         ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
-  constexpr int64_t v = 8;
-  Value full = o.mul(o.divu(n, o.idx(v)), o.idx(v));
-  o.loop(o.idx(0), full, o.idx(v), {},
-         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
-           Value a = l.vload(l.vec(l.f32(), v), mem[0], i);
-           Value bv = l.vload(l.vec(l.f32(), v), mem[1], i);
-           l.vstore(l.binary(kind, a, bv), mem[2], i);
-           return {};
-         });
-  o.loop(full, n, o.idx(1), {},
-         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
-           l.store(l.binary(kind, l.load(mem[0], i), l.load(mem[1], i)), mem[2],
-                   i);
-           return {};
-         });
+  o.lanesLoop(n, 8, [&](Ops &l, Value i, int64_t lanes) {
+    if (lanes == 1) {
+      l.store(l.binary(kind, l.load(mem[0], i), l.load(mem[1], i)), mem[2], i);
+      return;
+    }
+    Value a = l.vload(l.vec(l.f32(), lanes), mem[0], i);
+    Value bv = l.vload(l.vec(l.f32(), lanes), mem[1], i);
+    l.vstore(l.binary(kind, a, bv), mem[2], i);
+  });
   func::ReturnOp::create(b, loc);
   return fn;
 }
@@ -1559,7 +1553,6 @@ func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
   Value y = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(hidden)));
   Value w = fn.getArgument(0);
   constexpr int64_t v = 8;
-  const int64_t full = hidden / v * v;
   o.loop(o.idx(0), tokens, o.idx(1), {},
          [&](Ops &l, Value t, ValueRange) -> SmallVector<Value> {
            Value src = l.mul(l.toIndex(l.load(ids, t)), l.idx(hidden));
@@ -1577,16 +1570,7 @@ func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
              else
                c.vstore(val, y, c.add(dst, j));
            };
-           l.loop(l.idx(0), l.idx(full), l.idx(v), {},
-                  [&](Ops &c, Value j, ValueRange) -> SmallVector<Value> {
-                    copy(c, j, v);
-                    return {};
-                  });
-           l.loop(l.idx(full), l.idx(hidden), l.idx(1), {},
-                  [&](Ops &c, Value j, ValueRange) -> SmallVector<Value> {
-                    copy(c, j, 1);
-                    return {};
-                  });
+           l.lanesLoop(l.idx(hidden), v, copy);
            return {};
          });
   func::ReturnOp::create(b, loc);
@@ -1610,7 +1594,6 @@ func::FuncOp s10::codegen::buildRotaryKernel(OpBuilder &b, Location loc,
   Value sn = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(half)));
   Value y = sized(b, loc, fn.getArgument(3), o.mul(tokens, o.idx(width)));
   constexpr int64_t v = 8;
-  const int64_t full = half / v * v;
   o.loop(o.idx(0), tokens, o.idx(1), {},
          [&](Ops &l, Value t, ValueRange) -> SmallVector<Value> {
            Value row = l.mul(t, l.idx(width)), trig = l.mul(t, l.idx(half));
@@ -1635,18 +1618,10 @@ func::FuncOp s10::codegen::buildRotaryKernel(OpBuilder &b, Location loc,
            l.loop(l.idx(0), l.idx(heads), l.idx(1), {},
                   [&](Ops &hl, Value h, ValueRange) -> SmallVector<Value> {
                     Value base = hl.add(row, hl.mul(h, hl.idx(headDim)));
-                    hl.loop(
-                        hl.idx(0), hl.idx(full), hl.idx(v), {},
-                        [&](Ops &c, Value i, ValueRange) -> SmallVector<Value> {
-                          pair(c, base, i, v);
-                          return {};
-                        });
-                    hl.loop(
-                        hl.idx(full), hl.idx(half), hl.idx(1), {},
-                        [&](Ops &c, Value i, ValueRange) -> SmallVector<Value> {
-                          pair(c, base, i, 1);
-                          return {};
-                        });
+                    hl.lanesLoop(hl.idx(half), v,
+                                 [&](Ops &c, Value i, int64_t lanes) {
+                                   pair(c, base, i, lanes);
+                                 });
                     return {};
                   });
            return {};

@@ -231,6 +231,23 @@ struct Ops {
         });
     return SmallVector<Value>(op.getResults());
   }
+
+  /// body(i, lanes) over [0, n): vectors of `lanes` from 0 while whole
+  /// ones fit, then single elements (lanes = 1).
+  void lanesLoop(Value n, int64_t lanes,
+                 function_ref<void(Ops &, Value, int64_t)> body) {
+    Value full = mul(divu(n, idx(lanes)), idx(lanes));
+    loop(idx(0), full, idx(lanes), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           body(l, i, lanes);
+           return {};
+         });
+    loop(full, n, idx(1), {},
+         [&](Ops &l, Value i, ValueRange) -> SmallVector<Value> {
+           body(l, i, 1);
+           return {};
+         });
+  }
 };
 
 inline std::string str(int64_t v) { return std::to_string(v); }
