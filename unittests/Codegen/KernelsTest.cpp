@@ -11,6 +11,7 @@
 #include "s10/Codegen/CpuCodegen.h"
 #include "s10/Codegen/KernelBuilder.h"
 #include "s10/Quant/PackedKernels.h"
+#include "s10rt/Format.h"
 
 #include "CodegenTestUtil.h"
 
@@ -31,6 +32,18 @@ using namespace s10::quant::layout;
 using namespace s10::quant::layout::test;
 
 namespace {
+
+// The builders' ABI numbers and key-cache block are the artifact format's.
+namespace fmt = s10rt::format;
+static_assert(uint32_t(KernelAbi::Gemv) == uint32_t(fmt::KernelAbi::Gemv));
+static_assert(uint32_t(KernelAbi::RMSNormRow) ==
+              uint32_t(fmt::KernelAbi::RMSNormRow));
+static_assert(uint32_t(KernelAbi::Binary) == uint32_t(fmt::KernelAbi::Binary));
+static_assert(uint32_t(KernelAbi::Embedding) ==
+              uint32_t(fmt::KernelAbi::Embedding));
+static_assert(uint32_t(KernelAbi::Rotary) == uint32_t(fmt::KernelAbi::Rotary));
+static_assert(uint32_t(KernelAbi::Attend) == uint32_t(fmt::KernelAbi::Attend));
+static_assert(kAttendKeyBlock == fmt::kAttendKeyBlock);
 
 using GemvFn = void (*)(const uint8_t *, const float *, float *, int64_t,
                         int64_t);
