@@ -820,7 +820,8 @@ constexpr int64_t kBlock = 16;
 
 /// Rows [r0, r1) of a mixed kind by masked sums (usesMaskedSums). `xp` is x
 /// padded with zeros to whole 64-column words, `gsum` the sum of x over
-/// each group and `lows` a scratch of at least inPad + 8 floats.
+/// each group and `lows` a scratch of as many floats as `xp` (a row has at
+/// most that many salient weights, unpacked in whole vectors).
 void buildMaskedRows(Ops &o, const PackedDecoder &dec, Value bytes, Value xp,
                      Value gsum, Value lows, Value y, Value r0, Value r1,
                      Value scratch) {
