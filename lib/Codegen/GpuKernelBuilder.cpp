@@ -99,15 +99,6 @@ Value view(Ops &o, Value arg, Value offset, int64_t n) {
       ArrayRef<OpFoldResult>{o.b.getIndexAttr(1)});
 }
 
-/// As `view`, sized at run time.
-Value viewDynamic(Ops &o, Value arg, Value n) {
-  auto elem = cast<MemRefType>(arg.getType()).getElementType();
-  auto type = MemRefType::get({ShapedType::kDynamic}, elem);
-  return memref::ReinterpretCastOp::create(
-      o.b, o.loc, type, arg, OpFoldResult(o.b.getIndexAttr(0)),
-      ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{o.b.getIndexAttr(1)});
-}
-
 /// The correctly rounded f64 square root (PTX sqrt.rn.f64, as std::sqrt):
 /// the NVVM lowering would otherwise call libdevice.
 Value sqrtF64(Ops &o, Value x) {
@@ -384,9 +375,9 @@ gpu::GPUFuncOp s10::codegen::buildGpuBinaryKernel(OpBuilder &b, Location loc,
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value i = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
   when(o, o.cmpi(arith::CmpIPredicate::ult, i, n), [&](Ops &in) {
-    Value a = in.load(viewDynamic(in, fn.getArgument(0), n), i);
-    Value bv = in.load(viewDynamic(in, fn.getArgument(1), n), i);
-    in.store(in.binary(kind, a, bv), viewDynamic(in, fn.getArgument(2), n), i);
+    Value a = in.load(in.sized(fn.getArgument(0), n), i);
+    Value bv = in.load(in.sized(fn.getArgument(1), n), i);
+    in.store(in.binary(kind, a, bv), in.sized(fn.getArgument(2), n), i);
   });
   gpu::ReturnOp::create(b, loc);
   return fn;
@@ -419,7 +410,7 @@ s10::codegen::buildGpuEmbeddingKernel(OpBuilder &b, Location loc, int64_t vocab,
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value t = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value tokens = o.toIndex(fn.getArgument(3));
-  Value ids = viewDynamic(o, fn.getArgument(1), tokens);
+  Value ids = o.sized(fn.getArgument(1), tokens);
   // An id outside the table reads its nearest row, never past the table
   // (the runtime refuses such ids before they get here).
   Value id = o.toIndex(o.load(ids, t));
@@ -466,11 +457,11 @@ s10::codegen::buildGpuRotaryKernel(OpBuilder &b, Location loc, int64_t heads,
          Value h = in.divu(r, in.idx(half));
          Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
          Value n = in.mul(tokens, in.idx(heads * headDim));
-         Value x = viewDynamic(in, fn.getArgument(0), n);
-         Value y = viewDynamic(in, fn.getArgument(2), n);
+         Value x = in.sized(fn.getArgument(0), n);
+         Value y = in.sized(fn.getArgument(2), n);
          Value p = in.add(pos0, t);
-         Value cs = viewDynamic(in, fn.getArgument(1),
-                                in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
+         Value cs = in.sized(fn.getArgument(1),
+                             in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
          Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
          Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
          Value lo = in.add(in.add(in.mul(t, in.idx(heads * headDim)),
@@ -511,12 +502,12 @@ s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
   Value maxCtx = o.toIndex(fn.getArgument(6));
   WarpRow wr = warpRow(o); // row: the head, blockY: the token
   Value h = wr.row, t = wr.blockY;
-  Value q = viewDynamic(o, fn.getArgument(0), o.mul(tokens, o.idx(qW)));
-  Value out = viewDynamic(o, fn.getArgument(2), o.mul(tokens, o.idx(qW)));
-  Value kv = viewDynamic(o, fn.getArgument(1),
-                         o.mul(o.mul(maxCtx, o.idx(2)), o.idx(kvW)));
-  Value scores = viewDynamic(o, fn.getArgument(3),
-                             o.mul(o.mul(tokens, o.idx(heads)), maxCtx));
+  Value q = o.sized(fn.getArgument(0), o.mul(tokens, o.idx(qW)));
+  Value out = o.sized(fn.getArgument(2), o.mul(tokens, o.idx(qW)));
+  Value kv =
+      o.sized(fn.getArgument(1), o.mul(o.mul(maxCtx, o.idx(2)), o.idx(kvW)));
+  Value scores =
+      o.sized(fn.getArgument(3), o.mul(o.mul(tokens, o.idx(heads)), maxCtx));
   // Warp-uniform: a warp past the last head has nothing to do.
   when(o, o.cmpi(arith::CmpIPredicate::ult, h, o.idx(heads)), [&](Ops &in) {
     Value n = in.add(in.add(pos0, t), in.idx(1)); // causal: positions < n
@@ -599,10 +590,10 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuKvAppendKernel(OpBuilder &b,
   Value e = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
   Value n = o.mul(tokens, o.idx(kvWidth));
   when(o, o.cmpi(arith::CmpIPredicate::ult, e, n), [&](Ops &in) {
-    Value k = viewDynamic(in, fn.getArgument(0), n);
-    Value v = viewDynamic(in, fn.getArgument(1), n);
-    Value kv = viewDynamic(in, fn.getArgument(2),
-                           in.mul(in.mul(maxCtx, in.idx(2)), in.idx(kvWidth)));
+    Value k = in.sized(fn.getArgument(0), n);
+    Value v = in.sized(fn.getArgument(1), n);
+    Value kv = in.sized(fn.getArgument(2),
+                        in.mul(in.mul(maxCtx, in.idx(2)), in.idx(kvWidth)));
     // Element e of the chunk's rows goes to position pos0 + e / width.
     Value at = in.add(in.mul(pos0, in.idx(kvWidth)), e);
     in.store(in.load(k, e), kv, at);

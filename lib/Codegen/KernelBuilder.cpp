@@ -899,20 +899,22 @@ void buildMaskedRows(Ops &o, const PackedDecoder &dec, Value bytes, Value xp,
                  return {};
                });
 
+        // A block's 16 bits of a plane row, as an i16 and as a lane mask.
         auto bits16 = [&](Ops &bl, Value mem, Value rowAt, Value blk) {
           Value at = bl.add(rowAt, bl.mul(blk, bl.idx(2)));
-          Value v = bl.loadInt(mem, at, 2, mem == bytes ? 2 : 0);
-          Value one =
-              vector::BroadcastOp::create(bl.b, bl.loc, bl.vec(bl.i16(), 1), v);
-          return std::pair<Value, Value>{
-              vector::BitCastOp::create(bl.b, bl.loc, mask16, one), v};
+          return bl.loadInt(mem, at, 2, mem == bytes ? 2 : 0);
+        };
+        auto lanesOf = [&](Ops &bl, Value bits) -> Value {
+          Value one = vector::BroadcastOp::create(bl.b, bl.loc,
+                                                  bl.vec(bl.i16(), 1), bits);
+          return vector::BitCastOp::create(bl.b, bl.loc, mask16, one);
         };
         // Per block: S += x over signs, M += x over the mask, SM over both, L
-        // += the expanded lows times x; `at` is the next unused low.
+        // += the expanded lows times x; a[4] is the next unused low.
         auto block = [&](Ops &bl, Value blk, SmallVector<Value> &a) {
-          auto [ks, sbits] = bits16(bl, bytes, R.codes, blk);
-          auto [km, mbits] = bits16(bl, R.maskMem, R.mask, blk);
-          (void)sbits;
+          Value ks = lanesOf(bl, bits16(bl, bytes, R.codes, blk));
+          Value mbits = bits16(bl, R.maskMem, R.mask, blk);
+          Value km = lanesOf(bl, mbits);
           Value ksm = bl.and_(ks, km);
           Value xv = bl.vload(v16, xp, bl.mul(blk, bl.idx(kBlock)));
           a[0] = bl.select(ks, bl.add(a[0], xv), a[0]);
@@ -1503,12 +1505,9 @@ func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
   b.setInsertionPointToStart(&fn.getBody().front());
   Value n = o.toIndex(fn.getArgument(3));
   // The pointers arrive as memref<1xf32>; give them their run-time size.
-  auto dyn = MemRefType::get({ShapedType::kDynamic}, o.f32());
   SmallVector<Value, 3> mem;
   for (unsigned i = 0; i < 3; ++i)
-    mem.push_back(memref::ReinterpretCastOp::create(
-        b, loc, dyn, fn.getArgument(i), OpFoldResult(b.getIndexAttr(0)),
-        ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+    mem.push_back(o.sized(fn.getArgument(i), n));
   o.lanesLoop(n, 8, [&](Ops &l, Value i, int64_t lanes) {
     if (lanes == 1) {
       l.store(l.binary(kind, l.load(mem[0], i), l.load(mem[1], i)), mem[2], i);
@@ -1521,19 +1520,6 @@ func::FuncOp s10::codegen::buildBinaryKernel(OpBuilder &b, Location loc,
   func::ReturnOp::create(b, loc);
   return fn;
 }
-
-namespace {
-
-/// `arg`, a memref<1xT> pointer, as a memref<?xT> of `n` elements.
-Value sized(OpBuilder &b, Location loc, Value arg, Value n) {
-  auto t = cast<MemRefType>(arg.getType());
-  auto dyn = MemRefType::get({ShapedType::kDynamic}, t.getElementType());
-  return memref::ReinterpretCastOp::create(
-      b, loc, dyn, arg, OpFoldResult(b.getIndexAttr(0)),
-      ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-}
-
-} // namespace
 
 func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
                                                 int64_t vocab, int64_t hidden,
@@ -1550,8 +1536,8 @@ func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
                 memref1D(1, o.i32()), memref1D(1, o.f32()), o.i64()});
   b.setInsertionPointToStart(&fn.getBody().front());
   Value tokens = o.toIndex(fn.getArgument(3));
-  Value ids = sized(b, loc, fn.getArgument(1), tokens);
-  Value y = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(hidden)));
+  Value ids = o.sized(fn.getArgument(1), tokens);
+  Value y = o.sized(fn.getArgument(2), o.mul(tokens, o.idx(hidden)));
   Value w = fn.getArgument(0);
   constexpr int64_t v = 8;
   o.loop(o.idx(0), tokens, o.idx(1), {},
@@ -1559,17 +1545,15 @@ func::FuncOp s10::codegen::buildEmbeddingKernel(OpBuilder &b, Location loc,
            Value src = l.mul(l.toIndex(l.load(ids, t)), l.idx(hidden));
            Value dst = l.mul(t, l.idx(hidden));
            auto copy = [&](Ops &c, Value j, int64_t lanes) {
-             Value at = c.add(src, j);
-             Value val;
+             Value at = c.add(src, j), to = c.add(dst, j);
+             Type elem = f16 ? c.i16() : c.f32();
+             Value raw = lanes == 1 ? c.load(w, at)
+                                    : c.vload(c.vec(elem, lanes), w, at);
+             Value val = f16 ? c.halfToFloat(raw) : raw;
              if (lanes == 1)
-               val = f16 ? c.halfToFloat(c.load(w, at)) : c.load(w, at);
+               c.store(val, y, to);
              else
-               val = f16 ? c.halfToFloat(c.vload(c.vec(c.i16(), lanes), w, at))
-                         : c.vload(c.vec(c.f32(), lanes), w, at);
-             if (lanes == 1)
-               c.store(val, y, c.add(dst, j));
-             else
-               c.vstore(val, y, c.add(dst, j));
+               c.vstore(val, y, to);
            };
            l.lanesLoop(l.idx(hidden), v, copy);
            return {};
@@ -1590,10 +1574,10 @@ func::FuncOp s10::codegen::buildRotaryKernel(OpBuilder &b, Location loc,
   b.setInsertionPointToStart(&fn.getBody().front());
   const int64_t half = headDim / 2, width = heads * headDim;
   Value tokens = o.toIndex(fn.getArgument(4));
-  Value x = sized(b, loc, fn.getArgument(0), o.mul(tokens, o.idx(width)));
-  Value cs = sized(b, loc, fn.getArgument(1), o.mul(tokens, o.idx(half)));
-  Value sn = sized(b, loc, fn.getArgument(2), o.mul(tokens, o.idx(half)));
-  Value y = sized(b, loc, fn.getArgument(3), o.mul(tokens, o.idx(width)));
+  Value x = o.sized(fn.getArgument(0), o.mul(tokens, o.idx(width)));
+  Value cs = o.sized(fn.getArgument(1), o.mul(tokens, o.idx(half)));
+  Value sn = o.sized(fn.getArgument(2), o.mul(tokens, o.idx(half)));
+  Value y = o.sized(fn.getArgument(3), o.mul(tokens, o.idx(width)));
   constexpr int64_t v = 8;
   o.loop(o.idx(0), tokens, o.idx(1), {},
          [&](Ops &l, Value t, ValueRange) -> SmallVector<Value> {
@@ -1652,14 +1636,13 @@ func::FuncOp s10::codegen::buildAttendKernel(OpBuilder &b, Location loc,
   Value nMax = o.add(n0, o.mul(o.sub(rows, o.idx(1)), inc));
   Value blocks = o.divu(o.add(nMax, o.idx(kb - 1)), o.idx(kb));
   Value span = o.add(o.mul(o.sub(rows, o.idx(1)), qStride), o.idx(dim));
-  Value q = sized(b, loc, fn.getArgument(0), span);
-  Value keys =
-      sized(b, loc, fn.getArgument(1), o.mul(blocks, o.idx(kb * kvWidth)));
+  Value q = o.sized(fn.getArgument(0), span);
+  Value keys = o.sized(fn.getArgument(1), o.mul(blocks, o.idx(kb * kvWidth)));
   Value vals =
-      sized(b, loc, fn.getArgument(2),
-            o.add(o.mul(o.sub(nMax, o.idx(1)), o.idx(kvWidth)), o.idx(dim)));
-  Value out = sized(b, loc, fn.getArgument(3), span);
-  Value scores = sized(b, loc, fn.getArgument(4), o.mul(blocks, o.idx(kb)));
+      o.sized(fn.getArgument(2),
+              o.add(o.mul(o.sub(nMax, o.idx(1)), o.idx(kvWidth)), o.idx(dim)));
+  Value out = o.sized(fn.getArgument(3), span);
+  Value scores = o.sized(fn.getArgument(4), o.mul(blocks, o.idx(kb)));
   VectorType vt = o.vec(o.f32(), v);
   Value zero = o.f32c(0.0f, vt);
   const int64_t dimFull = dim / v * v;

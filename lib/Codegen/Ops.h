@@ -232,6 +232,16 @@ struct Ops {
     return SmallVector<Value>(op.getResults());
   }
 
+  /// `arg`, a memref<1xT> pointer argument, as a memref<?xT> of `n`
+  /// elements: the kernels' run-time sized buffers.
+  Value sized(Value arg, Value n) {
+    auto t = cast<MemRefType>(arg.getType());
+    auto dyn = MemRefType::get({ShapedType::kDynamic}, t.getElementType());
+    return memref::ReinterpretCastOp::create(
+        b, loc, dyn, arg, OpFoldResult(b.getIndexAttr(0)),
+        ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+
   /// body(i, lanes) over [0, n): vectors of `lanes` from 0 while whole
   /// ones fit, then single elements (lanes = 1).
   void lanesLoop(Value n, int64_t lanes,
