@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,17 +36,43 @@ STAGES = ("SqueezeCalibrate", "SqueezeQuantizeStage1", "SqueezeSelectSalient",
           "SqueezeGPTQ", "SqueezeReport", "SqueezePack")
 
 
+PEAK = {}  # where the last run() peaked: seconds, bytes, the line before
+
+
+def sample_rss(pid, progress, stop):
+    """Samples the resident memory of pid every 0.25 s until stop is set;
+    keeps the largest sample and the progress line printed before it."""
+    while not stop.is_set():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            break
+        if kb * 1024 > PEAK.get("bytes", 0):
+            PEAK.update(bytes=kb * 1024, at=progress["t"](),
+                        during=progress["line"].strip())
+        stop.wait(0.25)
+
+
 def run(cmd, **kw):
     """Runs cmd; returns (stdout+stderr text, peak RSS bytes, seconds)."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, **kw)
+    PEAK.clear()
+    progress = {"line": "(start)", "t": lambda: time.monotonic() - start}
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(p.pid, progress, stop))
+    sampler.start()
     out = []
     for line in p.stdout:
         out.append(line)
         if line.startswith(("calibrate:", "stage1 [", "select-salient [",
                             "quantize [", "squeeze10-quantize:")):
-            sys.stderr.write("  " + line)
+            sys.stderr.write(f"  [{time.monotonic() - start:7.1f} s] " + line)
+            progress["line"] = line
+    stop.set()
+    sampler.join()
     _, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     text = "".join(out)
@@ -130,6 +157,9 @@ def main():
     if goal is not None:
         line += f"  (goal < {goal:.0f} GiB: {'met' if gib < goal else 'NOT met'})"
     print(line)
+    if PEAK:
+        print(f"  sampled peak {PEAK['bytes'] / 2**30:.2f} GiB at "
+              f"{PEAK['at']:.0f} s, after: {PEAK['during']}")
     print(f"wall time     {wall:7.1f} s")
     for name in STAGES:
         print(f"  {name:24s} {stages[name]:8.1f} s")
@@ -147,6 +177,7 @@ def main():
               "nsamples": a.nsamples, "seqlen": a.seqlen,
               "threads": a.threads or os.cpu_count(),
               "peak_rss_bytes": rss, "rss_goal_gib": goal, "wall_seconds": wall,
+              "sampled_peak": dict(PEAK),
               "stage_seconds": stages,
               "seconds_per_block": {"calibration": calib, "quantization": quant},
               "gptq_seconds_per_kind": {kd: sum(v) / len(v) for kd, v in kinds.items()},

@@ -101,6 +101,9 @@ def main():
     ap.add_argument("--max-windows", type=int, default=0, help="evaluate at most this many windows (0: all 863)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "quant-llama-12m.json"))
     ap.add_argument("--table", default=os.path.join(ROOT, "docs", "quantization-results.md"))
+    ap.add_argument("--plot", default=os.path.join(ROOT, "docs", "pareto-llama-12m.png"))
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw the plot from --out and exit (nothing is run)")
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
     ap.add_argument("--check-unpacked", action="store_true",
                     help="also evaluate each model before packing")
@@ -108,6 +111,11 @@ def main():
     if args.list:
         for name, desc, _, _ in ROWS:
             print(f"{name:22} {desc}")
+        return
+    if args.plot_only:
+        with open(args.out) as f:
+            write_plot(json.load(f), args.plot)
+        print(f"wrote {args.plot}")
         return
 
     bindir = os.path.join(args.build, "bin")
@@ -191,7 +199,74 @@ def main():
             json.dump(results, f, indent=1)
             f.write("\n")
     write_table(results, args.table, args.max_windows)
-    print(f"wrote {args.out} and {args.table}")
+    write_plot(results, args.plot)
+    print(f"wrote {args.out}, {args.table} and {args.plot}")
+
+
+# Curve families for the plot: (label, row-name test, colour, marker).
+FAMILIES = [
+    ("RTN (w4, w3, w2; binary)", lambda n: n.startswith("rtn-"), "tab:gray", "v"),
+    ("GPTQ (w4, w3, w2) g128", lambda n: n.startswith("gptq-"), "tab:blue", "s"),
+    ("PB-LLM", lambda n: n.startswith("pbllm-"), "tab:green", "^"),
+    ("Squeeze10 paper formulas and variants",
+     lambda n: n.startswith("s10-") and not n.startswith(("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")),
+     "tab:purple", "x"),
+    ("Squeeze10 (default recipe, ablations, layouts)", lambda n: n == "s10" or n.startswith(
+        ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")), "tab:red", "o"),
+]
+# The quality goals at each budget (true bpw, perplexity), drawn for reference.
+TARGETS = [(1.75, 41.0), (2.1, 38.0), (2.6, 36.3)]
+
+
+def write_plot(results, path):
+    """Perplexity against true bits per weight, one series per method family;
+    filled markers where the bits were counted from packed bytes, hollow where
+    they are the layout formula's estimate. Each family's lower envelope
+    (its Pareto frontier) is joined by a line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8.5, 5.5))
+    fp16 = next((r for r in results if r["name"] == "fp16"), None)
+    if fp16:
+        ax.axhline(fp16["ppl_wikitext2"], color="black", lw=0.8, ls="--",
+                   label=f"fp16 ({fp16['ppl_wikitext2']:.2f})")
+    for label, test, colour, marker in FAMILIES:
+        rows = sorted((r for r in results if test(r["name"])), key=lambda r: r["true_bpw"])
+        if not rows:
+            continue
+        for packed in (True, False):
+            pts = [r for r in rows if ("packed_bytes" in r) == packed]
+            if not pts:
+                continue
+            hollow = marker != "x" and not packed
+            ax.scatter([r["true_bpw"] for r in pts], [r["ppl_wikitext2"] for r in pts],
+                       marker=marker, s=36, color=colour,
+                       facecolors="none" if hollow else colour,
+                       label=label if packed or not any("packed_bytes" in r for r in rows) else None)
+        front, best = [], float("inf")
+        for r in rows:
+            if r["ppl_wikitext2"] < best:
+                best = r["ppl_wikitext2"]
+                front.append(r)
+        ax.plot([r["true_bpw"] for r in front], [r["ppl_wikitext2"] for r in front],
+                color=colour, lw=1, alpha=0.7)
+    ax.scatter([t[0] for t in TARGETS], [t[1] for t in TARGETS], marker="*", s=140,
+               color="gold", edgecolors="black", zorder=5, label="quality goals")
+    ax.set_yscale("log")
+    ax.set_ylim(33, 70)
+    ax.set_xlim(1.0, 4.5)
+    ax.set_yticks([34, 36, 38, 40, 45, 50, 60, 70])
+    ax.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("true bits per weight (packed bytes x 8 / weights; hollow: estimated)")
+    ax.set_ylabel("WikiText-2 test perplexity (863 windows of 512)")
+    ax.set_title("llama-12m: perplexity vs true bits per weight (decoder linears)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def write_table(results, path, max_windows):
@@ -207,6 +282,8 @@ def write_table(results, path, max_windows):
         "salient masks or indices, offsets, group parameters and padding. Perplexity is",
         "measured on the packed model; where the unpacked model (before packing, f32 group",
         "parameters) was evaluated too, its perplexity is in the last column.",
+        "",
+        "![Perplexity against true bits per weight](pareto-llama-12m.png)",
         "",
         "| row | method | layout | payload bpw | true bpw | packed MB | file MB | WikiText-2 ppl | quantize s | unpacked ppl |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",

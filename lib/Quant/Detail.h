@@ -10,6 +10,7 @@
 #ifndef S10_QUANT_LIB_DETAIL_H
 #define S10_QUANT_LIB_DETAIL_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
 
@@ -21,6 +22,12 @@ llvm::Error makeError(const llvm::Twine &msg);
 
 bool haveBlas();
 bool haveLapack();
+
+/// fn(i0, i1) over [0, n) split into contiguous chunks of at least `grain`,
+/// one per hardware thread: for loops whose iterations are independent, so
+/// the result does not depend on the split.
+void parallelRows(int64_t n, int64_t grain,
+                  llvm::function_ref<void(int64_t, int64_t)> fn);
 
 /// C = alpha op(A) op(B) + beta C; op(A) is m x k, op(B) is k x n.
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
@@ -43,6 +50,9 @@ int64_t choleskyLowerKeepUpper(double *a, int64_t n);
 /// Lower triangular L in place -> L^-1 (lower); the strict upper triangle is
 /// zeroed. False if a diagonal entry is zero or not finite.
 bool invertLowerInPlace(double *a, int64_t n);
+/// The same two in f32, for Hessians too wide to factor in f64.
+int64_t choleskyLowerKeepUpper(float *a, int64_t n);
+bool invertLowerInPlace(float *a, int64_t n);
 
 namespace ref {
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
@@ -57,6 +67,8 @@ int64_t choleskyLowerInPlace(double *a, int64_t n);
 bool choleskyInverseInPlace(double *a, int64_t n);
 int64_t choleskyLowerKeepUpper(double *a, int64_t n);
 bool invertLowerInPlace(double *a, int64_t n);
+int64_t choleskyLowerKeepUpper(float *a, int64_t n);
+bool invertLowerInPlace(float *a, int64_t n);
 } // namespace ref
 
 } // namespace s10::quant::detail

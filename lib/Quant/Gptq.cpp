@@ -229,6 +229,17 @@ static llvm::Expected<float *> upperToFloatInPlace(MatrixD &u) {
   return reinterpret_cast<float *>(bytes);
 }
 
+/// U factored in f32 already.
+static llvm::Expected<float *> upperToFloatInPlace(Matrix &u) {
+  for (int64_t i = 0; i < u.rows; ++i) {
+    float d = u(i, i);
+    if (!(d > 0.0f) || !std::isfinite(d))
+      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
+                               llvm::Twine(i));
+  }
+  return u.data.data();
+}
+
 llvm::Expected<double> s10::quant::gptqLoop(Matrix &w, const MatrixD &u,
                                             llvm::ArrayRef<int64_t> order,
                                             ColumnQuantizer &quantizer,
@@ -319,15 +330,17 @@ static llvm::Expected<double> gptqLoopF32(Matrix &w, const float *uf,
 }
 
 /// `owned` (h itself, or null) is released once it is no longer read.
+template <typename T>
 static llvm::Expected<GptqResult>
-gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
-                 ColumnQuantizer &quantizer, const GptqOptions &options);
+gptqQuantizeImpl(const Matrix &w, const DenseMatrix<T> &h,
+                 DenseMatrix<T> *owned, ColumnQuantizer &quantizer,
+                 const GptqOptions &options);
 
 llvm::Expected<GptqResult>
 s10::quant::gptqQuantize(const Matrix &w, const MatrixD &h,
                          ColumnQuantizer &quantizer,
                          const GptqOptions &options) {
-  return gptqQuantizeImpl(w, h, nullptr, quantizer, options);
+  return gptqQuantizeImpl<double>(w, h, nullptr, quantizer, options);
 }
 
 llvm::Expected<GptqResult>
@@ -337,9 +350,18 @@ s10::quant::gptqQuantize(const Matrix &w, MatrixD &&h,
   return gptqQuantizeImpl(w, h, &h, quantizer, options);
 }
 
+llvm::Expected<GptqResult>
+s10::quant::gptqQuantize(const Matrix &w, Matrix &&h,
+                         ColumnQuantizer &quantizer,
+                         const GptqOptions &options) {
+  return gptqQuantizeImpl(w, h, &h, quantizer, options);
+}
+
+template <typename T>
 static llvm::Expected<GptqResult>
-gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
-                 ColumnQuantizer &quantizer, const GptqOptions &options) {
+gptqQuantizeImpl(const Matrix &w, const DenseMatrix<T> &h,
+                 DenseMatrix<T> *owned, ColumnQuantizer &quantizer,
+                 const GptqOptions &options) {
   const int64_t n = w.cols;
   if (auto err = checkShape(w.rows, n, "gptqQuantize"))
     return std::move(err);
@@ -358,23 +380,19 @@ gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
                      [&](int64_t a, int64_t b) { return h(a, a) > h(b, b); });
 
   // A permuted copy of H only when the order changes.
-  MatrixD hp;
-  Matrix wp = w;
+  DenseMatrix<T> hp;
   if (options.actOrder) {
-    hp = MatrixD(n, n);
+    hp = DenseMatrix<T>(n, n);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < n; ++j)
         hp(i, j) = h(res.order[i], res.order[j]);
-    for (int64_t r = 0; r < w.rows; ++r)
-      for (int64_t p = 0; p < n; ++p)
-        wp(r, p) = w(r, res.order[p]);
   }
   if (owned && options.actOrder)
-    *owned = MatrixD();
+    *owned = DenseMatrix<T>();
   // U is computed in place: in the permuted copy, in the caller's H when it
   // was handed over, else in a copy.
-  MatrixD copy;
-  MatrixD *u = &hp;
+  DenseMatrix<T> copy;
+  DenseMatrix<T> *u = &hp;
   if (!options.actOrder) {
     if (owned) {
       u = owned;
@@ -389,11 +407,18 @@ gptqQuantizeImpl(const Matrix &w, const MatrixD &h, MatrixD *owned,
   auto uf = upperToFloatInPlace(*u);
   if (!uf)
     return uf.takeError();
+  // The working copy of W once U is in f32: while H is factored in f64 it
+  // is the largest buffer (6.6 GB on a 70B down projection).
+  Matrix wp = w;
   llvm::ArrayRef<int64_t> order;
-  if (options.actOrder)
+  if (options.actOrder) {
     order = res.order;
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t p = 0; p < n; ++p)
+        wp(r, p) = w(r, res.order[p]);
+  }
   auto loss = gptqLoopF32(wp, *uf, order, quantizer, options.blockSize);
-  *u = MatrixD();
+  *u = DenseMatrix<T>();
   if (!loss)
     return loss.takeError();
   res.loss = *loss;

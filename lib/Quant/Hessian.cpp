@@ -52,14 +52,15 @@ MatrixD HessianAccumulator::hessian() const {
   return h;
 }
 
-std::vector<int64_t> s10::quant::fixDeadChannels(MatrixD &h, Matrix *w) {
+template <typename T>
+static std::vector<int64_t> fixDeadChannelsImpl(DenseMatrix<T> &h, Matrix *w) {
   std::vector<int64_t> dead;
   int64_t n = std::min(h.rows, h.cols);
   for (int64_t j = 0; j < n; ++j) {
-    if (h(j, j) != 0.0)
+    if (h(j, j) != T(0))
       continue;
     dead.push_back(j);
-    h(j, j) = 1.0;
+    h(j, j) = T(1);
     if (w && j < w->cols)
       for (int64_t i = 0; i < w->rows; ++i)
         (*w)(i, j) = 0.0f;
@@ -67,7 +68,16 @@ std::vector<int64_t> s10::quant::fixDeadChannels(MatrixD &h, Matrix *w) {
   return dead;
 }
 
-llvm::Error s10::quant::addDamping(MatrixD &h, double percdamp) {
+std::vector<int64_t> s10::quant::fixDeadChannels(MatrixD &h, Matrix *w) {
+  return fixDeadChannelsImpl(h, w);
+}
+
+std::vector<int64_t> s10::quant::fixDeadChannels(Matrix &h, Matrix *w) {
+  return fixDeadChannelsImpl(h, w);
+}
+
+template <typename T>
+static llvm::Error addDampingImpl(DenseMatrix<T> &h, double percdamp) {
   if (h.rows != h.cols)
     return detail::makeError("addDamping: Hessian is not square");
   if (!(percdamp >= 0.0) || !std::isfinite(percdamp))
@@ -80,12 +90,21 @@ llvm::Error s10::quant::addDamping(MatrixD &h, double percdamp) {
   mean /= double(h.rows);
   double damp = percdamp * mean;
   for (int64_t j = 0; j < h.rows; ++j)
-    h(j, j) += damp;
+    h(j, j) = T(h(j, j) + damp);
   return llvm::Error::success();
 }
 
-llvm::Expected<std::vector<int64_t>>
-s10::quant::prepareHessian(MatrixD &h, Matrix &w, double percdamp) {
+llvm::Error s10::quant::addDamping(MatrixD &h, double percdamp) {
+  return addDampingImpl(h, percdamp);
+}
+
+llvm::Error s10::quant::addDamping(Matrix &h, double percdamp) {
+  return addDampingImpl(h, percdamp);
+}
+
+template <typename T>
+static llvm::Expected<std::vector<int64_t>>
+prepareHessianImpl(DenseMatrix<T> &h, Matrix &w, double percdamp) {
   if (h.rows != h.cols || h.rows != w.cols)
     return detail::makeError("prepareHessian: H is " + llvm::Twine(h.rows) +
                              " x " + llvm::Twine(h.cols) + " but W has " +
@@ -96,4 +115,14 @@ s10::quant::prepareHessian(MatrixD &h, Matrix &w, double percdamp) {
   if (auto err = addDamping(h, percdamp))
     return std::move(err);
   return dead;
+}
+
+llvm::Expected<std::vector<int64_t>>
+s10::quant::prepareHessian(MatrixD &h, Matrix &w, double percdamp) {
+  return prepareHessianImpl(h, w, percdamp);
+}
+
+llvm::Expected<std::vector<int64_t>>
+s10::quant::prepareHessian(Matrix &h, Matrix &w, double percdamp) {
+  return prepareHessianImpl(h, w, percdamp);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #ifdef S10_QUANT_HAVE_CBLAS
@@ -21,27 +22,53 @@ void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
              int *info, size_t uploLen);
 void dtrtri_(const char *uplo, const char *diag, const int *n, double *a,
              const int *lda, int *info, size_t uploLen, size_t diagLen);
+void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
+             int *info, size_t uploLen);
+void strtri_(const char *uplo, const char *diag, const int *n, float *a,
+             const int *lda, int *info, size_t uploLen, size_t diagLen);
 }
 #endif
 
 using namespace s10::quant;
 
 /// Zeroes the strict upper triangle of the row-major n x n `a`.
-static void zeroStrictUpper(double *a, int64_t n) {
+template <typename T> static void zeroStrictUpper(T *a, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0);
+    std::fill(a + i * n + i + 1, a + (i + 1) * n, T(0));
 }
 
 /// True if every diagonal entry is nonzero and finite.
-static bool invertibleDiagonal(const double *a, int64_t n) {
+template <typename T> static bool invertibleDiagonal(const T *a, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    if (!(a[i * n + i] != 0.0) || !std::isfinite(a[i * n + i]))
+    if (!(a[i * n + i] != T(0)) || !std::isfinite(a[i * n + i]))
       return false;
   return true;
 }
 
 llvm::Error detail::makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+void detail::parallelRows(int64_t n, int64_t grain,
+                          llvm::function_ref<void(int64_t, int64_t)> fn) {
+  int64_t threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  threads =
+      std::min(threads, std::max<int64_t>(1, n / std::max<int64_t>(grain, 1)));
+  if (threads <= 1) {
+    if (n > 0)
+      fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  int64_t chunk = (n + threads - 1) / threads;
+  for (int64_t t = 1; t < threads; ++t) {
+    int64_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
+    if (i0 < i1)
+      pool.emplace_back([=] { fn(i0, i1); });
+  }
+  fn(0, std::min(n, chunk));
+  for (std::thread &t : pool)
+    t.join();
 }
 
 bool detail::haveBlas() {
@@ -144,16 +171,16 @@ int64_t detail::ref::choleskyLowerInPlace(double *a, int64_t n) {
   return pivot;
 }
 
-int64_t detail::ref::choleskyLowerKeepUpper(double *a, int64_t n) {
+template <typename T> static int64_t choleskyKeepUpperLoops(T *a, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    double *li = a + i * n;
+    T *li = a + i * n;
     for (int64_t j = 0; j <= i; ++j) {
-      const double *lj = a + j * n;
-      double s = li[j];
+      const T *lj = a + j * n;
+      T s = li[j];
       for (int64_t p = 0; p < j; ++p)
         s -= li[p] * lj[p];
       if (j == i) {
-        if (!(s > 0.0) || !std::isfinite(s))
+        if (!(s > T(0)) || !std::isfinite(s))
           return i;
         li[i] = std::sqrt(s);
       } else {
@@ -164,7 +191,7 @@ int64_t detail::ref::choleskyLowerKeepUpper(double *a, int64_t n) {
   return -1;
 }
 
-bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
+template <typename T> static bool invertLowerLoops(T *a, int64_t n) {
   // L = [[l, 0], [c, M]] has L^-1 = [[1/l, 0], [-M^-1 c / l, M^-1]]: columns
   // from the last, so M^-1 is in place when column j is computed. Within
   // the column, rows from the bottom: row i of M^-1 c reads c(p) for p <= i,
@@ -172,10 +199,10 @@ bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
   if (!invertibleDiagonal(a, n))
     return false;
   for (int64_t j = n - 1; j >= 0; --j) {
-    double inv = 1.0 / a[j * n + j];
+    T inv = T(1) / a[j * n + j];
     a[j * n + j] = inv;
     for (int64_t i = n - 1; i > j; --i) {
-      double s = 0.0;
+      T s = 0;
       for (int64_t p = j + 1; p <= i; ++p)
         s += a[i * n + p] * a[p * n + j];
       a[i * n + j] = -s * inv;
@@ -183,6 +210,19 @@ bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
   }
   zeroStrictUpper(a, n);
   return true;
+}
+
+int64_t detail::ref::choleskyLowerKeepUpper(double *a, int64_t n) {
+  return choleskyKeepUpperLoops(a, n);
+}
+int64_t detail::ref::choleskyLowerKeepUpper(float *a, int64_t n) {
+  return choleskyKeepUpperLoops(a, n);
+}
+bool detail::ref::invertLowerInPlace(double *a, int64_t n) {
+  return invertLowerLoops(a, n);
+}
+bool detail::ref::invertLowerInPlace(float *a, int64_t n) {
+  return invertLowerLoops(a, n);
 }
 
 bool detail::ref::choleskyInverseInPlace(double *a, int64_t n) {
@@ -308,23 +348,52 @@ bool detail::choleskyInverseInPlace(double *a, int64_t n) {
 #endif
 }
 
-int64_t detail::choleskyLowerKeepUpper(double *a, int64_t n) {
 #ifdef S10_QUANT_HAVE_LAPACK
+template <typename T, typename Potrf>
+static int64_t lapackCholeskyKeepUpper(T *a, int64_t n, Potrf potrf) {
   if (n == 0)
     return -1;
-  // Row-major lower == column-major upper; dpotrf leaves the rest alone.
+  // Row-major lower == column-major upper; ?potrf leaves the rest alone.
   int nn = int(n), info = 0;
-  dpotrf_("U", &nn, a, &nn, &info, 1);
+  potrf("U", &nn, a, &nn, &info, 1);
   if (info > 0)
     return info - 1;
   if (info < 0)
     return 0;
   for (int64_t i = 0; i < n; ++i) {
-    double d = a[i * n + i];
-    if (!(d > 0.0) || !std::isfinite(d))
+    T d = a[i * n + i];
+    if (!(d > T(0)) || !std::isfinite(d))
       return i;
   }
   return -1;
+}
+
+template <typename T, typename Trtri>
+static bool lapackInvertLower(T *a, int64_t n, Trtri trtri) {
+  if (n == 0)
+    return true;
+  if (!invertibleDiagonal(a, n))
+    return false;
+  int nn = int(n), info = 0;
+  trtri("U", "N", &nn, a, &nn, &info, 1, 1);
+  if (info != 0)
+    return false;
+  zeroStrictUpper(a, n);
+  return true;
+}
+#endif
+
+int64_t detail::choleskyLowerKeepUpper(double *a, int64_t n) {
+#ifdef S10_QUANT_HAVE_LAPACK
+  return lapackCholeskyKeepUpper(a, n, dpotrf_);
+#else
+  return ref::choleskyLowerKeepUpper(a, n);
+#endif
+}
+
+int64_t detail::choleskyLowerKeepUpper(float *a, int64_t n) {
+#ifdef S10_QUANT_HAVE_LAPACK
+  return lapackCholeskyKeepUpper(a, n, spotrf_);
 #else
   return ref::choleskyLowerKeepUpper(a, n);
 #endif
@@ -332,16 +401,15 @@ int64_t detail::choleskyLowerKeepUpper(double *a, int64_t n) {
 
 bool detail::invertLowerInPlace(double *a, int64_t n) {
 #ifdef S10_QUANT_HAVE_LAPACK
-  if (n == 0)
-    return true;
-  if (!invertibleDiagonal(a, n))
-    return false;
-  int nn = int(n), info = 0;
-  dtrtri_("U", "N", &nn, a, &nn, &info, 1, 1);
-  if (info != 0)
-    return false;
-  zeroStrictUpper(a, n);
-  return true;
+  return lapackInvertLower(a, n, dtrtri_);
+#else
+  return ref::invertLowerInPlace(a, n);
+#endif
+}
+
+bool detail::invertLowerInPlace(float *a, int64_t n) {
+#ifdef S10_QUANT_HAVE_LAPACK
+  return lapackInvertLower(a, n, strtri_);
 #else
   return ref::invertLowerInPlace(a, n);
 #endif

@@ -10,7 +10,8 @@
 
 using namespace s10::quant;
 
-static llvm::Error checkSquare(const MatrixD &a, llvm::StringRef what) {
+template <typename T>
+static llvm::Error checkSquare(const DenseMatrix<T> &a, llvm::StringRef what) {
   if (a.rows != a.cols)
     return detail::makeError(llvm::Twine(what) + ": matrix is " +
                              llvm::Twine(a.rows) + " x " + llvm::Twine(a.cols) +
@@ -62,10 +63,10 @@ llvm::Expected<MatrixD> s10::quant::invertSpd(const MatrixD &a) {
   return l;
 }
 
-llvm::Error s10::quant::inverseCholeskyUpperInPlace(MatrixD &h,
-                                                    unsigned maxRetries,
-                                                    double retryPercdamp,
-                                                    double *addedDamp) {
+template <typename T>
+static llvm::Error
+inverseCholeskyUpperImpl(DenseMatrix<T> &h, unsigned maxRetries,
+                         double retryPercdamp, double *addedDamp) {
   if (addedDamp)
     *addedDamp = 0.0;
   if (auto err = checkSquare(h, "inverseCholeskyUpper"))
@@ -99,7 +100,7 @@ llvm::Error s10::quant::inverseCholeskyUpperInPlace(MatrixD &h,
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < i; ++j)
         h(i, j) = h(j, i);
-      h(i, i) = diag[n - 1 - i] + added;
+      h(i, i) = T(diag[n - 1 - i] + added);
     }
     pivot = detail::choleskyLowerKeepUpper(h.data.data(), n);
   }
@@ -109,6 +110,20 @@ llvm::Error s10::quant::inverseCholeskyUpperInPlace(MatrixD &h,
   if (addedDamp)
     *addedDamp = added;
   return llvm::Error::success();
+}
+
+llvm::Error s10::quant::inverseCholeskyUpperInPlace(MatrixD &h,
+                                                    unsigned maxRetries,
+                                                    double retryPercdamp,
+                                                    double *addedDamp) {
+  return inverseCholeskyUpperImpl(h, maxRetries, retryPercdamp, addedDamp);
+}
+
+llvm::Error s10::quant::inverseCholeskyUpperInPlace(Matrix &h,
+                                                    unsigned maxRetries,
+                                                    double retryPercdamp,
+                                                    double *addedDamp) {
+  return inverseCholeskyUpperImpl(h, maxRetries, retryPercdamp, addedDamp);
 }
 
 llvm::Expected<MatrixD> s10::quant::inverseCholeskyUpper(const MatrixD &h,

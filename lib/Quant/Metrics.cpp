@@ -83,29 +83,53 @@ s10::quant::relativeOutputErrorFromHessian(const Matrix &w, const Matrix &what,
   if (h.rows != w.cols || h.cols != w.cols)
     return detail::makeError("relativeOutputErrorFromHessian: H must be " +
                              llvm::Twine(w.cols) + " x " + llvm::Twine(w.cols));
-  if (auto err = checkFinite(h, "relativeOutputErrorFromHessian: H"))
+  return relativeOutputErrorFromHessianRows(
+      w, what, [&](int64_t r0, int64_t) -> llvm::Expected<const double *> {
+        return h.row(r0);
+      });
+}
+
+llvm::Expected<double> s10::quant::relativeOutputErrorFromHessianRows(
+    const Matrix &w, const Matrix &what, HessianRows rows, int64_t sliceRows) {
+  if (auto err = checkPair(w, what, "relativeOutputErrorFromHessian"))
     return std::move(err);
-  // trace(A H A^T) for A = W - Ŵ and A = W, 256 rows at a time: whole f64
-  // copies of a 7B down projection and their products with H would take
-  // another 1.4 GB.
+  if (sliceRows < 1)
+    return detail::makeError(
+        "relativeOutputErrorFromHessian: slices need at least one row");
+  // trace(A H A^T) for A = W - Ŵ and A = W. H symmetric: the columns
+  // [c0, c0 + q) of A H are A times the slice's rows transposed. A is
+  // formed 256 rows at a time in f64: whole f64 copies of a 70B down
+  // projection would take 1.9 GB each.
   constexpr int64_t kPanel = 256;
   const int64_t n = w.cols;
   double num = 0.0, den = 0.0;
-  MatrixD a(std::min(kPanel, w.rows), n), ah(a.rows, n);
-  for (int64_t r0 = 0; r0 < w.rows; r0 += kPanel) {
-    int64_t m = std::min(kPanel, w.rows - r0);
-    for (int pass = 0; pass < 2; ++pass) {
-      const float *src = w.row(r0);
-      const float *sub = what.row(r0);
-      for (int64_t k = 0; k < m * n; ++k)
-        a.data[k] =
-            pass == 0 ? double(src[k]) - double(sub[k]) : double(src[k]);
-      detail::dgemm(false, false, m, n, n, 1.0, a.data.data(), n, h.data.data(),
-                    n, 0.0, ah.data.data(), n);
-      double s = 0.0;
-      for (int64_t k = 0; k < m * n; ++k)
-        s += ah.data[k] * a.data[k];
-      (pass == 0 ? num : den) += s;
+  MatrixD a(std::min(kPanel, w.rows), n), ah(a.rows, std::min(sliceRows, n));
+  for (int64_t c0 = 0; c0 < n; c0 += sliceRows) {
+    int64_t q = std::min(sliceRows, n - c0);
+    auto slice = rows(c0, q);
+    if (!slice)
+      return slice.takeError();
+    for (int64_t k = 0; k < q * n; ++k)
+      if (!std::isfinite((*slice)[k]))
+        return detail::makeError(
+            "relativeOutputErrorFromHessian: H has a non-finite entry at (" +
+            llvm::Twine(c0 + k / n) + ", " + llvm::Twine(k % n) + ")");
+    for (int64_t r0 = 0; r0 < w.rows; r0 += kPanel) {
+      int64_t m = std::min(kPanel, w.rows - r0);
+      for (int pass = 0; pass < 2; ++pass) {
+        const float *src = w.row(r0);
+        const float *sub = what.row(r0);
+        for (int64_t k = 0; k < m * n; ++k)
+          a.data[k] =
+              pass == 0 ? double(src[k]) - double(sub[k]) : double(src[k]);
+        detail::dgemm(false, true, m, q, n, 1.0, a.data.data(), n, *slice, n,
+                      0.0, ah.data.data(), q);
+        double s = 0.0;
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < q; ++j)
+            s += ah.data[i * q + j] * a.data[i * n + c0 + j];
+        (pass == 0 ? num : den) += s;
+      }
     }
   }
   return ratio(num, den);

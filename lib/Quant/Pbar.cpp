@@ -23,6 +23,24 @@ s10::quant::salienceDiagonal(MatrixD h, SalienceDiag kind) {
   return diagonal(h);
 }
 
+llvm::Expected<std::vector<double>>
+s10::quant::salienceDiagonal(Matrix h, SalienceDiag kind) {
+  if (llvm::Error err = inverseCholeskyUpperInPlace(h))
+    return std::move(err);
+  const int64_t n = h.rows;
+  std::vector<double> d(static_cast<size_t>(n), 0.0);
+  if (kind == SalienceDiag::InverseCholesky) {
+    for (int64_t j = 0; j < n; ++j)
+      d[j] = h(j, j);
+    return d;
+  }
+  // H^-1 = U^T U: column j's squares, row by row for locality.
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      d[j] += double(h(i, j)) * double(h(i, j));
+  return d;
+}
+
 llvm::Expected<Matrix>
 s10::quant::hessianSalience(const Matrix &what,
                             llvm::ArrayRef<double> hinvDiag) {
@@ -99,15 +117,18 @@ llvm::Expected<Matrix> s10::quant::rangeSalience(const Matrix &what,
     for (int64_t j = 0; j < din; ++j)
       xt(j, s) = x(s, j);
 
+  // Rows are independent: spread over the cores, the same B.
   Matrix b(dout, din);
-  for (int64_t i = 0; i < dout; ++i) {
-    const float *y = yt.row(i);
-    float base = rangeOf(y, xt.row(0), 0.0f, t);
-    for (int64_t j = 0; j < din; ++j) {
-      float delta = bin->values(i, j) - what(i, j);
-      b(i, j) = delta == 0.0f ? base : rangeOf(y, xt.row(j), delta, t);
+  detail::parallelRows(dout, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *y = yt.row(i);
+      float base = rangeOf(y, xt.row(0), 0.0f, t);
+      for (int64_t j = 0; j < din; ++j) {
+        float delta = bin->values(i, j) - what(i, j);
+        b(i, j) = delta == 0.0f ? base : rangeOf(y, xt.row(j), delta, t);
+      }
     }
-  }
+  });
   return b;
 }
 
@@ -121,19 +142,21 @@ llvm::Error s10::quant::subtractOutputRange(Matrix &b, const Matrix &what,
                              llvm::Twine(what.cols));
   // Accumulated in f32 in input order: the salience ranking, and so the
   // masks, are those of the published results.
-  for (int64_t i = 0; i < what.rows; ++i) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int64_t t = 0; t < x.rows; ++t) {
-      float y = 0;
+  detail::parallelRows(what.rows, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float lo = INFINITY, hi = -INFINITY;
+      for (int64_t t = 0; t < x.rows; ++t) {
+        float y = 0;
+        for (int64_t j = 0; j < what.cols; ++j)
+          y += x(t, j) * what(i, j);
+        lo = std::min(lo, y);
+        hi = std::max(hi, y);
+      }
+      float range = x.rows > 0 ? hi - lo : 0.0f;
       for (int64_t j = 0; j < what.cols; ++j)
-        y += x(t, j) * what(i, j);
-      lo = std::min(lo, y);
-      hi = std::max(hi, y);
+        b(i, j) = std::abs(b(i, j) - range);
     }
-    float range = x.rows > 0 ? hi - lo : 0.0f;
-    for (int64_t j = 0; j < what.cols; ++j)
-      b(i, j) = std::abs(b(i, j) - range);
-  }
+  });
   return llvm::Error::success();
 }
 

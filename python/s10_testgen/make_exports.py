@@ -56,6 +56,10 @@ import argparse
 import json
 import os
 
+# numpy's OpenBLAS picks its kernels by CPU, and they round differently;
+# the portable SSE3 ones give the same reference bytes on any x86-64.
+os.environ["OPENBLAS_CORETYPE"] = "Prescott"
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper

@@ -228,6 +228,34 @@ TEST(GptqTest, MixedQuantizerMatchesObq) {
         }
 }
 
+TEST(GptqTest, SinglePrecisionHessianMatchesObq) {
+  // H handed over in f32: the same quantized weights as the f64 OBQ
+  // reference except where f32 rounding moves an entry across a grid
+  // midpoint, and the same loss to f32 accuracy.
+  const int64_t rows = 16, cols = 48;
+  Matrix w = randomMatrix(rows, cols, 71);
+  Matrix x = correlatedActivations(150, cols, 72);
+  MatrixD h = preparedHessian(x);
+  for (bool act : {false, true}) {
+    auto q1 = UniformColumnQuantizer::createRefit(rows, cols,
+                                                  UniformSpec{3, 16, false});
+    auto q2 = UniformColumnQuantizer::createRefit(rows, cols,
+                                                  UniformSpec{3, 16, false});
+    ASSERT_TRUE(q1 && q2);
+    GptqOptions opts{8, act, 0, 0.01};
+    auto res = gptqQuantize(w, toFloat(h), *q1, opts);
+    ASSERT_TRUE(bool(res)) << errorText(res);
+    RefResult ref =
+        obqReference(w, h, act ? res->order : std::vector<int64_t>(), *q2);
+    int64_t differ = 0;
+    for (int64_t k = 0; k < w.size(); ++k)
+      differ += std::fabs(res->quantized.data[k] - ref.q.data[k]) >
+                1e-4f * float(maxAbs(w.data));
+    EXPECT_LE(differ, w.size() / 100) << "act " << act;
+    EXPECT_NEAR(res->loss, ref.loss, 1e-3 * ref.loss);
+  }
+}
+
 TEST(GptqTest, DiagonalHessianReducesToRtn) {
   // No off-diagonal coupling: nothing is propagated, GPTQ == RTN and the loss
   // is sum (w - q)^2 h_jj.

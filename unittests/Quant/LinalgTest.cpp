@@ -250,6 +250,53 @@ TEST(KernelTest, KeepUpperCholeskyAndTriangularInversePathsAgree) {
   EXPECT_FALSE(detail::ref::invertLowerInPlace(singular.data.data(), 2));
 }
 
+TEST(KernelTest, SinglePrecisionFactorPathsAgree) {
+  // The f32 Cholesky and triangular inverse (LAPACK's and the loops)
+  // against the f64 ones, to f32 accuracy.
+  const int64_t n = 37;
+  MatrixD a = randomSpd(n, 31);
+  Matrix af = toFloat(a);
+  MatrixD l = a;
+  Matrix l1 = af, l2 = af;
+  EXPECT_EQ(detail::choleskyLowerKeepUpper(l.data.data(), n), -1);
+  EXPECT_EQ(detail::choleskyLowerKeepUpper(l1.data.data(), n), -1);
+  EXPECT_EQ(detail::ref::choleskyLowerKeepUpper(l2.data.data(), n), -1);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      EXPECT_NEAR(l1(i, j), l(i, j), 1e-4 * std::sqrt(a(i, i))) << i << j;
+      EXPECT_NEAR(l2(i, j), l(i, j), 1e-4 * std::sqrt(a(i, i))) << i << j;
+    }
+  ASSERT_TRUE(detail::invertLowerInPlace(l.data.data(), n));
+  ASSERT_TRUE(detail::invertLowerInPlace(l1.data.data(), n));
+  ASSERT_TRUE(detail::ref::invertLowerInPlace(l2.data.data(), n));
+  EXPECT_LE(maxAbsDiff(toDouble(l1), l), 1e-4 * maxAbsD(l));
+  EXPECT_LE(maxAbsDiff(toDouble(l2), l), 1e-4 * maxAbsD(l));
+  Matrix notSpd(2, 2, 0.0f);
+  notSpd(0, 0) = 1.0f;
+  notSpd(1, 1) = -1.0f;
+  EXPECT_EQ(detail::choleskyLowerKeepUpper(notSpd.data.data(), 2), 1);
+}
+
+TEST(LinalgTest, SinglePrecisionInverseCholeskyUpper) {
+  // U from an f32 H against the textbook two steps in f64.
+  const int64_t n = 45;
+  MatrixD h = randomSpd(n, 43);
+  MatrixD l = gaussJordanInverse(h);
+  ASSERT_FALSE(bool(choleskyLower(l)));
+  Matrix u = toFloat(h);
+  ASSERT_FALSE(bool(inverseCholeskyUpperInPlace(u)));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_NEAR(u(i, j), l(j, i), 1e-4 * maxAbsD(l)) << i << "," << j;
+  // Damping retries work the same in f32.
+  Matrix singular(3, 3, 1.0f);
+  double added = 0.0;
+  ASSERT_FALSE(bool(inverseCholeskyUpperInPlace(singular, 3, 0.01, &added)));
+  EXPECT_NEAR(added, 0.01, 1e-12);
+  Matrix hopeless(2, 2, 0.0f);
+  EXPECT_FALSE(errorText(inverseCholeskyUpperInPlace(hopeless)).empty());
+}
+
 TEST(LinalgTest, InPlaceInverseCholeskyUpperMatchesTwoStepForm) {
   // U from the reversed factorization against the textbook two steps:
   // H^-1 by Gauss-Jordan, then its upper Cholesky factor.

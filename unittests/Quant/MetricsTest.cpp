@@ -71,6 +71,44 @@ TEST(MetricsTest, DegenerateCases) {
   EXPECT_DOUBLE_EQ(unwrap(outputErrorSquared(one, oneQ, x1)), 2.25);
 }
 
+TEST(MetricsTest, HessianFormReadInSlices) {
+  // H handed out 3 rows at a time (the last slice short), each slice in its
+  // own buffer that is overwritten by the next, as a side-file reader does.
+  Matrix x = correlatedActivations(80, 11, 7);
+  Matrix w = randomMatrix(300, 11, 8);
+  Matrix what = w;
+  std::mt19937 gen(4);
+  for (float &v : what.data)
+    v += 0.05f * float(int(gen() % 5) - 2);
+  double ref = std::sqrt(naiveNormSq(x, w, &what) / naiveNormSq(x, w, nullptr));
+  HessianAccumulator acc(11);
+  ASSERT_OK(acc.add(x));
+  MatrixD h = acc.hessian();
+  std::vector<double> slice;
+  std::vector<std::pair<int64_t, int64_t>> asked;
+  auto rows = [&](int64_t r0, int64_t count) -> llvm::Expected<const double *> {
+    asked.emplace_back(r0, count);
+    slice.assign(h.row(r0), h.row(r0) + count * h.cols);
+    return slice.data();
+  };
+  double relH = unwrap(relativeOutputErrorFromHessianRows(w, what, rows, 3));
+  EXPECT_NEAR(relH, ref, 1e-6 * ref);
+  std::vector<std::pair<int64_t, int64_t>> expected{
+      {0, 3}, {3, 3}, {6, 3}, {9, 2}};
+  EXPECT_EQ(asked, expected);
+
+  // A non-finite entry is named by its row and column in H.
+  h(7, 4) = std::nan("");
+  auto bad = relativeOutputErrorFromHessianRows(w, what, rows, 3);
+  EXPECT_NE(errorText(bad).find("(7, 4)"), std::string::npos);
+  // A failing reader stops the computation with its error.
+  auto failing = [](int64_t, int64_t) -> llvm::Expected<const double *> {
+    return llvm::createStringError("side file truncated");
+  };
+  auto e = relativeOutputErrorFromHessianRows(w, what, failing, 3);
+  EXPECT_NE(errorText(e).find("side file truncated"), std::string::npos);
+}
+
 TEST(MetricsTest, RejectsBadInput) {
   Matrix x = randomMatrix(5, 3, 1);
   Matrix w = randomMatrix(2, 3, 2);

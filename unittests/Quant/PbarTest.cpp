@@ -78,6 +78,17 @@ TEST(PbarTest, SalienceDiagonalVariants) {
   MatrixD bad(2, 2, 0.0);
   auto e = salienceDiagonal(bad, SalienceDiag::InverseHessian);
   EXPECT_FALSE(errorText(e).empty());
+
+  // From H in f32: the same diagonals to f32 accuracy.
+  auto f1 = salienceDiagonal(toFloat(h), SalienceDiag::InverseHessian);
+  auto f2 = salienceDiagonal(toFloat(h), SalienceDiag::InverseCholesky);
+  ASSERT_TRUE(f1 && f2);
+  for (int64_t j = 0; j < 6; ++j) {
+    EXPECT_NEAR((*f1)[j], hinv(j, j), 1e-4 * hinv(j, j));
+    EXPECT_NEAR((*f2)[j], (*d2)[j], 1e-4 * (*d2)[j]);
+  }
+  auto ef = salienceDiagonal(Matrix(2, 2, 0.0f), SalienceDiag::InverseHessian);
+  EXPECT_FALSE(errorText(ef).empty());
 }
 
 TEST(PbarTest, RangeSalienceMatchesBruteForce) {
@@ -159,6 +170,19 @@ TEST(PbarTest, SubtractOutputRangeMatchesSlowVersion) {
         EXPECT_EQ(v, 0.0f);
     }
   }
+}
+
+TEST(PbarTest, RangeSalienceOverManyRows) {
+  // 70 rows: split across the cores in chunks; every row as brute force.
+  Matrix w = randomMatrix(70, 9, 91);
+  Matrix x = correlatedActivations(23, 9, 92);
+  auto b = rangeSalience(w, x, 3);
+  ASSERT_TRUE(bool(b)) << errorText(b);
+  Matrix ref = bruteForceRange(w, x, 3);
+  EXPECT_LE(maxAbsDiff(*b, ref), 2e-5 * std::max(1.0, maxAbs(ref.data)));
+  Matrix got = *b, slow = slowRangeDelta(*b, w, x);
+  ASSERT_FALSE(bool(subtractOutputRange(got, w, x)));
+  EXPECT_LE(maxAbsDiff(got, slow), 1e-4 * std::max(1.0, maxAbs(b->data)));
 }
 
 TEST(PbarTest, SubtractOutputRangeRejectsShapes) {

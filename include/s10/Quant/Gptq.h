@@ -151,6 +151,11 @@ llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, const MatrixD &h,
 llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, MatrixD &&h,
                                         ColumnQuantizer &quantizer,
                                         const GptqOptions &options = {});
+/// The same with H held and factored in f32, as GPTQ's reference does: half
+/// the memory (3.3 GB rather than 6.6 at d = 28672).
+llvm::Expected<GptqResult> gptqQuantize(const Matrix &w, Matrix &&h,
+                                        ColumnQuantizer &quantizer,
+                                        const GptqOptions &options = {});
 
 /// The loop alone. `w` and `u` are in processing order: stored column p is
 /// original column order[p] (order empty: identity). On return `w` holds the

@@ -37,13 +37,18 @@ private:
 /// Sets H_jj = 1 where H_jj == 0 and zeroes W[:, j] (w may be null).
 /// Returns the dead channel indices in increasing order.
 std::vector<int64_t> fixDeadChannels(MatrixD &h, Matrix *w);
+std::vector<int64_t> fixDeadChannels(Matrix &h, Matrix *w);
 
 /// H += percdamp * mean(diag H) * I. Error if H is not square or percdamp < 0.
 llvm::Error addDamping(MatrixD &h, double percdamp);
+llvm::Error addDamping(Matrix &h, double percdamp);
 
 /// fixDeadChannels + addDamping with shape checks (w is [dout x dim]).
 /// Returns the dead channels.
 llvm::Expected<std::vector<int64_t>> prepareHessian(MatrixD &h, Matrix &w,
+                                                    double percdamp = 0.01);
+/// The same for H held in f32 (see inverseCholeskyUpperInPlace).
+llvm::Expected<std::vector<int64_t>> prepareHessian(Matrix &h, Matrix &w,
                                                     double percdamp = 0.01);
 
 } // namespace s10::quant

@@ -39,6 +39,11 @@ llvm::Expected<MatrixD> inverseCholeskyUpper(const MatrixD &h,
 llvm::Error inverseCholeskyUpperInPlace(MatrixD &h, unsigned maxRetries = 0,
                                         double retryPercdamp = 0.01,
                                         double *addedDamp = nullptr);
+/// The same in f32 (LAPACK's spotrf and strtri), as GPTQ's reference
+/// factors: for Hessians too wide to hold in f64 (6.6 GB at d = 28672).
+llvm::Error inverseCholeskyUpperInPlace(Matrix &h, unsigned maxRetries = 0,
+                                        double retryPercdamp = 0.01,
+                                        double *addedDamp = nullptr);
 
 /// A^-1 of a symmetric positive definite matrix, in place.
 llvm::Error invertSpdInPlace(MatrixD &a);

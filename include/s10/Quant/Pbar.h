@@ -27,6 +27,10 @@ enum class SalienceDiag { InverseHessian, InverseCholesky };
 /// buffer (move H in when done with it: it is 969 MB at d = 11008).
 llvm::Expected<std::vector<double>> salienceDiagonal(MatrixD h,
                                                      SalienceDiag kind);
+/// The same from H in f32, through U = chol(H^-1) in f32 for both kinds
+/// ([H^-1]_jj = sum_i U_ij^2, summed in f64).
+llvm::Expected<std::vector<double>> salienceDiagonal(Matrix h,
+                                                     SalienceDiag kind);
 
 /// V (Eq. 5). hinvDiag has din positive finite entries.
 llvm::Expected<Matrix> hessianSalience(const Matrix &what,

@@ -39,13 +39,29 @@ using namespace s10::squeeze;
 
 namespace {
 
+/// X^T X is formed kPanel rows at a time: a d x d f32 scratch would be
+/// 3.3 GB at d = 28672.
+constexpr int64_t kPanel = 256;
+
 /// Statistics of one distinct layer input.
 struct InputStats {
   int64_t dim = 0;
   int64_t tokens = 0;
-  std::vector<double> xtx;   // dim x dim
+  /// The lower triangle of X^T X in row panels: panel b holds rows
+  /// [b kPanel, b kPanel + p) and columns [0, b kPanel + p), row-major. Half
+  /// the memory of the square (6.6 GB f64 at d = 28672); the side file gets
+  /// the full symmetric matrix.
+  std::vector<std::vector<double>> panels;
   std::vector<float> sample; // rows of X kept for PBAR
   SmallVector<Operation *> layers;
+
+  void allocate(int64_t d) {
+    dim = d;
+    for (int64_t r0 = 0; r0 < d; r0 += kPanel) {
+      int64_t p = std::min(kPanel, d - r0);
+      panels.emplace_back(size_t(p * (r0 + p)), 0.0);
+    }
+  }
 };
 
 struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
@@ -212,9 +228,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       acts.push_back(runtime::Tensor::i64(
           {1, seqlen}, std::vector<int64_t>(ids.begin() + starts[w],
                                             ids.begin() + starts[w] + seqlen)));
-    // One window's X^T X is formed kPanel rows at a time in f32 and added
-    // to the f64 sum: a d x d f32 scratch would be 3.3 GB at d = 28672.
-    constexpr int64_t kPanel = 256;
+    // One window's X^T X, a panel at a time in f32, is added to the f64 sum.
     std::vector<float> tmp;
     auto start = std::chrono::steady_clock::now();
     double lastReport = 0;
@@ -232,8 +246,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
             inputIndex.try_emplace(lin.getInput(), stats.size());
         if (inserted) {
           InputStats s;
-          s.dim = lin.getInFeatures();
-          s.xtx.assign(s.dim * s.dim, 0.0);
+          s.allocate(lin.getInFeatures());
           if (tmp.size() < size_t(kPanel * s.dim))
             tmp.resize(kPanel * s.dim);
           stats.push_back(std::move(s));
@@ -267,14 +280,13 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
         }
         const float *data = static_cast<const float *>(x.raw());
         int64_t rows = x.numel() / s.dim;
-        for (int64_t r0 = 0; r0 < s.dim; r0 += kPanel) {
-          int64_t p = std::min(kPanel, s.dim - r0);
+        for (auto [b, panel] : llvm::enumerate(s.panels)) {
+          int64_t r0 = int64_t(b) * kPanel, p = std::min(kPanel, s.dim - r0);
           runtime::gemm(&(*exec)->getThreadPool(), /*transA=*/true,
-                        /*transB=*/false, p, s.dim, rows, 1.0f, data + r0,
-                        s.dim, data, s.dim, 0.0f, tmp.data(), s.dim);
-          double *acc = s.xtx.data() + r0 * s.dim;
-          for (int64_t i = 0, e = p * s.dim; i < e; ++i)
-            acc[i] += tmp[i];
+                        /*transB=*/false, p, r0 + p, rows, 1.0f, data + r0,
+                        s.dim, data, s.dim, 0.0f, tmp.data(), r0 + p);
+          for (size_t i = 0; i < panel.size(); ++i)
+            panel[i] += tmp[i];
         }
         s.tokens += rows;
         // Sampled rows that fall into this window.
@@ -366,10 +378,7 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       return attr;
     };
     for (InputStats &s : stats) {
-      double scale = s.tokens > 0 ? 2.0 / double(s.tokens) : 0.0;
-      for (double &v : s.xtx)
-        v *= scale;
-      auto h = put(s.xtx.data(), s.xtx.size() * sizeof(double));
+      auto h = putHessian(s, put);
       auto x = put(s.sample.data(), s.sample.size() * sizeof(float));
       SqueezeDialect &d = squeezeDialect(module.getContext());
       for (Operation *op : s.layers) {
@@ -382,6 +391,48 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
       return emitError(module.getLoc(), "squeeze-calibrate: writing '")
              << w.path << "' failed";
     return success();
+  }
+
+  /// Writes H = (2/N) X^T X as the full row-major d x d matrix, a row panel
+  /// at a time: its lower part from its own panel, its upper part mirrored
+  /// from the panels below. Each panel is freed once nothing needs it.
+  template <typename Put>
+  static ExternalStorageAttr putHessian(InputStats &s, Put &put) {
+    const int64_t d = s.dim;
+    double scale = s.tokens > 0 ? 2.0 / double(s.tokens) : 0.0;
+    std::vector<double> rowsBuf(size_t(std::min(kPanel, d) * d));
+    ExternalStorageAttr first;
+    uint64_t bytes = 0;
+    for (size_t b = 0; b < s.panels.size(); ++b) {
+      int64_t r0 = int64_t(b) * kPanel, p = std::min(kPanel, d - r0);
+      const std::vector<double> &own = s.panels[b];
+      for (int64_t i = 0; i < p; ++i) {
+        double *row = rowsBuf.data() + i * d;
+        for (int64_t j = 0; j <= r0 + i; ++j)
+          row[j] = scale * own[i * (r0 + p) + j];
+        for (int64_t j = r0 + i + 1; j < r0 + p; ++j)
+          row[j] = scale * own[(j - r0) * (r0 + p) + r0 + i];
+      }
+      for (size_t c = b + 1; c < s.panels.size(); ++c) {
+        int64_t c0 = int64_t(c) * kPanel, q = std::min(kPanel, d - c0);
+        const std::vector<double> &below = s.panels[c];
+        // A tiled transpose of below's columns [r0, r0 + p).
+        constexpr int64_t kTile = 32;
+        for (int64_t j0 = 0; j0 < q; j0 += kTile)
+          for (int64_t i = 0; i < p; ++i)
+            for (int64_t j = j0, je = std::min(q, j0 + kTile); j < je; ++j)
+              rowsBuf[i * d + c0 + j] = scale * below[j * (c0 + q) + r0 + i];
+      }
+      auto attr = put(rowsBuf.data(), uint64_t(p * d) * sizeof(double));
+      if (b == 0)
+        first = attr;
+      bytes += uint64_t(p * d) * sizeof(double);
+      std::vector<double>().swap(s.panels[b]);
+    }
+    if (!first) // d == 0
+      return put(nullptr, 0);
+    return ExternalStorageAttr::get(first.getContext(), first.getPath(),
+                                    first.getOffset(), bytes);
   }
 
   LogicalResult closeStore(ModuleOp module, StoreWriter &w) {

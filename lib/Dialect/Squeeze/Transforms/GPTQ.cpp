@@ -85,12 +85,34 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
              << int64_t(bits);
     if (blockSize <= 0)
       return emitError(loc, "squeeze-gptq: block-size must be positive");
+    if (hessianF32From < 0)
+      return emitError(loc, "squeeze-gptq: hessian-f32-from must be >= 0, "
+                            "got ")
+             << hessianF32From.getValue();
     return success();
   }
 
-  /// k-bit (GPTQ or RTN) encoding; GPTQ consumes `h`.
-  llvm::Expected<Encoded> encodeKBit(const quant::Matrix &w,
-                                     quant::MatrixD *h) {
+  /// GPTQ of `w` with `op`'s H, damped, the dead columns of `w` zeroed. H
+  /// is read only now, after the layer's other buffers exist (6.6 GB in f64
+  /// on a 70B down projection), and in f32 from hessian-f32-from inputs on.
+  llvm::Expected<quant::GptqResult> runGptq(Operation *op, quant::Matrix &w,
+                                            runtime::WeightStore &store,
+                                            quant::ColumnQuantizer &q) {
+    auto run = [&](auto h) -> llvm::Expected<quant::GptqResult> {
+      if (!h)
+        return h.takeError();
+      if (auto dead = quant::prepareHessian(*h, w, percdamp); !dead)
+        return dead.takeError();
+      return quant::gptqQuantize(w, std::move(*h), q, gptqOptions());
+    };
+    if (hessianF32From > 0 && w.cols >= hessianF32From)
+      return run(loadHessianF32(op, store));
+    return run(loadHessian(op, store));
+  }
+
+  /// k-bit (GPTQ or RTN) encoding.
+  llvm::Expected<Encoded> encodeKBit(Operation *op, quant::Matrix &w,
+                                     runtime::WeightStore &store) {
     Encoded e;
     std::vector<quant::UniformParams> params;
     std::vector<uint8_t> codes;
@@ -106,7 +128,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
           w.rows, w.cols, {bits, groupSize, false});
       if (!q)
         return q.takeError();
-      auto res = quant::gptqQuantize(w, std::move(*h), *q, gptqOptions());
+      auto res = runGptq(op, w, store, *q);
       if (!res)
         return res.takeError();
       params.assign(q->params().begin(), q->params().end());
@@ -134,9 +156,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   }
 
   /// Salient k-bit + binary encoding with GPTQ feedback.
-  /// Consumes `h`: GPTQ releases it once factored.
-  llvm::Expected<Encoded> encodeMixed(Operation *op, const quant::Matrix &w,
-                                      quant::MatrixD &&h,
+  llvm::Expected<Encoded> encodeMixed(Operation *op, quant::Matrix &w,
                                       runtime::WeightStore &store) {
     // The stage-1 values only when the binary parameters are fit on them,
     // from the weight as stored (`w` has its dead columns zeroed).
@@ -178,7 +198,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
     if (!q)
       return q.takeError();
-    auto res = quant::gptqQuantize(w, std::move(h), *q, gptqOptions());
+    auto res = runGptq(op, w, store, *q);
     if (!res)
       return res.takeError();
     Encoded e;
@@ -301,21 +321,12 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (!calibrated && mode != Mode::RTN && mode != Mode::Binary)
       return llvm::createStringError(
           "not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)");
-    // H is damped in place; the undamped H for the error figure is read
-    // again afterwards, so only one d x d copy is held while encoding.
-    std::optional<quant::MatrixD> h;
-    if (calibrated && (mode == Mode::Mixed || mode == Mode::KBit)) {
-      auto loaded = loadHessian(op, store);
-      if (!loaded)
-        return loaded.takeError();
-      h = std::move(*loaded);
-      if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
-        return dead.takeError();
-    }
+    // GPTQ damps H in place and drops it once factored; the undamped H for
+    // the error figure is read again afterwards, a slice at a time.
     llvm::Expected<Encoded> enc =
-        mode == Mode::Mixed    ? encodeMixed(op, *w, std::move(*h), store)
+        mode == Mode::Mixed    ? encodeMixed(op, *w, store)
         : mode == Mode::Binary ? encodeBinary(*w)
-                               : encodeKBit(*w, h ? &*h : nullptr);
+                               : encodeKBit(op, *w, store);
     if (!enc)
       return enc.takeError();
     int64_t salient = llvm::count(enc->mask, true);
@@ -330,18 +341,14 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         codeBits, mode == Mode::Mixed ? enc->salientBits : codeBits,
         double(salient), double(w->size()));
     if (calibrated) {
-      h.reset();
-      // The weight as stored (prepareHessian zeroed dead columns of *w)
-      // and the undamped H, both read again rather than kept through GPTQ.
+      // The weight as stored (prepareHessian zeroed dead columns of *w),
+      // read again rather than kept through GPTQ.
       *w = quant::Matrix();
       auto original = loadLinearWeight(op, store);
       if (!original)
         return original.takeError();
-      auto raw = loadHessian(op, store);
-      if (!raw)
-        return raw.takeError();
-      auto relErr = quant::relativeOutputErrorFromHessian(
-          *original, enc->dequantized, *raw);
+      auto relErr =
+          hessianRelativeError(op, store, *original, enc->dequantized);
       if (!relErr)
         return relErr.takeError();
       rep.relError = *relErr;

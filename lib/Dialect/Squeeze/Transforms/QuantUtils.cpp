@@ -2,6 +2,7 @@
 
 #include "QuantUtils.h"
 
+#include "s10/Quant/Metrics.h"
 #include "s10/Runtime/Drivers.h"
 #include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/WeightStore.h"
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <malloc.h>
+#include <type_traits>
 
 using namespace mlir;
 using namespace s10;
@@ -162,8 +164,9 @@ calibBytes(Operation *op, StringRef name, runtime::WeightStore &store) {
   return store.getBytes(ext.getPath(), ext.getOffset(), ext.getLength());
 }
 
-llvm::Expected<quant::MatrixD>
-squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
+template <typename T>
+static llvm::Expected<quant::DenseMatrix<T>>
+loadHessianAs(Operation *op, runtime::WeightStore &store) {
   auto bytes = calibBytes(op, kHessianAttr, store);
   if (!bytes)
     return bytes.takeError();
@@ -171,20 +174,69 @@ squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
   auto dim = int64_t(std::llround(std::sqrt(double(n))));
   if (dim * dim * sizeof(double) != bytes->size())
     return llvm::createStringError("Hessian storage is not square");
-  quant::MatrixD h(dim, dim);
-  // Copied in slices, each slice's mapped pages dropped once copied: the
-  // mapping and the copy of a 969 MB Hessian are never resident together.
+  quant::DenseMatrix<T> h(dim, dim);
+  // Copied (and for f32 rounded) in slices, each slice's mapped pages
+  // dropped once copied: the mapping and the copy of a 6.6 GB Hessian are
+  // never resident together.
   StringRef path =
       op->getAttrOfType<ExternalStorageAttr>(kHessianAttr).getPath();
   constexpr size_t kSlice = size_t(64) << 20;
-  auto *dst = reinterpret_cast<uint8_t *>(h.data.data());
   for (size_t off = 0; off < bytes->size(); off += kSlice) {
     size_t len = std::min(kSlice, bytes->size() - off);
-    std::memcpy(dst + off, bytes->data() + off, len);
+    if constexpr (std::is_same_v<T, double>) {
+      std::memcpy(reinterpret_cast<uint8_t *>(h.data.data()) + off,
+                  bytes->data() + off, len);
+    } else {
+      for (size_t k = 0; k < len / sizeof(double); ++k) {
+        double v;
+        std::memcpy(&v, bytes->data() + off + k * sizeof(double), sizeof v);
+        h.data[off / sizeof(double) + k] = T(v);
+      }
+    }
     store.doneWith(path, bytes->slice(off, len));
   }
   store.doneWith(path, *bytes);
   return h;
+}
+
+llvm::Expected<quant::MatrixD>
+squeeze::loadHessian(Operation *op, runtime::WeightStore &store) {
+  return loadHessianAs<double>(op, store);
+}
+
+llvm::Expected<quant::Matrix>
+squeeze::loadHessianF32(Operation *op, runtime::WeightStore &store) {
+  return loadHessianAs<float>(op, store);
+}
+
+llvm::Expected<double>
+squeeze::hessianRelativeError(Operation *op, runtime::WeightStore &store,
+                              const quant::Matrix &w,
+                              const quant::Matrix &what) {
+  auto bytes = calibBytes(op, kHessianAttr, store);
+  if (!bytes)
+    return bytes.takeError();
+  const int64_t n = w.cols;
+  if (uint64_t(n) * uint64_t(n) * sizeof(double) != bytes->size())
+    return llvm::createStringError(
+        "Hessian storage does not match the layer's " + std::to_string(n) +
+        " inputs");
+  StringRef path =
+      op->getAttrOfType<ExternalStorageAttr>(kHessianAttr).getPath();
+  // Copied (the side file aligns nothing) and its mapped pages dropped.
+  std::vector<double> slice;
+  llvm::ArrayRef<uint8_t> mapped;
+  auto rows = [&](int64_t r0, int64_t count) -> llvm::Expected<const double *> {
+    store.doneWith(path, mapped);
+    size_t len = size_t(count * n) * sizeof(double);
+    mapped = bytes->slice(size_t(r0 * n) * sizeof(double), len);
+    slice.resize(size_t(count * n));
+    std::memcpy(slice.data(), mapped.data(), len);
+    return slice.data();
+  };
+  auto err = quant::relativeOutputErrorFromHessianRows(w, what, rows);
+  store.doneWith(path, mapped);
+  return err;
 }
 
 llvm::Expected<quant::Matrix>

@@ -71,6 +71,17 @@ llvm::Expected<quant::Matrix> loadLinearWeight(LinearOp op,
 /// The Hessian recorded by squeeze-calibrate, [in, in].
 llvm::Expected<quant::MatrixD> loadHessian(mlir::Operation *op,
                                            runtime::WeightStore &store);
+/// The same rounded to f32, for layers whose H is factored in f32
+/// (`hessian-f32-from`).
+llvm::Expected<quant::Matrix> loadHessianF32(mlir::Operation *op,
+                                             runtime::WeightStore &store);
+
+/// relativeOutputErrorFromHessian of W^ against W for `op`, with its H read
+/// from the side file a slice of rows at a time (never held whole).
+llvm::Expected<double> hessianRelativeError(mlir::Operation *op,
+                                            runtime::WeightStore &store,
+                                            const quant::Matrix &w,
+                                            const quant::Matrix &what);
 
 /// The activation sample recorded by squeeze-calibrate, [T, in].
 llvm::Expected<quant::Matrix> loadSamples(mlir::Operation *op,

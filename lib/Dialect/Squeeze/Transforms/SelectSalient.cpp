@@ -40,6 +40,10 @@ struct SelectSalientPass
       return emitError(loc, "squeeze-select-salient: ratio must be in "
                             "[0, 1], got ")
              << ratio;
+    if (hessianF32From < 0)
+      return emitError(loc, "squeeze-select-salient: hessian-f32-from must "
+                            "be >= 0, got ")
+             << hessianF32From.getValue();
     mask.ratio = ratio;
     mask.groupSize = groupSize;
     mask.blockRows = channelBlock;
@@ -80,6 +84,9 @@ struct SelectSalientPass
   llvm::Error selectFor(LinearOp op, runtime::WeightStore &store,
                         const quant::MaskOptions &maskOpts,
                         quant::SalienceDiag diagKind) {
+    if (!op->hasAttr(kHessianAttr))
+      return llvm::createStringError(
+          "not calibrated (no 'squeeze.hessian'; run squeeze-calibrate)");
     auto w = loadLinearWeight(op, store);
     if (!w)
       return w.takeError();
@@ -89,24 +96,32 @@ struct SelectSalientPass
           " to be a multiple of nm-block " + std::to_string(nmBlock));
     int64_t rows = w->rows, cols = w->cols;
     // Each d x d or rows x cols buffer is dropped as soon as it is used: on
-    // a 7B-shaped down projection each is 180 MB (f32) or 969 MB (f64 H).
-    auto h = loadHessian(op, store);
-    if (!h)
-      return h.takeError();
-    // Staged: salience of the stage-1 weight (from W as stored, before its
-    // dead columns are zeroed); else of W itself.
+    // a 70B-shaped down projection each is 0.9 GB (f32) or 6.6 GB (f64 H).
+    // Staged: salience of the stage-1 weight (from W as stored, its dead
+    // columns kept), and W is gone before H is read; else of W itself.
     std::optional<quant::Matrix> stage1;
     if (staged) {
       auto s1 = decodeStage1(op, &*w);
       if (!s1)
         return s1.takeError();
       stage1 = std::move(s1->dequantized);
+      *w = quant::Matrix(0, cols);
     }
-    if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
-      return dead.takeError();
-    quant::Matrix what = stage1 ? std::move(*stage1) : std::move(*w);
-    *w = quant::Matrix();
-    auto d = quant::salienceDiagonal(std::move(*h), diagKind);
+    // H damped (W's dead columns zeroed), then the diagonal in H's own
+    // buffer; in f32 from hessian-f32-from inputs on.
+    quant::Matrix what;
+    auto diagOf = [&](auto h) -> llvm::Expected<std::vector<double>> {
+      if (!h)
+        return h.takeError();
+      if (auto dead = quant::prepareHessian(*h, *w, percdamp); !dead)
+        return dead.takeError();
+      what = stage1 ? std::move(*stage1) : std::move(*w);
+      *w = quant::Matrix();
+      return quant::salienceDiagonal(std::move(*h), diagKind);
+    };
+    auto d = hessianF32From > 0 && cols >= hessianF32From
+                 ? diagOf(loadHessianF32(op, store))
+                 : diagOf(loadHessian(op, store));
     if (!d)
       return d.takeError();
     auto v = quant::hessianSalience(what, *d);

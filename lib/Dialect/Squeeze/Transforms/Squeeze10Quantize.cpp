@@ -60,6 +60,7 @@ struct Squeeze10QuantizePass
     g.groupSize = groupSize;
     g.blockSize = blockSize;
     g.percdamp = percdamp;
+    g.hessianF32From = hessianF32From;
     g.actOrder = actOrder;
     g.refitBinary = refitBinary;
     g.bits = bits;
@@ -75,6 +76,7 @@ struct Squeeze10QuantizePass
       s.nmBlock = nmBlock;
       s.groupSize = groupSize;
       s.percdamp = percdamp;
+      s.hessianF32From = hessianF32From;
       if (method == "squeeze10") {
         s.lambda = lambda;
         s.normalize = normalize;
@@ -160,6 +162,7 @@ struct Squeeze10QuantizePass
         {threads.hasValue(), "threads", calibrated, calibWhen},
         {fias.hasValue(), "fias", calibrated, calibWhen},
         {percdamp.hasValue(), "percdamp", calibrated, calibWhen},
+        {hessianF32From.hasValue(), "hessian-f32-from", calibrated, calibWhen},
         {blockSize.hasValue(), "block-size", calibrated, calibWhen},
         {actOrder.hasValue(), "act-order", calibrated, calibWhen},
         {bits.hasValue(), "bits", method != "binary",

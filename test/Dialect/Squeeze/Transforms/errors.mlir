@@ -18,6 +18,9 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s ratio=7" 2>&1 | FileCheck %s --check-prefix=RATIO7
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s hessian-f32-from=-1" 2>&1 | FileCheck %s --check-prefix=F32FROM
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{hessian-f32-from=-5}))' 2>&1 | FileCheck %s --check-prefix=F32FROM-GPTQ
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn hessian-f32-from=0" 2>&1 | FileCheck %s --check-prefix=F32FROM-RTN
 // A missing calibration file or tokenizer is found before any work, too.
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt" 2>&1 | FileCheck %s --check-prefix=NOCALIB
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s tokenizer=%t.missing.model" 2>&1 | FileCheck %s --check-prefix=NOTOK
@@ -29,6 +32,10 @@
 // RATIO7-NOT: calibration
 // GPTQBITS: error: squeeze-gptq: bits must be in [1, 8], got 12
 // GPTQBITS-NOT: calibration
+// F32FROM: error: squeeze-select-salient: hessian-f32-from must be >= 0, got -1
+// F32FROM-NOT: calibration
+// F32FROM-GPTQ: error: squeeze-gptq: hessian-f32-from must be >= 0, got -5
+// F32FROM-RTN: error: squeeze10-quantize: option 'hessian-f32-from' has no effect with method=rtn
 // NOCALIB: error: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt': No such file or directory
 // NOCALIB-NOT: see current operation
 // NOTOK: error: squeeze-calibrate: cannot read tokenizer '{{.*}}.missing.model'

@@ -2,6 +2,9 @@
 // RUN: sed "s|CALIB|%t.calib|g" %s > %t.mlir
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4 diag=hinv range-delta=false}))' | FileCheck %s --check-prefix=MASK
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4 diag=hinv range-delta=false},squeeze-gptq{mode=mixed group-size=4 quiet=true}))' | FileCheck %s --check-prefix=MIXED
+// H and its factor in f32 (hessian-f32-from=1: every layer): H = I is exact
+// in f32, so the mask and codes are those of the f64 run.
+// RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=false group-size=4 diag=hinv range-delta=false hessian-f32-from=1},squeeze-gptq{mode=mixed group-size=4 quiet=true hessian-f32-from=1}))' | FileCheck %s --check-prefix=MIXED
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true lambda=1.0 group-size=4 diag=hinv range-delta=false}))' | FileCheck %s --check-prefix=PBAR
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true normalize=true lambda=1.0 group-size=4 diag=hinv range-delta=false}))' | FileCheck %s --check-prefix=NORM
 // RUN: s10-opt %t.mlir --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=4 group-size=4},squeeze-select-salient{ratio=0.25 pbar=true range-delta=true lambda=1.0 group-size=4 diag=hinv}))' | FileCheck %s --check-prefix=DELTA
