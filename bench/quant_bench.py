@@ -168,7 +168,8 @@ def main():
         row = {"name": name, "method": desc, "options": opts.format(data="data") if opts else "",
                "ppl_wikitext2": round(ppl["perplexity"], 4), "windows": ppl["windows"],
                "quantize_seconds": round(qsec, 2), "eval_seconds": round(esec, 2),
-               "eval_tokens_per_second": round(ppl.get("tokens_per_second", 0), 1)}
+               "eval_tokens_per_second": round(ppl.get("tokens_per_second", 0), 1),
+               "measured": time.strftime("%Y-%m-%d")}
         if pack:
             row["pack_options"] = pack
         if unpacked and args.check_unpacked:
@@ -283,10 +284,21 @@ def write_table(results, path, max_windows):
         "measured on the packed model; where the unpacked model (before packing, f32 group",
         "parameters) was evaluated too, its perplexity is in the last column.",
         "",
-        "![Perplexity against true bits per weight](pareto-llama-12m.png)",
+        "Rows without a date in the last column were measured before s10 chose OpenBLAS's",
+        "kernels by CPU, with its SSE3 ones; the per-CPU kernels round differently, so",
+        "reruns move in the fourth significant digit (the 50-window check of",
+        "`quantized-perplexity.test`: 36.5883 then, 36.5876 now), and their calibration",
+        "ran about 4.5 times slower than it does now.",
         "",
-        "| row | method | layout | payload bpw | true bpw | packed MB | file MB | WikiText-2 ppl | quantize s | unpacked ppl |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "![Perplexity against true bits per weight, one series per method family; filled "
+        "markers where the bits are counted from packed bytes, hollow where estimated; "
+        "stars: the quality goals at 1.75, 2.1 and 2.6 bits](pareto-llama-12m.png)",
+        "",
+        "The plot is drawn from the JSON rows by `bench/quant_bench.py --plot-only`",
+        "(and after every bench run); the lines join each family's Pareto frontier.",
+        "",
+        "| row | method | layout | payload bpw | true bpw | packed MB | file MB | WikiText-2 ppl | quantize s | unpacked ppl | measured |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     stale = False
     for r in results:
@@ -300,7 +312,8 @@ def write_table(results, path, max_windows):
             true += " *"
             stale = True
         lines.append(f"| {r['name']} | {r['method']} | {layout} | {r['payload_bpw']:.3f} | {true} | "
-                     f"{packed} | {fileb} | {r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} | {unp} |")
+                     f"{packed} | {fileb} | {r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} | {unp} | "
+                     f"{r.get('measured', '')} |")
     if stale:
         lines += ["", "\\* Not yet re-run with packing: true bits estimated from the layout "
                   "formula (codes, fp16 group parameters, a 1-bit mask), perplexity measured "
