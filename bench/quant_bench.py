@@ -204,16 +204,18 @@ def main():
     print(f"wrote {args.out}, {args.table} and {args.plot}")
 
 
+# Rows of the default recipe (its ablations and layouts); other s10- rows
+# are the paper's formulas and their variants.
+S10_DEFAULT = ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")
 # Curve families for the plot: (label, row-name test, colour, marker).
 FAMILIES = [
     ("RTN (w4, w3, w2; binary)", lambda n: n.startswith("rtn-"), "tab:gray", "v"),
     ("GPTQ (w4, w3, w2) g128", lambda n: n.startswith("gptq-"), "tab:blue", "s"),
     ("PB-LLM", lambda n: n.startswith("pbllm-"), "tab:green", "^"),
     ("Squeeze10 paper formulas and variants",
-     lambda n: n.startswith("s10-") and not n.startswith(("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")),
-     "tab:purple", "x"),
-    ("Squeeze10 (default recipe, ablations, layouts)", lambda n: n == "s10" or n.startswith(
-        ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")), "tab:red", "o"),
+     lambda n: n.startswith("s10-") and not n.startswith(S10_DEFAULT), "tab:purple", "x"),
+    ("Squeeze10 (default recipe, ablations, layouts)",
+     lambda n: n == "s10" or n.startswith(S10_DEFAULT), "tab:red", "o"),
 ]
 # The quality goals at each budget (true bpw, perplexity), drawn for reference.
 TARGETS = [(1.75, 41.0), (2.1, 38.0), (2.6, 36.3)]

@@ -205,19 +205,27 @@ static llvm::Expected<double> gptqLoopF32(Matrix &w, const float *uf,
                                           ColumnQuantizer &quantizer,
                                           int64_t blockSize);
 
+/// Error unless every diagonal entry of U is positive and finite.
+template <typename T>
+static llvm::Error checkUpperDiagonal(const DenseMatrix<T> &u) {
+  for (int64_t i = 0; i < u.rows; ++i) {
+    T d = u(i, i);
+    if (!(d > T(0)) || !std::isfinite(d))
+      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
+                               llvm::Twine(i));
+  }
+  return llvm::Error::success();
+}
+
 /// U in f32, as GPTQ works in fp32, written over its own f64 buffer
 /// (element k's 4 bytes land at or before element k's 8, which is read
 /// first), the unused second half returned to the system: GPTQ on a 7B down
 /// projection holds 485 MB for U rather than 969 + 485 MB while converting.
 /// The loop reads only the upper triangle.
 static llvm::Expected<float *> upperToFloatInPlace(MatrixD &u) {
+  if (llvm::Error err = checkUpperDiagonal(u))
+    return std::move(err);
   const int64_t n = u.rows;
-  for (int64_t i = 0; i < n; ++i) {
-    double d = u(i, i);
-    if (!(d > 0.0) || !std::isfinite(d))
-      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
-                               llvm::Twine(i));
-  }
   auto *bytes = reinterpret_cast<unsigned char *>(u.data.data());
   for (int64_t k = 0, e = n * n; k < e; ++k) {
     double d;
@@ -231,12 +239,8 @@ static llvm::Expected<float *> upperToFloatInPlace(MatrixD &u) {
 
 /// U factored in f32 already.
 static llvm::Expected<float *> upperToFloatInPlace(Matrix &u) {
-  for (int64_t i = 0; i < u.rows; ++i) {
-    float d = u(i, i);
-    if (!(d > 0.0f) || !std::isfinite(d))
-      return detail::makeError("gptqLoop: U has a non-positive diagonal at " +
-                               llvm::Twine(i));
-  }
+  if (llvm::Error err = checkUpperDiagonal(u))
+    return std::move(err);
   return u.data.data();
 }
 

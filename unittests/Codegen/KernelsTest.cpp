@@ -33,17 +33,8 @@ using namespace s10::quant::layout::test;
 
 namespace {
 
-// The builders' ABI numbers and key-cache block are the artifact format's.
-namespace fmt = s10rt::format;
-static_assert(uint32_t(KernelAbi::Gemv) == uint32_t(fmt::KernelAbi::Gemv));
-static_assert(uint32_t(KernelAbi::RMSNormRow) ==
-              uint32_t(fmt::KernelAbi::RMSNormRow));
-static_assert(uint32_t(KernelAbi::Binary) == uint32_t(fmt::KernelAbi::Binary));
-static_assert(uint32_t(KernelAbi::Embedding) ==
-              uint32_t(fmt::KernelAbi::Embedding));
-static_assert(uint32_t(KernelAbi::Rotary) == uint32_t(fmt::KernelAbi::Rotary));
-static_assert(uint32_t(KernelAbi::Attend) == uint32_t(fmt::KernelAbi::Attend));
-static_assert(kAttendKeyBlock == fmt::kAttendKeyBlock);
+// The builders' key-cache block is the artifact format's.
+static_assert(kAttendKeyBlock == s10rt::format::kAttendKeyBlock);
 
 using GemvFn = void (*)(const uint8_t *, const float *, float *, int64_t,
                         int64_t);

@@ -42,16 +42,6 @@
 
 namespace s10::codegen {
 
-/// The kernel ABIs, numbered as KernelAbi of the artifact format.
-enum class KernelAbi : uint32_t {
-  Gemv = 1,
-  RMSNormRow = 2,
-  Binary = 3,
-  Embedding = 4,
-  Rotary = 5,
-  Attend = 6
-};
-
 /// Element type of a dense weight.
 enum class DenseType : uint8_t { F16, F32 };
 

@@ -347,6 +347,11 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     SmallString<128> path;
     std::unique_ptr<llvm::raw_fd_ostream> os;
     uint64_t offset = 0;
+
+    void write(const void *data, uint64_t bytes) {
+      os->write(static_cast<const char *>(data), bytes);
+      offset += bytes;
+    }
   };
 
   LogicalResult openStore(ModuleOp module, StoreWriter &w) {
@@ -373,12 +378,14 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
     auto put = [&](const void *data, uint64_t bytes) {
       auto attr = ExternalStorageAttr::get(module.getContext(), w.path.str(),
                                            w.offset, bytes);
-      w.os->write(static_cast<const char *>(data), bytes);
-      w.offset += bytes;
+      w.write(data, bytes);
       return attr;
     };
     for (InputStats &s : stats) {
-      auto h = putHessian(s, put);
+      uint64_t at = w.offset;
+      uint64_t bytes = writeHessian(s, w);
+      auto h = ExternalStorageAttr::get(module.getContext(), w.path.str(), at,
+                                        bytes);
       auto x = put(s.sample.data(), s.sample.size() * sizeof(float));
       SqueezeDialect &d = squeezeDialect(module.getContext());
       for (Operation *op : s.layers) {
@@ -396,13 +403,11 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
   /// Writes H = (2/N) X^T X as the full row-major d x d matrix, a row panel
   /// at a time: its lower part from its own panel, its upper part mirrored
   /// from the panels below. Each panel is freed once nothing needs it.
-  template <typename Put>
-  static ExternalStorageAttr putHessian(InputStats &s, Put &put) {
+  /// Returns the bytes written.
+  static uint64_t writeHessian(InputStats &s, StoreWriter &w) {
     const int64_t d = s.dim;
     double scale = s.tokens > 0 ? 2.0 / double(s.tokens) : 0.0;
     std::vector<double> rowsBuf(size_t(std::min(kPanel, d) * d));
-    ExternalStorageAttr first;
-    uint64_t bytes = 0;
     for (size_t b = 0; b < s.panels.size(); ++b) {
       int64_t r0 = int64_t(b) * kPanel, p = std::min(kPanel, d - r0);
       const std::vector<double> &own = s.panels[b];
@@ -423,16 +428,10 @@ struct CalibratePass : squeeze::impl::SqueezeCalibrateBase<CalibratePass> {
             for (int64_t j = j0, je = std::min(q, j0 + kTile); j < je; ++j)
               rowsBuf[i * d + c0 + j] = scale * below[j * (c0 + q) + r0 + i];
       }
-      auto attr = put(rowsBuf.data(), uint64_t(p * d) * sizeof(double));
-      if (b == 0)
-        first = attr;
-      bytes += uint64_t(p * d) * sizeof(double);
+      w.write(rowsBuf.data(), uint64_t(p * d) * sizeof(double));
       std::vector<double>().swap(s.panels[b]);
     }
-    if (!first) // d == 0
-      return put(nullptr, 0);
-    return ExternalStorageAttr::get(first.getContext(), first.getPath(),
-                                    first.getOffset(), bytes);
+    return uint64_t(d * d) * sizeof(double);
   }
 
   LogicalResult closeStore(ModuleOp module, StoreWriter &w) {
