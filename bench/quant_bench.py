@@ -7,7 +7,8 @@ WikiText-2 valid, seed 0), the same evaluation (non-overlapping windows of
 512 tokens of WikiText-2 test) and the same bit accounting: each row is
 quantized, then packed by squeeze-pack into the layout its kernels read, and
 the true bits per weight are the packed bytes x 8 / weights. Perplexity is
-measured on the packed model (bytecode file). With --check-unpacked the
+measured on the packed model (its compiled artifact, or with --eval interpreter
+the bytecode file itself). With --check-unpacked the
 unpacked model (before packing) is evaluated too, and the difference is
 recorded. Writes bench/results/quant-llama-12m.json and
 docs/quantization-results.md.
@@ -16,6 +17,11 @@ docs/quantization-results.md.
     bench/quant_bench.py --rows rtn-w4,s10    # a subset
     bench/quant_bench.py --max-windows 32     # quicker, approximate perplexity
     bench/quant_bench.py --check-unpacked     # also evaluate before packing
+    bench/quant_bench.py --eval interpreter   # evaluate the module, not an artifact
+
+Each packed model is evaluated by default through a compiled CPU artifact
+(s10-compile, then s10-run): 70 s for the 1:8 salience row where the
+interpreter took 590 s.
 """
 
 import argparse
@@ -78,6 +84,75 @@ ROWS = [
      "granularity=nm nm-block=8 ratio=0.125 " + CAL, "layout=nm block=8"),
     ("s10-nm8-q8", "Squeeze10, 1:8 salience, q8 group parameters",
      "granularity=nm nm-block=8 ratio=0.125 " + CAL, "layout=nm block=8 params=q8"),
+    # Candidates for the budget recipes: q8 group parameters throughout.
+    ("s10-q8-r10", "Squeeze10, 10% salient (bitmap), q8 group parameters",
+     "ratio=0.1 " + CAL, "params=q8"),
+    ("s10-nm4-q8", "Squeeze10, 1:4 salience, q8 group parameters",
+     "granularity=nm nm-block=4 ratio=0.25 " + CAL, "layout=nm block=4 params=q8"),
+    ("s10-nm4-s3-q8", "Squeeze10, 1:4 salience at 3 bits, q8 group parameters",
+     "granularity=nm nm-block=4 ratio=0.25 bits=3 " + CAL, "layout=nm block=4 params=q8"),
+    ("s10-nm8-s3-q8", "Squeeze10, 1:8 salience at 3 bits, q8 group parameters",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8", "Squeeze10, 1:16 salience, q8 group parameters",
+     "granularity=nm nm-block=16 ratio=0.0625 " + CAL, "layout=nm block=16 params=q8"),
+    ("s10-nm16-q8-g256", "Squeeze10, 1:16 salience, q8 group parameters, groups of 256",
+     "granularity=nm nm-block=16 ratio=0.0625 group-size=256 " + CAL, "layout=nm block=16 params=q8"),
+    ("s10-nm8-s3-q8-g256", "Squeeze10, 1:8 salience at 3 bits, q8 parameters, groups of 256",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 group-size=256 " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm8-q8-g256", "Squeeze10, 1:8 salience, q8 group parameters, groups of 256",
+     "granularity=nm nm-block=8 ratio=0.125 group-size=256 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm4-q8-g256", "Squeeze10, 1:4 salience, q8 group parameters, groups of 256",
+     "granularity=nm nm-block=4 ratio=0.25 group-size=256 " + CAL, "layout=nm block=4 params=q8"),
+    ("gptq-w2-act-q8", "GPTQ w2 g128 act-order, q8 group parameters",
+     "method=gptq bits=2 act-order=true " + CAL, "params=q8"),
+    # Group parameters refit for the output error after GPTQ (codes kept).
+    ("s10-refit", "Squeeze10 default + output refit", "output-refit=true " + CAL),
+    ("s10-q8-refit", "Squeeze10 default + output refit, q8 group parameters",
+     "output-refit=true " + CAL, "params=q8"),
+    ("s10-nm4-q8-refit", "Squeeze10, 1:4 salience, q8 parameters + output refit",
+     "granularity=nm nm-block=4 ratio=0.25 output-refit=true " + CAL,
+     "layout=nm block=4 params=q8"),
+    ("s10-nm8-q8-refit", "Squeeze10, 1:8 salience, q8 parameters + output refit",
+     "granularity=nm nm-block=8 ratio=0.125 output-refit=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8-g256-refit", "Squeeze10, 1:16 salience, q8 parameters, groups of 256 + output refit",
+     "granularity=nm nm-block=16 ratio=0.0625 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=16 params=q8"),
+    ("s10-nm8-s3-q8-g256-refit", "Squeeze10, 1:8 salience at 3 bits, q8, groups of 256 + output refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm8-q8-g256-refit", "Squeeze10, 1:8 salience, q8, groups of 256 + output refit",
+     "granularity=nm nm-block=8 ratio=0.125 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm4-q8-g256-refit", "Squeeze10, 1:4 salience, q8, groups of 256 + output refit",
+     "granularity=nm nm-block=4 ratio=0.25 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=4 params=q8"),
+    ("s10-nm4-s3-q8-refit", "Squeeze10, 1:4 salience at 3 bits, q8 + output refit",
+     "granularity=nm nm-block=4 ratio=0.25 bits=3 output-refit=true " + CAL,
+     "layout=nm block=4 params=q8"),
+    # Bit allocation by role: attention v (3 % of the weights) at 2:8.
+    ("s10-nm8-q8-g256-v2", "Squeeze10, 1:8 salience (v 2:8), q8, groups of 256 + output refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=v:0.25 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm8-s3-q8-g256-v2", "Squeeze10, 1:8 salience at 3 bits (v 2:8), q8, groups of 256 + output refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("gptq-w2-act-q8-refit", "GPTQ w2 g128 act-order, q8 parameters + output refit",
+     "method=gptq bits=2 act-order=true output-refit=true " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-g256-refit", "GPTQ w2 g256 act-order, q8 parameters + output refit",
+     "method=gptq bits=2 group-size=256 act-order=true output-refit=true " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-g64-refit", "GPTQ w2 g64 act-order, q8 parameters + output refit",
+     "method=gptq bits=2 group-size=64 act-order=true output-refit=true " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-g32-refit", "GPTQ w2 g32 act-order, q8 parameters + output refit",
+     "method=gptq bits=2 group-size=32 act-order=true output-refit=true " + CAL, "params=q8"),
+    ("gptq-w3-act-q8-g256-refit", "GPTQ w3 g256 act-order, q8 parameters + output refit",
+     "method=gptq bits=3 group-size=256 act-order=true output-refit=true " + CAL, "params=q8"),
+    ("s10-nm16-q8-g256-v2", "Squeeze10, 1:16 salience (v 2:16), q8, groups of 256 + output refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125 group-size=256 output-refit=true " + CAL,
+     "layout=nm block=16 params=q8"),
+    ("gptq-w3-act-q8-refit", "GPTQ w3 g128 act-order, q8 parameters + output refit",
+     "method=gptq bits=3 act-order=true output-refit=true " + CAL, "params=q8"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 
@@ -105,6 +180,9 @@ def main():
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the plot from --out and exit (nothing is run)")
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    ap.add_argument("--eval", choices=["artifact", "interpreter"], default="artifact",
+                    help="evaluate a compiled CPU artifact (s10-compile, the default; its "
+                    "perplexity equals the interpreter's to 0.01) or the module itself")
     ap.add_argument("--check-unpacked", action="store_true",
                     help="also evaluate each model before packing")
     args = ap.parse_args()
@@ -141,6 +219,10 @@ def main():
             results = [r for r in json.load(f) if r["name"] not in {w[0] for w in wanted}]
     def evaluate(path, tag):
         ppl_json = os.path.join(work, tag + ".ppl.json")
+        if args.eval == "artifact" and not tag.endswith(".unpacked"):
+            art = os.path.join(work, tag + ".s10")
+            run([os.path.join(bindir, "s10-compile"), path, "-o", art, "--quiet"], log)
+            path = art
         cmd = [os.path.join(bindir, "s10-run"), path, "--tokenizer", os.path.join(model, "tokenizer.model"),
                "--perplexity", os.path.join(data, "wikitext-2", "test.txt"), "--seqlen", "512", "--json", ppl_json]
         if args.max_windows:
@@ -169,6 +251,7 @@ def main():
                "ppl_wikitext2": round(ppl["perplexity"], 4), "windows": ppl["windows"],
                "quantize_seconds": round(qsec, 2), "eval_seconds": round(esec, 2),
                "eval_tokens_per_second": round(ppl.get("tokens_per_second", 0), 1),
+               "evaluated_by": args.eval,
                "measured": time.strftime("%Y-%m-%d")}
         if pack:
             row["pack_options"] = pack
@@ -206,15 +289,15 @@ def main():
 
 # Rows of the default recipe (its ablations and layouts); other s10- rows
 # are the paper's formulas and their variants.
-S10_DEFAULT = ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm")
+S10_DEFAULT = ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm", "s10-refit")
 # Curve families for the plot: (label, row-name test, colour, marker).
 FAMILIES = [
     ("RTN (w4, w3, w2; binary)", lambda n: n.startswith("rtn-"), "tab:gray", "v"),
-    ("GPTQ (w4, w3, w2) g128", lambda n: n.startswith("gptq-"), "tab:blue", "s"),
+    ("GPTQ (w4, w3, w2; g32 to g256, q8 parameters, output refit)", lambda n: n.startswith("gptq-"), "tab:blue", "s"),
     ("PB-LLM", lambda n: n.startswith("pbllm-"), "tab:green", "^"),
     ("Squeeze10 paper formulas and variants",
      lambda n: n.startswith("s10-") and not n.startswith(S10_DEFAULT), "tab:purple", "x"),
-    ("Squeeze10 (default recipe, ablations, layouts)",
+    ("Squeeze10 (default recipe, ablations, layouts, output refit)",
      lambda n: n == "s10" or n.startswith(S10_DEFAULT), "tab:red", "o"),
 ]
 # The quality goals at each budget (true bpw, perplexity), drawn for reference.
@@ -299,6 +382,12 @@ def write_table(results, path, max_windows):
         "The plot is drawn from the JSON rows by `bench/quant_bench.py --plot-only`",
         "(and after every bench run); the lines join each family's Pareto frontier.",
         "",
+        "Rows marked `artifact` in the last column were evaluated on the compiled CPU artifact",
+        "of the packed model (`s10-compile`, then `s10-run`; its perplexity equals the",
+        "interpreter's to 0.01, `test/Runtime/llama-artifact.test`), the others on the",
+        "module in the interpreter. The rows marked `artifact` ran up to three at a time",
+        "on the two cores, so their quantize seconds are up to 3x what one run alone takes.",
+        "",
         "| row | method | layout | payload bpw | true bpw | packed MB | file MB | WikiText-2 ppl | quantize s | unpacked ppl | measured |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -315,7 +404,8 @@ def write_table(results, path, max_windows):
             stale = True
         lines.append(f"| {r['name']} | {r['method']} | {layout} | {r['payload_bpw']:.3f} | {true} | "
                      f"{packed} | {fileb} | {r['ppl_wikitext2']:.2f} | {r['quantize_seconds']:.1f} | {unp} | "
-                     f"{r.get('measured', '')} |")
+                     f"{r.get('measured', '')}"
+                     f"{' artifact' if r.get('evaluated_by') == 'artifact' else ''} |")
     if stale:
         lines += ["", "\\* Not yet re-run with packing: true bits estimated from the layout "
                   "formula (codes, fp16 group parameters, a 1-bit mask), perplexity measured "

@@ -238,10 +238,6 @@ LogicalResult s10::codegen::checkGpuGemvWeight(const GemvWeight &w,
   if (failed(checkGemvWeight(w, reason)))
     return failure();
   if (w.packed) {
-    if (w.spec.kind == layout::Kind::NM) {
-      reason = "no CUDA kernel for N:M weights yet";
-      return failure();
-    }
     if (w.in % kSpan != 0) {
       reason = "CUDA kernels need an input size that is a multiple of 32, "
                "got " +

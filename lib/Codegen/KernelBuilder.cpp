@@ -299,6 +299,13 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
     break;
   }
   case layout::Kind::NM: {
+    r.stream = rowOffset(layout::PartId::SalientCodes, row);
+    r.rank = o.int_(o.i64(), 0);
+    if (!scratch) {
+      r.indices = rowOffset(layout::PartId::Indices, row);
+      r.mask = o.idx(0);
+      break;
+    }
     // The row's salient mask, built from its indices in scratch, turns N:M
     // into the bitmap case with a stream of its own per row.
     int64_t maskBytes = maskScratchBytes();
@@ -330,8 +337,6 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
            });
     r.maskMem = scratch;
     r.mask = o.idx(0);
-    r.stream = rowOffset(layout::PartId::SalientCodes, row);
-    r.rank = o.int_(o.i64(), 0);
     break;
   }
   }
@@ -382,8 +387,40 @@ PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
     return chunks == 1 ? o.extui(o.load(mem, at), o.i32())
                        : o.loadInt(mem, at, 4, mem == bytes ? align : 0);
   };
-  return {bits(bytes, o.add(r.codes, firstChunk)),
-          bits(r.maskMem, o.add(r.mask, firstChunk))};
+  Value signs = bits(bytes, o.add(r.codes, firstChunk));
+  if (!r.indices)
+    return {signs, bits(r.maskMem, o.add(r.mask, firstChunk))};
+  // N:M without a mask row: set the bit of every salient index that falls
+  // in the word's columns [c0, c0 + 8 chunks), from the blocks they meet.
+  const int64_t M = spec_.block, N = spec_.nmSalient;
+  const int64_t span = kChunk * int64_t(chunks);
+  unsigned ib = log2Of(M);
+  Value c0 = o.mul(firstChunk, o.idx(kChunk));
+  Value blk0 = o.divu(c0, o.idx(M));
+  int64_t blocks = (span + M - 1) / M;
+  Value mask = o.loop(
+      o.idx(0), o.idx(blocks * N), o.idx(1), {o.int_(o.i32(), 0)},
+      [&](Ops &l, Value e, ValueRange acc) -> SmallVector<Value> {
+        Value blk = l.add(blk0, l.divu(e, l.idx(N)));
+        Value k = l.add(l.mul(blk, l.idx(N)), l.remu(e, l.idx(N)));
+        Value pos = l.mul(l.toI64(k), l.int_(l.i64(), ib));
+        Value at = l.add(r.indices, l.toIndex(l.shr(pos, l.int_(l.i64(), 3))));
+        Value word = l.extui(l.loadInt(bytes, at, 2), l.i64());
+        Value index = l.and_(l.shr(word, l.and_(pos, l.int_(l.i64(), 7))),
+                             l.int_(l.i64(), (int64_t(1) << ib) - 1));
+        // The column relative to c0.
+        Value j =
+            l.sub(l.add(l.toI64(l.mul(blk, l.idx(M))), index), l.toI64(c0));
+        Value inside =
+            l.and_(l.cmpi(arith::CmpIPredicate::sge, j, l.int_(l.i64(), 0)),
+                   l.cmpi(arith::CmpIPredicate::slt, j, l.int_(l.i64(), span)));
+        Value bit = l.shl(l.int_(l.i32(), 1),
+                          l.trunci(l.and_(j, l.int_(l.i64(), 31)), l.i32()));
+        return {l.select(inside, l.or_(acc[0], bit), acc[0])};
+      })[0];
+  if (chunks == 1)
+    mask = o.and_(mask, o.int_(o.i32(), 0xff));
+  return {signs, mask};
 }
 
 PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
@@ -445,13 +482,14 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
   // on, at most 8 * 7 bits, so one 64-bit load holds them all; the table
   // gives each lane's offset in them (lanes that are not salient read
   // bits they do not use).
-  Value m = gpuLoads_ ? o.trunci(o.shr(w.mask, o.int_(o.i32(), 8 * t)), o.i8())
-                      : o.load(r.maskMem, o.add(r.mask, c));
+  Value m = gpuLoads_ || r.indices
+                ? o.trunci(o.shr(w.mask, o.int_(o.i32(), 8 * t)), o.i8())
+                : o.load(r.maskMem, o.add(r.mask, c));
   Value shifts = o.vload(o.vec(o.i32()), r.shifts,
                          o.mul(o.toIndex(o.extui(m, o.i64())), o.idx(n)));
   Value pos = o.mul(rank, o.int_(o.i64(), rest));
   Value word;
-  if (gpuLoads_) {
+  if (gpuLoads_ && spec_.kind != layout::Kind::NM) {
     // The 64 bits from `pos` out of the two aligned words holding them:
     // lo >> s | (hi << 1) << (63 - s), which is lo for s = 0.
     Value at = o.add(r.stream, o.toIndex(o.shl(o.shr(pos, o.int_(o.i64(), 6)),

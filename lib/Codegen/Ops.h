@@ -96,6 +96,7 @@ struct Ops {
   }
   Value divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
   Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
   Value minsi(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
   Value and_(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value or_(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }

@@ -186,8 +186,8 @@ public:
   const quant::layout::Geometry &geometry() const { return geometry_; }
   /// GPU loads: a chunk's salient low bits come from two aligned 64-bit
   /// loads and a funnel shift rather than one unaligned load (which NVPTX
-  /// splits into bytes), and its mask byte from the Word rather than
-  /// memory. Not for N:M, whose streams start on any byte.
+  /// splits into bytes; N:M streams start on any byte and keep the
+  /// unaligned load), and its mask byte from the Word rather than memory.
   void setGpuLoads(bool on) { gpuLoads_ = on; }
   /// Number of weights in a chunk.
   static constexpr int64_t kChunk = 8;
@@ -211,8 +211,11 @@ public:
     mlir::Value rank;     // i64: salient rank of the row's first weight
     mlir::Value shifts;   // mixed: salientShiftTable()
     mlir::Value super[4]; // q8: the row's super-scales (f32)
+    mlir::Value indices;  // NM without scratch: byte offset of the indices
   };
-  /// `scratch` (NM only) is an i8 memref of maskScratchBytes();
+  /// `scratch` (NM only) is an i8 memref of maskScratchBytes() that gets
+  /// the row's whole salient mask; without it (NM on the GPU) each Word
+  /// builds its mask bits from the indices instead.
   /// `shiftTable` (mixed kinds only) is salientShiftTable().
   Row beginRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
                mlir::Value row, mlir::Value scratch = {},

@@ -11,6 +11,7 @@
 #include "s10/Quant/Gptq.h"
 #include "s10/Quant/Hessian.h"
 #include "s10/Quant/Metrics.h"
+#include "s10/Quant/Refit.h"
 #include "s10/Runtime/WeightStore.h"
 
 #include "mlir/IR/Builders.h"
@@ -37,7 +38,8 @@ struct LayerReport {
   int64_t out = 0, in = 0;
   double salientFraction = 0;
   double payloadBits = 0;
-  double relError = -1; // < 0: no calibration data
+  double relError = -1;   // < 0: no calibration data
+  int64_t refitRows = -1; // output-refit: rows whose parameters changed
   double seconds = 0;
 };
 
@@ -89,7 +91,59 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return emitError(loc, "squeeze-gptq: hessian-f32-from must be >= 0, "
                             "got ")
              << hessianF32From.getValue();
+    if (outputRefit && mode != Mode::Mixed && mode != Mode::KBit)
+      return emitError(loc, "squeeze-gptq: output-refit needs calibration "
+                            "(mode mixed or kbit), got mode ")
+             << modeName;
     return success();
+  }
+
+  /// output-refit: every row's group parameters refit for the output error
+  /// against the weight as stored, its codes kept; `e.dequantized` follows.
+  llvm::Expected<quant::RefitStats> refitOutput(Operation *op,
+                                                runtime::WeightStore &store,
+                                                const quant::Matrix &original,
+                                                Encoded &e) {
+    auto h = loadHessian(op, store);
+    if (!h)
+      return h.takeError();
+    // The same damped H and zeroed dead columns as GPTQ saw.
+    quant::Matrix target = original;
+    if (auto dead = quant::prepareHessian(*h, target, percdamp); !dead)
+      return dead.takeError();
+    bool mixed = mode == Mode::Mixed;
+    quant::AffineCode c;
+    c.rows = original.rows;
+    c.cols = original.cols;
+    c.groupSize = quant::resolveGroupSize(c.cols, groupSize);
+    c.slots = mixed ? 2 : 1;
+    c.codes.assign(e.codes.begin(), e.codes.end());
+    if (mixed)
+      c.slot.assign(e.mask.begin(), e.mask.end());
+    size_t pairs = e.scales.size();
+    for (size_t p = 0; p < pairs; ++p) {
+      c.scale.push_back(e.scales[p]);
+      c.offset.push_back(e.offsets[p]);
+      if (mixed) {
+        c.scale.push_back(e.salientScales[p]);
+        c.offset.push_back(e.salientOffsets[p]);
+      }
+    }
+    auto stats = quant::refitForOutput(target, *h, c);
+    if (!stats)
+      return stats.takeError();
+    for (size_t p = 0; p < pairs; ++p) {
+      e.scales[p] = c.scale[p * c.slots];
+      e.offsets[p] = c.offset[p * c.slots];
+      if (mixed) {
+        e.salientScales[p] = c.scale[p * 2 + 1];
+        e.salientOffsets[p] = c.offset[p * 2 + 1];
+      }
+    }
+    for (int64_t r = 0; r < c.rows; ++r)
+      for (int64_t j = 0; j < c.cols; ++j)
+        e.dequantized(r, j) = c.decode(r, j);
+    return *stats;
   }
 
   /// GPTQ of `w` with `op`'s H, damped, the dead columns of `w` zeroed. H
@@ -299,6 +353,9 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (rep.relError >= 0)
         fields.push_back(b.getNamedAttr("relative_output_error",
                                         b.getF64FloatAttr(rep.relError)));
+      if (rep.refitRows >= 0)
+        fields.push_back(
+            b.getNamedAttr("refit_rows", b.getI64IntegerAttr(rep.refitRows)));
       record.setAttr(*ql, b.getDictionaryAttr(fields));
       releaseFreedMemory();
       if (!quiet)
@@ -347,6 +404,14 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       auto original = loadLinearWeight(op, store);
       if (!original)
         return original.takeError();
+      // Layers whose H is held in f32 keep GPTQ's parameters.
+      if (outputRefit &&
+          !(hessianF32From > 0 && original->cols >= hessianF32From)) {
+        auto stats = refitOutput(op, store, *original, *enc);
+        if (!stats)
+          return stats.takeError();
+        rep.refitRows = stats->rowsChanged;
+      }
       auto relErr =
           hessianRelativeError(op, store, *original, enc->dequantized);
       if (!relErr)

@@ -66,6 +66,8 @@ struct ReportPass : squeeze::impl::SqueezeReportBase<ReportPass> {
                            {"seconds", *seconds}};
       if (std::optional<double> e = number("relative_output_error"))
         o["relative_output_error"] = *e;
+      if (auto n = r.getAs<IntegerAttr>("refit_rows"))
+        o["refit_rows"] = n.getInt();
       layers.push_back(std::move(o));
       weights += double(out) * double(in);
       payload += double(out) * double(in) * *bpw;

@@ -12,6 +12,7 @@
 #include "s10/Runtime/WeightStore.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -31,6 +32,67 @@ struct SelectSalientPass
 
   quant::MaskOptions mask;
   quant::SalienceDiag diagKind = quant::SalienceDiag::InverseHessian;
+  /// role-ratio entries: kind, block (-1: every block), fraction.
+  struct RoleRatio {
+    LinearKind kind;
+    int64_t block;
+    double ratio;
+  };
+  SmallVector<RoleRatio> roleRatios;
+
+  /// The salient fraction of `op`: its block's entry, else its kind's,
+  /// else `ratio`.
+  double ratioFor(LinearOp op) const {
+    double r = ratio;
+    int best = 0;
+    if (RoleAttr role = op.getRoleAttr())
+      for (const RoleRatio &e : roleRatios) {
+        if (e.kind != role.getKind())
+          continue;
+        int rank = e.block < 0 ? 1 : (e.block == role.getBlock() ? 2 : 0);
+        if (rank > best) {
+          best = rank;
+          r = e.ratio;
+        }
+      }
+    return r;
+  }
+
+  /// A fraction N:M salience can keep: between 1 and M - 1 of every M.
+  LogicalResult checkNmRatio(Location loc, double r, StringRef what) {
+    int64_t k = quant::salientCount(nmBlock, r);
+    if (k < 1 || k >= nmBlock)
+      return emitError(loc, "squeeze-select-salient: ")
+             << what << " " << llvm::formatv("{0}", r).str() << " keeps " << k
+             << " of every " << int64_t(nmBlock)
+             << " inputs; nm needs between 1 and " << int64_t(nmBlock) - 1;
+    return success();
+  }
+
+  LogicalResult parseRoleRatios(Location loc) {
+    roleRatios.clear();
+    for (const std::string &entry : roleRatio) {
+      auto bad = [&]() {
+        return emitError(loc, "squeeze-select-salient: role-ratio entry '")
+               << entry << "': ";
+      };
+      auto [role, value] = StringRef(entry).split(':');
+      auto [kindName, blockText] = role.split('.');
+      std::optional<LinearKind> kind = symbolizeLinearKind(kindName);
+      if (!kind || *kind == LinearKind::lm_head)
+        return bad() << "expected kind[.block]:ratio with kind q, k, v, o, "
+                        "gate, up or down";
+      int64_t block = -1;
+      if (!blockText.empty() &&
+          (blockText.getAsInteger(10, block) || block < 0))
+        return bad() << "block '" << blockText << "' is not a block index";
+      double r;
+      if (value.getAsDouble(r) || !(r >= 0.0 && r <= 1.0))
+        return bad() << "ratio must be a number in [0, 1]";
+      roleRatios.push_back({*kind, block, r});
+    }
+    return success();
+  }
 
   /// Options are checked before any pass of the pipeline runs (so before
   /// calibration in squeeze10-quantize).
@@ -62,15 +124,20 @@ struct SelectSalientPass
         return emitError(loc, "squeeze-select-salient: nm-block must be a "
                               "power of two in [2, 256], got ")
                << int64_t(nmBlock);
-      if (k < 1 || k >= nmBlock)
-        return emitError(loc, "squeeze-select-salient: ratio ")
-               << ratio << " keeps " << k << " of every " << int64_t(nmBlock)
-               << " inputs; nm needs between 1 and " << int64_t(nmBlock) - 1;
+      (void)k;
+      if (failed(checkNmRatio(loc, ratio, "ratio")))
+        return failure();
       mask.granularity = quant::MaskGranularity::Group;
       mask.groupSize = nmBlock;
     } else
       return emitError(loc, "squeeze-select-salient: unknown granularity '")
              << granularity << "' (expected layer, row, group, channel or nm)";
+    if (failed(parseRoleRatios(loc)))
+      return failure();
+    if (granularity == "nm")
+      for (const RoleRatio &e : roleRatios)
+        if (failed(checkNmRatio(loc, e.ratio, "role-ratio")))
+          return failure();
     if (diag == "hinv")
       diagKind = quant::SalienceDiag::InverseHessian;
     else if (diag == "chol")
@@ -147,7 +214,9 @@ struct SelectSalientPass
       return m.takeError();
     *v = quant::Matrix();
     b.reset();
-    auto mask = quant::selectSalient(*m, maskOpts);
+    quant::MaskOptions opts = maskOpts;
+    opts.ratio = ratioFor(op);
+    auto mask = quant::selectSalient(*m, opts);
     if (!mask)
       return mask.takeError();
     *m = quant::Matrix();
@@ -160,9 +229,10 @@ struct SelectSalientPass
     Builder builder(op.getContext());
     dialect.getSalientGranularityAttrHelper().setAttr(
         op, builder.getStringAttr(granularity));
-    double nominal = ratio;
+    double nominal = opts.ratio;
     if (granularity == "nm")
-      nominal = double(quant::salientCount(nmBlock, ratio)) / double(nmBlock);
+      nominal =
+          double(quant::salientCount(nmBlock, opts.ratio)) / double(nmBlock);
     dialect.getSalientRatioAttrHelper().setAttr(
         op, builder.getF64FloatAttr(nominal));
     if (granularity == "channel")

@@ -11,8 +11,10 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
+#include <cmath>
 #include <unistd.h>
 
 namespace s10::squeeze {
@@ -25,6 +27,51 @@ using namespace s10;
 using namespace s10::squeeze;
 
 namespace {
+/// A named recipe of `budget=`: the configuration that measured best on the
+/// bundled model at or under its size (docs/quantization.md, "Recipes by
+/// budget"); `bpw` is its true bits per weight there.
+struct Recipe {
+  const char *name;
+  double bpw;
+  const char *method;
+  unsigned bits;
+  int64_t groupSize;
+  bool actOrder;
+  const char *granularity;
+  int64_t nmBlock;
+  double ratio;
+  const char *roleRatio; // "" for none
+  const char *params;
+};
+// Smallest first; every recipe refits its group parameters for the output
+// error and stores them as q8 (params=q8).
+constexpr Recipe kRecipes[] = {
+    // name, true bpw, method, bits, group size, act-order, granularity,
+    // nm-block, ratio, role-ratio, params       (WikiText-2 ppl, 863 windows)
+    {"s10-nm16-v2", 1.748, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
+     "v:0.125", "q8"}, // 45.71
+    {"s10-nm8-s3-v2", 1.941, "squeeze10", 3, 256, false, "nm", 8, 0.125,
+     "v:0.25", "q8"}, // 42.49
+    {"s10-nm8-v2", 2.070, "squeeze10", 4, 256, false, "nm", 8, 0.125, "v:0.25",
+     "q8"}, // 41.77
+    {"s10-nm8", 2.141, "squeeze10", 4, 128, false, "nm", 8, 0.125, "",
+     "q8"}, // 41.60
+    {"gptq2-g128", 2.195, "gptq", 2, 128, true, "layer", 8, 0.2, "",
+     "q8"}, // 40.78
+    {"gptq2-g64", 2.320, "gptq", 2, 64, true, "layer", 8, 0.2, "",
+     "q8"}, // 39.26
+    {"s10-nm4", 2.547, "squeeze10", 4, 256, false, "nm", 4, 0.25, "",
+     "q8"}, // 38.78
+    {"gptq2-g32", 2.570, "gptq", 2, 32, true, "layer", 8, 0.2, "",
+     "q8"}, // 37.76
+    {"s10-bitmap", 3.062, "squeeze10", 4, 128, false, "layer", 8, 0.2, "",
+     "q8"}, // 37.40
+    {"gptq3-g256", 3.148, "gptq", 3, 256, true, "layer", 8, 0.2, "",
+     "q8"}, // 35.73
+    {"gptq3-g128", 3.195, "gptq", 3, 128, true, "layer", 8, 0.2, "",
+     "q8"}, // 35.54
+};
+
 struct Squeeze10QuantizePass
     : squeeze::impl::Squeeze10QuantizeBase<Squeeze10QuantizePass> {
   using Base::Base;
@@ -63,6 +110,7 @@ struct Squeeze10QuantizePass
     g.hessianF32From = hessianF32From;
     g.actOrder = actOrder;
     g.refitBinary = refitBinary;
+    g.outputRefit = outputRefit;
     g.bits = bits;
     if (isMixed()) {
       SqueezeQuantizeStage1Options s1;
@@ -71,6 +119,7 @@ struct Squeeze10QuantizePass
       fpm.addPass(createSqueezeQuantizeStage1(s1));
       SqueezeSelectSalientOptions s;
       s.ratio = ratio;
+      s.roleRatio.assign(roleRatio.begin(), roleRatio.end());
       s.granularity = granularity;
       s.channelBlock = channelBlock;
       s.nmBlock = nmBlock;
@@ -165,9 +214,11 @@ struct Squeeze10QuantizePass
         {hessianF32From.hasValue(), "hessian-f32-from", calibrated, calibWhen},
         {blockSize.hasValue(), "block-size", calibrated, calibWhen},
         {actOrder.hasValue(), "act-order", calibrated, calibWhen},
+        {outputRefit.hasValue(), "output-refit", calibrated, calibWhen},
         {bits.hasValue(), "bits", method != "binary",
          "every method but binary"},
         {ratio.hasValue(), "ratio", mixed, mixedWhen},
+        {roleRatio.hasValue(), "role-ratio", mixed, mixedWhen},
         {granularity.hasValue(), "granularity", mixed, mixedWhen},
         {refitBinary.hasValue(), "refit-binary", mixed, mixedWhen},
         {channelBlock.hasValue(), "channel-block",
@@ -241,8 +292,79 @@ struct Squeeze10QuantizePass
     return success();
   }
 
+  const Recipe *recipe = nullptr;
+  std::string appliedBudget;
+
+  /// budget=B: the recipe's options, where the user set none of them.
+  LogicalResult applyBudget(Location loc) {
+    if (budget.empty() || (recipe && appliedBudget == budget))
+      return success();
+    auto error = [&]() { return emitError(loc) << "squeeze10-quantize: "; };
+    double b;
+    if (StringRef(budget).trim().getAsDouble(b) || !std::isfinite(b))
+      return error() << "budget '" << budget
+                     << "' is not a number of bits per weight";
+    recipe = nullptr;
+    for (const Recipe &r : kRecipes)
+      if (r.bpw <= b)
+        recipe = &r;
+    if (!recipe)
+      return error() << "no recipe fits budget=" << budget
+                     << " bits per weight: the smallest, '" << kRecipes[0].name
+                     << "', takes "
+                     << llvm::formatv("{0:F3}", kRecipes[0].bpw).str();
+    if (!pack)
+      return error() << "budget needs pack=true: true bits are counted "
+                        "from the packed bytes";
+    struct Set {
+      bool set;
+      StringRef name;
+    } sets[] = {{method.hasValue(), "method"},
+                {bits.hasValue(), "bits"},
+                {groupSize.hasValue(), "group-size"},
+                {actOrder.hasValue(), "act-order"},
+                {granularity.hasValue(), "granularity"},
+                {nmBlock.hasValue(), "nm-block"},
+                {channelBlock.hasValue(), "channel-block"},
+                {ratio.hasValue(), "ratio"},
+                {roleRatio.hasValue(), "role-ratio"},
+                {outputRefit.hasValue(), "output-refit"},
+                {layout.hasValue(), "layout"},
+                {params.hasValue(), "params"}};
+    for (const Set &s : sets)
+      if (s.set)
+        return error() << "option '" << s.name
+                       << "' conflicts with budget=" << budget << " (recipe '"
+                       << recipe->name << "'): give one or the other";
+    // Only the options that apply to the recipe's method: an assignment
+    // counts as given, and checkOptions refuses options without effect.
+    const Recipe &r = *recipe;
+    method = r.method;
+    bits = r.bits;
+    groupSize = r.groupSize;
+    actOrder = r.actOrder;
+    outputRefit = true;
+    params = r.params;
+    if (isMixed()) {
+      ratio = r.ratio;
+      if (StringRef(r.granularity) != "layer")
+        granularity = r.granularity;
+      if (StringRef(r.granularity) == "nm")
+        nmBlock = r.nmBlock;
+      SmallVector<StringRef> entries;
+      StringRef(r.roleRatio).split(entries, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef e : entries)
+        roleRatio.push_back(e.str());
+    }
+    appliedBudget = budget;
+    return success();
+  }
+
   LogicalResult initialize(MLIRContext *ctx) override {
-    return checkOptions(UnknownLoc::get(ctx));
+    Location loc = UnknownLoc::get(ctx);
+    if (failed(applyBudget(loc)))
+      return failure();
+    return checkOptions(loc);
   }
 
   void runOnOperation() override {
@@ -302,6 +424,10 @@ struct Squeeze10QuantizePass
       for (StringRef name : quantizationAttrNames())
         op->removeAttr(name);
     });
+    if (recipe)
+      llvm::errs() << "squeeze10-quantize: budget=" << budget << ": recipe '"
+                   << recipe->name << "' (" << llvm::format("%.3f", recipe->bpw)
+                   << " true bpw on llama-12m)\n";
     llvm::errs() << "squeeze10-quantize: " << method << " done in "
                  << llvm::format("%.1f",
                                  std::chrono::duration<double>(

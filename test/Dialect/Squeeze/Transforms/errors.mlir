@@ -3,6 +3,11 @@
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=fancy}))' 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{granularity=diagonal}))' 2>&1 | FileCheck %s --check-prefix=GRAN
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{ratio=1.5}))' 2>&1 | FileCheck %s --check-prefix=RATIO
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{role-ratio=w:0.1}))' 2>&1 | FileCheck %s --check-prefix=ROLE-KIND
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{role-ratio=lm_head:0.1}))' 2>&1 | FileCheck %s --check-prefix=ROLE-KIND
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{role-ratio=v.x:0.1}))' 2>&1 | FileCheck %s --check-prefix=ROLE-BLOCK
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{role-ratio=v:2}))' 2>&1 | FileCheck %s --check-prefix=ROLE-RATIO
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient{granularity=nm ratio=0.125 role-ratio=down:0.01}))' 2>&1 | FileCheck %s --check-prefix=ROLE-NM
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-select-salient))' 2>&1 | FileCheck %s --check-prefix=NOCAL
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate)' 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt tokenizer=%models/llama-12m/tokenizer.model})' 2>&1 | FileCheck %s --check-prefix=MISSING
@@ -20,6 +25,7 @@
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s hessian-f32-from=-1" 2>&1 | FileCheck %s --check-prefix=F32FROM
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{hessian-f32-from=-5}))' 2>&1 | FileCheck %s --check-prefix=F32FROM-GPTQ
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn output-refit=true}))' 2>&1 | FileCheck %s --check-prefix=REFIT-RTN
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn hessian-f32-from=0" 2>&1 | FileCheck %s --check-prefix=F32FROM-RTN
 // A missing calibration file or tokenizer is found before any work, too.
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt" 2>&1 | FileCheck %s --check-prefix=NOCALIB
@@ -29,12 +35,17 @@
 // BITS: error: squeeze-quantize-stage1: bits must be in [2, 8], got 9
 // BITS-NOT: calibration
 // RATIO7: error: squeeze-select-salient: ratio must be in [0, 1], got 7
+// ROLE-KIND: error: squeeze-select-salient: role-ratio entry '{{w|lm_head}}:0.1': expected kind[.block]:ratio with kind q, k, v, o, gate, up or down
+// ROLE-BLOCK: error: squeeze-select-salient: role-ratio entry 'v.x:0.1': block 'x' is not a block index
+// ROLE-RATIO: error: squeeze-select-salient: role-ratio entry 'v:2': ratio must be a number in [0, 1]
+// ROLE-NM: error: squeeze-select-salient: role-ratio 0.01 keeps 0 of every 8 inputs; nm needs between 1 and 7
 // RATIO7-NOT: calibration
 // GPTQBITS: error: squeeze-gptq: bits must be in [1, 8], got 12
 // GPTQBITS-NOT: calibration
 // F32FROM: error: squeeze-select-salient: hessian-f32-from must be >= 0, got -1
 // F32FROM-NOT: calibration
 // F32FROM-GPTQ: error: squeeze-gptq: hessian-f32-from must be >= 0, got -5
+// REFIT-RTN: error: squeeze-gptq: output-refit needs calibration (mode mixed or kbit), got mode rtn
 // F32FROM-RTN: error: squeeze10-quantize: option 'hessian-f32-from' has no effect with method=rtn
 // NOCALIB: error: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt': No such file or directory
 // NOCALIB-NOT: see current operation

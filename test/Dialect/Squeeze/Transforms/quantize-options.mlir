@@ -7,6 +7,7 @@
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn percdamp=0.1" 2>&1 | FileCheck %s --check-prefix=RTN-DAMP
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn threads=2" 2>&1 | FileCheck %s --check-prefix=RTN-THREADS
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn fias=false" 2>&1 | FileCheck %s --check-prefix=RTN-FIAS
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn output-refit=true" 2>&1 | FileCheck %s --check-prefix=RTN-REFIT
 // RUN: not s10-opt %s --squeeze10-quantize="method=binary bits=2" 2>&1 | FileCheck %s --check-prefix=BIN-BITS
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s ratio=0.9" 2>&1 | FileCheck %s --check-prefix=GPTQ-RATIO
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s refit-binary=false" 2>&1 | FileCheck %s --check-prefix=GPTQ-REFIT
@@ -26,10 +27,18 @@
 // Enum values, whatever the method.
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s granularity=bogus" 2>&1 | FileCheck %s --check-prefix=GRAN
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn diag=bogus" 2>&1 | FileCheck %s --check-prefix=DIAG
+// budget=B picks a recipe; the options it sets cannot be given beside it.
+// RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 calib=%s ratio=0.3" 2>&1 | FileCheck %s --check-prefix=BUDGET-RATIO
+// RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 calib=%s params=f16" 2>&1 | FileCheck %s --check-prefix=BUDGET-PARAMS
+// RUN: not s10-opt %s --squeeze10-quantize="budget=1.0 calib=%s" 2>&1 | FileCheck %s --check-prefix=BUDGET-SMALL
+// RUN: not s10-opt %s --squeeze10-quantize="budget=two calib=%s" 2>&1 | FileCheck %s --check-prefix=BUDGET-NAN
+// RUN: not s10-opt %s --squeeze10-quantize="budget=nan calib=%s" 2>&1 | FileCheck %s --check-prefix=BUDGET-NAN
+// RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 calib=%s pack=false" 2>&1 | FileCheck %s --check-prefix=BUDGET-NOPACK
 // Options that apply are accepted: this model has no decoder layers to
 // quantize, which is the error once the options pass.
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn bits=3 group-size=4 pack=false" 2>&1 | FileCheck %s --check-prefix=OK
 // RUN: not s10-opt %s --squeeze10-quantize="method=pbllm calib=%s bits=8 ratio=0.1 granularity=channel channel-block=2 refit-binary=false seqlen=8" 2>&1 | FileCheck %s --check-prefix=OK
+// RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 calib=%s nsamples=4 seqlen=8 seed=3 threads=1" 2>&1 | FileCheck %s --check-prefix=OK
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s pbar=true lambda=1 normalize=true range-delta=false diag=hinv staged=false pbar-tokens=8 seqlen=8 layout=bitmap params=q8" 2>&1 | FileCheck %s --check-prefix=OK
 
 // RTN-CALIB: error: squeeze10-quantize: option 'calib' has no effect with method=rtn (it applies to methods squeeze10, pbllm and gptq)
@@ -37,6 +46,7 @@
 // RTN-DAMP: error: squeeze10-quantize: option 'percdamp' has no effect with method=rtn
 // RTN-THREADS: error: squeeze10-quantize: option 'threads' has no effect with method=rtn
 // RTN-FIAS: error: squeeze10-quantize: option 'fias' has no effect with method=rtn
+// RTN-REFIT: error: squeeze10-quantize: option 'output-refit' has no effect with method=rtn
 // BIN-BITS: error: squeeze10-quantize: option 'bits' has no effect with method=binary (it applies to every method but binary)
 // GPTQ-RATIO: error: squeeze10-quantize: option 'ratio' has no effect with method=gptq (it applies to methods squeeze10 and pbllm)
 // GPTQ-REFIT: error: squeeze10-quantize: option 'refit-binary' has no effect with method=gptq
@@ -54,6 +64,11 @@
 // SHARD-ONE: error: squeeze10-quantize: option 'shard' has no effect with shards=1 (it applies to shards > 1)
 // GRAN: error: squeeze10-quantize: unknown granularity 'bogus' (expected layer, row, group, channel or nm)
 // DIAG: error: squeeze10-quantize: unknown diag 'bogus' (expected chol or hinv)
+// BUDGET-RATIO: error: squeeze10-quantize: option 'ratio' conflicts with budget=2.5 (recipe 'gptq2-g64'): give one or the other
+// BUDGET-PARAMS: error: squeeze10-quantize: option 'params' conflicts with budget=2.5 (recipe 'gptq2-g64')
+// BUDGET-SMALL: error: squeeze10-quantize: no recipe fits budget=1.0 bits per weight: the smallest, 's10-nm16-v2', takes 1.748
+// BUDGET-NAN: error: squeeze10-quantize: budget '{{two|nan}}' is not a number of bits per weight
+// BUDGET-NOPACK: error: squeeze10-quantize: budget needs pack=true
 // OK: error: squeeze10-quantize: the model has no decoder linear layers with roles
 
 module attributes {squeeze.max_positions = 16 : i64} {

@@ -59,6 +59,13 @@ defvar ActOrderOpt = Option<"actOrder", "act-order", "bool", "false",
     "GPTQ act-order: columns by descending Hessian diagonal">;
 defvar RefitBinaryOpt = Option<"refitBinary", "refit-binary", "bool", "true",
     "Fit alpha/mu of each binary group from the error-updated weights">;
+defvar RoleRatioOpt = ListOption<"roleRatio", "role-ratio", "std::string",
+    "Salient fraction by role, kind[.block]:ratio (e.g. v:0.25,down.0:0.25; "
+    "kinds q k v o gate up down); other layers take ratio">;
+defvar OutputRefitOpt = Option<"outputRefit", "output-refit", "bool", "false",
+    "After GPTQ, refit each row's group parameters (codes kept) to minimise "
+    "the output error (w - w^)^T H (w - w^); layers with hessian-f32-from "
+    "inputs or more keep GPTQ's">;
 defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
     "Packed layout: auto | kbit | bitmap | chanblock | nm">;
 defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
@@ -141,6 +148,7 @@ def SqueezeSelectSalient : Pass<"squeeze-select-salient", "mlir::func::FuncOp"> 
   }];
   let options = [
     RatioOpt,
+    RoleRatioOpt,
     GranularityOpt,
     ChannelBlockOpt,
     NmBlockOpt,
@@ -182,6 +190,7 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     HessianF32FromOpt,
     ActOrderOpt,
     RefitBinaryOpt,
+    OutputRefitOpt,
     Option<"quiet", "quiet", "bool", "false", "No per-layer table on stderr">,
   ];
 }
@@ -271,8 +280,17 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     V divides by the diagonal of chol(H^-1) (`diag=chol`, as PB-LLM) and
     the range term is the change of the output range (`range-delta=true`).
     `diag=hinv range-delta=false` gives Eq. 5 and Eq. 7 as printed.
+
+    `budget=B` asks for a size instead of a configuration: it picks the
+    named recipe that measured best on the bundled model at or under `B`
+    true bits per weight (docs/quantization.md, "Recipes by budget") and
+    sets its method, salience, layout and parameter format; the options it
+    sets cannot be given beside it.
   }];
   let options = [
+    Option<"budget", "budget", "std::string", "\"\"",
+           "True bits per weight at most (e.g. 2.25, 2.5, 3.1): the best "
+           "named recipe at or under it">,
     Option<"method", "method", "std::string", "\"squeeze10\"",
            "squeeze10 | pbllm | gptq | rtn | binary">,
     Option<"calibFile", "calib", "std::string", "\"\"",
@@ -285,6 +303,7 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     BitsOpt,
     GroupSizeOpt,
     RatioOpt,
+    RoleRatioOpt,
     LambdaOpt,
     NormalizeOpt,
     PbarTokensOpt,
@@ -302,6 +321,7 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     BlockSizeOpt,
     ActOrderOpt,
     RefitBinaryOpt,
+    OutputRefitOpt,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
     ThreadsOpt,
     Option<"pack", "pack", "bool", "true",
