@@ -151,6 +151,38 @@ ROWS = [
     ("s10-nm16-q8-g256-v2", "Squeeze10, 1:16 salience (v 2:16), q8, groups of 256 + output refit",
      "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125 group-size=256 output-refit=true " + CAL,
      "layout=nm block=16 params=q8"),
+    # Three rounds of GPTQ and refit, each after the first with the previous
+    # round's parameters fixed.
+    ("gptq-w2-act-q8-refit3", "GPTQ w2 g128 act-order, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 act-order=true output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-g64-refit3", "GPTQ w2 g64 act-order, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 act-order=true output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w2-act-q8-g32-refit3", "GPTQ w2 g32 act-order, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=32 act-order=true output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("s10-nm8-s3-q8-g256-v2-refit3", "Squeeze10, 1:8 at 3 bits (v 2:8), q8, g256 + 3 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25 group-size=256 output-refit=true "
+     "refit-rounds=3 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8-g256-v2-refit3", "Squeeze10, 1:16 (v 2:16), q8, g256 + 3 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125 group-size=256 output-refit=true "
+     "refit-rounds=3 " + CAL, "layout=nm block=16 params=q8"),
+    ("s10-nm8-q8-g256-v2-refit3", "Squeeze10, 1:8 (v 2:8), q8, g256 + 3 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=v:0.25 group-size=256 output-refit=true "
+     "refit-rounds=3 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm8-q8-refit3", "Squeeze10, 1:8, q8 + 3 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 output-refit=true refit-rounds=3 " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-nm4-q8-g256-refit3", "Squeeze10, 1:4, q8, g256 + 3 rounds of GPTQ and refit",
+     "granularity=nm nm-block=4 ratio=0.25 group-size=256 output-refit=true refit-rounds=3 " + CAL,
+     "layout=nm block=4 params=q8"),
+    ("s10-q8-refit3", "Squeeze10 default, q8 + 3 rounds of GPTQ and refit",
+     "output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w3-act-q8-g256-refit3", "GPTQ w3 g256 act-order, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 group-size=256 act-order=true output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w3-act-q8-refit3", "GPTQ w3 g128 act-order, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 act-order=true output-refit=true refit-rounds=3 " + CAL, "params=q8"),
     ("gptq-w3-act-q8-refit", "GPTQ w3 g128 act-order, q8 parameters + output refit",
      "method=gptq bits=3 act-order=true output-refit=true " + CAL, "params=q8"),
 ]

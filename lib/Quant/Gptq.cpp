@@ -69,6 +69,16 @@ UniformColumnQuantizer::createFixed(int64_t rows, int64_t cols, unsigned bits,
   return q;
 }
 
+llvm::Expected<UniformColumnQuantizer>
+UniformColumnQuantizer::createFixedAffine(int64_t rows, int64_t cols,
+                                          unsigned bits, int64_t groupSize,
+                                          std::vector<UniformParams> params) {
+  auto q = createFixed(rows, cols, bits, groupSize, std::move(params));
+  if (q)
+    q->affine_ = true;
+  return q;
+}
+
 bool UniformColumnQuantizer::needsRefit(int64_t col) const {
   return !fitted_[static_cast<size_t>(col / groupSize_)];
 }
@@ -92,7 +102,8 @@ void UniformColumnQuantizer::quantizeColumn(int64_t col,
   assert(fitted_[static_cast<size_t>(g)] && "group quantized before its fit");
   for (int64_t r = 0; r < rows_; ++r) {
     const UniformParams &p = params_[r * numGroups_ + g];
-    uint8_t code = quantizeCode(w[r], p, bits_);
+    uint8_t code = affine_ ? quantizeCodeAffine(w[r], p, bits_)
+                           : quantizeCode(w[r], p, bits_);
     codes_[r * cols_ + col] = code;
     out[r] = dequantizeCode(code, p);
   }
@@ -184,7 +195,8 @@ void MixedColumnQuantizer::quantizeColumn(int64_t col, llvm::ArrayRef<float> w,
     if (isSalient(r, col)) {
       const UniformParams &p =
           cfg_.kParams[r * kNumGroups_ + col / kGroupSize_];
-      uint8_t code = quantizeCode(w[r], p, cfg_.bits);
+      uint8_t code = cfg_.kAffine ? quantizeCodeAffine(w[r], p, cfg_.bits)
+                                  : quantizeCode(w[r], p, cfg_.bits);
       codes_[r * cols_ + col] = code;
       out[r] = dequantizeCode(code, p);
     } else {

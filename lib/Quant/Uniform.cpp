@@ -60,6 +60,15 @@ uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits) {
   return static_cast<uint8_t>(std::min(q, hi));
 }
 
+uint8_t s10::quant::quantizeCodeAffine(float w, UniformParams p,
+                                       unsigned bits) {
+  double q = std::nearbyint(double(w) / double(p.scale) + double(p.zero));
+  double hi = maxCode(bits);
+  if (!(q >= 0.0))
+    return 0;
+  return static_cast<uint8_t>(std::min(q, hi));
+}
+
 float s10::quant::dequantizeCode(uint8_t code, UniformParams p) {
   return static_cast<float>(double(p.scale) * (double(code) - double(p.zero)));
 }

@@ -263,3 +263,20 @@ TEST(UniformTest, RejectsBadInput) {
 }
 
 } // namespace
+
+// Refit parameters have real zero points: the affine code is the nearest
+// level of scale * (code - zero), where quantizeCode adds the zero after
+// rounding (the reference quantizers' integer zero).
+TEST(UniformTest, AffineCodeTakesTheNearestLevel) {
+  UniformParams p{0.1f, 0.6f};
+  // 0.2 / 0.1 + 0.6 = 2.6: level 3 (0.24) is nearer than level 2 (0.14).
+  EXPECT_EQ(quantizeCodeAffine(0.2f, p, 2), 3);
+  EXPECT_EQ(quantizeCode(0.2f, p, 2), 2);
+  for (float w : {-1.0f, -0.07f, 0.0f, 0.013f, 0.11f, 0.3f, 5.0f}) {
+    uint8_t c = quantizeCodeAffine(w, p, 3);
+    float got = std::fabs(dequantizeCode(c, p) - w);
+    for (unsigned k = 0; k < 8; ++k)
+      EXPECT_LE(got, std::fabs(dequantizeCode(uint8_t(k), p) - w) + 1e-6f)
+          << "w " << w << " code " << int(c) << " vs " << k;
+  }
+}

@@ -66,6 +66,11 @@ public:
   static llvm::Expected<UniformColumnQuantizer>
   createFixed(int64_t rows, int64_t cols, unsigned bits, int64_t groupSize,
               std::vector<UniformParams> params);
+  /// Fixed params whose zero points need not be integers (refit ones):
+  /// codes by quantizeCodeAffine.
+  static llvm::Expected<UniformColumnQuantizer>
+  createFixedAffine(int64_t rows, int64_t cols, unsigned bits,
+                    int64_t groupSize, std::vector<UniformParams> params);
 
   bool needsRefit(int64_t col) const override;
   void refit(int64_t col, const WeightsView &current) override;
@@ -82,6 +87,7 @@ private:
   int64_t rows_ = 0, cols_ = 0, groupSize_ = 0, numGroups_ = 0;
   unsigned bits_ = 4;
   bool includeZero_ = false;
+  bool affine_ = false;
   std::vector<bool> fitted_; // per group; all true in fixed mode
   std::vector<UniformParams> params_;
   std::vector<uint8_t> codes_;
@@ -102,6 +108,9 @@ public:
     /// false: use binParams [rows x numGroups(binGroupSize)].
     bool refitBinary = true;
     std::vector<BinaryParams> binParams;
+    /// kParams' zero points need not be integers: salient codes by
+    /// quantizeCodeAffine.
+    bool kAffine = false;
   };
   static llvm::Expected<MixedColumnQuantizer> create(int64_t rows, int64_t cols,
                                                      Config config);

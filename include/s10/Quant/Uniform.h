@@ -46,6 +46,10 @@ UniformParams fitUniformParams(llvm::ArrayRef<float> values, unsigned bits,
                                bool includeZero = false);
 /// Code of one value under given params (NaN maps to 0).
 uint8_t quantizeCode(float w, UniformParams p, unsigned bits);
+/// The nearest code for any real zero point: clamp(round(w / scale + zero)).
+/// quantizeCode adds an integer zero after rounding, as the reference
+/// quantizers do; the two agree except at ties.
+uint8_t quantizeCodeAffine(float w, UniformParams p, unsigned bits);
 float dequantizeCode(uint8_t code, UniformParams p);
 /// dequantizeCode(quantizeCode(w)).
 float quantizeValue(float w, UniformParams p, unsigned bits);

@@ -91,11 +91,83 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return emitError(loc, "squeeze-gptq: hessian-f32-from must be >= 0, "
                             "got ")
              << hessianF32From.getValue();
+    if (refitRounds < 1)
+      return emitError(loc, "squeeze-gptq: refit-rounds must be >= 1, got ")
+             << refitRounds.getValue();
+    if (refitRounds > 1 && !outputRefit)
+      return emitError(loc, "squeeze-gptq: refit-rounds needs "
+                            "output-refit=true");
     if (outputRefit && mode != Mode::Mixed && mode != Mode::KBit)
       return emitError(loc, "squeeze-gptq: output-refit needs calibration "
                             "(mode mixed or kbit), got mode ")
              << modeName;
     return success();
+  }
+
+  /// GPTQ again from the weight as stored, with `prev`'s parameters fixed
+  /// (its codes are chosen anew); nullopt where a parameter cannot be fixed
+  /// (a zero scale), which ends the rounds for the layer.
+  llvm::Expected<std::optional<Encoded>>
+  requantizeFixed(Operation *op, runtime::WeightStore &store,
+                  const quant::Matrix &original, const Encoded &prev) {
+    auto zeroPoints = [](const std::vector<float> &scales,
+                         const std::vector<float> &offsets)
+        -> std::optional<std::vector<quant::UniformParams>> {
+      std::vector<quant::UniformParams> p;
+      for (size_t k = 0; k < scales.size(); ++k) {
+        if (!(scales[k] > 0.0f))
+          return std::nullopt;
+        p.push_back({scales[k], -offsets[k] / scales[k]});
+      }
+      return p;
+    };
+    quant::Matrix w = original;
+    Encoded e = prev;
+    if (mode == Mode::KBit) {
+      auto params = zeroPoints(prev.scales, prev.offsets);
+      if (!params)
+        return std::optional<Encoded>();
+      auto q = quant::UniformColumnQuantizer::createFixedAffine(
+          w.rows, w.cols, bits, groupSize, std::move(*params));
+      if (!q)
+        return q.takeError();
+      auto res = runGptq(op, w, store, *q);
+      if (!res)
+        return res.takeError();
+      e.codes.assign(q->codes().begin(), q->codes().end());
+      e.dequantized = std::move(res->quantized);
+      return std::optional<Encoded>(std::move(e));
+    }
+    quant::MixedColumnQuantizer::Config cfg;
+    bool anySalient = llvm::is_contained(prev.mask, true);
+    if (anySalient) {
+      auto params = zeroPoints(prev.salientScales, prev.salientOffsets);
+      if (!params)
+        return std::optional<Encoded>();
+      cfg.salient = quant::Mask(w.rows, w.cols);
+      for (int64_t i = 0; i < w.size(); ++i)
+        cfg.salient.data[i] = prev.mask[i];
+      cfg.kParams = std::move(*params);
+      cfg.kAffine = true;
+    }
+    cfg.bits = prev.salientBits;
+    cfg.kGroupSize = groupSize;
+    cfg.binGroupSize = groupSize;
+    cfg.refitBinary = false;
+    // Codes {0, 1} decode to offset and offset + scale: mu is their middle.
+    for (size_t k = 0; k < prev.scales.size(); ++k)
+      cfg.binParams.push_back(
+          {prev.scales[k] / 2, prev.offsets[k] + prev.scales[k] / 2});
+    auto q =
+        quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
+    if (!q)
+      return q.takeError();
+    auto res = runGptq(op, w, store, *q);
+    if (!res)
+      return res.takeError();
+    e.codes.assign(q->codes().begin(), q->codes().end());
+    e.dequantized = std::move(res->quantized);
+    return std::optional<Encoded>(std::move(e));
   }
 
   /// output-refit: every row's group parameters refit for the output error
@@ -411,6 +483,21 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         if (!stats)
           return stats.takeError();
         rep.refitRows = stats->rowsChanged;
+        for (int64_t round = 1; round < refitRounds; ++round) {
+          auto again = requantizeFixed(op, store, *original, *enc);
+          if (!again)
+            return again.takeError();
+          if (!*again)
+            break;
+          auto s2 = refitOutput(op, store, *original, **again);
+          if (!s2)
+            return s2.takeError();
+          // A round is kept only if it lowers the calibration error.
+          if (!(s2->errorAfter < stats->errorAfter))
+            break;
+          *enc = std::move(**again);
+          stats = std::move(s2);
+        }
       }
       auto relErr =
           hessianRelativeError(op, store, *original, enc->dequantized);

@@ -26,6 +26,8 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s hessian-f32-from=-1" 2>&1 | FileCheck %s --check-prefix=F32FROM
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{hessian-f32-from=-5}))' 2>&1 | FileCheck %s --check-prefix=F32FROM-GPTQ
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn output-refit=true}))' 2>&1 | FileCheck %s --check-prefix=REFIT-RTN
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{output-refit=true refit-rounds=0}))' 2>&1 | FileCheck %s --check-prefix=ROUNDS0
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{refit-rounds=2}))' 2>&1 | FileCheck %s --check-prefix=ROUNDS-NOREFIT
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn hessian-f32-from=0" 2>&1 | FileCheck %s --check-prefix=F32FROM-RTN
 // A missing calibration file or tokenizer is found before any work, too.
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%t.missing.txt" 2>&1 | FileCheck %s --check-prefix=NOCALIB
@@ -46,6 +48,8 @@
 // F32FROM-NOT: calibration
 // F32FROM-GPTQ: error: squeeze-gptq: hessian-f32-from must be >= 0, got -5
 // REFIT-RTN: error: squeeze-gptq: output-refit needs calibration (mode mixed or kbit), got mode rtn
+// ROUNDS0: error: squeeze-gptq: refit-rounds must be >= 1, got 0
+// ROUNDS-NOREFIT: error: squeeze-gptq: refit-rounds needs output-refit=true
 // F32FROM-RTN: error: squeeze10-quantize: option 'hessian-f32-from' has no effect with method=rtn
 // NOCALIB: error: squeeze-calibrate: cannot read calibration file '{{.*}}.missing.txt': No such file or directory
 // NOCALIB-NOT: see current operation

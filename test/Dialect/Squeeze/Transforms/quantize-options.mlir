@@ -8,6 +8,7 @@
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn threads=2" 2>&1 | FileCheck %s --check-prefix=RTN-THREADS
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn fias=false" 2>&1 | FileCheck %s --check-prefix=RTN-FIAS
 // RUN: not s10-opt %s --squeeze10-quantize="method=rtn output-refit=true" 2>&1 | FileCheck %s --check-prefix=RTN-REFIT
+// RUN: not s10-opt %s --squeeze10-quantize="calib=%s refit-rounds=2" 2>&1 | FileCheck %s --check-prefix=ROUNDS-NOREFIT
 // RUN: not s10-opt %s --squeeze10-quantize="method=binary bits=2" 2>&1 | FileCheck %s --check-prefix=BIN-BITS
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s ratio=0.9" 2>&1 | FileCheck %s --check-prefix=GPTQ-RATIO
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s refit-binary=false" 2>&1 | FileCheck %s --check-prefix=GPTQ-REFIT
@@ -47,6 +48,7 @@
 // RTN-THREADS: error: squeeze10-quantize: option 'threads' has no effect with method=rtn
 // RTN-FIAS: error: squeeze10-quantize: option 'fias' has no effect with method=rtn
 // RTN-REFIT: error: squeeze10-quantize: option 'output-refit' has no effect with method=rtn
+// ROUNDS-NOREFIT: error: squeeze10-quantize: option 'refit-rounds' has no effect with output-refit=false (it applies to output-refit=true)
 // BIN-BITS: error: squeeze10-quantize: option 'bits' has no effect with method=binary (it applies to every method but binary)
 // GPTQ-RATIO: error: squeeze10-quantize: option 'ratio' has no effect with method=gptq (it applies to methods squeeze10 and pbllm)
 // GPTQ-REFIT: error: squeeze10-quantize: option 'refit-binary' has no effect with method=gptq

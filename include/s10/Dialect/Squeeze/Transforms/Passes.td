@@ -66,6 +66,9 @@ defvar OutputRefitOpt = Option<"outputRefit", "output-refit", "bool", "false",
     "After GPTQ, refit each row's group parameters (codes kept) to minimise "
     "the output error (w - w^)^T H (w - w^); layers with hessian-f32-from "
     "inputs or more keep GPTQ's">;
+defvar RefitRoundsOpt = Option<"refitRounds", "refit-rounds", "int64_t", "1",
+    "With output-refit: rounds of GPTQ and refit; each round after the "
+    "first runs GPTQ again with the previous round's refit parameters fixed">;
 defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
     "Packed layout: auto | kbit | bitmap | chanblock | nm">;
 defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
@@ -191,6 +194,7 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     ActOrderOpt,
     RefitBinaryOpt,
     OutputRefitOpt,
+    RefitRoundsOpt,
     Option<"quiet", "quiet", "bool", "false", "No per-layer table on stderr">,
   ];
 }
@@ -322,6 +326,7 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     ActOrderOpt,
     RefitBinaryOpt,
     OutputRefitOpt,
+    RefitRoundsOpt,
     Option<"report", "report", "std::string", "\"\"", "JSON report file">,
     ThreadsOpt,
     Option<"pack", "pack", "bool", "true",
