@@ -183,6 +183,14 @@ ROWS = [
      "params=q8"),
     ("gptq-w3-act-q8-refit3", "GPTQ w3 g128 act-order, q8 + 3 rounds of GPTQ and refit",
      "method=gptq bits=3 act-order=true output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-g32-refit5", "GPTQ w2 g32 act-order, q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=32 act-order=true output-refit=true refit-rounds=5 " + CAL,
+     "params=q8"),
+    ("gptq-w2-act-q8-refit5", "GPTQ w2 g128 act-order, q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 act-order=true output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("s10-nm16-q8-g256-v2-refit5", "Squeeze10, 1:16 (v 2:16), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
     ("gptq-w3-act-q8-refit", "GPTQ w3 g128 act-order, q8 parameters + output refit",
      "method=gptq bits=3 act-order=true output-refit=true " + CAL, "params=q8"),
 ]
