@@ -249,6 +249,16 @@ static unsigned log2Of(int64_t v) {
   return n;
 }
 
+/// `nbits` bits (nbits + 7 <= 16) at bit `pos` (i64) of the bytes at byte
+/// offset `base` of `bytes`, as an i64.
+static Value bitsAt(Ops &o, Value bytes, Value base, Value pos,
+                    unsigned nbits) {
+  Value at = o.add(base, o.toIndex(o.shr(pos, o.int_(o.i64(), 3))));
+  Value w = o.extui(o.loadInt(bytes, at, 2), o.i64());
+  return o.and_(o.shr(w, o.and_(pos, o.int_(o.i64(), 7))),
+                o.int_(o.i64(), (int64_t(1) << nbits) - 1));
+}
+
 PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
                                            Value bytes, Value row,
                                            Value scratch,
@@ -320,11 +330,7 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
     o.loop(o.idx(0), o.idx(per), o.idx(1), {},
            [&](Ops &l, Value k, ValueRange) -> SmallVector<Value> {
              Value pos = l.mul(l.toI64(k), l.int_(l.i64(), ib));
-             Value at =
-                 l.add(idxRow, l.toIndex(l.shr(pos, l.int_(l.i64(), 3))));
-             Value word = l.extui(l.loadInt(bytes, at, 2), l.i64());
-             Value index = l.and_(l.shr(word, l.and_(pos, l.int_(l.i64(), 7))),
-                                  l.int_(l.i64(), (int64_t(1) << ib) - 1));
+             Value index = bitsAt(l, bytes, idxRow, pos, ib);
              Value blk = l.divu(k, l.idx(spec_.nmSalient));
              Value j = l.add(l.mul(blk, l.idx(spec_.block)), l.toIndex(index));
              Value byte = l.divu(j, l.idx(8));
@@ -404,10 +410,7 @@ PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
         Value blk = l.add(blk0, l.divu(e, l.idx(N)));
         Value k = l.add(l.mul(blk, l.idx(N)), l.remu(e, l.idx(N)));
         Value pos = l.mul(l.toI64(k), l.int_(l.i64(), ib));
-        Value at = l.add(r.indices, l.toIndex(l.shr(pos, l.int_(l.i64(), 3))));
-        Value word = l.extui(l.loadInt(bytes, at, 2), l.i64());
-        Value index = l.and_(l.shr(word, l.and_(pos, l.int_(l.i64(), 7))),
-                             l.int_(l.i64(), (int64_t(1) << ib) - 1));
+        Value index = bitsAt(l, bytes, r.indices, pos, ib);
         // The column relative to c0.
         Value j =
             l.sub(l.add(l.toI64(l.mul(blk, l.idx(M))), index), l.toI64(c0));
@@ -528,17 +531,12 @@ PackedDecoder::Codes PackedDecoder::column(OpBuilder &b, Location loc,
   out.rank = rank;
   Value c64 = o.toI64(col);
   Value seven = o.int_(o.i64(), 7), three = o.int_(o.i64(), 3);
-  // `n` bits at bit `pos` of the bytes at `base` (n + 7 <= 16).
-  auto bitsAt = [&](Value base, Value pos, unsigned nbits) {
-    Value at = o.add(base, o.toIndex(o.shr(pos, three)));
-    Value w = o.extui(o.loadInt(bytes, at, 2), o.i64());
-    Value v = o.and_(o.shr(w, o.and_(pos, seven)),
-                     o.int_(o.i64(), (int64_t(1) << nbits) - 1));
-    return o.trunci(v, o.i32());
+  auto field = [&](Value base, Value pos, unsigned nbits) {
+    return o.trunci(bitsAt(o, bytes, base, pos, nbits), o.i32());
   };
   if (!spec_.mixed()) {
     unsigned k = spec_.bits;
-    Value code = bitsAt(r.codes, o.mul(c64, o.int_(o.i64(), k)), k);
+    Value code = field(r.codes, o.mul(c64, o.int_(o.i64(), k)), k);
     out.low = o.sitofp(code, o.f32());
     return out;
   }
@@ -553,7 +551,7 @@ PackedDecoder::Codes PackedDecoder::column(OpBuilder &b, Location loc,
       one);
   out.low = o.sitofp(sign, o.f32());
   out.salient = o.cmpi(arith::CmpIPredicate::ne, m, o.int_(o.i32(), 0));
-  Value low = bitsAt(r.stream, o.mul(rank, o.int_(o.i64(), rest)), rest);
+  Value low = field(r.stream, o.mul(rank, o.int_(o.i64(), rest)), rest);
   Value code = o.or_(o.shl(sign, o.int_(o.i32(), rest)), low);
   out.salientCode = o.sitofp(code, o.f32());
   out.rank = o.add(rank, o.extui(m, o.i64()));

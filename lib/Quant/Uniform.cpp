@@ -52,21 +52,22 @@ UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
   return p;
 }
 
-uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits) {
-  double q = std::nearbyint(double(w) / double(p.scale)) + double(p.zero);
-  double hi = maxCode(bits);
+/// `q` clamped into [0, 2^bits - 1] (NaN: 0).
+static uint8_t clampCode(double q, unsigned bits) {
   if (!(q >= 0.0))
     return 0;
-  return static_cast<uint8_t>(std::min(q, hi));
+  return static_cast<uint8_t>(std::min(q, double(maxCode(bits))));
+}
+
+uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits) {
+  return clampCode(std::nearbyint(double(w) / double(p.scale)) + double(p.zero),
+                   bits);
 }
 
 uint8_t s10::quant::quantizeCodeAffine(float w, UniformParams p,
                                        unsigned bits) {
-  double q = std::nearbyint(double(w) / double(p.scale) + double(p.zero));
-  double hi = maxCode(bits);
-  if (!(q >= 0.0))
-    return 0;
-  return static_cast<uint8_t>(std::min(q, hi));
+  return clampCode(std::nearbyint(double(w) / double(p.scale) + double(p.zero)),
+                   bits);
 }
 
 float s10::quant::dequantizeCode(uint8_t code, UniformParams p) {

@@ -122,21 +122,24 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return p;
     };
     quant::Matrix w = original;
-    Encoded e = prev;
-    if (mode == Mode::KBit) {
-      auto params = zeroPoints(prev.scales, prev.offsets);
-      if (!params)
-        return std::optional<Encoded>();
-      auto q = quant::UniformColumnQuantizer::createFixedAffine(
-          w.rows, w.cols, bits, groupSize, std::move(*params));
+    // prev with the codes and values of a GPTQ run through `q`.
+    auto rerun = [&](auto q) -> llvm::Expected<std::optional<Encoded>> {
       if (!q)
         return q.takeError();
       auto res = runGptq(op, w, store, *q);
       if (!res)
         return res.takeError();
+      Encoded e = prev;
       e.codes.assign(q->codes().begin(), q->codes().end());
       e.dequantized = std::move(res->quantized);
       return std::optional<Encoded>(std::move(e));
+    };
+    if (mode == Mode::KBit) {
+      auto params = zeroPoints(prev.scales, prev.offsets);
+      if (!params)
+        return std::optional<Encoded>();
+      return rerun(quant::UniformColumnQuantizer::createFixedAffine(
+          w.rows, w.cols, bits, groupSize, std::move(*params)));
     }
     quant::MixedColumnQuantizer::Config cfg;
     bool anySalient = llvm::is_contained(prev.mask, true);
@@ -158,16 +161,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     for (size_t k = 0; k < prev.scales.size(); ++k)
       cfg.binParams.push_back(
           {prev.scales[k] / 2, prev.offsets[k] + prev.scales[k] / 2});
-    auto q =
-        quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg));
-    if (!q)
-      return q.takeError();
-    auto res = runGptq(op, w, store, *q);
-    if (!res)
-      return res.takeError();
-    e.codes.assign(q->codes().begin(), q->codes().end());
-    e.dequantized = std::move(res->quantized);
-    return std::optional<Encoded>(std::move(e));
+    return rerun(
+        quant::MixedColumnQuantizer::create(w.rows, w.cols, std::move(cfg)));
   }
 
   /// output-refit: every row's group parameters refit for the output error

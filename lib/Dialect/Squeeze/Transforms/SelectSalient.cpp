@@ -119,12 +119,10 @@ struct SelectSalientPass
       mask.granularity = quant::MaskGranularity::Structured;
     else if (granularity == "nm") {
       // N:M is top-k of every group of M consecutive inputs.
-      int64_t k = quant::salientCount(nmBlock, ratio);
       if (nmBlock < 2 || nmBlock > 256 || (nmBlock & (nmBlock - 1)))
         return emitError(loc, "squeeze-select-salient: nm-block must be a "
                               "power of two in [2, 256], got ")
                << int64_t(nmBlock);
-      (void)k;
       if (failed(checkNmRatio(loc, ratio, "ratio")))
         return failure();
       mask.granularity = quant::MaskGranularity::Group;
