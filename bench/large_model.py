@@ -119,11 +119,11 @@ def main():
          "func.func(raise-onnx-to-squeeze),canonicalize,cse)", "-o", raised])
 
     report = os.path.join(work, "report.json")
-    opts = (f"calib={SHARED}/data/wikitext-2/valid.txt "
+    opts = (f"method=squeeze10 calib={SHARED}/data/wikitext-2/valid.txt "
             f"tokenizer={SHARED}/models/llama-12m/tokenizer.model "
             f"nsamples={a.nsamples} seqlen={a.seqlen} threads={a.threads} "
             f"report={report}")
-    print(f"large_model: quantizing ({opts.split(' ', 2)[2]})", file=sys.stderr)
+    print(f"large_model: quantizing ({opts.split(' ', 3)[3]})", file=sys.stderr)
     text, rss, wall = run([os.path.join(bin_dir, "s10-opt"), raised,
                            "--emit-bytecode", "-o", os.path.join(work, "model.q.mlirbc"),
                            f"--squeeze10-quantize={opts}", "--mlir-timing"])

@@ -193,8 +193,63 @@ ROWS = [
      "refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
     ("gptq-w3-act-q8-refit", "GPTQ w3 g128 act-order, q8 parameters + output refit",
      "method=gptq bits=3 act-order=true output-refit=true " + CAL, "params=q8"),
+    # Incoherence: the same recipes on the rotated model (squeeze-rotate).
+    ("rtn-w2-rot", "RTN w2 g128, rotated", "method=rtn bits=2 rotate=true seed=0"),
+    ("gptq-w2-act-q8-rot", "GPTQ w2 g128 act-order, q8, rotated",
+     "method=gptq bits=2 act-order=true rotate=true " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-rot-refit", "GPTQ w2 g128 act-order, q8 + output refit, rotated",
+     "method=gptq bits=2 act-order=true output-refit=true rotate=true " + CAL, "params=q8"),
+    ("s10-nm8-q8-rot-refit", "Squeeze10, 1:8, q8 + output refit, rotated",
+     "granularity=nm nm-block=8 ratio=0.125 output-refit=true rotate=true " + CAL,
+     "layout=nm block=8 params=q8"),
+    ("s10-q8-rot", "Squeeze10 default, q8, rotated", "rotate=true " + CAL, "params=q8"),
+    ("gptq-w2-rot", "GPTQ w2 g128, rotated", "method=gptq bits=2 rotate=true " + CAL),
+    ("gptq-w3-act-q8-rot-refit", "GPTQ w3 g128 act-order, q8 + output refit, rotated",
+     "method=gptq bits=3 act-order=true output-refit=true rotate=true " + CAL, "params=q8"),
+    ("s10-q8-rot-refit3", "Squeeze10 default, q8 + 3 rounds of GPTQ and refit, rotated",
+     "output-refit=true refit-rounds=3 rotate=true " + CAL, "params=q8"),
+    # Bits by role: 2-bit GPTQ with the roles the output depends on most at 3 bits.
+    ("gptq-w2-v3-down3-refit3", "GPTQ w2 g128 act-order, v and down w3, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:3,down:3 act-order=true output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w2-g64-v3-down3-refit3", "GPTQ w2 g64 act-order, v and down w3 g128, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:128,down:128 act-order=true "
+     "output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-v3-o3-down3-refit3", "GPTQ w2 g128 act-order, v, o and down w3, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:3,o:3,down:3 act-order=true output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w2-g64-v3-down3-refit5", "GPTQ w2 g64 act-order, v and down w3 g128, q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:128,down:128 act-order=true "
+     "output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v4-down3-refit3", "GPTQ w2 g64 act-order, v w4 g128, down w3 g128, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true "
+     "output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-g64-k3-v3-down3-refit3", "GPTQ w2 g64 act-order, k, v and down w3 g128, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=k:3,v:3,down:3 role-group-size=k:128,v:128,down:128 "
+     "act-order=true output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v3-down3-g256-refit3", "GPTQ w2 g64 act-order, v and down w3 g256, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:256,down:256 act-order=true "
+     "output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v4-down3-refit5", "GPTQ w2 g64 act-order, v w4 g128, down w3 g128, q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true "
+     "output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-gu128-o3-v3-down3-refit3",
+     "GPTQ w2 act-order, g64 (gate, up g128), o, v and down w3 g128, q8 + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=o:3,v:3,down:3 "
+     "role-group-size=gate:128,up:128,o:128,v:128,down:128 act-order=true "
+     "output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("s10-nm8-q8-g256-v2-refit5", "Squeeze10, 1:8 (v 2:8), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=v:0.25 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm8-s3-q8-g256-v2-refit5", "Squeeze10, 1:8 at 3 bits (v 2:8), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
+# Rows without a method are Squeeze10's: say so, since squeeze10-quantize
+# with no option that shapes the result runs its default recipe instead.
+ROWS = [(n, d, o if o is None or "method=" in o else "method=squeeze10 " + o, p)
+        for n, d, o, p in ROWS]
 
 
 def run(cmd, log):

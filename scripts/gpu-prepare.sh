@@ -22,7 +22,7 @@ trap 'rm -rf "$W"' EXIT
 "$B/s10-translate" --import-onnx "$M/model.onnx" -o "$W/model.mlir"
 "$B/s10-opt" "$W/model.mlir" --s10-raise -o "$W/raised.mlir" 2>/dev/null
 "$B/s10-opt" "$W/raised.mlir" \
-  --squeeze10-quantize="calib=data/wikitext-2/valid.txt tokenizer=$M/tokenizer.model" \
+  --squeeze10-quantize="method=squeeze10 calib=data/wikitext-2/valid.txt tokenizer=$M/tokenizer.model" \
   --emit-bytecode -o "$W/q.mlirbc" 2>"$W/quantize.log"
 "$B/s10-compile" "$W/q.mlirbc" --target=cuda --chip=sm_90 -o gpu-inputs/model/llama-12m.sm_90.s10
 "$B/s10-compile" "$W/q.mlirbc" -o "$W/cpu.s10" --quiet

@@ -218,7 +218,7 @@ struct GenerateKernelsPass
       return signalPassFailure();
     Block *body = &kernels->getRegion(0).front();
     OpBuilder b(ctx);
-    bool failedBuild = false;
+    bool failedBuild = false, usesGemm = false;
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
         std::optional<Request> req = requestFor(op, denseOutIn, cuda, avx512);
@@ -234,6 +234,26 @@ struct GenerateKernelsPass
         }
         op->setAttr("s10.kernel", StringAttr::get(ctx, req->name));
         ++numLayers;
+        usesGemm |=
+            isa<sq::QuantizedLinearOp, sq::LinearOp, sq::AttentionOp>(op);
+        // Prefill decodes a packed weight's rows into panels for the GEMM.
+        if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op); lin && !cuda) {
+          auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
+          auto type = cast<sq::QWeightType>(packed.getType());
+          GemvWeight w = GemvWeight::makePacked(packed.getPacking().getSpec(),
+                                                type.getOutFeatures(),
+                                                type.getInFeatures());
+          std::string decode = decodeKernelName(w);
+          if (!SymbolTable::lookupSymbolIn(kernels, decode)) {
+            b.setInsertionPointToEnd(body);
+            if (failed(buildDecodeKernel(b, op->getLoc(), w))) {
+              failedBuild = true;
+              return;
+            }
+            ++numKernels;
+          }
+          op->setAttr("s10.decode_kernel", StringAttr::get(ctx, decode));
+        }
         // On the GPU an attention's keys and values join the cache by a
         // kernel of their own.
         if (auto att = dyn_cast<sq::AttentionOp>(op); att && cuda) {
@@ -252,7 +272,38 @@ struct GenerateKernelsPass
       });
     }
     if (failedBuild)
-      signalPassFailure();
+      return signalPassFailure();
+    if (!cuda && usesGemm)
+      addGemmKernels(module, kernels, b);
+  }
+
+  /// Prefill runs linears and attention through a GEMM: the whole table of
+  /// its micro-kernels for this CPU, named in the module's
+  /// `s10.gemm_kernels` ({mr, nv, vec, kc, kernels}: kernel
+  /// ((r - 1) * nv + v - 1) * 2 + masked for r rows and v vectors).
+  void addGemmKernels(ModuleOp module, Operation *kernels, OpBuilder &b) {
+    MLIRContext *ctx = &getContext();
+    GemmKernelTable t = gemmKernelTable(avx512);
+    SmallVector<Attribute> names;
+    for (int r = 1; r <= t.mr; ++r)
+      for (int v = 1; v <= t.nv; ++v)
+        for (bool masked : {false, true}) {
+          std::string name = gemmBlockKernelName(r, v, t.vec, masked);
+          if (!SymbolTable::lookupSymbolIn(kernels, name)) {
+            b.setInsertionPointToEnd(&kernels->getRegion(0).front());
+            buildGemmBlockKernel(b, module.getLoc(), r, v, t.vec, masked);
+            ++numKernels;
+          }
+          names.push_back(StringAttr::get(ctx, name));
+        }
+    Builder a(ctx);
+    module->setAttr("s10.gemm_kernels",
+                    a.getDictionaryAttr(
+                        {a.getNamedAttr("mr", a.getI64IntegerAttr(t.mr)),
+                         a.getNamedAttr("nv", a.getI64IntegerAttr(t.nv)),
+                         a.getNamedAttr("vec", a.getI64IntegerAttr(t.vec)),
+                         a.getNamedAttr("kc", a.getI64IntegerAttr(t.kc)),
+                         a.getNamedAttr("kernels", a.getArrayAttr(names))}));
   }
 
   /// The kernel module of the target, created if missing: a builtin.module

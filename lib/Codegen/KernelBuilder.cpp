@@ -1773,3 +1773,109 @@ func::FuncOp s10::codegen::buildAttendKernel(OpBuilder &b, Location loc,
   func::ReturnOp::create(b, loc);
   return fn;
 }
+
+//===----------------------------------------------------------------------===//
+// GEMM micro-kernels
+//===----------------------------------------------------------------------===//
+
+GemmKernelTable s10::codegen::gemmKernelTable(bool avx512) {
+  // 24 accumulators and 4 + 1 operands fill the 32 (AVX-512) and 16 (AVX2)
+  // vector registers; a 128 x 64 block of P (32 KiB) stays in L1.
+  if (avx512)
+    return {6, 4, 16, 128};
+  return {6, 2, 8, 256};
+}
+
+std::string s10::codegen::gemmBlockKernelName(int mr, int nv, int vec,
+                                              bool masked) {
+  return "s10_gemm_" + str(mr) + "x" + str(nv) + "_v" + str(vec) +
+         (masked ? "_tail" : "");
+}
+
+func::FuncOp s10::codegen::buildGemmBlockKernel(OpBuilder &b, Location loc,
+                                                int mr, int nv, int vec,
+                                                bool masked, StringRef name) {
+  Ops o{b, loc};
+  std::string sym =
+      name.empty() ? gemmBlockKernelName(mr, nv, vec, masked) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  func::FuncOp fn = makeFunc(
+      b, loc, sym,
+      {one, o.i64(), one, o.i64(), one, o.i64(), o.i64(), o.i64(), o.i64()});
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value ldx = o.toIndex(fn.getArgument(1)), ldp = o.toIndex(fn.getArgument(3));
+  Value ldy = o.toIndex(fn.getArgument(5));
+  Value depth = o.toIndex(fn.getArgument(6));
+  Value accumulate =
+      o.cmpi(arith::CmpIPredicate::ne, fn.getArgument(7), o.int_(o.i64(), 0));
+  const int64_t width = int64_t(nv) * vec;
+  Value x = o.sized(fn.getArgument(0), o.add(o.mul(o.idx(mr - 1), ldx), depth));
+  Value p = o.sized(fn.getArgument(2), o.add(o.mul(depth, ldp), o.idx(width)));
+  Value y = o.sized(fn.getArgument(4),
+                    o.add(o.mul(o.idx(mr - 1), ldy), o.idx(width)));
+  VectorType vt = o.vec(o.f32(), vec);
+  Value zero = o.f32c(0.0f, vt);
+  // The last vector's first `tail` lanes; masked loads and stores never
+  // touch the others.
+  Value mask;
+  if (masked)
+    mask = vector::CreateMaskOp::create(
+        b, loc, o.vec(o.i1(), vec), ValueRange{o.toIndex(fn.getArgument(8))});
+  auto isTail = [&](int v) { return masked && v == nv - 1; };
+  auto loadVec = [&](Ops &l, Value mem, Value at, int v) -> Value {
+    if (isTail(v))
+      return vector::MaskedLoadOp::create(l.b, l.loc, vt, mem, ValueRange{at},
+                                          mask, zero);
+    return l.vload(vt, mem, at);
+  };
+  auto yAt = [&](Ops &l, int i, int v) {
+    return l.add(l.mul(l.idx(i), ldy), l.idx(int64_t(v) * vec));
+  };
+
+  // The accumulators start from Y or from zero.
+  auto init = scf::IfOp::create(
+      b, loc, accumulate,
+      [&](OpBuilder &tb, Location tl) {
+        Ops t{tb, tl};
+        SmallVector<Value> acc;
+        for (int i = 0; i < mr; ++i)
+          for (int v = 0; v < nv; ++v)
+            acc.push_back(loadVec(t, y, yAt(t, i, v), v));
+        scf::YieldOp::create(tb, tl, acc);
+      },
+      [&](OpBuilder &eb, Location el) {
+        SmallVector<Value> acc(size_t(mr) * nv, zero);
+        scf::YieldOp::create(eb, el, acc);
+      });
+
+  // Per k: one load per vector of the row of P, one broadcast per row of X,
+  // then mr * nv fused multiply-adds, each chain in increasing k.
+  SmallVector<Value> acc = o.loop(
+      o.idx(0), depth, o.idx(1), init.getResults(),
+      [&](Ops &l, Value k, ValueRange a) -> SmallVector<Value> {
+        Value row = l.mul(k, ldp);
+        SmallVector<Value> pv;
+        for (int v = 0; v < nv; ++v)
+          pv.push_back(loadVec(l, p, l.add(row, l.idx(int64_t(v) * vec)), v));
+        SmallVector<Value> next(a.begin(), a.end());
+        for (int i = 0; i < mr; ++i) {
+          Value xi = l.splat(l.load(x, l.add(l.mul(l.idx(i), ldx), k)), vec);
+          for (int v = 0; v < nv; ++v) {
+            Value &c = next[size_t(i) * nv + v];
+            c = vector::FMAOp::create(l.b, l.loc, xi, pv[v], c);
+          }
+        }
+        return next;
+      });
+  for (int i = 0; i < mr; ++i)
+    for (int v = 0; v < nv; ++v) {
+      Value c = acc[size_t(i) * nv + v], at = yAt(o, i, v);
+      if (isTail(v))
+        vector::MaskedStoreOp::create(b, loc, y, ValueRange{at}, mask, c);
+      else
+        o.vstore(c, y, at);
+    }
+  func::ReturnOp::create(b, loc);
+  return fn;
+}

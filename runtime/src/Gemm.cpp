@@ -27,19 +27,8 @@ using namespace s10rt;
 
 namespace {
 
-/// One block: x, ldx, p, ldp, y, ldy, depth, accumulate, and the columns
-/// of the last vector (1 to the vector width).
-using Kernel = void (*)(const float *, int64_t, const float *, int64_t, float *,
-                        int64_t, int64_t, bool, int);
-
-/// A set of micro-kernels: table[((mr - 1) * nv + (v - 1)) * 2 + masked]
-/// for blocks of mr <= MR rows and v <= NV vectors of `vec` floats.
-struct KernelSet {
-  const char *name;
-  int mr, vec, nv;
-  int64_t kc; // k per block
-  const Kernel *table;
-};
+using gemm::Kernel;
+using gemm::KernelSet;
 
 template <template <int, int, bool> class K, int MR, int NV> struct Table {
   Kernel fn[MR * NV * 2];
@@ -63,10 +52,10 @@ constexpr int kCols = 8;
 
 template <int MR, int NV, bool Masked> struct Generic {
   static void run(const float *x, int64_t ldx, const float *p, int64_t ldp,
-                  float *y, int64_t ldy, int64_t depth, bool accumulate,
-                  int tail) {
+                  float *y, int64_t ldy, int64_t depth, int64_t accumulate,
+                  int64_t tail) {
     static_assert(NV == 1, "one vector of kCols columns");
-    const int n = Masked ? tail : kCols;
+    const int n = Masked ? int(tail) : kCols;
     float acc[MR][kCols];
     for (int i = 0; i < MR; ++i)
       for (int c = 0; c < kCols; ++c)
@@ -101,9 +90,10 @@ template <int MR, int NV, bool Masked> struct Generic {
 template <int MR, int NV, bool Masked> struct Avx2 {
   __attribute__((target("avx2,fma"))) static void
   run(const float *x, int64_t ldx, const float *p, int64_t ldp, float *y,
-      int64_t ldy, int64_t depth, bool accumulate, int tail) {
-    const __m256i m = _mm256_cmpgt_epi32(
-        _mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      int64_t ldy, int64_t depth, int64_t accumulate, int64_t tail) {
+    const __m256i m =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(int(tail)),
+                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 acc[MR][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i)
@@ -149,7 +139,7 @@ template <int MR, int NV, bool Masked> struct Avx2 {
 template <int MR, int NV, bool Masked> struct Avx512 {
   __attribute__((target("avx512f,fma"))) static void
   run(const float *x, int64_t ldx, const float *p, int64_t ldp, float *y,
-      int64_t ldy, int64_t depth, bool accumulate, int tail) {
+      int64_t ldy, int64_t depth, int64_t accumulate, int64_t tail) {
     const __mmask16 m = __mmask16((1u << tail) - 1);
     __m512 acc[MR][NV];
 #pragma GCC unroll 8
@@ -330,10 +320,10 @@ void gemm::packColumnsHalf(const uint16_t *w, int64_t ldw, int64_t rows,
 
 void gemm::multiply(const float *x, int64_t ldx, const float *p, int64_t ldp,
                     float *y, int64_t ldy, int64_t rows, int64_t cols,
-                    int64_t depth, bool accumulate) {
+                    int64_t depth, bool accumulate, const KernelSet *set) {
   if (rows <= 0 || cols <= 0)
     return;
-  const KernelSet &ks = kernelSet();
+  const KernelSet &ks = set ? *set : kernelSet();
   const int64_t nr = int64_t(ks.vec) * ks.nv;
   int64_t k0 = 0;
   do {

@@ -219,6 +219,10 @@ const char *abiName(uint32_t abi) {
     return "rotary";
   case KernelAbi::Attend:
     return "attend";
+  case KernelAbi::Decode:
+    return "decode";
+  case KernelAbi::GemmBlock:
+    return "gemm_block";
   case KernelAbi::GpuGemv:
     return "gpu_gemv";
   case KernelAbi::GpuRMSNorm:
@@ -322,6 +326,10 @@ private:
   void floats(const Tensor &t, std::vector<float> &out) const;
   int matrix(uint32_t tensorIndex);
   void loadKernels();
+  void checkGemmBlock(uint32_t index, const KernelRecord &k);
+
+  static constexpr uint32_t kMaxGemmRows = 8, kMaxGemmVectors = 4,
+                            kMaxGemmDepth = 1u << 16;
 
   Model &m;
   bool verify;
@@ -334,6 +342,10 @@ private:
   std::vector<bool> slotUsed; // per KV cache slot: an attention step owns it
   std::vector<const char *> symbols;
   std::map<uint32_t, int> matrixOf; // tensor index -> Model::matrices
+  // The GEMM kernel table: its shape and kernel index by table slot.
+  GemmBlockShape gemmShape{};
+  std::vector<uint32_t> gemmIndex;
+  uint64_t gemmCount = 0;
 };
 
 void Loader::mapFile() {
@@ -623,16 +635,55 @@ void Loader::readKernels() {
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
                               k.abi <= uint32_t(KernelAbi::GpuKvAppend)
-                        : k.abi >= 1 && k.abi <= 6;
+                        : k.abi >= 1 && k.abi <= 8;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
            (m.cuda ? "cuda" : "cpu-x86_64") + " artifact");
     const char *sym = string(k.symbolOffset, label + "'s symbol", false);
     if (!*sym)
       fail(label + " has an empty symbol name");
+    if (k.abi == uint32_t(KernelAbi::GemmBlock))
+      checkGemmBlock(i, k);
+    else if (k.reserved[0] || k.reserved[1])
+      fail(label + " has non-zero reserved words");
     kernels.push_back(k);
     symbols.push_back(sym);
   }
+  if (gemmCount && gemmCount != uint64_t(gemmShape.maxMr) * gemmShape.maxNv * 2)
+    fail("the GEMM kernel table has " + str(gemmCount) + " kernels, " +
+         str(gemmShape.maxMr) + " x " + str(gemmShape.maxNv) + " x 2 expected");
+}
+
+void Loader::checkGemmBlock(uint32_t index, const KernelRecord &k) {
+  std::string label = "kernel " + str(index) + " (gemm block)";
+  GemmBlockShape g = gemmBlockShape(k.reserved);
+  uint32_t words[2];
+  gemmBlockWords(g, words);
+  if (words[0] != k.reserved[0] || words[1] != k.reserved[1] || g.masked > 1)
+    fail(label + " has malformed shape words");
+  // Bounds the table and its allocation; s10-compile writes 6 x 4 and 6 x 2.
+  if (g.maxMr < 1 || g.maxMr > kMaxGemmRows || g.maxNv < 1 ||
+      g.maxNv > kMaxGemmVectors || (g.vec != 4 && g.vec != 8 && g.vec != 16) ||
+      g.kc < 1 || g.kc > kMaxGemmDepth)
+    fail(label + ": table of " + str(g.maxMr) + " rows, " + str(g.maxNv) +
+         " vectors of " + str(g.vec) + ", k blocks of " + str(g.kc) +
+         " is out of range");
+  if (g.mr < 1 || g.mr > g.maxMr || g.nv < 1 || g.nv > g.maxNv)
+    fail(label + ": block " + str(g.mr) + " x " + str(g.nv) +
+         " lies outside its table of " + str(g.maxMr) + " x " + str(g.maxNv));
+  if (gemmCount == 0) {
+    gemmShape = g;
+    gemmIndex.assign(size_t(g.maxMr) * g.maxNv * 2, kNone);
+  } else if (g.maxMr != gemmShape.maxMr || g.maxNv != gemmShape.maxNv ||
+             g.vec != gemmShape.vec || g.kc != gemmShape.kc) {
+    fail(label + " belongs to a different table than the first GEMM kernel");
+  }
+  uint32_t &slot =
+      gemmIndex[((g.mr - 1) * g.maxNv + (g.nv - 1)) * 2 + g.masked];
+  if (slot != kNone)
+    fail(label + " repeats kernel " + str(slot) + "'s block");
+  slot = index;
+  ++gemmCount;
 }
 
 std::string Loader::stepLabel(uint32_t index, const StepRecord &r) const {
@@ -847,6 +898,15 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
   } else if (m.cuda) {
     fail(label + " has no kernel: a cuda artifact runs every step as one");
   }
+  if (!m.cuda && s.op == OpCode::Linear && r.reserved != kNone) {
+    if (r.reserved >= kernels.size() ||
+        kernels[r.reserved].abi != uint32_t(KernelAbi::Decode))
+      fail(label + " names " + str(r.reserved) +
+           " as its decode kernel, which is not one");
+    if (m.tensors[r.tensor[0]].dtype != DType::Packed)
+      fail(label + " names a decode kernel for a weight that is not packed");
+    s.decodeKernel = r.reserved;
+  }
   m.steps.push_back(std::move(s));
 }
 
@@ -914,8 +974,10 @@ void Loader::loadKernels() {
     return;
   if (!loadCode) {
     // Every step has a built-in kernel too.
-    for (Step &step : m.steps)
+    for (Step &step : m.steps) {
       step.kernel = kNone;
+      step.decodeKernel = kNone;
+    }
     return;
   }
   const SectionRecord &s = sections[uint32_t(SectionKind::Kernels)];
@@ -941,9 +1003,19 @@ void Loader::loadKernels() {
            ") is missing from the code object");
     fns.push_back(fn);
   }
-  for (Step &step : m.steps)
+  for (Step &step : m.steps) {
     if (step.kernel != kNone)
       step.fn = fns[step.kernel];
+    if (step.decodeKernel != kNone)
+      step.decodeFn = reinterpret_cast<DecodeFn>(fns[step.decodeKernel]);
+  }
+  if (gemmCount) {
+    for (uint32_t k : gemmIndex)
+      m.gemmTable.push_back(reinterpret_cast<gemm::Kernel>(fns[k]));
+    m.gemmSet = {"generated",           int(gemmShape.maxMr),
+                 int(gemmShape.vec),    int(gemmShape.maxNv),
+                 int64_t(gemmShape.kc), m.gemmTable.data()};
+  }
 }
 
 void Loader::run() {

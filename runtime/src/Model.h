@@ -11,6 +11,7 @@
 #ifndef S10RT_SRC_MODEL_H
 #define S10RT_SRC_MODEL_H
 
+#include "Gemm.h"
 #include "s10/Quant/PackedKernels.h"
 #include "s10rt/Format.h"
 
@@ -84,6 +85,7 @@ using EmbeddingFn = void (*)(const uint8_t *, const int32_t *, float *,
                              int64_t);
 using RotaryFn = void (*)(const float *, const float *, const float *, float *,
                           int64_t);
+using DecodeFn = void (*)(const uint8_t *, float *, int64_t);
 using AttendFn = void (*)(const float *, const float *, const float *, float *,
                           float *, int64_t, int64_t, int64_t, int64_t);
 
@@ -102,6 +104,9 @@ struct Step {
   uint32_t kernel = format::kNone;
   uint32_t appendKernel = format::kNone; // cuda Attention: KvAppend
   void *fn = nullptr; // the generated kernel, when kernel != kNone
+  /// cpu Linear of a packed weight: the generated decode of one row.
+  uint32_t decodeKernel = format::kNone;
+  DecodeFn decodeFn = nullptr;
 };
 
 /// The kCpuFeatures (format::KernelsHeader::cpuFeatures bits) this CPU and
@@ -139,6 +144,14 @@ struct Model {
   uint64_t cudaCodeSize = 0;
   uint32_t cudaChip = 0;
   std::vector<std::string> kernelNames;
+
+  /// The artifact's generated GEMM micro-kernels (KernelAbi::GemmBlock),
+  /// once loaded; null: the runtime's own.
+  const gemm::KernelSet *gemmKernels() const {
+    return gemmSet.table ? &gemmSet : nullptr;
+  }
+  gemm::KernelSet gemmSet{"generated", 0, 0, 0, 0, nullptr};
+  std::vector<gemm::Kernel> gemmTable;
 
   Mapping mapping;
   CodeObject code;

@@ -288,7 +288,7 @@ void Session::linears(const Step *group, size_t count, int64_t tokens) {
     // threads that run get the work.
     pool_.forEach(panels, [&](unsigned part, int64_t unit) {
       Member mb = member(unit);
-      gemmPanel(*mb.mat, x, mb.y, tokens, (unit - mb.first) * kPanel,
+      gemmPanel(*mb.s, *mb.mat, x, mb.y, tokens, (unit - mb.first) * kPanel,
                 threadScratch(part));
     });
   } else if (fused) {
@@ -355,8 +355,8 @@ void Session::gemvRows(const Step &s, const Matrix &mat, const float *x,
   }
 }
 
-void Session::gemmPanel(const Matrix &mat, const float *x, float *y,
-                        int64_t tokens, int64_t r0, float *scratch) {
+void Session::gemmPanel(const Step &s, const Matrix &mat, const float *x,
+                        float *y, int64_t tokens, int64_t r0, float *scratch) {
   const int64_t in = mat.in, rows = std::min(kPanel, mat.out - r0);
   float *panel = scratch, *rowsBuf = scratch + kPanel * in;
   // The rows become the columns of the panel: panel[k][r].
@@ -369,11 +369,14 @@ void Session::gemmPanel(const Matrix &mat, const float *x, float *y,
                           in, rows, in, panel, kPanel);
   } else {
     for (int64_t r = 0; r < rows; ++r)
-      mat.packed.decodeRow(r0 + r, rowsBuf + r * in);
+      if (s.decodeFn)
+        s.decodeFn(s.weightBytes, rowsBuf + r * in, r0 + r);
+      else
+        mat.packed.decodeRow(r0 + r, rowsBuf + r * in);
     gemm::packColumns(rowsBuf, in, rows, in, panel, kPanel);
   }
-  gemm::multiply(x, in, panel, kPanel, y + r0, mat.out, tokens, rows, in,
-                 false);
+  gemm::multiply(x, in, panel, kPanel, y + r0, mat.out, tokens, rows, in, false,
+                 model_->gemmKernels());
 }
 
 void Session::rotary(const Step &s, int64_t tokens) {
@@ -473,16 +476,17 @@ void Session::attendRows(const Step &s, int64_t g, const float *q,
   const float *v = kT + valuesOffset_ + g * dim;
   kT += g * dim * kKeyBlock;
   const int64_t n = n0 + (rows - 1) * inc;
+  const gemm::KernelSet *ks = model_->gemmKernels();
   for (int64_t j = 0; j < n; j += kKeyBlock)
     gemm::multiply(q, qStride, kT + j * kvW, kKeyBlock, scores + j, ld, rows,
-                   std::min(kKeyBlock, n - j), dim, false);
+                   std::min(kKeyBlock, n - j), dim, false, ks);
   bool finite[kQueryRows];
   for (int64_t r = 0; r < rows; ++r)
     finite[r] = kernels::softmax(scores + r * ld, n0 + r * inc, s.f[0]);
-  gemm::multiply(scores, ld, v, kvW, out, qStride, rows, dim, n0, false);
+  gemm::multiply(scores, ld, v, kvW, out, qStride, rows, dim, n0, false, ks);
   for (int64_t r = 1; r < rows && inc; ++r)
     gemm::multiply(scores + r * ld + n0, ld, v + n0 * kvW, kvW,
-                   out + r * qStride, qStride, 1, dim, r * inc, true);
+                   out + r * qStride, qStride, 1, dim, r * inc, true, ks);
   for (int64_t r = 0; r < rows; ++r)
     if (!finite[r])
       std::fill(out + r * qStride, out + r * qStride + dim,

@@ -77,9 +77,10 @@ private:
   /// Rows [r0, r1) of a Linear for each of `tokens` tokens, one at a time.
   void gemvRows(const Step &s, const Matrix &mat, const float *x, float *y,
                 int64_t tokens, int64_t r0, int64_t r1, float *scratch);
-  /// The panel of rows from r0 of a Linear for a chunk of tokens.
-  void gemmPanel(const Matrix &mat, const float *x, float *y, int64_t tokens,
-                 int64_t r0, float *scratch);
+  /// The panel of rows from r0 of a Linear for a chunk of tokens: packed
+  /// rows decoded by the step's generated decode kernel where it has one.
+  void gemmPanel(const Step &s, const Matrix &mat, const float *x, float *y,
+                 int64_t tokens, int64_t r0, float *scratch);
   void rotary(const Step &s, int64_t tokens);
   void attention(const Step &s, int64_t tokens);
   /// Attention of `rows` queries of one kv head; see Session.cpp.

@@ -58,6 +58,8 @@ uint32_t ArtifactData::addStep(OpCode op, std::vector<uint32_t> in,
   StepRecord &r = s.record;
   r.op = uint32_t(op);
   r.kernel = kNone;
+  // A cpu Linear names its decode kernel here; none.
+  r.reserved = op == OpCode::Linear ? kNone : 0;
   for (int k = 0; k < 3; ++k)
     r.in[k] = k < int(in.size()) ? in[k] : kNone;
   r.out = out;
@@ -176,6 +178,8 @@ std::vector<uint8_t> ArtifactData::serialize(FileLayout *where) const {
       KernelRecord r{};
       r.abi = uint32_t(k.abi);
       r.symbolOffset = strings.add(k.symbol);
+      r.reserved[0] = k.reserved[0];
+      r.reserved[1] = k.reserved[1];
       append(kernelBytes, r);
     }
     kernelBytes.resize(kh.codeOffset, 0);

@@ -36,6 +36,7 @@ struct StepData {
 struct KernelData {
   format::KernelAbi abi = format::KernelAbi::Gemv;
   std::string symbol;
+  uint32_t reserved[2] = {0, 0}; // GemmBlock: format::gemmBlockWords
 };
 
 /// Where the serialized sections ended up.

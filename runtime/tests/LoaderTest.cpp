@@ -143,8 +143,8 @@ TEST_F(LoaderTest, HeaderFieldsWithValidChecksum) {
     refreshHeaderChecksum(b);
     return open(b);
   };
-  EXPECT_REJECTED(withField(offsetof(Header, version), uint32_t(2)),
-                  S10_UNIMPLEMENTED, "format version 2, this runtime reads 1");
+  EXPECT_REJECTED(withField(offsetof(Header, version), uint32_t(3)),
+                  S10_UNIMPLEMENTED, "format version 3, this runtime reads 2");
   // A CPU plan relabelled cuda: its steps name no CUDA kernels.
   EXPECT_REJECTED(withField(offsetof(Header, target), uint32_t(Target::Cuda)),
                   S10_DATA_LOSS, "a cuda artifact runs every step as one");
@@ -423,8 +423,11 @@ TEST_F(LoaderTest, Kernels) {
                   S10_DATA_LOSS, "code object");
   EXPECT_REJECTED(with(k + offsetof(KernelsHeader, codeSize), uint64_t(0)),
                   S10_DATA_LOSS, "no code object");
-  EXPECT_REJECTED(with(k + sizeof(KernelsHeader), uint32_t(7)), S10_DATA_LOSS,
-                  "ABI 7, unknown for a cpu-x86_64 artifact");
+  EXPECT_REJECTED(with(k + sizeof(KernelsHeader), uint32_t(9)), S10_DATA_LOSS,
+                  "ABI 9, unknown for a cpu-x86_64 artifact");
+  // Reserved words are zero but for GemmBlock kernels.
+  EXPECT_REJECTED(with(k + sizeof(KernelsHeader) + 8, uint32_t(1)),
+                  S10_DATA_LOSS, "non-zero reserved words");
   // A CUDA kernel's ABI in a CPU artifact.
   EXPECT_REJECTED(with(k + sizeof(KernelsHeader), uint32_t(KernelAbi::GpuGemv)),
                   S10_DATA_LOSS, "ABI 11, unknown for a cpu-x86_64 artifact");
@@ -454,6 +457,84 @@ TEST_F(LoaderTest, Kernels) {
   ArtifactData a = tiny.artifact;
   a.kernelsSection = true;
   EXPECT_TRUE(open(a.serialize()).ok());
+}
+
+TEST_F(LoaderTest, GemmKernels) {
+  TinyOptions o;
+  o.kernels = true;
+  o.gemmTable = true;
+  o.code = readFile(S10RT_TEST_KERNELS);
+  TinyModel m = TinyModel::build(o);
+  EXPECT_TRUE(open(m.artifact.serialize()).ok());
+  // The table's records are the last two: unmasked, masked.
+  uint32_t first = uint32_t(m.artifact.kernels.size() - 2);
+  auto words = [&](GemmBlockShape a, GemmBlockShape b) {
+    ArtifactData d = m.artifact;
+    gemmBlockWords(a, d.kernels[first].reserved);
+    gemmBlockWords(b, d.kernels[first + 1].reserved);
+    return open(d.serialize());
+  };
+  GemmBlockShape u{1, 1, 4, 0, 1, 1, 64}, t{1, 1, 4, 1, 1, 1, 64};
+  EXPECT_TRUE(words(u, t).ok());
+  // Twice the same block, so one is missing.
+  EXPECT_REJECTED(words(u, u), S10_DATA_LOSS, "repeats kernel");
+  // A table of 2 x 1 with only two kernels.
+  GemmBlockShape u2 = u, t2 = t;
+  u2.maxMr = t2.maxMr = 2;
+  EXPECT_REJECTED(words(u2, t2), S10_DATA_LOSS,
+                  "the GEMM kernel table has 2 kernels, 2 x 1 x 2 expected");
+  // Kernels of two different tables.
+  GemmBlockShape t3 = t;
+  t3.kc = 128;
+  EXPECT_REJECTED(words(u, t3), S10_DATA_LOSS, "different table");
+  // Out of range: vector width, k block, block outside its table.
+  GemmBlockShape bad = u;
+  bad.vec = 12;
+  EXPECT_REJECTED(words(bad, t), S10_DATA_LOSS, "out of range");
+  bad = u;
+  bad.kc = 0;
+  EXPECT_REJECTED(words(bad, t), S10_DATA_LOSS, "out of range");
+  bad = u;
+  bad.mr = 2;
+  EXPECT_REJECTED(words(bad, t), S10_DATA_LOSS, "lies outside its table");
+  // A masked flag of 3, a bit past the fields.
+  for (uint32_t junk : {3u << 8, 1u << 30}) {
+    ArtifactData d = m.artifact;
+    d.kernels[first].reserved[0] |= junk;
+    EXPECT_REJECTED(open(d.serialize()), S10_DATA_LOSS,
+                    "malformed shape words");
+  }
+  // A step calling a GemmBlock kernel.
+  {
+    ArtifactData d = m.artifact;
+    for (StepData &st : d.steps)
+      if (st.record.op == uint32_t(OpCode::Add))
+        st.record.kernel = first;
+    EXPECT_REJECTED(open(d.serialize()), S10_DATA_LOSS,
+                    "of ABI gemm_block, the op needs binary");
+  }
+  // A Linear naming a kernel that is no decode kernel as its decoder.
+  {
+    ArtifactData d = m.artifact;
+    for (StepData &st : d.steps)
+      if (st.record.op == uint32_t(OpCode::Linear))
+        st.record.reserved = first;
+    EXPECT_REJECTED(open(d.serialize()), S10_DATA_LOSS,
+                    "as its decode kernel, which is not one");
+  }
+  {
+    ArtifactData d = m.artifact;
+    uint32_t dk = d.addKernel(KernelAbi::Decode, "s10rt_test_add");
+    // A decode kernel for a dense weight.
+    for (StepData &st : d.steps)
+      if (st.record.op == uint32_t(OpCode::Linear) &&
+          d.tensors[st.record.tensor[0]].dtype != DType::Packed) {
+        st.record.reserved = dk;
+        break;
+      }
+    EXPECT_REJECTED(open(d.serialize()), S10_DATA_LOSS,
+                    "for a weight that is not packed");
+  }
 }
 
 TEST_F(LoaderTest, RandomCorruptionNeverCrashes) {

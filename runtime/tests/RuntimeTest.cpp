@@ -3,6 +3,7 @@
 #include "TestUtil.h"
 #include "TinyModel.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace s10rt;
@@ -242,7 +243,7 @@ TEST_F(RuntimeTest, ModelInfo) {
   ASSERT_TRUE(Result(s10_model_info(model.get(), &info)).ok());
   EXPECT_STREQ(info.name, "tiny-llama");
   EXPECT_STREQ(info.target, "cpu-x86_64");
-  EXPECT_EQ(info.format_version, 1u);
+  EXPECT_EQ(info.format_version, 2u);
   EXPECT_EQ(info.vocab, 64u);
   EXPECT_EQ(info.hidden, 32u);
   EXPECT_EQ(info.layers, 2u);
@@ -300,6 +301,29 @@ TEST_F(RuntimeTest, GeneratedKernels) {
   std::vector<float> all = prefillAll(s.get(), ids);
   expectClose(all.data(), ref.data(), ids.size(), tiny.options.vocab);
   ASSERT_TRUE(Result(s10_session_decode(s.get(), 9)).ok());
+}
+
+TEST_F(RuntimeTest, GeneratedGemmKernels) {
+  // Prefill (chunks of 4 or more tokens) runs the linears and attention
+  // through the artifact's GemmBlock table: here blocks of 1 x 4 with k
+  // blocks of 64, a tiling unlike the built-in one.
+  TinyOptions o = kernelOptions(false);
+  o.gemmTable = true;
+  load(o);
+  std::vector<int32_t> ids = prompt(9, tiny.options.vocab);
+  std::vector<float> ref = tiny.reference(ids);
+  SessionPtr s = newSession(model.get());
+  std::vector<float> all = prefillAll(s.get(), ids);
+  expectClose(all.data(), ref.data(), ids.size(), tiny.options.vocab);
+  // A table that writes zeros changes the logits: it is the one that ran.
+  o.zeroGemm = true;
+  load(o);
+  s = newSession(model.get());
+  all = prefillAll(s.get(), ids);
+  double diff = 0;
+  for (size_t i = 0; i < all.size(); ++i)
+    diff = std::max(diff, double(std::fabs(all[i] - ref[i])));
+  EXPECT_GT(diff, 1e-2);
 }
 
 TEST_F(RuntimeTest, GeneratedKernelIsCalled) {

@@ -54,3 +54,29 @@ void s10rt_test_swiglu(const float *a, const float *b, float *y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }
+
+/* A GemmBlock table of one row and one vector of 4 floats: y[c] (+)= the
+ * fused multiply-add chain over k, for c < tail (4 when unmasked). */
+void s10rt_test_gemm_1x1_v4(const float *x, int64_t ldx, const float *p,
+                            int64_t ldp, float *y, int64_t ldy, int64_t depth,
+                            int64_t accumulate, int64_t tail) {
+  (void)ldx;
+  (void)ldy;
+  for (int64_t c = 0; c < tail; ++c) {
+    float acc = accumulate ? y[c] : 0.0f;
+    for (int64_t k = 0; k < depth; ++k)
+      acc = fmaf(x[k], p[k * ldp + c], acc);
+    y[c] = acc;
+  }
+}
+
+/* The same shape, writing zeros: shows that the table runs. */
+void s10rt_test_gemm_1x1_v4_zero(const float *x, int64_t ldx, const float *p,
+                                 int64_t ldp, float *y, int64_t ldy,
+                                 int64_t depth, int64_t accumulate,
+                                 int64_t tail) {
+  (void)x, (void)ldx, (void)p, (void)ldp, (void)ldy, (void)depth;
+  (void)accumulate;
+  for (int64_t c = 0; c < tail; ++c)
+    y[c] = 0.0f;
+}

@@ -212,6 +212,13 @@ void Builder::build() {
     kAdd = a.addKernel(KernelAbi::Binary, "s10rt_test_add");
     kSwiglu = a.addKernel(KernelAbi::Binary, "s10rt_test_swiglu");
     kGemv2 = a.addKernel(KernelAbi::Gemv, "s10rt_test_gemv32_f32_x2");
+    if (o.gemmTable)
+      for (uint32_t masked = 0; masked < 2; ++masked) {
+        uint32_t kernel = a.addKernel(KernelAbi::GemmBlock,
+                                      o.zeroGemm ? "s10rt_test_gemm_1x1_v4_zero"
+                                                 : "s10rt_test_gemm_1x1_v4");
+        gemmBlockWords({1, 1, 4, masked, 1, 1, 64}, a.kernels[kernel].reserved);
+      }
   }
   auto useKernel = [&](uint32_t step, uint32_t kernel) {
     if (kernel != kNone)

@@ -26,6 +26,9 @@ struct TinyOptions {
   std::vector<uint8_t> code;
   /// The lm_head calls the kernel computing 2 W x.
   bool doubledHead = false;
+  /// With `kernels`: a GemmBlock table of one row and one vector of 4
+  /// (tests/TestKernels.c) for prefill; `zeroGemm`: one that writes zeros.
+  bool gemmTable = false, zeroGemm = false;
   /// Every decoder linear as Squeeze10 ships it (1-bit bitmap with 4-bit
   /// salient weights, groups of 128, f16 parameters) instead of the mix.
   bool squeezed = false;

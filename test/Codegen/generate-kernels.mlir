@@ -10,15 +10,24 @@
 // For an AVX-512 CPU the mixed layouts get the masked-sum GEMV (its own
 // name); the others are the same kernels.
 // RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="cpu=x86-64-v4" | FileCheck %s --check-prefix=AVX512
+// GEMM blocks of 4 vectors of 16 floats, k blocks of 128.
+// AVX512: module attributes {s10.gemm_kernels = {kc = 128 : i64, kernels = [{{.*}}, "s10_gemm_6x4_v16_tail"], mr = 6 : i64, nv = 4 : i64, vec = 16 : i64}}
 // AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
 // AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8"
 // AVX512-LABEL: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8
 // AVX512: vector.bitcast {{.*}} : vector<1xi16> to vector<16xi1>
 // AVX512: vector.expandload {{.*}} into vector<16xf32>
 // AVX512-NOT: s10_gemvlut
+// AVX512: func.func @s10_gemm_6x4_v16_tail(
+// AVX512: vector.fma {{.*}} : vector<16xf32>
 // An unknown CPU is an error before anything is built.
 // RUN: not s10-opt %s --squeeze-generate-kernels="cpu=pentium-9" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADCPU
 // BADCPU: squeeze-generate-kernels: unknown x86-64 CPU 'pentium-9'
+
+// The table of GEMM micro-kernels prefill runs linears and attention
+// through, for the CPU (x86-64-v3: blocks of up to 6 rows and 2 vectors of
+// 8 floats, k blocks of 256), in the module's s10.gemm_kernels.
+// CHECK: module attributes {s10.gemm_kernels = {kc = 256 : i64, kernels = ["s10_gemm_1x1_v8", "s10_gemm_1x1_v8_tail", "s10_gemm_1x2_v8", {{.*}}, "s10_gemm_6x2_v8", "s10_gemm_6x2_v8_tail"], mr = 6 : i64, nv = 2 : i64, vec = 8 : i64}}
 
 !kbit = !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked>>
 !bitmap = !squeeze.qweight<1x8, #squeeze.scheme<bits = 1, group_size = 8, salient_bits = 4, salient_fraction = 0.125, mask = layer, layout = unpacked>>
@@ -29,7 +38,8 @@ func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>,
       codes = dense<[[0, 1, 2, 3, 3, 2, 1, 0], [1, 1, 1, 1, 0, 0, 0, 0]]> : tensor<2x8xi8>,
       scales = dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>,
       offsets = dense<[[-1.0, 0.0], [0.5, -0.25]]> : tensor<2x2xf32>} : !kbit
-  // CHECK: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
+  // Packed weights also get the decode kernel of their prefill panels.
+  // CHECK: squeeze.quantized_linear {{.*}}s10.decode_kernel = "s10_decode_kbit_k2_g4_f16_2x8", s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
   %y0 = squeeze.quantized_linear %x, %qk : (tensor<3x8xf32>, !kbit) -> tensor<3x2xf32>
   %qb = squeeze.quantized_weight {
       codes = dense<[[1, 0, 13, 1, 1, 0, 0, 1]]> : tensor<1x8xi8>,
@@ -38,7 +48,7 @@ func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>,
       salient_mask = dense<[[false, false, true, false, false, false, false, false]]> : tensor<1x8xi1>,
       salient_scales = dense<0.125> : tensor<1x1xf32>,
       salient_offsets = dense<-1.0> : tensor<1x1xf32>} : !bitmap
-  // CHECK: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8"
+  // CHECK: squeeze.quantized_linear {{.*}}s10.decode_kernel = "s10_decode_bitmap_k1_s4_g8_f16_n1_1x8", s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8"
   %y1 = squeeze.quantized_linear %x, %qb : (tensor<3x8xf32>, !bitmap) -> tensor<3x1xf32>
   // Dense weights in either storage order.
   %w = arith.constant dense<0.5> : tensor<4x8xf32>
@@ -85,6 +95,7 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: ten
 // the bare-pointer lowering turns into the C ABI.
 // CHECK-LABEL: module @s10_kernels
 // CHECK: func.func @s10_gemv_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: func.func @s10_decode_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // A bitmap GEMV builds its tables of partial sums of x (256 per chunk of
 // eight inputs, x padded to 32, one sum per group) and runs its rows on them.
@@ -93,6 +104,7 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: ten
 // CHECK: call @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(
 // CHECK: func.func @s10_gemvlut_prepare_in8_g8(%{{.*}}: memref<8xf32>, %{{.*}}: memref<1057xf32>)
 // CHECK: func.func @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<1057xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64) attributes {no_inline}
+// CHECK: func.func @s10_decode_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_dense_f32_4x8(%{{.*}}: memref<32xf32>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_dense_f16t_4x8(%{{.*}}: memref<32xi16>,
 // CHECK: func.func @s10_rmsnorm_f16_8_eps1em05(%{{.*}}: memref<8xf32>, %{{.*}}: memref<8xi16>, %{{.*}}: memref<8xf32>)
@@ -102,8 +114,28 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: ten
 // CHECK: func.func @s10_embedding_f16_10x8(%{{.*}}: memref<80xi16>, %{{.*}}: memref<1xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_rotary_h3_d4(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_attend_d4_kv4_s0p5(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64)
+// The GEMM blocks: (x, ldx, p, ldp, y, ldy, depth, accumulate, tail); per
+// k one load per vector of P's row, a broadcast of x[i][k] per row and
+// one vector.fma per accumulator; a tail kernel masks its last vector.
+// CHECK: func.func @s10_gemm_1x1_v8(%{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-LABEL: func.func @s10_gemm_2x2_v8_tail(
+// CHECK: %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK: scf.if
+// CHECK: vector.load
+// CHECK: vector.maskedload {{.*}}, %[[MASK]]
+// CHECK: scf.for
+// CHECK-COUNT-1: vector.load
+// CHECK-NEXT: arith.constant
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: vector.maskedload {{.*}}, %[[MASK]]
+// CHECK-COUNT-2: vector.fma
+// CHECK: vector.broadcast
+// CHECK-COUNT-2: vector.fma
+// CHECK-NEXT: scf.yield
+// CHECK: vector.maskedstore {{.*}}, %[[MASK]]
+// CHECK: func.func @s10_gemm_6x2_v8_tail(
 // CHECK-NOT: func.func
 
 // TWICE-COUNT-1: module @s10_kernels
-// TWICE-COUNT-12: func.func @s10_
+// TWICE-COUNT-38: func.func @s10_
 // TWICE-NOT: func.func @s10_

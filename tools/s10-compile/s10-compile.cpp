@@ -315,11 +315,12 @@ int main(int argc, char **argv) {
         "s10-compile: {0}: {1} bytes ({2} of weights: {3} packed bytes for "
         "{4} quantized weights, {5} dense weights), {6} steps, {7} buffers, "
         "{8} of {6} steps in {9} generated kernels ({10} bytes of {11} code), "
-        "{12:F2} s\n",
+        "{12} decode and {13} GEMM kernels for prefill, {14:F2} s\n",
         outputPath, sum.fileBytes, sum.weightBytes, sum.packedBytes,
         sum.packedWeights, sum.denseWeights, sum.steps, sum.buffers,
         sum.compiledSteps, sum.kernels, sum.codeBytes,
-        kernelsOpt == "generated" ? cpu.getValue() : std::string("no"), secs);
+        kernelsOpt == "generated" ? cpu.getValue() : std::string("no"),
+        sum.decodeKernels, sum.gemmKernels, secs);
   if (!reportPath.empty()) {
     json::Array features;
     for (const std::string &f : s10::target::cpuFeatureNames(opts.cpuFeatures))
@@ -338,6 +339,8 @@ int main(int argc, char **argv) {
                    {"tensors", int64_t(sum.tensors)},
                    {"kernels", int64_t(sum.kernels)},
                    {"compiled_steps", int64_t(sum.compiledSteps)},
+                   {"decode_kernels", int64_t(sum.decodeKernels)},
+                   {"gemm_kernels", int64_t(sum.gemmKernels)},
                    {"cpu", kernelsOpt == "generated" ? cpu.getValue() : ""},
                    {"cpu_features", std::move(features)},
                    {"codegen_seconds", codegenSecs},

@@ -21,6 +21,11 @@
 //                    int64_t qStride, int64_t n0, int64_t inc)
 //               causal attention of `rows` queries over one KV head of the
 //               cache; see buildAttendKernel
+//   GemmBlock   void(const float *x, int64_t ldx, const float *p,
+//                    int64_t ldp, float *y, int64_t ldy, int64_t depth,
+//                    int64_t accumulate, int64_t tail)
+//               one register block of the prefill GEMM; see
+//               buildGemmBlockKernel
 //
 // Packed weights are decoded from their bytes by PackedDecoder, the single
 // emitter of the layouts of s10/Quant/Layout.h: it reads part offsets and row
@@ -126,6 +131,29 @@ constexpr int64_t kAttendKeyBlock = 64;
 mlir::func::FuncOp buildAttendKernel(mlir::OpBuilder &b, mlir::Location loc,
                                      int64_t headDim, int64_t kvWidth,
                                      float scale, llvm::StringRef name = {});
+
+/// The GEMM micro-kernels of one CPU: blocks of up to `mr` rows and `nv`
+/// vectors of `vec` floats, run over k in blocks of `kc` (the runtime's
+/// driver keeps a kc x nv * vec block of P in L1).
+struct GemmKernelTable {
+  int mr, nv, vec;
+  int64_t kc;
+};
+/// AVX-512: 6 x 4 vectors of 16, k blocks of 128; else (AVX2) 6 x 2 vectors
+/// of 8, k blocks of 256.
+GemmKernelTable gemmKernelTable(bool avx512);
+std::string gemmBlockKernelName(int mr, int nv, int vec, bool masked);
+/// One block of Y = X P: Y[i][c] (+ Y[i][c] when `accumulate` != 0) + sum
+/// over k < depth of X[i][k] P[k][c], for i < mr and c < nv * vec; row i of
+/// X at x + i * ldx, row k of P at p + k * ldp, row i of Y at y + i * ldy.
+/// Per k it loads each vector of P's row once and broadcasts each X[i][k];
+/// every element is one chain of fused multiply-adds (vector.fma) in
+/// increasing k, as the runtime's AVX-512 / AVX2 micro-kernels compute it.
+/// `masked`: the last vector reads and writes only its first `tail` lanes
+/// (1 to vec); unmasked kernels ignore `tail`.
+mlir::func::FuncOp buildGemmBlockKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                        int mr, int nv, int vec, bool masked,
+                                        llvm::StringRef name = {});
 
 /// Mixed kinds with chunk-aligned groups and at most 8192 inputs compute
 /// their GEMV from tables of partial sums of x (per chunk of eight inputs,

@@ -22,6 +22,13 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       `squeeze.rotary` and causal `squeeze.attention` (on the CPU, the
       queries of one KV head over the runtime's cache).
 
+    For `target=cpu` prefill also gets generated code: each packed linear
+    gets the decode kernel of its rows (`s10.decode_kernel`), and a module
+    with linears or attention gets the whole table of GEMM micro-kernels
+    for `cpu` (blocks of up to 6 rows and 4 vectors of 16 floats with
+    AVX-512, 2 vectors of 8 without), listed in the module's
+    `s10.gemm_kernels` ({mr, nv, vec, kc, kernels}).
+
     For `target=cpu` the kernels are `func.func`s in a nested
     `builtin.module @s10_kernels`; for `target=cuda` they are `gpu.func`
     kernels (one warp per GEMV row, shuffles for the sums, see

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
 
@@ -173,7 +174,29 @@ private:
   }
 
   Error addStep(Operation *op);
+  Error addGemmKernels();
   uint32_t allocate(uint32_t width);
+
+  /// The index of kernel `symbol`, added with `abi` if new.
+  Expected<uint32_t> addKernel(StringRef symbol, fmt::KernelAbi abi,
+                               const uint32_t (&reserved)[2] = {0, 0}) {
+    auto [it, inserted] = kernelIndex.try_emplace(symbol, kernels.size());
+    if (inserted) {
+      fmt::KernelRecord rec{};
+      rec.abi = uint32_t(abi);
+      rec.symbolOffset = addString(symbol);
+      rec.reserved[0] = reserved[0];
+      rec.reserved[1] = reserved[1];
+      kernels.push_back(rec);
+    } else if (kernels[it->second].abi != uint32_t(abi) ||
+               kernels[it->second].reserved[0] != reserved[0] ||
+               kernels[it->second].reserved[1] != reserved[1]) {
+      return createStringError(inconvertibleErrorCode(),
+                               "kernel '" + symbol +
+                                   "' is used with two different ABIs");
+    }
+    return it->second;
+  }
 
   ModuleOp module;
   const s10::target::ArtifactOptions &opts;
@@ -464,6 +487,20 @@ Error Writer::addStep(Operation *op) {
     return opError(op, "operation not supported by the compiled plan");
   }
 
+  // A cpu Linear names the kernel that decodes its packed rows for
+  // prefill, or none.
+  if (!opts.cuda && s.op == uint32_t(fmt::OpCode::Linear)) {
+    s.reserved = fmt::kNone;
+    auto decode = op->getAttrOfType<StringAttr>("s10.decode_kernel");
+    if (decode && !opts.codeObject.empty() &&
+        tensors[s.tensor[0]].dtype == uint32_t(fmt::DType::Packed)) {
+      auto index = addKernel(decode.getValue(), fmt::KernelAbi::Decode);
+      if (!index)
+        return opError(op, toString(index.takeError()));
+      s.reserved = *index;
+    }
+  }
+
   auto k = op->getAttrOfType<StringAttr>("s10.kernel");
   if (opts.cuda && !k)
     return opError(op, "no CUDA kernel for this operation (see the "
@@ -527,6 +564,49 @@ Error Writer::addStep(Operation *op) {
   return Error::success();
 }
 
+/// The GEMM micro-kernels squeeze-generate-kernels named in the module's
+/// `s10.gemm_kernels`, as a whole table.
+Error Writer::addGemmKernels() {
+  auto table = module->getAttrOfType<DictionaryAttr>("s10.gemm_kernels");
+  if (!table)
+    return Error::success();
+  auto fail = [](const Twine &why) {
+    return createStringError(inconvertibleErrorCode(),
+                             "s10.gemm_kernels: " + why);
+  };
+  auto get = [&](StringRef key) -> int64_t {
+    auto a = table.getAs<IntegerAttr>(key);
+    return a ? a.getInt() : 0;
+  };
+  int64_t mr = get("mr"), nv = get("nv"), vec = get("vec"), kc = get("kc");
+  auto names = table.getAs<ArrayAttr>("kernels");
+  if (mr < 1 || mr > 8 || nv < 1 || nv > 4 ||
+      (vec != 4 && vec != 8 && vec != 16) || kc < 1 || kc > (1 << 16))
+    return fail("a table of " + Twine(mr) + " x " + Twine(nv) + " vectors of " +
+                Twine(vec) + " and k blocks of " + Twine(kc) +
+                " is out of range");
+  if (!names || int64_t(names.size()) != mr * nv * 2)
+    return fail("needs " + Twine(mr * nv * 2) + " kernel names");
+  for (int64_t r = 1; r <= mr; ++r)
+    for (int64_t v = 1; v <= nv; ++v)
+      for (int64_t masked = 0; masked < 2; ++masked) {
+        auto name =
+            dyn_cast<StringAttr>(names[((r - 1) * nv + v - 1) * 2 + masked]);
+        if (!name)
+          return fail("kernel names must be strings");
+        fmt::GemmBlockShape shape{uint32_t(r),      uint32_t(v),  uint32_t(vec),
+                                  uint32_t(masked), uint32_t(mr), uint32_t(nv),
+                                  uint32_t(kc)};
+        uint32_t words[2];
+        fmt::gemmBlockWords(shape, words);
+        auto index =
+            addKernel(name.getValue(), fmt::KernelAbi::GemmBlock, words);
+        if (!index)
+          return index.takeError();
+      }
+  return Error::success();
+}
+
 bool isConstant(Operation *op) {
   return isa<sq::WeightOp, sq::PackedWeightOp, sq::QuantizedWeightOp,
              arith::ConstantOp>(op);
@@ -569,6 +649,9 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
       return e;
     ++stepIndex;
   }
+  if (!opts.cuda && !opts.codeObject.empty())
+    if (Error e = addGemmKernels())
+      return e;
   if (ret->getNumOperands() < 1)
     return createStringError(inconvertibleErrorCode(),
                              "the model function returns nothing");
@@ -683,10 +766,18 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
   summary.steps = steps.size();
   summary.buffers = buffers.size();
   summary.tensors = tensors.size();
-  summary.kernels = kernels.size();
   summary.compiledSteps = 0;
-  for (auto &s : steps)
+  llvm::DenseSet<uint32_t> called;
+  for (auto &s : steps) {
     summary.compiledSteps += s.kernel != fmt::kNone;
+    if (s.kernel != fmt::kNone)
+      called.insert(s.kernel);
+  }
+  summary.kernels = called.size();
+  for (auto &k : kernels) {
+    summary.decodeKernels += k.abi == uint32_t(fmt::KernelAbi::Decode);
+    summary.gemmKernels += k.abi == uint32_t(fmt::KernelAbi::GemmBlock);
+  }
   summary.arenaFloatsPerToken = 0;
   for (auto &b : buffers)
     summary.arenaFloatsPerToken += b.width;

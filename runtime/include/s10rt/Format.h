@@ -23,7 +23,9 @@
 namespace s10rt::format {
 
 constexpr char kMagic[8] = {'S', '1', '0', 'A', 'R', 'T', '\x1a', '\n'};
-constexpr uint32_t kVersion = 1;
+/// 2: a cpu Linear step's `reserved` names its Decode kernel (or kNone);
+/// GemmBlock kernels.
+constexpr uint32_t kVersion = 2;
 constexpr uint64_t kSectionAlign = 64;
 /// The weights section starts on a page so it can be mapped and used in
 /// place; tensors inside it are 64-byte aligned.
@@ -155,7 +157,9 @@ struct StepRecord {
   int32_t i[4];
   float f[2];
   uint32_t nameOffset; // e.g. "block 3 q_proj" for messages
-  uint32_t reserved;   // cuda Attention: the KvAppend kernel; else 0
+  /// cuda Attention: the KvAppend kernel. cpu Linear: the Decode kernel
+  /// of its packed weight, or kNone. Else 0.
+  uint32_t reserved;
 };
 static_assert(sizeof(StepRecord) == 64, "step record is 64 bytes");
 
@@ -182,6 +186,20 @@ enum class KernelAbi : uint32_t {
   /// from the head's first channel on, values [position][kvWidth]; the
   /// result goes to out + r * qStride (out may be q).
   Attend = 6,
+  /// void(const uint8_t *w, float *out, int64_t row): the `in` dequantized
+  /// values of one row of a packed weight, as PackedMatrix::decodeRow.
+  Decode = 7,
+  /// void(const float *x, int64_t ldx, const float *p, int64_t ldp,
+  ///      float *y, int64_t ldy, int64_t depth, int64_t accumulate,
+  ///      int64_t tail)
+  /// One register block of the prefill GEMM: Y[i][c] (+)= sum over
+  /// k < depth of X[i][k] P[k][c] for i < mr, c < nv * vec, one fused
+  /// multiply-add chain per element in increasing k. Row i of X starts at
+  /// x + i * ldx, row k of P at p + k * ldp, row i of Y at y + i * ldy.
+  /// `accumulate` != 0 starts the chains from Y; a masked kernel reads and
+  /// writes only the first `tail` (1 to vec) columns of its last vector.
+  /// The shape is in KernelRecord::reserved (gemmBlockWords).
+  GemmBlock = 8,
   // CUDA kernels (lib/Codegen/GpuKernelBuilder.h, docs/cuda.md); every
   // argument is a device pointer or an int64_t.
   /// (w, x, y, tokens): y[t] = W x[t].
@@ -208,9 +226,37 @@ inline constexpr int64_t kAttendKeyBlock = 64;
 struct KernelRecord {
   uint32_t abi; // KernelAbi
   uint32_t symbolOffset;
+  /// GemmBlock: gemmBlockWords(); else 0.
   uint32_t reserved[2];
 };
 static_assert(sizeof(KernelRecord) == 16, "kernel record is 16 bytes");
+
+/// The shape of a GemmBlock kernel: an mr x (nv vectors of vec floats)
+/// block, masked or not, of a table whose kernels run k in blocks of kc.
+/// A cpu artifact holds none or one whole table: every mr in [1, MR] and
+/// nv in [1, NV], masked and not, all with the same MR, NV, vec and kc.
+struct GemmBlockShape {
+  uint32_t mr, nv, vec, masked; // this kernel
+  uint32_t maxMr, maxNv, kc;    // its table
+};
+/// reserved[0] = mr | nv << 4 | masked << 8 | maxMr << 12 | maxNv << 16 |
+/// vec << 20 (4 bits each, vec 8 bits); reserved[1] = kc.
+inline void gemmBlockWords(const GemmBlockShape &s, uint32_t (&w)[2]) {
+  w[0] = (s.mr & 15) | (s.nv & 15) << 4 | (s.masked & 1) << 8 |
+         (s.maxMr & 15) << 12 | (s.maxNv & 15) << 16 | (s.vec & 255) << 20;
+  w[1] = s.kc;
+}
+inline GemmBlockShape gemmBlockShape(const uint32_t (&w)[2]) {
+  GemmBlockShape s;
+  s.mr = w[0] & 15;
+  s.nv = w[0] >> 4 & 15;
+  s.masked = w[0] >> 8 & 15;
+  s.maxMr = w[0] >> 12 & 15;
+  s.maxNv = w[0] >> 16 & 15;
+  s.vec = w[0] >> 20 & 255;
+  s.kc = w[1];
+  return s;
+}
 
 /// The Kernels section: KernelsHeader, KernelRecord[count], then the code
 /// object at `codeOffset` (from the start of the section) of `codeSize`.

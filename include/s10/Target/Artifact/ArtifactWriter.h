@@ -51,7 +51,11 @@ struct ArtifactSummary {
   uint64_t fileBytes = 0, weightBytes = 0, packedBytes = 0, codeBytes = 0;
   /// Weights of packed matrices (logical elements) and of dense matrices.
   int64_t packedWeights = 0, denseWeights = 0;
+  /// `kernels`: the kernels the steps call; besides them the artifact has
+  /// `decodeKernels` (prefill panels of packed weights) and `gemmKernels`
+  /// (the prefill GEMM's micro-kernels).
   unsigned steps = 0, buffers = 0, tensors = 0, kernels = 0;
+  unsigned decodeKernels = 0, gemmKernels = 0;
   unsigned compiledSteps = 0;
   /// Floats of activation arena per token of a chunk.
   uint64_t arenaFloatsPerToken = 0;

@@ -66,6 +66,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   using Base::Base;
 
   Mode mode = Mode::Mixed;
+  SmallVector<RoleValue> roleBitsValues, roleGroupValues;
+  // The layer being quantized: bits and group size after the role options.
+  unsigned curBits = 0;
+  int64_t curGroupSize = 0;
 
   /// Options are checked before any pass of the pipeline runs (so before
   /// calibration in squeeze10-quantize).
@@ -85,6 +89,20 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (mode != Mode::Mixed && (bits < 1 || bits > 8))
       return emitError(loc, "squeeze-gptq: bits must be in [1, 8], got ")
              << int64_t(bits);
+    auto rb = parseRoleValues(roleBits, "role-bits", "bits", 1, 8, true);
+    if (!rb)
+      return emitError(loc, "squeeze-gptq: ") << llvm::toString(rb.takeError());
+    roleBitsValues = std::move(*rb);
+    auto rg = parseRoleValues(roleGroupSize, "role-group-size", "group size", 0,
+                              double(1 << 20), true);
+    if (!rg)
+      return emitError(loc, "squeeze-gptq: ") << llvm::toString(rg.takeError());
+    roleGroupValues = std::move(*rg);
+    if ((!roleBitsValues.empty() || !roleGroupValues.empty()) &&
+        mode != Mode::KBit && mode != Mode::RTN)
+      return emitError(loc, "squeeze-gptq: role-bits and role-group-size "
+                            "apply to modes kbit and rtn, got mode ")
+             << modeName;
     if (blockSize <= 0)
       return emitError(loc, "squeeze-gptq: block-size must be positive");
     if (hessianF32From < 0)
@@ -139,7 +157,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (!params)
         return std::optional<Encoded>();
       return rerun(quant::UniformColumnQuantizer::createFixedAffine(
-          w.rows, w.cols, bits, groupSize, std::move(*params)));
+          w.rows, w.cols, curBits, curGroupSize, std::move(*params)));
     }
     quant::MixedColumnQuantizer::Config cfg;
     bool anySalient = llvm::is_contained(prev.mask, true);
@@ -154,8 +172,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       cfg.kAffine = true;
     }
     cfg.bits = prev.salientBits;
-    cfg.kGroupSize = groupSize;
-    cfg.binGroupSize = groupSize;
+    cfg.kGroupSize = curGroupSize;
+    cfg.binGroupSize = curGroupSize;
     cfg.refitBinary = false;
     // Codes {0, 1} decode to offset and offset + scale: mu is their middle.
     for (size_t k = 0; k < prev.scales.size(); ++k)
@@ -182,7 +200,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     quant::AffineCode c;
     c.rows = original.rows;
     c.cols = original.cols;
-    c.groupSize = quant::resolveGroupSize(c.cols, groupSize);
+    c.groupSize = quant::resolveGroupSize(c.cols, curGroupSize);
     c.slots = mixed ? 2 : 1;
     c.codes.assign(e.codes.begin(), e.codes.end());
     if (mixed)
@@ -238,7 +256,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     std::vector<quant::UniformParams> params;
     std::vector<uint8_t> codes;
     if (mode == Mode::RTN) {
-      auto r = quant::quantizeUniform(w, {bits, groupSize, false});
+      auto r = quant::quantizeUniform(w, {curBits, curGroupSize, false});
       if (!r)
         return r.takeError();
       params = r->params;
@@ -246,7 +264,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       e.dequantized = std::move(r->dequantized);
     } else {
       auto q = quant::UniformColumnQuantizer::createRefit(
-          w.rows, w.cols, {bits, groupSize, false});
+          w.rows, w.cols, {curBits, curGroupSize, false});
       if (!q)
         return q.takeError();
       auto res = runGptq(op, w, store, *q);
@@ -266,7 +284,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
 
   /// alpha sign(w - mu) + mu per (row, group), no calibration.
   llvm::Expected<Encoded> encodeBinary(const quant::Matrix &w) {
-    auto bin = quant::binarizeGroups(w, groupSize);
+    auto bin = quant::binarizeGroups(w, curGroupSize);
     if (!bin)
       return bin.takeError();
     Encoded e;
@@ -295,20 +313,21 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     auto mask = decodeSalientMask(op, w.rows, w.cols);
     if (!mask)
       return mask.takeError();
-    if (s1->groupSize != quant::resolveGroupSize(w.cols, groupSize))
-      return llvm::createStringError(
-          "stage-1 group size " + std::to_string(s1->groupSize) +
-          " differs from the binary group size " + std::to_string(groupSize));
+    if (s1->groupSize != quant::resolveGroupSize(w.cols, curGroupSize))
+      return llvm::createStringError("stage-1 group size " +
+                                     std::to_string(s1->groupSize) +
+                                     " differs from the binary group size " +
+                                     std::to_string(curGroupSize));
     quant::MixedColumnQuantizer::Config cfg;
     cfg.salient = *mask;
     cfg.bits = s1->bits;
     cfg.kGroupSize = s1->groupSize;
     cfg.kParams = s1->params;
-    cfg.binGroupSize = groupSize;
+    cfg.binGroupSize = curGroupSize;
     cfg.refitBinary = refitBinary;
     if (!refitBinary) {
       // Binary parameters fit once on the stage-1 weight.
-      auto bin = quant::binarizeGroups(s1->dequantized, groupSize,
+      auto bin = quant::binarizeGroups(s1->dequantized, curGroupSize,
                                        mask->data.empty() ? nullptr : &*mask);
       if (!bin)
         return bin.takeError();
@@ -352,7 +371,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
                             StringRef granularity) {
     OpBuilder b(op);
     MLIRContext *ctx = op.getContext();
-    int64_t groups = quant::numGroups(in, groupSize);
+    int64_t groups = quant::numGroups(in, curGroupSize);
     bool mixed = mode == Mode::Mixed;
     MaskGranularity maskKind = MaskGranularity::none;
     if (mixed && salientFraction > 0)
@@ -362,8 +381,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     unsigned salientBits =
         maskKind == MaskGranularity::none ? 0 : e.salientBits;
     auto scheme = QuantSchemeAttr::get(
-        ctx, mixed || mode == Mode::Binary ? 1u : unsigned(bits),
-        quant::resolveGroupSize(in, groupSize), salientBits,
+        ctx, mixed || mode == Mode::Binary ? 1u : unsigned(curBits),
+        quant::resolveGroupSize(in, curGroupSize), salientBits,
         APFloat(salientBits ? salientFraction : 0.0), maskKind,
         StorageLayout::unpacked);
     auto qType = QWeightType::get(ctx, out, in, scheme);
@@ -436,6 +455,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
 
   llvm::Expected<QuantizedLinearOp>
   quantizeOne(LinearOp op, runtime::WeightStore &store, LayerReport &rep) {
+    curBits = unsigned(roleValueFor(op, roleBitsValues, bits));
+    curGroupSize = int64_t(roleValueFor(op, roleGroupValues, groupSize));
     auto w = loadLinearWeight(op, store);
     if (!w)
       return w.takeError();
@@ -460,7 +481,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     if (StringAttr g = d.getSalientGranularityAttrHelper().getAttr(op))
       granularity = g.getValue();
     unsigned codeBits =
-        mode == Mode::Mixed || mode == Mode::Binary ? 1u : unsigned(bits);
+        mode == Mode::Mixed || mode == Mode::Binary ? 1u : unsigned(curBits);
     rep.payloadBits = quant::layout::payloadBitsPerWeight(
         codeBits, mode == Mode::Mixed ? enc->salientBits : codeBits,
         double(salient), double(w->size()));

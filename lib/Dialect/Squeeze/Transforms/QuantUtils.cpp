@@ -4,6 +4,7 @@
 
 #include "s10/Quant/Metrics.h"
 #include "s10/Runtime/Drivers.h"
+#include "s10/Runtime/Tensor.h"
 #include "s10/Runtime/ThreadPool.h"
 #include "s10/Runtime/WeightStore.h"
 
@@ -14,6 +15,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <algorithm>
+#include <cmath>
 #include <malloc.h>
 #include <type_traits>
 
@@ -111,19 +113,62 @@ LogicalResult squeeze::checkSeqlen(ModuleOp module, StringRef pass,
   return success();
 }
 
-/// Reads a float ElementsAttr into f32 values.
+/// Reads a float ElementsAttr (dense or dense_resource) into f32 values.
 static llvm::Expected<std::vector<float>> readFloats(ElementsAttr attr) {
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense || !isa<FloatType>(dense.getElementType()))
-    return llvm::createStringError("expected dense float elements");
-  std::vector<float> out;
-  out.reserve(dense.getNumElements());
-  for (APFloat f : dense.getValues<APFloat>()) {
-    bool lost;
-    f.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    out.push_back(f.convertToFloat());
+  if (!isa<FloatType>(attr.getElementType()))
+    return llvm::createStringError("expected float elements");
+  auto t = runtime::tensorFromElementsAttr(attr);
+  if (!t)
+    return t.takeError();
+  runtime::Tensor f = t->toF32();
+  const float *p = static_cast<const float *>(f.raw());
+  return std::vector<float>(p, p + f.numel());
+}
+
+llvm::Expected<SmallVector<RoleValue>>
+squeeze::parseRoleValues(ArrayRef<std::string> entries, StringRef option,
+                         StringRef what, double lo, double hi, bool integer) {
+  SmallVector<RoleValue> out;
+  for (const std::string &entry : entries) {
+    auto bad = [&](const Twine &msg) {
+      return llvm::createStringError(option + " entry '" + entry + "': " + msg);
+    };
+    auto [role, value] = StringRef(entry).split(':');
+    auto [kindName, blockText] = role.split('.');
+    std::optional<LinearKind> kind = symbolizeLinearKind(kindName);
+    if (!kind || *kind == LinearKind::lm_head || *kind == LinearKind::other)
+      return bad("expected kind[.block]:" + what +
+                 " with kind q, k, v, o, gate, up or down");
+    int64_t block = -1;
+    if (!blockText.empty() && (blockText.getAsInteger(10, block) || block < 0))
+      return bad("block '" + blockText + "' is not a block index");
+    double v;
+    if (value.getAsDouble(v) || !(v >= lo && v <= hi) ||
+        (integer && v != std::floor(v)))
+      return bad(what + " must be " + (integer ? "an integer" : "a number") +
+                 " in [" + llvm::formatv("{0}", llvm::format("%g", lo)).str() +
+                 ", " + llvm::formatv("{0}", llvm::format("%g", hi)).str() +
+                 "]");
+    out.push_back({*kind, block, v});
   }
   return out;
+}
+
+double squeeze::roleValueFor(Operation *op, ArrayRef<RoleValue> values,
+                             double fallback) {
+  double r = fallback;
+  int best = 0;
+  if (auto role = op->getAttrOfType<RoleAttr>("role"))
+    for (const RoleValue &e : values) {
+      if (e.kind != role.getKind())
+        continue;
+      int rank = e.block < 0 ? 1 : (e.block == role.getBlock() ? 2 : 0);
+      if (rank > best) {
+        best = rank;
+        r = e.value;
+      }
+    }
+  return r;
 }
 
 llvm::Expected<quant::Matrix>

@@ -61,6 +61,23 @@ bool isDecoderLinear(mlir::Operation *op);
 /// one block at a time), else all of them.
 llvm::SmallVector<LinearOp> selectLayers(mlir::Operation *func);
 
+/// One `kind[.block]:value` entry of a per-role option (role-ratio,
+/// role-bits, role-group-size); block -1 stands for every block.
+struct RoleValue {
+  LinearKind kind;
+  int64_t block;
+  double value;
+};
+/// Parses the entries of option `option`; each value must lie in [lo, hi]
+/// (and be whole with `integer`); `what` names it ("ratio") in the error.
+llvm::Expected<llvm::SmallVector<RoleValue>>
+parseRoleValues(llvm::ArrayRef<std::string> entries, llvm::StringRef option,
+                llvm::StringRef what, double lo, double hi,
+                bool integer = false);
+/// The value for `op`: its block's entry, else its kind's, else `fallback`.
+double roleValueFor(mlir::Operation *op, llvm::ArrayRef<RoleValue> values,
+                    double fallback);
+
 /// "b3.gate", or "linear" for an op without role.
 std::string layerName(mlir::Operation *op);
 

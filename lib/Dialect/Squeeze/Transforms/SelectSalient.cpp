@@ -32,30 +32,12 @@ struct SelectSalientPass
 
   quant::MaskOptions mask;
   quant::SalienceDiag diagKind = quant::SalienceDiag::InverseHessian;
-  /// role-ratio entries: kind, block (-1: every block), fraction.
-  struct RoleRatio {
-    LinearKind kind;
-    int64_t block;
-    double ratio;
-  };
-  SmallVector<RoleRatio> roleRatios;
+  SmallVector<RoleValue> roleRatios;
 
   /// The salient fraction of `op`: its block's entry, else its kind's,
   /// else `ratio`.
   double ratioFor(LinearOp op) const {
-    double r = ratio;
-    int best = 0;
-    if (RoleAttr role = op.getRoleAttr())
-      for (const RoleRatio &e : roleRatios) {
-        if (e.kind != role.getKind())
-          continue;
-        int rank = e.block < 0 ? 1 : (e.block == role.getBlock() ? 2 : 0);
-        if (rank > best) {
-          best = rank;
-          r = e.ratio;
-        }
-      }
-    return r;
+    return roleValueFor(op, roleRatios, ratio);
   }
 
   /// A fraction N:M salience can keep: between 1 and M - 1 of every M.
@@ -70,27 +52,11 @@ struct SelectSalientPass
   }
 
   LogicalResult parseRoleRatios(Location loc) {
-    roleRatios.clear();
-    for (const std::string &entry : roleRatio) {
-      auto bad = [&]() {
-        return emitError(loc, "squeeze-select-salient: role-ratio entry '")
-               << entry << "': ";
-      };
-      auto [role, value] = StringRef(entry).split(':');
-      auto [kindName, blockText] = role.split('.');
-      std::optional<LinearKind> kind = symbolizeLinearKind(kindName);
-      if (!kind || *kind == LinearKind::lm_head)
-        return bad() << "expected kind[.block]:ratio with kind q, k, v, o, "
-                        "gate, up or down";
-      int64_t block = -1;
-      if (!blockText.empty() &&
-          (blockText.getAsInteger(10, block) || block < 0))
-        return bad() << "block '" << blockText << "' is not a block index";
-      double r;
-      if (value.getAsDouble(r) || !(r >= 0.0 && r <= 1.0))
-        return bad() << "ratio must be a number in [0, 1]";
-      roleRatios.push_back({*kind, block, r});
-    }
+    auto parsed = parseRoleValues(roleRatio, "role-ratio", "ratio", 0.0, 1.0);
+    if (!parsed)
+      return emitError(loc, "squeeze-select-salient: ")
+             << llvm::toString(parsed.takeError());
+    roleRatios = std::move(*parsed);
     return success();
   }
 
@@ -133,8 +99,8 @@ struct SelectSalientPass
     if (failed(parseRoleRatios(loc)))
       return failure();
     if (granularity == "nm")
-      for (const RoleRatio &e : roleRatios)
-        if (failed(checkNmRatio(loc, e.ratio, "role-ratio")))
+      for (const RoleValue &e : roleRatios)
+        if (failed(checkNmRatio(loc, e.value, "role-ratio")))
           return failure();
     if (diag == "hinv")
       diagKind = quant::SalienceDiag::InverseHessian;

@@ -23,7 +23,7 @@
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not s10-opt %s --squeeze10-quantize="calib=%s ratio=7" 2>&1 | FileCheck %s --check-prefix=RATIO7
 // RUN: not s10-opt %s --squeeze10-quantize="method=gptq calib=%s bits=12" 2>&1 | FileCheck %s --check-prefix=GPTQBITS
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%s hessian-f32-from=-1" 2>&1 | FileCheck %s --check-prefix=F32FROM
+// RUN: not s10-opt %s --squeeze10-quantize="method=squeeze10 calib=%s hessian-f32-from=-1" 2>&1 | FileCheck %s --check-prefix=F32FROM
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{hessian-f32-from=-5}))' 2>&1 | FileCheck %s --check-prefix=F32FROM-GPTQ
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn output-refit=true}))' 2>&1 | FileCheck %s --check-prefix=REFIT-RTN
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{output-refit=true refit-rounds=0}))' 2>&1 | FileCheck %s --check-prefix=ROUNDS0

@@ -66,12 +66,32 @@
 // SHARD-ONE: error: squeeze10-quantize: option 'shard' has no effect with shards=1 (it applies to shards > 1)
 // GRAN: error: squeeze10-quantize: unknown granularity 'bogus' (expected layer, row, group, channel or nm)
 // DIAG: error: squeeze10-quantize: unknown diag 'bogus' (expected chol or hinv)
-// BUDGET-RATIO: error: squeeze10-quantize: option 'ratio' conflicts with budget=2.5 (recipe 'gptq2-g64'): give one or the other
-// BUDGET-PARAMS: error: squeeze10-quantize: option 'params' conflicts with budget=2.5 (recipe 'gptq2-g64')
+// BUDGET-RATIO: error: squeeze10-quantize: option 'ratio' conflicts with budget=2.5 (recipe 'gptq2-g128-v3-down3'): give one or the other
+// BUDGET-PARAMS: error: squeeze10-quantize: option 'params' conflicts with budget=2.5 (recipe 'gptq2-g128-v3-down3')
 // BUDGET-SMALL: error: squeeze10-quantize: no recipe fits budget=1.0 bits per weight: the smallest, 's10-nm16-v2', takes 1.748
 // BUDGET-NAN: error: squeeze10-quantize: budget '{{two|nan}}' is not a number of bits per weight
 // BUDGET-NOPACK: error: squeeze10-quantize: budget needs pack=true
 // OK: error: squeeze10-quantize: the model has no decoder linear layers with roles
+
+// Bits and group sizes by role, for the k-bit methods.
+// RUN: not s10-opt %s --squeeze10-quantize="role-bits=v:3 calib=%s" 2>&1 | FileCheck %s --check-prefix=ROLE-BITS-S10
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=kbit role-bits=v:9}))' 2>&1 | FileCheck %s --check-prefix=ROLE-BITS-RANGE
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn role-group-size=lm_head:64}))' 2>&1 | FileCheck %s --check-prefix=ROLE-GROUP-KIND
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn role-group-size=up:6.5}))' 2>&1 | FileCheck %s --check-prefix=ROLE-GROUP-INT
+// RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 role-bits=v:3 calib=%s" 2>&1 | FileCheck %s --check-prefix=BUDGET-ROLE-BITS
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=mixed role-bits=v:3}))' 2>&1 | FileCheck %s --check-prefix=ROLE-BITS-MIXED
+// ROLE-BITS-S10: error: squeeze10-quantize: option 'role-bits' has no effect with method=squeeze10 (it applies to methods gptq and rtn)
+// ROLE-BITS-RANGE: error: squeeze-gptq: role-bits entry 'v:9': bits must be an integer in [1, 8]
+// ROLE-GROUP-KIND: error: squeeze-gptq: role-group-size entry 'lm_head:64': expected kind[.block]:group size with kind q, k, v, o, gate, up or down
+// ROLE-GROUP-INT: error: squeeze-gptq: role-group-size entry 'up:6.5': group size must be an integer in [0, 1.04858e+06]
+// BUDGET-ROLE-BITS: error: squeeze10-quantize: option 'role-bits' conflicts with budget=2.5 (recipe 'gptq2-g128-v3-down3'): give one or the other
+// ROLE-BITS-MIXED: error: squeeze-gptq: role-bits and role-group-size apply to modes kbit and rtn, got mode mixed
+// A seed without calibration only draws the rotation (accepted here; this
+// module then has nothing to quantize).
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn seed=3" 2>&1 | FileCheck %s --check-prefix=RTN-SEED
+// RUN: not s10-opt %s --squeeze10-quantize="method=rtn rotate=true seed=3" 2>&1 | FileCheck %s --check-prefix=ROTATE-SEED
+// RTN-SEED: error: squeeze10-quantize: option 'seed' has no effect with method=rtn (it applies to methods squeeze10, pbllm and gptq, or rotate=true)
+// ROTATE-SEED: error: squeeze10-quantize: the model has no decoder linear layers
 
 module attributes {squeeze.max_positions = 16 : i64} {
   func.func @f(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {

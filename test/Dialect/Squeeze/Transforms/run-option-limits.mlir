@@ -5,10 +5,10 @@
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s threads=2000})' 2>&1 | FileCheck %s --check-prefix=CAL-MANY
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s threads=-1})' 2>&1 | FileCheck %s --check-prefix=CAL-NEG
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%s seqlen=17})' 2>&1 | FileCheck %s --check-prefix=CAL-SEQ
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%s threads=2000" 2>&1 | FileCheck %s --check-prefix=Q-MANY
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%s threads=-1" 2>&1 | FileCheck %s --check-prefix=Q-NEG
-// RUN: not s10-opt %s --squeeze10-quantize="calib=%s seqlen=17" 2>&1 | FileCheck %s --check-prefix=Q-SEQ
-// RUN: s10-opt %s --squeeze10-quantize="calib=%s threads=2000" 2>/dev/null; test $? -eq 1
+// RUN: not s10-opt %s --squeeze10-quantize="method=squeeze10 calib=%s threads=2000" 2>&1 | FileCheck %s --check-prefix=Q-MANY
+// RUN: not s10-opt %s --squeeze10-quantize="method=squeeze10 calib=%s threads=-1" 2>&1 | FileCheck %s --check-prefix=Q-NEG
+// RUN: not s10-opt %s --squeeze10-quantize="method=squeeze10 calib=%s seqlen=17" 2>&1 | FileCheck %s --check-prefix=Q-SEQ
+// RUN: s10-opt %s --squeeze10-quantize="method=squeeze10 calib=%s threads=2000" 2>/dev/null; test $? -eq 1
 // Within the limits, the checks pass and the missing calibration file is the
 // error.
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(squeeze-calibrate{calib-file=%t.missing.txt seqlen=16 threads=256 tokenizer=%models/llama-12m/tokenizer.model})' 2>&1 | FileCheck %s --check-prefix=CAL-OK

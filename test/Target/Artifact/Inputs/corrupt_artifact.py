@@ -3,7 +3,8 @@
 
 usage: corrupt_artifact.py IN OUT MODE
 MODE: truncate | trailing | magic | header | version | target | plan |
-      kernels | weights | tensors | step-buffer | tensor-offset
+      kernels | weights | tensors | step-buffer | tensor-offset |
+      gemm-block | decode-kernel
 `version` and `target` rewrite the field and fix both checksums, so the
 loader must reject the value itself; the others leave the checksums stale.
 """
@@ -48,7 +49,7 @@ elif mode == "magic":
 elif mode == "header":
     data[24] ^= 0x01  # fileSize, under the header checksum
 elif mode == "version":
-    struct.pack_into("<I", data, 8, 2)
+    struct.pack_into("<I", data, 8, 3)
     reseal()
 elif mode == "target":
     struct.pack_into("<I", data, 16, 2)
@@ -67,6 +68,23 @@ elif mode == "tensor-offset":
     # The first tensor's bytes far past the Weights section.
     off, _ = section(3)
     struct.pack_into("<Q", data, off + 24, 1 << 40)
+    reseal()
+elif mode == "gemm-block":
+    # The first GemmBlock kernel's k block 0 (KernelRecord::reserved[1]).
+    off, _ = section(6)
+    count = struct.unpack_from("<I", data, off)[0]
+    first = next(i for i in range(count)
+                 if struct.unpack_from("<I", data, off + 32 + 16 * i)[0] == 8)
+    struct.pack_into("<I", data, off + 32 + 16 * first + 12, 0)
+    reseal()
+elif mode == "decode-kernel":
+    # Every linear step names kernel 0 (not a decode kernel) as its decoder.
+    off, _ = section(5)
+    buffers, steps = struct.unpack_from("<II", data, off)
+    for i in range(steps):
+        rec = off + 32 + 8 * buffers + 64 * i
+        if struct.unpack_from("<I", data, rec)[0] == 3:
+            struct.pack_into("<I", data, rec + 60, 0)
     reseal()
 else:
     sys.exit("unknown mode " + mode)

@@ -62,6 +62,13 @@ defvar RefitBinaryOpt = Option<"refitBinary", "refit-binary", "bool", "true",
 defvar RoleRatioOpt = ListOption<"roleRatio", "role-ratio", "std::string",
     "Salient fraction by role, kind[.block]:ratio (e.g. v:0.25,down.0:0.25; "
     "kinds q k v o gate up down); other layers take ratio">;
+defvar RoleBitsOpt = ListOption<"roleBits", "role-bits", "std::string",
+    "Code bits by role, kind[.block]:bits (e.g. v:3,down.0:3); other layers "
+    "take bits (k-bit methods)">;
+defvar RoleGroupSizeOpt = ListOption<"roleGroupSize", "role-group-size",
+    "std::string",
+    "Group size by role, kind[.block]:size (e.g. v:64); other layers take "
+    "group-size (k-bit methods)">;
 defvar OutputRefitOpt = Option<"outputRefit", "output-refit", "bool", "false",
     "After GPTQ, refit each row's group parameters (codes kept) to minimise "
     "the output error (w - w^)^T H (w - w^); layers with hessian-f32-from "
@@ -73,6 +80,36 @@ defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
     "Packed layout: auto | kbit | bitmap | chanblock | nm">;
 defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
     "Packed group parameter format: f16 | q8">;
+
+def SqueezeRotate : Pass<"squeeze-rotate", "mlir::ModuleOp"> {
+  let summary = "Rotate the residual stream and the value heads, for "
+                "incoherent weights";
+  let description = [{
+    An orthogonal change of basis Q of the residual stream leaves a LLaMA
+    model's function unchanged (RMSNorm only sees the norm of its input),
+    yet spreads every outlier channel over all channels, so the weights
+    that read or write the stream quantize with less error. The pass folds
+    each RMSNorm scale g into the linears it feeds and rewrites
+    `W -> Q^T diag(g) W` for the readers (q, k, v, gate, up, lm_head),
+    `W -> W Q` for the writers (o, down) and `E -> E Q` for the embedding;
+    the RMSNorm scales become 1. With `heads=true` each value head is
+    rotated too (`W_v -> W_v H`, `W_o -> H^T W_o` per head), which the
+    attention's weighted sum commutes with. Q and H are random Hadamard
+    rotations (`s10/Quant/Rotation.h`) drawn from `seed`; nothing changes at
+    run time, no op is added.
+
+    Run it on a full-precision model before quantization: the rotated
+    weights replace the originals as `dense_resource` constants in their
+    element type. A residual stream used by anything but RMSNorm and the
+    residual additions, a norm feeding anything but linears, or weights
+    that are not constants is an error naming the op.
+  }];
+  let options = [
+    Option<"seed", "seed", "uint64_t", "0", "Seed of the random rotations">,
+    Option<"heads", "heads", "bool", "true",
+           "Also rotate every value head (v and o projections)">,
+  ];
+}
 
 def SqueezeCalibrate : Pass<"squeeze-calibrate", "mlir::ModuleOp"> {
   let summary = "Collect layer Hessians and activation samples by running the model";
@@ -188,6 +225,8 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     Option<"modeName", "mode", "std::string", "\"mixed\"", "mixed | kbit | rtn | binary">,
     BitsOpt,
     GroupSizeOpt,
+    RoleBitsOpt,
+    RoleGroupSizeOpt,
     BlockSizeOpt,
     PercdampOpt,
     HessianF32FromOpt,
@@ -285,16 +324,33 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     the range term is the change of the output range (`range-delta=true`).
     `diag=hinv range-delta=false` gives Eq. 5 and Eq. 7 as printed.
 
+    `rotate=true` runs `squeeze-rotate` first (with `seed`): every weight
+    is quantized in a random orthogonal basis that spreads outlier channels,
+    at no cost at run time.
+
     `budget=B` asks for a size instead of a configuration: it picks the
     named recipe that measured best on the bundled model at or under `B`
     true bits per weight (docs/quantization.md, "Recipes by budget") and
     sets its method, salience, layout and parameter format; the options it
     sets cannot be given beside it.
+
+    Without any option that shapes the result (method, bits, group sizes,
+    salience, refit, layout, parameters), the pass runs the default recipe
+    (`budget=auto`): the best configuration measured at the size of the
+    paper's default layout, GPTQ 3-bit with groups of 256, act-order, q8
+    parameters and three rounds of output refit (35.58 perplexity at 3.148
+    true bits on the bundled model, where `method=squeeze10` gives 37.51 at
+    3.171). Any such option, or `budget=none`, configures by hand from the
+    defaults listed below (`method=squeeze10`).
   }];
   let options = [
-    Option<"budget", "budget", "std::string", "\"\"",
+    Option<"budget", "budget", "std::string", "\"auto\"",
            "True bits per weight at most (e.g. 2.25, 2.5, 3.1): the best "
-           "named recipe at or under it">,
+           "named recipe at or under it; auto: the default recipe unless an "
+           "option shapes the result; none: the options as given">,
+    Option<"rotate", "rotate", "bool", "false",
+           "First rotate the residual stream and value heads "
+           "(squeeze-rotate, drawn from seed)">,
     Option<"method", "method", "std::string", "\"squeeze10\"",
            "squeeze10 | pbllm | gptq | rtn | binary">,
     Option<"calibFile", "calib", "std::string", "\"\"",
@@ -305,7 +361,9 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     SeqLenOpt,
     SeedOpt,
     BitsOpt,
+    RoleBitsOpt,
     GroupSizeOpt,
+    RoleGroupSizeOpt,
     RatioOpt,
     RoleRatioOpt,
     LambdaOpt,
