@@ -244,6 +244,31 @@ ROWS = [
     ("s10-nm8-s3-q8-g256-v2-refit5", "Squeeze10, 1:8 at 3 bits (v 2:8), q8, g256 + 5 rounds of GPTQ and refit",
      "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25 group-size=256 output-refit=true "
      "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm8-q8-g256-v2-d0-refit5", "Squeeze10, 1:8 (v and block 0's down 2:8), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=v:0.25,down.0:0.25 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm8-q8-g256-d0-refit5", "Squeeze10, 1:8 (block 0's down 2:8), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=down.0:0.25 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8-g256-d0-refit5", "Squeeze10, 1:16 (block 0's down 2:16), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=down.0:0.125 group-size=256 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
+    ("gptq-w2-v4-down3-d0b4-refit5", "GPTQ w2 g128 act-order, v w4, down w3 (block 0's w4), q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:4,down:3,down.0:4 act-order=true output-refit=true refit-rounds=5 " + CAL,
+     "params=q8"),
+    ("gptq-w2-g64-gu128-v4-down3-d0b4-refit5",
+     "GPTQ w2 act-order, g64 (gate, up g128), v w4, down w3 (block 0's w4) g128, q8 + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3,down.0:4 "
+     "role-group-size=gate:128,up:128,v:128,down:128 act-order=true output-refit=true refit-rounds=5 " + CAL,
+     "params=q8"),
+    ("s10-nm8-s3-q8-g256-v2-d0-refit5",
+     "Squeeze10, 1:8 at 3 bits (v and block 0's down 2:8), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25,down.0:0.25 group-size=256 "
+     "output-refit=true refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8-g256-v2-d0-refit5",
+     "Squeeze10, 1:16 (v and block 0's down 2:16), q8, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125,down.0:0.125 group-size=256 "
+     "output-refit=true refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 # Rows without a method are Squeeze10's: say so, since squeeze10-quantize

@@ -590,6 +590,17 @@ TEST(CodegenKernels, Binary) {
   }
 }
 
+/// Builds every kernel of a GEMM table.
+std::function<void(OpBuilder &, Location)>
+gemmTableBuilder(const GemmKernelTable &t) {
+  return [t](OpBuilder &b, Location loc) {
+    for (int r = 1; r <= t.mr; ++r)
+      for (int v = 1; v <= t.nv; ++v)
+        for (bool masked : {false, true})
+          buildGemmBlockKernel(b, loc, r, v, t.vec, masked);
+  };
+}
+
 /// Every GEMM micro-kernel of both tables on ragged blocks: bit-exact
 /// against one std::fma chain per element in increasing k (what the
 /// runtime's AVX-512 / AVX2 kernels compute), close to a double-precision
@@ -604,14 +615,7 @@ TEST(CodegenKernels, GemmBlock) {
       continue;
     GemmKernelTable t = gemmKernelTable(avx512);
     SCOPED_TRACE(avx512 ? "avx512" : "avx2");
-    Library lib(
-        [&](OpBuilder &b, Location loc) {
-          for (int r = 1; r <= t.mr; ++r)
-            for (int v = 1; v <= t.nv; ++v)
-              for (bool masked : {false, true})
-                buildGemmBlockKernel(b, loc, r, v, t.vec, masked);
-        },
-        avx512 ? "x86-64-v4" : "x86-64-v3");
+    Library lib(gemmTableBuilder(t), avx512 ? "x86-64-v4" : "x86-64-v3");
     ASSERT_TRUE(lib.loaded());
     for (int r = 1; r <= t.mr; ++r)
       for (int v = 1; v <= t.nv; ++v)
@@ -678,14 +682,7 @@ TEST(CodegenKernels, GemmTableInRuntimeDriver) {
       continue;
     GemmKernelTable t = gemmKernelTable(avx512);
     SCOPED_TRACE(avx512 ? "avx512" : "avx2");
-    Library lib(
-        [&](OpBuilder &b, Location loc) {
-          for (int r = 1; r <= t.mr; ++r)
-            for (int v = 1; v <= t.nv; ++v)
-              for (bool masked : {false, true})
-                buildGemmBlockKernel(b, loc, r, v, t.vec, masked);
-        },
-        avx512 ? "x86-64-v4" : "x86-64-v3");
+    Library lib(gemmTableBuilder(t), avx512 ? "x86-64-v4" : "x86-64-v3");
     ASSERT_TRUE(lib.loaded());
     std::vector<s10rt::gemm::Kernel> table;
     for (int r = 1; r <= t.mr; ++r)
