@@ -216,7 +216,6 @@ struct GenerateKernelsPass
     Operation *kernels = findKernelModule(module, cuda);
     if (!kernels)
       return signalPassFailure();
-    Block *body = &kernels->getRegion(0).front();
     OpBuilder b(ctx);
     bool failedBuild = false, usesGemm = false;
     for (auto fn : module.getOps<func::FuncOp>()) {
@@ -224,13 +223,10 @@ struct GenerateKernelsPass
         std::optional<Request> req = requestFor(op, denseOutIn, cuda, avx512);
         if (!req)
           return;
-        if (!SymbolTable::lookupSymbolIn(kernels, req->name)) {
-          b.setInsertionPointToEnd(body);
-          if (failed(req->build(b, op->getLoc()))) {
-            failedBuild = true;
-            return;
-          }
-          ++numKernels;
+        if (failed(ensureKernel(kernels, b, req->name, op->getLoc(),
+                                req->build))) {
+          failedBuild = true;
+          return;
         }
         op->setAttr("s10.kernel", StringAttr::get(ctx, req->name));
         ++numLayers;
@@ -244,13 +240,13 @@ struct GenerateKernelsPass
                                                 type.getOutFeatures(),
                                                 type.getInFeatures());
           std::string decode = decodeKernelName(w);
-          if (!SymbolTable::lookupSymbolIn(kernels, decode)) {
-            b.setInsertionPointToEnd(body);
-            if (failed(buildDecodeKernel(b, op->getLoc(), w))) {
-              failedBuild = true;
-              return;
-            }
-            ++numKernels;
+          if (failed(ensureKernel(kernels, b, decode, op->getLoc(),
+                                  [&](OpBuilder &b, Location loc) {
+                                    return LogicalResult(
+                                        buildDecodeKernel(b, loc, w));
+                                  }))) {
+            failedBuild = true;
+            return;
           }
           op->setAttr("s10.decode_kernel", StringAttr::get(ctx, decode));
         }
@@ -259,13 +255,13 @@ struct GenerateKernelsPass
         if (auto att = dyn_cast<sq::AttentionOp>(op); att && cuda) {
           int64_t width = att.getNumKvHeads() * att.getHeadDim();
           std::string append = kvAppendKernelName(width);
-          if (!SymbolTable::lookupSymbolIn(kernels, append)) {
-            b.setInsertionPointToEnd(body);
-            if (failed(buildGpuKvAppendKernel(b, op->getLoc(), width))) {
-              failedBuild = true;
-              return;
-            }
-            ++numKernels;
+          if (failed(ensureKernel(kernels, b, append, op->getLoc(),
+                                  [&](OpBuilder &b, Location loc) {
+                                    return LogicalResult(
+                                        buildGpuKvAppendKernel(b, loc, width));
+                                  }))) {
+            failedBuild = true;
+            return;
           }
           op->setAttr("s10.kv_append", StringAttr::get(ctx, append));
         }
@@ -275,6 +271,20 @@ struct GenerateKernelsPass
       return signalPassFailure();
     if (!cuda && usesGemm)
       addGemmKernels(module, kernels, b);
+  }
+
+  /// Builds kernel `name` at the end of `kernels` unless it is there
+  /// already: equal names mean interchangeable kernels.
+  LogicalResult
+  ensureKernel(Operation *kernels, OpBuilder &b, StringRef name, Location loc,
+               function_ref<LogicalResult(OpBuilder &, Location)> build) {
+    if (SymbolTable::lookupSymbolIn(kernels, name))
+      return success();
+    b.setInsertionPointToEnd(&kernels->getRegion(0).front());
+    if (failed(build(b, loc)))
+      return failure();
+    ++numKernels;
+    return success();
   }
 
   /// Prefill runs linears and attention through a GEMM: the whole table of
@@ -289,11 +299,12 @@ struct GenerateKernelsPass
       for (int v = 1; v <= t.nv; ++v)
         for (bool masked : {false, true}) {
           std::string name = gemmBlockKernelName(r, v, t.vec, masked);
-          if (!SymbolTable::lookupSymbolIn(kernels, name)) {
-            b.setInsertionPointToEnd(&kernels->getRegion(0).front());
-            buildGemmBlockKernel(b, module.getLoc(), r, v, t.vec, masked);
-            ++numKernels;
-          }
+          (void)ensureKernel(kernels, b, name, module.getLoc(),
+                             [&](OpBuilder &b, Location loc) {
+                               buildGemmBlockKernel(b, loc, r, v, t.vec,
+                                                    masked);
+                               return success();
+                             });
           names.push_back(StringAttr::get(ctx, name));
         }
     Builder a(ctx);

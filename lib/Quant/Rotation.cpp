@@ -1,6 +1,7 @@
 //===- Rotation.cpp - Random orthogonal rotations for incoherence ---------===//
 
 #include "s10/Quant/Rotation.h"
+#include "s10/Quant/SplitMix.h"
 
 #include <cassert>
 #include <cmath>
@@ -8,15 +9,8 @@
 using namespace s10::quant;
 
 namespace {
-/// splitmix64: small, fast and the same on every platform.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+struct Rng : SplitMix64 {
+  using SplitMix64::SplitMix64;
   /// Uniform in (0, 1).
   double uniform() { return (double(next() >> 11) + 0.5) * 0x1.0p-53; }
   double gaussian() {
@@ -32,7 +26,7 @@ Rotation::Rotation(int64_t n, uint64_t seed) : n(n), p(1), m(n) {
     m /= 2;
     p *= 2;
   }
-  Rng rng{seed ^ (uint64_t(n) * 0xD1B54A32D192ED03ull)};
+  Rng rng(seed ^ (uint64_t(n) * 0xD1B54A32D192ED03ull));
   signs.resize(size_t(n));
   for (double &s : signs)
     s = (rng.next() >> 63) ? -1.0 : 1.0;

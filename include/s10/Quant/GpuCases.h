@@ -26,6 +26,7 @@
 #define S10_QUANT_GPUCASES_H
 
 #include "s10/Quant/Layout.h"
+#include "s10/Quant/SplitMix.h"
 
 #include <algorithm>
 #include <cmath>
@@ -39,16 +40,9 @@
 
 namespace s10::quant::gpucases {
 
-/// splitmix64: the same sequence on every machine.
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+/// splitmix64 with the draws the cases need.
+struct Rng : SplitMix64 {
+  using SplitMix64::SplitMix64;
   /// Uniform in [0, n) (n small: the bias is below 2^-40).
   uint64_t below(uint64_t n) { return next() % n; }
   /// k / 1000 for k uniform in [lo, hi]: exactly rounded, so portable.

@@ -510,35 +510,19 @@ Error Writer::addStep(Operation *op) {
         opts.cuda ? cudaAbi(fmt::OpCode(s.op)) : cpuAbi(fmt::OpCode(s.op));
     if (!abi)
       return opError(op, "no kernel ABI for this operation");
-    auto [it, inserted] = kernelIndex.try_emplace(k.getValue(), kernels.size());
-    if (inserted) {
-      fmt::KernelRecord rec{};
-      rec.abi = uint32_t(*abi);
-      rec.symbolOffset = addString(k.getValue());
-      kernels.push_back(rec);
-    } else if (kernels[it->second].abi != uint32_t(*abi)) {
-      return opError(op, "kernel '" + k.getValue() +
-                             "' is used with two different ABIs");
-    }
-    s.kernel = it->second;
+    auto index = addKernel(k.getValue(), *abi);
+    if (!index)
+      return opError(op, toString(index.takeError()));
+    s.kernel = *index;
     if (opts.cuda && s.op == uint32_t(fmt::OpCode::Attention)) {
       auto append = op->getAttrOfType<StringAttr>("s10.kv_append");
       if (!append)
         return opError(op, "no CUDA kernel appends this attention's keys "
                            "and values");
-      auto [at, added] =
-          kernelIndex.try_emplace(append.getValue(), kernels.size());
-      if (added) {
-        fmt::KernelRecord rec{};
-        rec.abi = uint32_t(fmt::KernelAbi::GpuKvAppend);
-        rec.symbolOffset = addString(append.getValue());
-        kernels.push_back(rec);
-      } else if (kernels[at->second].abi !=
-                 uint32_t(fmt::KernelAbi::GpuKvAppend)) {
-        return opError(op, "kernel '" + append.getValue() +
-                               "' is used with two different ABIs");
-      }
-      s.reserved = at->second;
+      auto at = addKernel(append.getValue(), fmt::KernelAbi::GpuKvAppend);
+      if (!at)
+        return opError(op, toString(at.takeError()));
+      s.reserved = *at;
     }
   }
 

@@ -171,26 +171,30 @@ double squeeze::roleValueFor(Operation *op, ArrayRef<RoleValue> values,
   return r;
 }
 
-llvm::Expected<quant::Matrix>
-squeeze::loadLinearWeight(LinearOp op, runtime::WeightStore &store) {
-  auto type = cast<RankedTensorType>(op.getWeight().getType());
-  int64_t d0 = type.getDimSize(0), d1 = type.getDimSize(1);
-  std::vector<float> values;
-  if (auto w = op.getWeight().getDefiningOp<WeightOp>()) {
+llvm::Expected<std::vector<float>>
+squeeze::loadConstantValues(Value v, runtime::WeightStore &store) {
+  if (auto w = v.getDefiningOp<WeightOp>()) {
     auto t = store.load(w, /*upcastToF32=*/true);
     if (!t)
       return llvm::createStringError("squeeze.weight \"" + w.getName().str() +
                                      "\": " + llvm::toString(t.takeError()));
     const float *p = static_cast<const float *>(t->raw());
-    values.assign(p, p + t->numel());
-  } else if (auto c = op.getWeight().getDefiningOp<arith::ConstantOp>()) {
-    auto v = readFloats(cast<ElementsAttr>(c.getValue()));
-    if (!v)
-      return v.takeError();
-    values = std::move(*v);
-  } else {
-    return llvm::createStringError("weight is not a constant");
+    return std::vector<float>(p, p + t->numel());
   }
+  if (auto c = v.getDefiningOp<arith::ConstantOp>())
+    if (auto elts = dyn_cast<ElementsAttr>(c.getValue()))
+      return readFloats(elts);
+  return llvm::createStringError("weight is not a constant");
+}
+
+llvm::Expected<quant::Matrix>
+squeeze::loadLinearWeight(LinearOp op, runtime::WeightStore &store) {
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t d0 = type.getDimSize(0), d1 = type.getDimSize(1);
+  auto loaded = loadConstantValues(op.getWeight(), store);
+  if (!loaded)
+    return loaded.takeError();
+  std::vector<float> &values = *loaded;
   if (op.getWeightLayout() == WeightLayout::out_in)
     return quant::Matrix(d0, d1, llvm::ArrayRef<float>(values));
   quant::Matrix w(d1, d0);

@@ -81,6 +81,11 @@ double roleValueFor(mlir::Operation *op, llvm::ArrayRef<RoleValue> values,
 /// "b3.gate", or "linear" for an op without role.
 std::string layerName(mlir::Operation *op);
 
+/// The values of a constant float tensor (a squeeze.weight or an
+/// arith.constant, dense or dense_resource) as f32, row-major.
+llvm::Expected<std::vector<float>>
+loadConstantValues(mlir::Value v, runtime::WeightStore &store);
+
 /// The weight of a full-precision linear as f32 [out, in].
 llvm::Expected<quant::Matrix> loadLinearWeight(LinearOp op,
                                                runtime::WeightStore &store);

@@ -63,21 +63,10 @@ bool isConstant(Value v) {
 /// The values of a constant tensor, in f64, row-major.
 llvm::Expected<std::vector<double>> readConstant(Value v,
                                                  runtime::WeightStore &store) {
-  Operation *def = v.getDefiningOp();
-  llvm::Expected<runtime::Tensor> t =
-      llvm::createStringError("not a constant tensor");
-  if (auto w = dyn_cast_or_null<WeightOp>(def)) {
-    t = store.load(w, /*upcastToF32=*/true);
-  } else if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
-    llvm::consumeError(t.takeError());
-    t = runtime::tensorFromElementsAttr(cast<ElementsAttr>(c.getValue()));
-    if (t)
-      t = t->toF32();
-  }
-  if (!t)
-    return t.takeError();
-  const float *p = static_cast<const float *>(t->raw());
-  return std::vector<double>(p, p + t->numel());
+  auto values = loadConstantValues(v, store);
+  if (!values)
+    return values.takeError();
+  return std::vector<double>(values->begin(), values->end());
 }
 
 /// A constant of `type` holding `values`, rounded once to its element type.

@@ -406,23 +406,21 @@ struct Squeeze10QuantizePass
     // Unpacked output (auto only) leaves the format to squeeze-pack.
     if (pack)
       params = r.params;
+    // A recipe's per-role entries, comma-separated.
+    auto assign = [](StringRef list, auto &option) {
+      SmallVector<StringRef> entries;
+      list.split(entries, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef e : entries)
+        option.push_back(e.str());
+    };
     if (isMixed()) {
       ratio = r.ratio;
       if (StringRef(r.granularity) != "layer")
         granularity = r.granularity;
       if (StringRef(r.granularity) == "nm")
         nmBlock = r.nmBlock;
-      SmallVector<StringRef> entries;
-      StringRef(r.roleRatio).split(entries, ',', -1, /*KeepEmpty=*/false);
-      for (StringRef e : entries)
-        roleRatio.push_back(e.str());
+      assign(r.roleRatio, roleRatio);
     } else {
-      auto assign = [](StringRef list, auto &option) {
-        SmallVector<StringRef> entries;
-        list.split(entries, ',', -1, /*KeepEmpty=*/false);
-        for (StringRef e : entries)
-          option.push_back(e.str());
-      };
       assign(r.roleBits, roleBits);
       assign(r.roleGroupSize, roleGroupSize);
     }
