@@ -65,14 +65,16 @@ struct LayoutDef {
   Spec spec;
   double salientFrac;
   bool avx512 = false; // GemvWeight::avx512
+  bool avx2 = false;   // GemvWeight::avx2
 };
 
-Spec makeSpec(Kind kind, unsigned bits, unsigned salientBits, ParamFormat f) {
+Spec makeSpec(Kind kind, unsigned bits, unsigned salientBits, ParamFormat f,
+              int64_t groupSize = 128) {
   Spec s;
   s.kind = kind;
   s.bits = bits;
   s.salientBits = salientBits;
-  s.groupSize = 128;
+  s.groupSize = groupSize;
   s.params = f;
   return s;
 }
@@ -84,6 +86,9 @@ std::vector<LayoutDef> layouts() {
       {"bitmap_s4_q8_10%", true, makeSpec(Kind::Bitmap, 1, 4, ParamFormat::Q8),
        0.1},
       {"kbit2_f16", true, makeSpec(Kind::KBit, 2, 0, ParamFormat::F16), 0},
+      // The default recipe's layout.
+      {"kbit3_q8_g256", true, makeSpec(Kind::KBit, 3, 0, ParamFormat::Q8, 256),
+       0},
       {"kbit4_f16", true, makeSpec(Kind::KBit, 4, 0, ParamFormat::F16), 0},
       {"dense_f16", false, Spec(), 0},
   };
@@ -174,6 +179,7 @@ void makeEntry(Entry &e, uint64_t seed) {
   }
   e.weight = GemvWeight::makePacked(spec, sh.out, sh.in);
   e.weight.avx512 = e.layout->avx512;
+  e.weight.avx2 = e.layout->avx2;
 }
 
 /// Compiles every kernel into one shared object and loads it.
@@ -308,7 +314,9 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
-  if (std::count(features.begin(), features.end(), "avx512f")) {
+  bool avx512 = std::count(features.begin(), features.end(), "avx512f"),
+       avx2 = std::count(features.begin(), features.end(), "avx2");
+  if (avx512) {
     std::vector<LayoutDef> both;
     for (LayoutDef l : defs) {
       if (l.packed && l.spec.mixed()) {
@@ -317,6 +325,25 @@ int main(int argc, char **argv) {
         m.name += " m16";
         both.push_back(m);
         l.name += " lut";
+      }
+      both.push_back(l);
+    }
+    defs = both;
+  }
+  // k-bit layouts with AVX2 get code-table kernels; the plain ones are
+  // measured beside them.
+  if (avx2) {
+    std::vector<LayoutDef> both;
+    for (LayoutDef l : defs) {
+      GemvWeight probe = GemvWeight::makePacked(l.spec, kLmHead.out, 384);
+      probe.avx2 = true;
+      probe.avx512 = avx512;
+      if (l.packed && usesCodeTable(probe)) {
+        LayoutDef t = l;
+        t.avx2 = true;
+        t.avx512 = avx512;
+        t.name += " tbl";
+        both.push_back(t);
       }
       both.push_back(l);
     }

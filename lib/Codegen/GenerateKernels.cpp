@@ -55,7 +55,7 @@ LogicalResult checkWeight(const GemvWeight &w, bool cuda, std::string &why) {
 }
 
 std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
-                                  bool avx512) {
+                                  bool avx512, bool avx2) {
   if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op)) {
     auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
     if (!packed || lin.getBias())
@@ -65,6 +65,7 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
         GemvWeight::makePacked(packed.getPacking().getSpec(),
                                type.getOutFeatures(), type.getInFeatures());
     w.avx512 = avx512;
+    w.avx2 = avx2;
     std::string reason;
     if (failed(checkWeight(w, cuda, reason))) {
       op->emitWarning("no kernel for this packed weight: ") << reason;
@@ -203,11 +204,12 @@ struct GenerateKernelsPass
         return emitError(UnknownLoc::get(ctx), "squeeze-generate-kernels: ")
                << error;
       avx512 = llvm::is_contained(features, "avx512f");
+      avx2 = llvm::is_contained(features, "avx2");
     }
     return success();
   }
 
-  bool avx512 = false;
+  bool avx512 = false, avx2 = false;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -220,7 +222,8 @@ struct GenerateKernelsPass
     bool failedBuild = false, usesGemm = false;
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
-        std::optional<Request> req = requestFor(op, denseOutIn, cuda, avx512);
+        std::optional<Request> req =
+            requestFor(op, denseOutIn, cuda, avx512, avx2);
         if (!req)
           return;
         if (failed(ensureKernel(kernels, b, req->name, op->getLoc(),

@@ -25,6 +25,7 @@
 #include "Ops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -75,15 +76,31 @@ std::string weightTag(const GemvWeight &w) {
   }
   if (usesMaskedSums(w))
     s += "_m16";
+  if (usesCodeTable(w))
+    s += "_tbl";
   return s + "_" + str(w.out) + "x" + str(w.in);
 }
 
+/// Kernels run 256-bit vectors on AVX-512 CPUs (LLVM splits their 16-lane
+/// ops): one token's kernels are bound by the decode or by the cache, and
+/// 512-bit code only lowers the core's clock (about 6 % of a token on the
+/// default layout). The GEMM micro-kernels and masked-sum GEMVs, which gain
+/// from 512 bits, drop it (fullVectors).
 func::FuncOp makeFunc(OpBuilder &b, Location loc, StringRef name,
                       ArrayRef<Type> args) {
   auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   fn.addEntryBlock();
+  auto pair = [&](StringRef k, StringRef v) {
+    return b.getArrayAttr({b.getStringAttr(k), b.getStringAttr(v)});
+  };
+  fn->setAttr("passthrough",
+              b.getArrayAttr({pair("prefer-vector-width", "256"),
+                              pair("min-legal-vector-width", "256")}));
   return fn;
 }
+
+/// Lets `fn` use the CPU's widest vectors.
+void fullVectors(func::FuncOp fn) { fn->removeAttr("passthrough"); }
 
 } // namespace
 
@@ -187,9 +204,9 @@ std::string s10::codegen::binaryKernelName(BinaryKind kind) {
 }
 
 void s10::codegen::registerKernelDialects(DialectRegistry &registry) {
-  registry
-      .insert<arith::ArithDialect, func::FuncDialect, math::MathDialect,
-              memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
+  registry.insert<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  vector::VectorDialect>();
 }
 
 //===----------------------------------------------------------------------===//
@@ -461,10 +478,24 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
       // Rows start on 16 bytes: chunk c's bytes are aligned as c * k is.
       unsigned align = std::min(unsigned(k & -k), narrow ? 4u : 8u);
       Value word = o.loadInt(bytes, at, narrow ? 4 : 8, align > 1 ? align : 0);
-      Value v =
-          o.and_(o.shr(o.splat(word),
-                       o.lanes(et, laneList([&](int64_t l) { return l * k; }))),
-                 o.splat(o.int_(et, (int64_t(1) << k) - 1)));
+      Value v = o.shr(o.splat(word),
+                      o.lanes(et, laneList([&](int64_t l) { return l * k; })));
+      if (k <= tableBits_) {
+        // vpermps reads only an index's low three bits: no mask, and the
+        // table holds the floats.
+        SmallVector<float> t;
+        for (int64_t l = 0; l < n; ++l)
+          t.push_back(float(l & ((int64_t(1) << k) - 1)));
+        Value table = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(o.vec(o.f32()), ArrayRef(t)));
+        out.low =
+            LLVM::CallIntrinsicOp::create(
+                b, loc, o.vec(o.f32()), b.getStringAttr("llvm.x86.avx2.permps"),
+                ValueRange{table, v})
+                .getResult(0);
+        return out;
+      }
+      v = o.and_(v, o.splat(o.int_(et, (int64_t(1) << k) - 1)));
       codes = narrow ? v : o.trunci(v, o.vec(o.i32()));
     }
     out.low = o.sitofp(codes, o.vec(o.f32()));
@@ -1013,6 +1044,8 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
   bool mixed = w.spec.mixed();
   Value bytes = fn.getArgument(0), x = fn.getArgument(1), y = fn.getArgument(2);
   Value r0 = o.toIndex(fn.getArgument(3)), r1 = o.toIndex(fn.getArgument(4));
+  if (usesCodeTable(w))
+    dec.setCodeTableBits(3);
 
   if (usesLut(w)) {
     // The tables on the stack, then the rows through the GemvLut kernel:
@@ -1380,6 +1413,8 @@ FailureOr<func::FuncOp> s10::codegen::buildGemvKernel(OpBuilder &b,
                              {memref1D(wElems, wType), memref1D(w.in, o.f32()),
                               memref1D(w.out, o.f32()), o.i64(), o.i64()});
   b.setInsertionPointToStart(&fn.getBody().front());
+  if (usesMaskedSums(w))
+    fullVectors(fn);
   if (w.packed)
     buildPackedGemvBody(b, loc, fn, w);
   else
@@ -1395,6 +1430,14 @@ bool s10::codegen::usesMaskedSums(const GemvWeight &w) {
     return false;
   PackedDecoder dec(w.spec, w.out, w.in);
   return w.spec.groupSize % kBlock == 0 || dec.geometry().groups == 1;
+}
+
+bool s10::codegen::usesCodeTable(const GemvWeight &w) {
+  std::string reason;
+  if (!w.packed || w.spec.mixed() || !w.avx2 ||
+      failed(checkGemvWeight(w, reason)))
+    return false;
+  return w.spec.bits <= 3 && PackedDecoder(w.spec, w.out, w.in).chunkAligned();
 }
 
 bool s10::codegen::usesLut(const GemvWeight &w) {
@@ -1692,24 +1735,29 @@ func::FuncOp s10::codegen::buildAttendKernel(OpBuilder &b, Location loc,
         // Scores of whole blocks: 16 positions at a time, the sum over the
         // head's channels of q[c] times the key row c of the block.
         Value nb = l.divu(l.add(n, l.idx(kb - 1)), l.idx(kb));
-        l.loop(
-            l.idx(0), nb, l.idx(1), {},
-            [&](Ops &bl, Value blk, ValueRange) -> SmallVector<Value> {
-              Value base = bl.mul(blk, bl.idx(kb * kvWidth));
-              for (int64_t j = 0; j < kb; j += v) {
-                Value acc = bl.loop(
-                    bl.idx(0), bl.idx(dim), bl.idx(1), {zero},
-                    [&](Ops &cl, Value c, ValueRange a) -> SmallVector<Value> {
-                      Value qc = cl.splat(cl.load(q, cl.add(qr, c)), v);
-                      Value at = cl.add(
-                          base, cl.add(cl.mul(c, cl.idx(kb)), cl.idx(j)));
-                      return {cl.fma(qc, cl.vload(vt, keys, at), a[0])};
-                    })[0];
-                bl.vstore(bl.mul(acc, bl.f32c(scale, vt)), scores,
-                          bl.add(bl.mul(blk, bl.idx(kb)), bl.idx(j)));
-              }
-              return {};
-            });
+        l.loop(l.idx(0), nb, l.idx(1), {},
+               [&](Ops &bl, Value blk, ValueRange) -> SmallVector<Value> {
+                 // The block's vectors of positions in one loop over the
+                 // channels: independent FMA chains, one per vector.
+                 Value base = bl.mul(blk, bl.idx(kb * kvWidth));
+                 SmallVector<Value> init(size_t(kb / v), zero);
+                 SmallVector<Value> accs = bl.loop(
+                     bl.idx(0), bl.idx(dim), bl.idx(1), init,
+                     [&](Ops &cl, Value c, ValueRange a) -> SmallVector<Value> {
+                       Value qc = cl.splat(cl.load(q, cl.add(qr, c)), v);
+                       Value row = cl.add(base, cl.mul(c, cl.idx(kb)));
+                       SmallVector<Value> next;
+                       for (int64_t j = 0; j < kb; j += v)
+                         next.push_back(cl.fma(
+                             qc, cl.vload(vt, keys, cl.add(row, cl.idx(j))),
+                             a[j / v]));
+                       return next;
+                     });
+                 for (int64_t j = 0; j < kb; j += v)
+                   bl.vstore(bl.mul(accs[j / v], bl.f32c(scale, vt)), scores,
+                             bl.add(bl.mul(blk, bl.idx(kb)), bl.idx(j)));
+                 return {};
+               });
         // Softmax over [0, n): whole vectors, then the tail one at a time.
         Value full = l.mul(l.divu(n, l.idx(v)), l.idx(v));
         Value mv =
@@ -1803,6 +1851,7 @@ func::FuncOp s10::codegen::buildGemmBlockKernel(OpBuilder &b, Location loc,
   func::FuncOp fn = makeFunc(
       b, loc, sym,
       {one, o.i64(), one, o.i64(), one, o.i64(), o.i64(), o.i64(), o.i64()});
+  fullVectors(fn);
   b.setInsertionPointToStart(&fn.getBody().front());
   Value ldx = o.toIndex(fn.getArgument(1)), ldp = o.toIndex(fn.getArgument(3));
   Value ldy = o.toIndex(fn.getArgument(5));

@@ -7,18 +7,26 @@
 // RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="dense-out-in=true" | FileCheck %s --check-prefix=OUTIN
 // OUTIN: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_4x8"
 // OUTIN-NOT: s10_gemv_dense_f16t
+// Without AVX2 the k-bit GEMV masks and converts its codes.
+// RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="cpu=x86-64" | FileCheck %s --check-prefix=NOAVX2
 // For an AVX-512 CPU the mixed layouts get the masked-sum GEMV (its own
 // name); the others are the same kernels.
 // RUN: s10-opt %s --squeeze-pack="quiet=true" --squeeze-generate-kernels="cpu=x86-64-v4" | FileCheck %s --check-prefix=AVX512
 // GEMM blocks of 4 vectors of 16 floats, k blocks of 128.
 // AVX512: module attributes {s10.gemm_kernels = {kc = 128 : i64, kernels = [{{.*}}, "s10_gemm_6x4_v16_tail"], mr = 6 : i64, nv = 4 : i64, vec = 16 : i64}}
-// AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
+// AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_kbit_k2_g8_f16_tbl_2x8"
 // AVX512: squeeze.quantized_linear {{.*}}s10.kernel = "s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8"
+// Kernels run 256-bit vectors (passthrough function attributes for LLVM's
+// x86 backend) but for the masked-sum GEMVs and the GEMM blocks, which
+// gain from 512 bits.
+// AVX512: func.func @s10_gemv_kbit_k2_g8_f16_tbl_2x8({{.*}}) attributes {passthrough = {{\[\[}}"prefer-vector-width", "256"], ["min-legal-vector-width", "256"]]}
 // AVX512-LABEL: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_m16_1x8
+// AVX512-SAME: i64) {
 // AVX512: vector.bitcast {{.*}} : vector<1xi16> to vector<16xi1>
 // AVX512: vector.expandload {{.*}} into vector<16xf32>
 // AVX512-NOT: s10_gemvlut
 // AVX512: func.func @s10_gemm_6x4_v16_tail(
+// AVX512-SAME: i64) {
 // AVX512: vector.fma {{.*}} : vector<16xf32>
 // An unknown CPU is an error before anything is built.
 // RUN: not s10-opt %s --squeeze-generate-kernels="cpu=pentium-9" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADCPU
@@ -29,17 +37,17 @@
 // 8 floats, k blocks of 256), in the module's s10.gemm_kernels.
 // CHECK: module attributes {s10.gemm_kernels = {kc = 256 : i64, kernels = ["s10_gemm_1x1_v8", "s10_gemm_1x1_v8_tail", "s10_gemm_1x2_v8", {{.*}}, "s10_gemm_6x2_v8", "s10_gemm_6x2_v8_tail"], mr = 6 : i64, nv = 2 : i64, vec = 8 : i64}}
 
-!kbit = !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked>>
+!kbit = !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 8, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked>>
 !bitmap = !squeeze.qweight<1x8, #squeeze.scheme<bits = 1, group_size = 8, salient_bits = 4, salient_fraction = 0.125, mask = layer, layout = unpacked>>
 
 // CHECK-LABEL: func.func @layers
 func.func @layers(%x: tensor<3x8xf32>, %h: tensor<3x8xf16>) -> (tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x8xf16>, tensor<3x8xf16>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x4xf32>) {
   %qk = squeeze.quantized_weight {
       codes = dense<[[0, 1, 2, 3, 3, 2, 1, 0], [1, 1, 1, 1, 0, 0, 0, 0]]> : tensor<2x8xi8>,
-      scales = dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>,
-      offsets = dense<[[-1.0, 0.0], [0.5, -0.25]]> : tensor<2x2xf32>} : !kbit
+      scales = dense<[[0.5], [1.0]]> : tensor<2x1xf32>,
+      offsets = dense<[[-1.0], [0.5]]> : tensor<2x1xf32>} : !kbit
   // Packed weights also get the decode kernel of their prefill panels.
-  // CHECK: squeeze.quantized_linear {{.*}}s10.decode_kernel = "s10_decode_kbit_k2_g4_f16_2x8", s10.kernel = "s10_gemv_kbit_k2_g4_f16_2x8"
+  // CHECK: squeeze.quantized_linear {{.*}}s10.decode_kernel = "s10_decode_kbit_k2_g8_f16_2x8", s10.kernel = "s10_gemv_kbit_k2_g8_f16_tbl_2x8"
   %y0 = squeeze.quantized_linear %x, %qk : (tensor<3x8xf32>, !kbit) -> tensor<3x2xf32>
   %qb = squeeze.quantized_weight {
       codes = dense<[[1, 0, 13, 1, 1, 0, 0, 1]]> : tensor<1x8xi8>,
@@ -94,8 +102,18 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: ten
 // The kernels, one per distinct (ABI, shape, layout), with the signatures
 // the bare-pointer lowering turns into the C ABI.
 // CHECK-LABEL: module @s10_kernels
-// CHECK: func.func @s10_gemv_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: i64, %{{.*}}: i64)
-// CHECK: func.func @s10_decode_kbit_k2_g4_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: i64)
+// With AVX2 (x86-64-v3, the default cpu) 2- and 3-bit codes become floats
+// through one vpermps of a constant table: no mask, no int-to-float.
+// CHECK: func.func @s10_gemv_kbit_k2_g8_f16_tbl_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<2xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-NOT: arith.sitofp {{.*}} : vector<8xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.permps"(%{{.*}}, %{{.*}}) : (vector<8xf32>, vector<8xi32>) -> vector<8xf32>
+// CHECK: func.func @s10_decode_kbit_k2_g8_f16_2x8(%{{.*}}: memref<128xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: i64)
+// NOAVX2: s10.kernel = "s10_gemv_kbit_k2_g8_f16_2x8"
+// NOAVX2-LABEL: func.func @s10_gemv_kbit_k2_g8_f16_2x8(
+// NOAVX2-NOT: llvm.call_intrinsic
+// NOAVX2: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// NOAVX2-NOT: llvm.call_intrinsic
+// NOAVX2: func.func @s10_decode_kbit_k2_g8_f16_2x8(
 // CHECK: func.func @s10_gemv_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // A bitmap GEMV builds its tables of partial sums of x (256 per chunk of
 // eight inputs, x padded to 32, one sum per group) and runs its rows on them.
@@ -103,7 +121,7 @@ func.func @gather_rotate(%ids: tensor<1x?xi64>, %x: tensor<1x?x12xf16>, %kv: ten
 // CHECK: call @s10_gemvlut_prepare_in8_g8(
 // CHECK: call @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(
 // CHECK: func.func @s10_gemvlut_prepare_in8_g8(%{{.*}}: memref<8xf32>, %{{.*}}: memref<1057xf32>)
-// CHECK: func.func @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<1057xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64) attributes {no_inline}
+// CHECK: func.func @s10_gemvlut_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<1057xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: i64) attributes {no_inline, passthrough = {{.*}}}
 // CHECK: func.func @s10_decode_bitmap_k1_s4_g8_f16_n1_1x8(%{{.*}}: memref<320xi8>, %{{.*}}: memref<8xf32>, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_dense_f32_4x8(%{{.*}}: memref<32xf32>, %{{.*}}: memref<8xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: func.func @s10_gemv_dense_f16t_4x8(%{{.*}}: memref<32xi16>,

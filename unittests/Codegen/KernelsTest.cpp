@@ -171,6 +171,28 @@ std::vector<Case> packedCases() {
   return cases;
 }
 
+/// The GEMVs of `w` that differ by CPU: the default, masked sums (AVX-512)
+/// and code tables (AVX2, AVX-512), each once; only those this CPU runs.
+std::vector<GemvWeight> gemvVariants(GemvWeight w) {
+  std::vector<GemvWeight> out;
+  std::vector<std::string> names;
+  bool avx512 = __builtin_cpu_supports("avx512f"),
+       avx2 = __builtin_cpu_supports("avx2");
+  for (auto [a2, a512] :
+       {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    if ((a2 && !avx2) || (a512 && !avx512))
+      continue;
+    w.avx2 = a2;
+    w.avx512 = a512;
+    std::string n = gemvKernelName(w);
+    if (llvm::is_contained(names, n))
+      continue;
+    names.push_back(n);
+    out.push_back(w);
+  }
+  return out;
+}
+
 /// |y - ref| within 1e-5 of the row's magnitude sum |w| |x|.
 void expectGemvClose(const Packed &p, const std::vector<float> &x,
                      const float *y, const float *ref, int64_t r0, int64_t r1) {
@@ -197,12 +219,8 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
     for (const Packed &p : packed) {
       GemvWeight w = GemvWeight::makePacked(p.spec, p.out, p.in);
       ASSERT_TRUE(succeeded(buildDecodeKernel(b, loc, w)));
-      ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
-      // The AVX-512 variant (masked sums) where it differs.
-      w.avx512 = true;
-      if (usesMaskedSums(w)) {
-        ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, w)));
-      }
+      for (const GemvWeight &v : gemvVariants(w))
+        ASSERT_TRUE(succeeded(buildGemvKernel(b, loc, v)));
     }
   });
   ASSERT_TRUE(lib.loaded());
@@ -212,13 +230,10 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
     auto decode = lib.get<DecodeFn>(decodeKernelName(w));
     auto gemv = lib.get<GemvFn>(gemvKernelName(w));
     ASSERT_TRUE(decode && gemv);
-    GemvWeight wm = w;
-    wm.avx512 = true;
-    GemvFn masked = nullptr;
-    if (usesMaskedSums(wm)) {
-      masked = lib.get<GemvFn>(gemvKernelName(wm));
-      ASSERT_TRUE(masked);
-      EXPECT_NE(gemvKernelName(wm), gemvKernelName(w));
+    std::vector<std::pair<std::string, GemvFn>> gemvs;
+    for (const GemvWeight &v : gemvVariants(w)) {
+      gemvs.push_back({gemvKernelName(v), lib.get<GemvFn>(gemvKernelName(v))});
+      ASSERT_TRUE(gemvs.back().second) << gemvs.back().first;
     }
     std::vector<float> want(size_t(p.in)), got(size_t(p.in));
     for (int64_t r = 0; r < p.out; ++r) {
@@ -239,10 +254,8 @@ TEST(CodegenKernels, PackedDecodeAndGemv) {
       std::vector<float> ref(size_t(r1 - r0));
       p.m.gemvRows(x.data(), scratch, ref.data(), r0, r1);
       // Rows outside [r0, r1) stay untouched.
-      for (GemvFn fn : {gemv, masked}) {
-        if (!fn)
-          continue;
-        SCOPED_TRACE(fn == masked ? "masked sums" : "default");
+      for (auto [name, fn] : gemvs) {
+        SCOPED_TRACE(name);
         std::vector<float> y(size_t(p.out), 12345.0f);
         fn(p.bytes.data(), x.data(), y.data(), r0, r1);
         expectGemvClose(p, x, y.data(), ref.data(), r0, r1);
