@@ -269,6 +269,63 @@ ROWS = [
      "Squeeze10, 1:16 (v and block 0's down 2:16), q8, g256 + 5 rounds of GPTQ and refit",
      "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125,down.0:0.125 group-size=256 "
      "output-refit=true refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
+    # Clipped group ranges (clip-norm=2.4: the least sum of |w - q|^2.4).
+    ("gptq-w2-act-q8-clip", "GPTQ w2 g128 act-order, q8, clipped ranges (norm 2.4)",
+     "method=gptq bits=2 act-order=true clip-norm=2.4 " + CAL, "params=q8"),
+    ("rtn-w2-clip", "RTN w2 g128, clipped ranges (norm 2.4)", "method=rtn bits=2 clip-norm=2.4"),
+    ("gptq-w2-act-q8-refit5-clip", "GPTQ w2 g128 act-order, q8, clipped ranges (norm 2.4) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 act-order=true clip-norm=2.4 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w3-act-q8-g256-refit3-clip",
+     "GPTQ w3 g256 act-order, q8, clipped ranges (norm 2.4) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 group-size=256 act-order=true clip-norm=2.4 output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w2-g64-v4-down3-refit5-clip",
+     "GPTQ w2 g64 act-order, v w4 g128, down w3 g128, q8, clipped ranges (norm 2.4) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true "
+     "clip-norm=2.4 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-v4-down3-d0b4-refit5-clip",
+     "GPTQ w2 g128 act-order, v w4, down w3 (block 0's w4), q8, clipped ranges (norm 2.4) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:4,down:3,down.0:4 act-order=true clip-norm=2.4 output-refit=true "
+     "refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v4-down3-refit5-clip2",
+     "GPTQ w2 g64 act-order, v w4 g128, down w3 g128, q8, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true "
+     "clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v4-down3-refit5-clip3",
+     "GPTQ w2 g64 act-order, v w4 g128, down w3 g128, q8, clipped ranges (norm 3) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true "
+     "clip-norm=3 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v3-down3-refit5-clip",
+     "GPTQ w2 g64 act-order, v and down w3 g128, q8, clipped ranges (norm 2.4) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:128,down:128 act-order=true "
+     "clip-norm=2.4 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w3-act-q8-g256-refit3-clip2",
+     "GPTQ w3 g256 act-order, q8, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 group-size=256 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w3-act-q8-refit3-clip2",
+     "GPTQ w3 g128 act-order, q8, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL, "params=q8"),
+    ("gptq-w2-act-q8-refit5-clip2",
+     "GPTQ w2 g128 act-order, q8, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 act-order=true clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-act-q8-refit3-clip2",
+     "GPTQ w2 g64 act-order, q8, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL,
+     "params=q8"),
+    ("gptq-w2-v3-down3-refit3-clip2",
+     "GPTQ w2 g128 act-order, v and down w3, q8, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:3,down:3 act-order=true clip-norm=2 output-refit=true refit-rounds=3 "
+     + CAL, "params=q8"),
+    ("gptq-w2-v4-down3-d0b4-refit5-clip2",
+     "GPTQ w2 g128 act-order, v w4, down w3 (block 0's w4), q8, clipped ranges (norm 2) + 5 rounds of GPTQ "
+     "and refit",
+     "method=gptq bits=2 role-bits=v:4,down:3,down.0:4 act-order=true clip-norm=2 output-refit=true "
+     "refit-rounds=5 " + CAL, "params=q8"),
+    ("gptq-w2-g64-v3-down3-refit5-clip2",
+     "GPTQ w2 g64 act-order, v and down w3 g128, q8, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:128,down:128 act-order=true "
+     "clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 # Rows without a method are Squeeze10's: say so, since squeeze10-quantize

@@ -36,11 +36,14 @@ UniformColumnQuantizer::createRefit(int64_t rows, int64_t cols,
     return std::move(err);
   if (auto err = checkGroupSize(spec.groupSize))
     return std::move(err);
+  if (auto err = checkClipNorm(spec.clipNorm))
+    return std::move(err);
   UniformColumnQuantizer q;
   q.rows_ = rows;
   q.cols_ = cols;
   q.bits_ = spec.bits;
   q.includeZero_ = spec.includeZero;
+  q.clipNorm_ = spec.clipNorm;
   q.groupSize_ = resolveGroupSize(cols, spec.groupSize);
   q.numGroups_ = numGroups(cols, spec.groupSize);
   q.fitted_.assign(static_cast<size_t>(q.numGroups_), false);
@@ -90,7 +93,8 @@ void UniformColumnQuantizer::refit(int64_t col, const WeightsView &current) {
   for (int64_t r = 0; r < rows_; ++r) {
     for (int64_t c = c0; c < c1; ++c)
       vals[c - c0] = current.at(r, c);
-    params_[r * numGroups_ + g] = fitUniformParams(vals, bits_, includeZero_);
+    params_[r * numGroups_ + g] =
+        fitUniformParams(vals, bits_, includeZero_, clipNorm_);
   }
   fitted_[static_cast<size_t>(g)] = true;
 }

@@ -1,11 +1,13 @@
 //===- Uniform.cpp - Asymmetric k-bit group quantization -----------------===//
 
 #include "s10/Quant/Uniform.h"
+
 #include "Detail.h"
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <string>
 
 using namespace s10::quant;
 
@@ -16,8 +18,22 @@ llvm::Error s10::quant::checkBits(unsigned bits) {
   return llvm::Error::success();
 }
 
+llvm::Error s10::quant::checkClipNorm(double clipNorm) {
+  if (clipNorm == 0 || (clipNorm > 0 && std::isfinite(clipNorm)))
+    return llvm::Error::success();
+  return detail::makeError("clip norm must be 0 (min-max ranges) or a "
+                           "finite positive number, got " +
+                           llvm::Twine(std::to_string(clipNorm)));
+}
+
+/// The fit of the range [mn, max] (mn <= mx).
+static UniformParams fitRange(double mn, double mx, unsigned bits);
+/// Shrink factors tried by a clipped fit: 1, 0.99, ..., 0.21.
+static constexpr int kClipSteps = 80;
+
 UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
-                                           unsigned bits, bool includeZero) {
+                                           unsigned bits, bool includeZero,
+                                           double clipNorm) {
   assert(!values.empty() && bits >= 1 && bits <= 8);
   double mn = values.front(), mx = values.front();
   for (float v : values) {
@@ -28,6 +44,29 @@ UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
     mn = std::min(mn, 0.0);
     mx = std::max(mx, 0.0);
   }
+  UniformParams best = fitRange(mn, mx, bits);
+  if (!(clipNorm > 0))
+    return best;
+  auto error = [&](UniformParams p) {
+    double e = 0;
+    for (float v : values)
+      e += std::pow(std::fabs(double(v) - quantizeValue(v, p, bits)), clipNorm);
+    return e;
+  };
+  double bestError = error(best);
+  for (int i = 1; i < kClipSteps; ++i) {
+    double f = 1.0 - i / 100.0;
+    UniformParams p = fitRange(f * mn, f * mx, bits);
+    double e = error(p);
+    if (e < bestError) {
+      bestError = e;
+      best = p;
+    }
+  }
+  return best;
+}
+
+static UniformParams fitRange(double mn, double mx, unsigned bits) {
   double range = mx - mn;
   float scale = static_cast<float>(range / maxCode(bits));
   bool constant = !(range > 0x1p-16 * std::max(std::fabs(mn), std::fabs(mx))) ||
@@ -84,6 +123,8 @@ s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
     return std::move(err);
   if (auto err = checkGroupSize(spec.groupSize))
     return std::move(err);
+  if (auto err = checkClipNorm(spec.clipNorm))
+    return std::move(err);
   if (w.empty())
     return detail::makeError("quantizeUniform: empty matrix");
   if (auto err = checkFinite(w, "quantizeUniform: weight"))
@@ -100,7 +141,7 @@ s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
       int64_t len = std::min(r.groupSize, w.cols - c0);
       llvm::ArrayRef<float> vals(w.row(i) + c0, static_cast<size_t>(len));
       r.params[i * r.numGroups + g] =
-          fitUniformParams(vals, spec.bits, spec.includeZero);
+          fitUniformParams(vals, spec.bits, spec.includeZero, spec.clipNorm);
     }
   }
   applyUniformParams(w, r);

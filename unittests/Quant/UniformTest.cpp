@@ -3,7 +3,10 @@
 #include "s10/Quant/Uniform.h"
 #include "TestUtil.h"
 
+#include <algorithm>
 #include <cfloat>
+#include <cmath>
+#include <random>
 
 using namespace s10::quant;
 using namespace s10::quant::test;
@@ -279,4 +282,65 @@ TEST(UniformTest, AffineCodeTakesTheNearestLevel) {
       EXPECT_LE(got, std::fabs(dequantizeCode(uint8_t(k), p) - w) + 1e-6f)
           << "w " << w << " code " << int(c) << " vs " << k;
   }
+}
+
+// Clipped ranges (clipNorm > 0): the fit of a shrunk range [f min, f max]
+// with the least sum of |w - w^|^norm over f = 1, 0.99, ..., 0.21.
+TEST(UniformTest, ClippedRangeOfAHandExample) {
+  // {-1, 0, 1, 6} at 2 bits: min-max takes scale 7/3 and loses 1 on each
+  // of the first three; f = 0.8 (scale 5.6/3) loses 1, 0.867 and 0.4.
+  std::vector<float> v = {-1.0f, 0.0f, 1.0f, 6.0f};
+  UniformParams mm = fitUniformParams(v, 2);
+  EXPECT_FLOAT_EQ(mm.scale, 7.0f / 3.0f);
+  UniformParams c = fitUniformParams(v, 2, false, 2.4);
+  EXPECT_FLOAT_EQ(c.scale, 5.6f / 3.0f);
+  EXPECT_EQ(c.zero, 0.0f);
+  std::vector<uint8_t> codes;
+  for (float w : v)
+    codes.push_back(quantizeCode(w, c, 2));
+  EXPECT_EQ(codes, (std::vector<uint8_t>{0, 0, 1, 3}));
+}
+
+TEST(UniformTest, ClippedRangeIsTheBestOfItsGrid) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (unsigned bits : {2u, 3u, 4u}) {
+    for (int trial = 0; trial < 40; ++trial) {
+      std::vector<float> v(64);
+      for (float &x : v)
+        x = normal(rng);
+      v[size_t(trial) % v.size()] *= 8.0f; // an outlier
+      auto error = [&](UniformParams p) {
+        double e = 0;
+        for (float w : v)
+          e += std::pow(std::fabs(double(w) - quantizeValue(w, p, bits)), 2.4);
+        return e;
+      };
+      double mn = *std::min_element(v.begin(), v.end()),
+             mx = *std::max_element(v.begin(), v.end());
+      UniformParams c = fitUniformParams(v, bits, false, 2.4);
+      double got = error(c);
+      // No range of the grid does better (its ends rounded to f32 here, so
+      // to 1e-6); min-max (f = 1) is among them.
+      for (int i = 0; i < 80; ++i) {
+        double f = 1.0 - i / 100.0;
+        std::vector<float> ends = {float(f * mn), float(f * mx)};
+        EXPECT_LE(got, error(fitUniformParams(ends, bits)) * (1 + 1e-6))
+            << "bits " << bits << " trial " << trial << " f " << f;
+      }
+      EXPECT_LE(got, error(fitUniformParams(v, bits)));
+    }
+  }
+}
+
+TEST(UniformTest, ClipNormValidation) {
+  EXPECT_TRUE(errorText(checkClipNorm(0)).empty());
+  EXPECT_TRUE(errorText(checkClipNorm(2.4)).empty());
+  for (double bad : {-1.0, double(NAN), double(INFINITY)}) {
+    std::string msg = errorText(checkClipNorm(bad));
+    EXPECT_NE(msg.find("clip norm"), std::string::npos) << bad << ": " << msg;
+  }
+  Matrix w(1, 4);
+  auto r = quantizeUniform(w, UniformSpec{2, 4, false, -2.0});
+  EXPECT_NE(errorText(r).find("clip norm"), std::string::npos);
 }

@@ -87,6 +87,7 @@ private:
   int64_t rows_ = 0, cols_ = 0, groupSize_ = 0, numGroups_ = 0;
   unsigned bits_ = 4;
   bool includeZero_ = false;
+  double clipNorm_ = 0;
   bool affine_ = false;
   std::vector<bool> fitted_; // per group; all true in fixed mode
   std::vector<UniformParams> params_;

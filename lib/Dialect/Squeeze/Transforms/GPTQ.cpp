@@ -103,6 +103,13 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       return emitError(loc, "squeeze-gptq: role-bits and role-group-size "
                             "apply to modes kbit and rtn, got mode ")
              << modeName;
+    if (clipNorm != 0 && mode != Mode::KBit && mode != Mode::RTN)
+      return emitError(loc, "squeeze-gptq: clip-norm applies to modes kbit "
+                            "and rtn, got mode ")
+             << modeName;
+    if (auto err = quant::checkClipNorm(clipNorm))
+      return emitError(loc, "squeeze-gptq: clip-norm: ")
+             << llvm::toString(std::move(err));
     if (blockSize <= 0)
       return emitError(loc, "squeeze-gptq: block-size must be positive");
     if (hessianF32From < 0)
@@ -256,7 +263,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     std::vector<quant::UniformParams> params;
     std::vector<uint8_t> codes;
     if (mode == Mode::RTN) {
-      auto r = quant::quantizeUniform(w, {curBits, curGroupSize, false});
+      auto r =
+          quant::quantizeUniform(w, {curBits, curGroupSize, false, clipNorm});
       if (!r)
         return r.takeError();
       params = r->params;
@@ -264,7 +272,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       e.dequantized = std::move(r->dequantized);
     } else {
       auto q = quant::UniformColumnQuantizer::createRefit(
-          w.rows, w.cols, {curBits, curGroupSize, false});
+          w.rows, w.cols, {curBits, curGroupSize, false, clipNorm});
       if (!q)
         return q.takeError();
       auto res = runGptq(op, w, store, *q);

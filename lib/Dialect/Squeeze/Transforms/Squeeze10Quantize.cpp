@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace s10::squeeze {
@@ -45,13 +47,14 @@ struct Recipe {
   int64_t rounds;            // refit-rounds
   const char *roleBits = ""; // k-bit methods: role-bits, role-group-size
   const char *roleGroupSize = "";
+  double clipNorm = 0; // k-bit methods: clip-norm
 };
 // Smallest first; every recipe stores q8 parameters and runs three or five
-// rounds of GPTQ and output refit.
+// rounds of GPTQ and output refit; the k-bit ones clip their group ranges.
 constexpr Recipe kRecipes[] = {
     // name, true bpw, method, bits, group size, act-order, granularity,
     // nm-block, ratio, role-ratio, params, refit rounds[, role-bits,
-    // role-group-size]
+    // role-group-size, clip-norm]
     //                                         (WikiText-2 ppl, 863 windows)
     {"s10-nm16-v2", 1.748, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
      "v:0.125", "q8", 5}, // 44.44
@@ -69,23 +72,63 @@ constexpr Recipe kRecipes[] = {
      "down.0:0.25", "q8", 5}, // 40.47
     {"s10-nm8-v2-d0", 2.102, "squeeze10", 4, 256, false, "nm", 8, 0.125,
      "v:0.25,down.0:0.25", "q8", 5}, // 40.35
-    {"gptq2-g128", 2.195, "gptq", 2, 128, true, "layer", 8, 0.2, "", "q8",
-     5}, // 38.49
-    {"gptq2-g64", 2.320, "gptq", 2, 64, true, "layer", 8, 0.2, "", "q8",
-     3}, // 38.09
+    {"gptq2-g128", 2.195, "gptq", 2, 128, true, "layer", 8, 0.2, "", "q8", 5,
+     "", "", 2}, // 37.55
+    {"gptq2-g64", 2.320, "gptq", 2, 64, true, "layer", 8, 0.2, "", "q8", 3, "",
+     "", 2}, // 37.25
     {"gptq2-g128-v3-down3", 2.477, "gptq", 2, 128, true, "layer", 8, 0.2, "",
-     "q8", 3, "v:3,down:3"}, // 37.55
+     "q8", 3, "v:3,down:3", "", 2}, // 36.67
     {"gptq2-g128-v4-down3-d0", 2.549, "gptq", 2, 128, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:4,down:3,down.0:4"}, // 36.94
+     "q8", 5, "v:4,down:3,down.0:4", "", 2.4}, // 36.38
     {"gptq2-g64-v3-down3", 2.566, "gptq", 2, 64, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:3,down:3", "v:128,down:128"}, // 36.81
+     "q8", 5, "v:3,down:3", "v:128,down:128", 2}, // 36.31
     {"gptq2-g64-v4-down3", 2.598, "gptq", 2, 64, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:4,down:3", "v:128,down:128"}, // 36.73
-    {"gptq3-g256", 3.148, "gptq", 3, 256, true, "layer", 8, 0.2, "", "q8",
-     3}, // 35.58
-    {"gptq3-g128", 3.195, "gptq", 3, 128, true, "layer", 8, 0.2, "", "q8",
-     3}, // 35.47
+     "q8", 5, "v:4,down:3", "v:128,down:128", 2}, // 36.26
+    {"gptq3-g256", 3.148, "gptq", 3, 256, true, "layer", 8, 0.2, "", "q8", 3,
+     "", "", 2}, // 35.22
 };
+
+/// The options a recipe sets, as a squeeze10-quantize string (calibration
+/// and packing options aside).
+std::string recipeOptions(const Recipe &r) {
+  // Shortest form that reads back as the same double (0.0625, 2.4).
+  auto number = [](double v) {
+    char buf[32];
+    for (int p = 1; p <= 17; ++p) {
+      std::snprintf(buf, sizeof buf, "%.*g", p, v);
+      if (std::strtod(buf, nullptr) == v)
+        break;
+    }
+    return std::string(buf);
+  };
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "method=" << r.method << " bits=" << r.bits
+     << " group-size=" << r.groupSize;
+  if (r.actOrder)
+    os << " act-order=true";
+  if (StringRef(r.method) == "gptq") {
+    if (*r.roleBits)
+      os << " role-bits=" << r.roleBits;
+    if (*r.roleGroupSize)
+      os << " role-group-size=" << r.roleGroupSize;
+    if (r.clipNorm > 0)
+      os << " clip-norm=" << number(r.clipNorm);
+  } else {
+    os << " ratio=" << number(r.ratio);
+    if (*r.roleRatio)
+      os << " role-ratio=" << r.roleRatio;
+    if (StringRef(r.granularity) != "layer")
+      os << " granularity=" << r.granularity;
+    if (StringRef(r.granularity) == "nm")
+      os << " nm-block=" << r.nmBlock;
+  }
+  os << " output-refit=true";
+  if (r.rounds > 1)
+    os << " refit-rounds=" << r.rounds;
+  os << " params=" << r.params;
+  return s;
+}
 
 /// The recipe of a squeeze10-quantize given no option that shapes the
 /// result: the best measured at the default layout's size (3.17 true bits).
@@ -139,6 +182,7 @@ struct Squeeze10QuantizePass
     g.bits = bits;
     g.roleBits.assign(roleBits.begin(), roleBits.end());
     g.roleGroupSize.assign(roleGroupSize.begin(), roleGroupSize.end());
+    g.clipNorm = clipNorm;
     if (isMixed()) {
       SqueezeQuantizeStage1Options s1;
       s1.bits = bits;
@@ -251,6 +295,7 @@ struct Squeeze10QuantizePass
          "every method but binary"},
         {roleBits.hasValue(), "role-bits", kbitMethod, kbitWhen},
         {roleGroupSize.hasValue(), "role-group-size", kbitMethod, kbitWhen},
+        {clipNorm.hasValue(), "clip-norm", kbitMethod, kbitWhen},
         {ratio.hasValue(), "ratio", mixed, mixedWhen},
         {roleRatio.hasValue(), "role-ratio", mixed, mixedWhen},
         {granularity.hasValue(), "granularity", mixed, mixedWhen},
@@ -347,6 +392,7 @@ struct Squeeze10QuantizePass
                 {roleBits.hasValue(), "role-bits"},
                 {groupSize.hasValue(), "group-size"},
                 {roleGroupSize.hasValue(), "role-group-size"},
+                {clipNorm.hasValue(), "clip-norm"},
                 {actOrder.hasValue(), "act-order"},
                 {granularity.hasValue(), "granularity"},
                 {nmBlock.hasValue(), "nm-block"},
@@ -423,6 +469,8 @@ struct Squeeze10QuantizePass
     } else {
       assign(r.roleBits, roleBits);
       assign(r.roleGroupSize, roleGroupSize);
+      if (r.clipNorm > 0)
+        clipNorm = r.clipNorm;
     }
     appliedBudget = budget;
     return success();
@@ -509,6 +557,9 @@ struct Squeeze10QuantizePass
       llvm::errs() << "squeeze10-quantize: budget=" << budget << ": recipe '"
                    << recipe->name << "' (" << llvm::format("%.3f", recipe->bpw)
                    << " true bpw on llama-12m)\n";
+    if (recipe)
+      llvm::errs() << "squeeze10-quantize: recipe '" << recipe->name
+                   << "': " << recipeOptions(*recipe) << "\n";
     llvm::errs() << "squeeze10-quantize: " << method << " done in "
                  << llvm::format("%.1f",
                                  std::chrono::duration<double>(
