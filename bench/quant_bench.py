@@ -326,6 +326,14 @@ ROWS = [
      "GPTQ w2 g64 act-order, v and down w3 g128, q8, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
      "method=gptq bits=2 group-size=64 role-bits=v:3,down:3 role-group-size=v:128,down:128 act-order=true "
      "clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8"),
+    ("s10-nm8-q8-g256-d0-refit5-clip2",
+     "Squeeze10, 1:8 (block 0's down 2:8), q8, g256, clipped stage-1 ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=down.0:0.25 group-size=256 clip-norm=2 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8"),
+    ("s10-nm16-q8-g256-d0-refit5-clip2",
+     "Squeeze10, 1:16 (block 0's down 2:16), q8, g256, clipped stage-1 ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=down.0:0.125 group-size=256 clip-norm=2 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 # Rows without a method are Squeeze10's: say so, since squeeze10-quantize

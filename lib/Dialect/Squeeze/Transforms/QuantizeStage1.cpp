@@ -26,12 +26,16 @@ struct QuantizeStage1Pass
       return emitError(UnknownLoc::get(ctx), "squeeze-quantize-stage1: bits "
                                              "must be in [2, 8], got ")
              << int64_t(bits);
+    if (auto err = quant::checkClipNorm(clipNorm))
+      return emitError(UnknownLoc::get(ctx),
+                       "squeeze-quantize-stage1: clip-norm: ")
+             << llvm::toString(std::move(err));
     return success();
   }
 
   void runOnOperation() override {
     auto store = makeWeightStore(getOperation()->getParentOfType<ModuleOp>());
-    quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false};
+    quant::UniformSpec spec{bits, groupSize, /*includeZero=*/false, clipNorm};
     auto stage1 = squeezeDialect(&getContext()).getStage1AttrHelper();
     SmallVector<LinearOp> layers = selectLayers(getOperation());
     for (auto [index, op] : llvm::enumerate(layers)) {

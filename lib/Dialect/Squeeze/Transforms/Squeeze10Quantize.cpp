@@ -182,11 +182,13 @@ struct Squeeze10QuantizePass
     g.bits = bits;
     g.roleBits.assign(roleBits.begin(), roleBits.end());
     g.roleGroupSize.assign(roleGroupSize.begin(), roleGroupSize.end());
-    g.clipNorm = clipNorm;
+    // Mixed methods clip stage 1's ranges, which their salient codes use.
+    g.clipNorm = isMixed() ? 0.0 : clipNorm.getValue();
     if (isMixed()) {
       SqueezeQuantizeStage1Options s1;
       s1.bits = bits;
       s1.groupSize = groupSize;
+      s1.clipNorm = clipNorm;
       fpm.addPass(createSqueezeQuantizeStage1(s1));
       SqueezeSelectSalientOptions s;
       s.ratio = ratio;
@@ -295,7 +297,8 @@ struct Squeeze10QuantizePass
          "every method but binary"},
         {roleBits.hasValue(), "role-bits", kbitMethod, kbitWhen},
         {roleGroupSize.hasValue(), "role-group-size", kbitMethod, kbitWhen},
-        {clipNorm.hasValue(), "clip-norm", kbitMethod, kbitWhen},
+        {clipNorm.hasValue(), "clip-norm", method != "binary",
+         "every method but binary"},
         {ratio.hasValue(), "ratio", mixed, mixedWhen},
         {roleRatio.hasValue(), "role-ratio", mixed, mixedWhen},
         {granularity.hasValue(), "granularity", mixed, mixedWhen},

@@ -10,6 +10,10 @@
 // CHECK-LABEL: func.func @clip
 // CHECK: squeeze.quantized_weight {codes = dense<{{\[}}[0, 0, 1, 3], [1, 1, 1, 1]]> : tensor<2x4xi8>, offsets = dense<-0.000000e+00> : tensor<2x1xf32>, scales = dense<{{\[}}[1.86666667], [2.000000e+00]]> : tensor<2x1xf32>}
 // MINMAX: squeeze.quantized_weight {codes = dense<{{\[}}[0, 0, 0, 3], [1, 1, 1, 1]]> : tensor<2x4xi8>, offsets = dense<-0.000000e+00> : tensor<2x1xf32>, scales = dense<{{\[}}[2.33333325], [2.000000e+00]]> : tensor<2x1xf32>}
+// Stage 1 of the mixed methods clips the same way (its ranges are the
+// salient codes' ranges).
+// RUN: s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{bits=2 group-size=4 clip-norm=2.4}))' | FileCheck %s --check-prefix=STAGE1-CLIP
+// STAGE1-CLIP: squeeze.stage1 = {bits = 2 : i64, group_size = 4 : i64, scales = dense<{{\[}}[1.86666667], [2.000000e+00]]> : tensor<2x1xf32>, zeros = dense<0.000000e+00> : tensor<2x1xf32>}
 func.func @clip(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[-1.0, 0.0, 1.0, 6.0], [2.0, 2.0, 2.0, 2.0]]> : tensor<2x4xf32>
   %0 = squeeze.linear %x, %w {role = #squeeze.role<block = 0, kind = up>, weight_layout = #squeeze.weight_layout<out_in>} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
@@ -21,7 +25,9 @@ func.func @clip(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // MIXED: error: squeeze-gptq: clip-norm applies to modes kbit and rtn, got mode mixed
 // RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-gptq{mode=rtn clip-norm=-1}))' 2>&1 | FileCheck %s --check-prefix=NEG
 // NEG: error: squeeze-gptq: clip-norm: clip norm must be 0 (min-max ranges) or a finite positive number, got -1.000000
-// RUN: not s10-opt %s --squeeze10-quantize="clip-norm=2.4 calib=%s" 2>&1 | FileCheck %s --check-prefix=S10
-// S10: error: squeeze10-quantize: option 'clip-norm' has no effect with method=squeeze10 (it applies to methods gptq and rtn)
+// RUN: not s10-opt %s --squeeze10-quantize="method=binary clip-norm=2.4" 2>&1 | FileCheck %s --check-prefix=BINARY
+// BINARY: error: squeeze10-quantize: option 'clip-norm' has no effect with method=binary (it applies to every method but binary)
+// RUN: not s10-opt %s --pass-pipeline='builtin.module(func.func(squeeze-quantize-stage1{clip-norm=-2}))' 2>&1 | FileCheck %s --check-prefix=STAGE1
+// STAGE1: error: squeeze-quantize-stage1: clip-norm: clip norm must be 0 (min-max ranges) or a finite positive number, got -2.000000
 // RUN: not s10-opt %s --squeeze10-quantize="budget=2.5 clip-norm=2.4 calib=%s" 2>&1 | FileCheck %s --check-prefix=BUDGET
 // BUDGET: error: squeeze10-quantize: option 'clip-norm' conflicts with budget=2.5

@@ -60,7 +60,8 @@ defvar ActOrderOpt = Option<"actOrder", "act-order", "bool", "false",
 defvar ClipNormOpt = Option<"clipNorm", "clip-norm", "double", "0",
     "k-bit group ranges by search: shrink [min, max] toward zero (factors 1 "
     "to 0.21) and keep the fit with the least sum of |w - q|^clip-norm over "
-    "the group (GPTQ's reference uses 2.4); 0: min-max (modes kbit and rtn)">;
+    "the group (GPTQ's reference uses 2.4); for squeeze10 and pbllm, stage "
+    "1's ranges, which the salient codes use; 0: min-max">;
 defvar RefitBinaryOpt = Option<"refitBinary", "refit-binary", "bool", "true",
     "Fit alpha/mu of each binary group from the error-updated weights">;
 defvar RoleRatioOpt = ListOption<"roleRatio", "role-ratio", "std::string",
@@ -178,6 +179,7 @@ def SqueezeQuantizeStage1 : Pass<"squeeze-quantize-stage1", "mlir::func::FuncOp"
   let options = [
     BitsOpt,
     GroupSizeOpt,
+    ClipNormOpt,
   ];
 }
 
