@@ -41,7 +41,7 @@ for op in linear rms_norm rotary attention swiglu embedding; do
   printf '   %-10s %3d\n' "$op" "$(grep -c "= squeeze.$op " "$OUT/model.raised.mlir" || true)"
 done
 
-step "quantize and pack: the default recipe (GPTQ 3-bit, groups of 256, act-order, q8 parameters, 3 rounds of output refit; kbit layout)"
+step "quantize and pack: the default recipe (GPTQ 3-bit, groups of 256, act-order, clipped ranges, q8 parameters, 3 rounds of output refit; kbit layout)"
 "$BIN/s10-opt" "$OUT/model.raised.mlir" \
   --squeeze10-quantize="calib=data/wikitext-2/valid.txt nsamples=128 seqlen=512 report=$OUT/quantize.json" \
   --emit-bytecode -o "$OUT/model.s10.mlirbc" 2>&1 | grep -v '^quantize \[\|^pack ' | sed 's/^/   /'
