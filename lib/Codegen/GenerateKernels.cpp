@@ -54,16 +54,20 @@ LogicalResult checkWeight(const GemvWeight &w, bool cuda, std::string &why) {
   return cuda ? checkGpuGemvWeight(w, why) : checkGemvWeight(w, why);
 }
 
+/// The GEMV weight of a packed layer (CPU features unset).
+GemvWeight packedWeight(sq::PackedWeightOp packed) {
+  auto type = cast<sq::QWeightType>(packed.getType());
+  return GemvWeight::makePacked(packed.getPacking().getSpec(),
+                                type.getOutFeatures(), type.getInFeatures());
+}
+
 std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
                                   bool avx512, bool avx2) {
   if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op)) {
     auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
     if (!packed || lin.getBias())
       return std::nullopt;
-    auto type = cast<sq::QWeightType>(packed.getType());
-    GemvWeight w =
-        GemvWeight::makePacked(packed.getPacking().getSpec(),
-                               type.getOutFeatures(), type.getInFeatures());
+    GemvWeight w = packedWeight(packed);
     w.avx512 = avx512;
     w.avx2 = avx2;
     std::string reason;
@@ -220,53 +224,47 @@ struct GenerateKernelsPass
       return signalPassFailure();
     OpBuilder b(ctx);
     bool failedBuild = false, usesGemm = false;
+    // Builds kernel `name` unless present and names it in `op`'s `attr`.
+    auto attach =
+        [&](Operation *op, StringRef attr, StringRef name,
+            function_ref<LogicalResult(OpBuilder &, Location)> build) {
+          if (failed(ensureKernel(kernels, b, name, op->getLoc(), build)))
+            return false;
+          op->setAttr(attr, StringAttr::get(ctx, name));
+          return true;
+        };
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
         std::optional<Request> req =
             requestFor(op, denseOutIn, cuda, avx512, avx2);
         if (!req)
           return;
-        if (failed(ensureKernel(kernels, b, req->name, op->getLoc(),
-                                req->build))) {
+        if (!attach(op, "s10.kernel", req->name, req->build)) {
           failedBuild = true;
           return;
         }
-        op->setAttr("s10.kernel", StringAttr::get(ctx, req->name));
         ++numLayers;
         usesGemm |=
             isa<sq::QuantizedLinearOp, sq::LinearOp, sq::AttentionOp>(op);
         // Prefill decodes a packed weight's rows into panels for the GEMM.
         if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op); lin && !cuda) {
-          auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
-          auto type = cast<sq::QWeightType>(packed.getType());
-          GemvWeight w = GemvWeight::makePacked(packed.getPacking().getSpec(),
-                                                type.getOutFeatures(),
-                                                type.getInFeatures());
-          std::string decode = decodeKernelName(w);
-          if (failed(ensureKernel(kernels, b, decode, op->getLoc(),
-                                  [&](OpBuilder &b, Location loc) {
-                                    return LogicalResult(
-                                        buildDecodeKernel(b, loc, w));
-                                  }))) {
-            failedBuild = true;
-            return;
-          }
-          op->setAttr("s10.decode_kernel", StringAttr::get(ctx, decode));
+          GemvWeight w =
+              packedWeight(lin.getWeight().getDefiningOp<sq::PackedWeightOp>());
+          failedBuild |=
+              !attach(op, "s10.decode_kernel", decodeKernelName(w),
+                      [&](OpBuilder &b, Location loc) {
+                        return LogicalResult(buildDecodeKernel(b, loc, w));
+                      });
         }
         // On the GPU an attention's keys and values join the cache by a
         // kernel of their own.
         if (auto att = dyn_cast<sq::AttentionOp>(op); att && cuda) {
           int64_t width = att.getNumKvHeads() * att.getHeadDim();
-          std::string append = kvAppendKernelName(width);
-          if (failed(ensureKernel(kernels, b, append, op->getLoc(),
-                                  [&](OpBuilder &b, Location loc) {
-                                    return LogicalResult(
-                                        buildGpuKvAppendKernel(b, loc, width));
-                                  }))) {
-            failedBuild = true;
-            return;
-          }
-          op->setAttr("s10.kv_append", StringAttr::get(ctx, append));
+          failedBuild |= !attach(op, "s10.kv_append", kvAppendKernelName(width),
+                                 [&](OpBuilder &b, Location loc) {
+                                   return LogicalResult(
+                                       buildGpuKvAppendKernel(b, loc, width));
+                                 });
         }
       });
     }

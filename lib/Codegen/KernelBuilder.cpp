@@ -480,7 +480,7 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
       Value word = o.loadInt(bytes, at, narrow ? 4 : 8, align > 1 ? align : 0);
       Value v = o.shr(o.splat(word),
                       o.lanes(et, laneList([&](int64_t l) { return l * k; })));
-      if (k <= tableBits_) {
+      if (codeTable_ && k <= 3) {
         // vpermps reads only an index's low three bits: no mask, and the
         // table holds the floats.
         SmallVector<float> t;
@@ -1044,8 +1044,7 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
   bool mixed = w.spec.mixed();
   Value bytes = fn.getArgument(0), x = fn.getArgument(1), y = fn.getArgument(2);
   Value r0 = o.toIndex(fn.getArgument(3)), r1 = o.toIndex(fn.getArgument(4));
-  if (usesCodeTable(w))
-    dec.setCodeTableBits(3);
+  dec.setCodeTable(usesCodeTable(w));
 
   if (usesLut(w)) {
     // The tables on the stack, then the rows through the GemvLut kernel:

@@ -193,10 +193,10 @@ bool usesMaskedSums(const GemvWeight &w);
 
 /// True if the GEMV of `w` (a k-bit layout of at most 3 bits whose groups
 /// start on a chunk, the CPU with AVX2) turns codes into floats with a
-/// table permute (setCodeTableBits);
-/// its kernel name ends in "_tbl". One permute replaces a mask and a
-/// conversion: about 20 % faster on the 3-bit default. (With AVX-512, 4-bit
-/// codes through the two-table vpermi2ps measured 5 % slower.)
+/// table permute (PackedDecoder::setCodeTable); its kernel name ends in
+/// "_tbl". One permute replaces a mask and a conversion: about 20 % faster
+/// on the 3-bit default. (With AVX-512, 4-bit codes through the two-table
+/// vpermi2ps measured 5 % slower.)
 bool usesCodeTable(const GemvWeight &w);
 
 /// Adds the dialects the kernels are built in.
@@ -228,11 +228,10 @@ public:
   /// splits into bytes; N:M streams start on any byte and keep the
   /// unaligned load), and its mask byte from the Word rather than memory.
   void setGpuLoads(bool on) { gpuLoads_ = on; }
-  /// x86 with AVX2: k-bit chunks of codes of up to `bits` (at most 3) bits
-  /// become floats through one vpermps of the table {0, ..., 2^k - 1},
-  /// which reads only an index's low three bits: no mask and no integer
-  /// conversion per chunk. 0: off.
-  void setCodeTableBits(unsigned bits) { tableBits_ = bits; }
+  /// x86 with AVX2: k-bit chunks of codes of up to 3 bits become floats
+  /// through one vpermps of the table {0, ..., 2^k - 1}, which reads only
+  /// an index's low three bits: no mask and no integer conversion per chunk.
+  void setCodeTable(bool on) { codeTable_ = on; }
   /// Number of weights in a chunk.
   static constexpr int64_t kChunk = 8;
   /// True if every group starts on a chunk, so chunks never straddle groups.
@@ -312,7 +311,7 @@ private:
   quant::layout::Spec spec_;
   quant::layout::Geometry geometry_;
   bool gpuLoads_ = false;
-  unsigned tableBits_ = 0;
+  bool codeTable_ = false;
 };
 
 } // namespace s10::codegen
