@@ -13,7 +13,10 @@
 # 3. The bundled model's CUDA artifact through libs10rt (Python package):
 #    logits, greedy continuation and WikiText-2 perplexity against its CPU
 #    artifact's, prefill and decode tokens/s.
-# 4. A summary with the ratios, and one JSON of every figure.
+# 4. LLaMA-2-7B-shaped decode: artifacts whose packed weights
+#    s10-synth-llama generates here from seeds, on the kernels of step 1,
+#    beside PyTorch fp16 decode of the same shape with a static KV cache.
+# 5. A summary with the ratios, and one JSON of every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=${OUT:-gpu-results}
@@ -28,7 +31,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max
 
 cmake -S runtime -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DS10RT_BUILD_TESTS=OFF -DS10RT_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$BUILD" --target s10-gpu-check s10rt -j"$(nproc)" >/dev/null
+cmake --build "$BUILD" --target s10-gpu-check s10-synth-llama s10rt \
+  -j"$(nproc)" >/dev/null
 echo "gpu-check: runtime built in $(( $(date +%s) - start )) s"
 
 set +e
@@ -50,6 +54,19 @@ if [ -f gpu-inputs/model/expected.json ]; then
   [ "$model_status" = 0 ] || status=1
 fi
 
+# The cases' cubin for this GPU's chip (sm_90 for an H100 or H200).
+CHIP=sm_$( (nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null ||
+  true) | head -1 | tr -d ' .')
+[ -f "gpu-inputs/cases/kernels.$CHIP.cubin" ] || CHIP=sm_90
+WORK=${S10_GPU_WORK:-$(mktemp -d)}
+set +e
+S10RT_LIBRARY="$BUILD/libs10rt.so" python3 scripts/gpu_decode_bench.py \
+  --synth "$BUILD/s10-synth-llama" --cases gpu-inputs/cases --chip "$CHIP" \
+  --work "$WORK" --json "$RESULTS/decode-7b.json" 2>&1 | tee "$RESULTS/decode-7b.log"
+decode_status=${PIPESTATUS[0]}
+set -e
+[ "$decode_status" = 0 ] || status=1
+
 python3 - "$RESULTS" <<'PY'
 import json, os, sys
 res = sys.argv[1]
@@ -58,9 +75,7 @@ def load(name):
     return json.load(open(p)) if os.path.exists(p) else None
 k, t = load("gpu-kernels.json"), load("torch-gemv.json")
 summary = {"kernels": k, "torch": t, "model": load("gpu-model.json"),
-           "not_run": ["LLaMA-2-7B-shaped decode tokens/s beside PyTorch "
-                       "fp16: no 7B-shaped artifact is built on the GPU "
-                       "machine yet"]}
+           "decode_7b": load("decode-7b.json")}
 if k and t:
     rows = []
     torch_us = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
@@ -83,8 +98,10 @@ if k and t:
             if b["kernel"].startswith(prefix) and (b["out"], b["in"]) == (out, inn):
                 return b["us"]
     est = {}
-    for name, prefix in (("squeeze10_default", "s10_gemv_bitmap"),
-                         ("kbit2", "s10_gemv_kbit"), ("fp16", "s10_gemv_dense")):
+    for name, prefix in (("squeeze10", "s10_gemv_bitmap"),
+                         ("kbit2-g128", "s10_gemv_kbit_k2_g128"),
+                         ("kbit3-g256-q8", "s10_gemv_kbit_k3_g256_q8"),
+                         ("fp16", "s10_gemv_dense")):
         parts = [us_of(prefix, 4096, 4096), us_of(prefix, 11008, 4096),
                  us_of(prefix, 4096, 11008), us_of("s10_gemv_dense", 32000, 4096)]
         if None in parts:

@@ -78,6 +78,6 @@ config.substitutions.append(
 
 tool_dirs = [config.s10_tools_dir, config.llvm_tools_dir]
 tools = ["s10-opt", "s10-translate", "s10-run", "s10-compile", "s10-generate",
-         "s10-quantize", "s10-cuda-cases"]
+         "s10-quantize", "s10-cuda-cases", "s10-synth-llama"]
 llvm_config.add_tool_substitutions(
     [ToolSubst(t, unresolved="ignore") for t in tools], tool_dirs)

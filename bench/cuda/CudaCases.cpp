@@ -12,7 +12,10 @@
 // bundled model's shapes, RMSNorm, Add, SwiGLU, the embedding, rotary and
 // attention (at the bundled model's and LLaMA-2-7B's shapes); the bench cases
 // are the GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the
-// Squeeze10 default layout, at 2-bit k-bit, and dense fp16.
+// Squeeze10 paper's layout, at 2-bit k-bit, at the default recipe's 3-bit
+// k-bit with 8-bit group parameters, and dense fp16. Together they hold
+// every kernel of a LLaMA-2-7B decoder at each of these layouts
+// (s10-synth-llama).
 //
 //===----------------------------------------------------------------------===//
 
@@ -176,52 +179,11 @@ std::vector<gc::Case> allCases() {
            {4096, 4096}, {11008, 4096}, {4096, 11008}}) {
     gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, true);
     gemv(kbit(2, 128, f16), out, in, true);
+    gemv(kbit(3, 256, q8), out, in, true);
     dense(true, out, in, true);
   }
   dense(true, 32000, 4096, true); // the fp16 lm_head
   return cases;
-}
-
-/// Fills the count-dependent parts of the spec and the kernel name.
-bool resolve(gc::Case &c, std::string &error) {
-  switch (c.kind) {
-  case gc::Kind::Gemv: {
-    layout::Logical w = gc::randomWeight(c.spec, c.out, c.in, c.seed);
-    layout::Status st = layout::fit(c.spec, w);
-    if (st.failed()) {
-      error = st.message();
-      return false;
-    }
-    c.kernel = gemvKernelName(GemvWeight::makePacked(c.spec, c.out, c.in));
-    return true;
-  }
-  case gc::Kind::Dense:
-    c.kernel = gemvKernelName(GemvWeight::makeDense(
-        c.f16 ? DenseType::F16 : DenseType::F32, c.out, c.in));
-    return true;
-  case gc::Kind::RMSNorm:
-    c.kernel =
-        rmsNormKernelName(c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32);
-    return true;
-  case gc::Kind::Binary:
-    c.kernel =
-        binaryKernelName(c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
-    return true;
-  case gc::Kind::Embedding:
-    c.kernel = embeddingKernelName(c.out, c.in,
-                                   c.f16 ? DenseType::F16 : DenseType::F32);
-    return true;
-  case gc::Kind::Rotary:
-    c.kernel = rotaryKernelName(c.out, c.in);
-    return true;
-  case gc::Kind::Attention:
-    c.kernel = attentionKernelName(c.out, c.kvHeads, c.in, float(c.scale));
-    return true;
-  case gc::Kind::KvAppend:
-    c.kernel = kvAppendKernelName(c.in);
-    return true;
-  }
-  return false;
 }
 
 } // namespace
@@ -249,7 +211,7 @@ int main(int argc, char **argv) {
   std::vector<gc::Case> cases = allCases();
   std::string error;
   for (gc::Case &c : cases)
-    if (!resolve(c, error))
+    if (!resolveGpuCase(c, error))
       return fail("case " + gc::caseLine(c) + ": " + error);
 
   DialectRegistry registry;
@@ -266,42 +228,7 @@ int main(int argc, char **argv) {
     for (const gc::Case &c : cases) {
       if (!built.insert(c.kernel).second)
         continue;
-      bool ok = true;
-      switch (c.kind) {
-      case gc::Kind::Gemv:
-        ok = succeeded(buildGpuGemvKernel(
-            b, loc, GemvWeight::makePacked(c.spec, c.out, c.in)));
-        break;
-      case gc::Kind::Dense:
-        ok = succeeded(buildGpuGemvKernel(
-            b, loc,
-            GemvWeight::makeDense(c.f16 ? DenseType::F16 : DenseType::F32,
-                                  c.out, c.in)));
-        break;
-      case gc::Kind::RMSNorm:
-        ok = succeeded(buildGpuRMSNormKernel(
-            b, loc, c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32));
-        break;
-      case gc::Kind::Binary:
-        buildGpuBinaryKernel(b, loc,
-                             c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
-        break;
-      case gc::Kind::Embedding:
-        ok = succeeded(buildGpuEmbeddingKernel(
-            b, loc, c.out, c.in, c.f16 ? DenseType::F16 : DenseType::F32));
-        break;
-      case gc::Kind::Rotary:
-        ok = succeeded(buildGpuRotaryKernel(b, loc, c.out, c.in));
-        break;
-      case gc::Kind::Attention:
-        ok = succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads, c.in,
-                                               float(c.scale)));
-        break;
-      case gc::Kind::KvAppend:
-        ok = succeeded(buildGpuKvAppendKernel(b, loc, c.in));
-        break;
-      }
-      if (!ok)
+      if (failed(buildGpuCaseKernel(b, loc, c)))
         return fail("cannot build " + c.kernel);
     }
     std::string cubin;

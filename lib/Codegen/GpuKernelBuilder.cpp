@@ -19,6 +19,8 @@
 
 #include "Ops.h"
 
+#include "s10/Quant/GpuCases.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -26,6 +28,7 @@
 using namespace mlir;
 using namespace s10::codegen;
 namespace layout = s10::quant::layout;
+namespace gc = s10::quant::gpucases;
 using s10::codegen::detail::identDouble;
 using s10::codegen::detail::memref1D;
 using s10::codegen::detail::Ops;
@@ -597,6 +600,87 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuKvAppendKernel(OpBuilder &b,
   });
   gpu::ReturnOp::create(b, loc);
   return fn;
+}
+
+bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
+  switch (c.kind) {
+  case gc::Kind::Gemv: {
+    layout::Logical w = gc::randomWeight(c.spec, c.out, c.in, c.seed);
+    layout::Status st = layout::fit(c.spec, w);
+    if (st.failed()) {
+      error = st.message();
+      return false;
+    }
+    c.kernel = gemvKernelName(GemvWeight::makePacked(c.spec, c.out, c.in));
+    return true;
+  }
+  case gc::Kind::Dense:
+    c.kernel = gemvKernelName(GemvWeight::makeDense(
+        c.f16 ? DenseType::F16 : DenseType::F32, c.out, c.in));
+    return true;
+  case gc::Kind::RMSNorm:
+    c.kernel =
+        rmsNormKernelName(c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32);
+    return true;
+  case gc::Kind::Binary:
+    c.kernel =
+        binaryKernelName(c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+    return true;
+  case gc::Kind::Embedding:
+    c.kernel = embeddingKernelName(c.out, c.in,
+                                   c.f16 ? DenseType::F16 : DenseType::F32);
+    return true;
+  case gc::Kind::Rotary:
+    c.kernel = rotaryKernelName(c.out, c.in);
+    return true;
+  case gc::Kind::Attention:
+    c.kernel = attentionKernelName(c.out, c.kvHeads, c.in, float(c.scale));
+    return true;
+  case gc::Kind::KvAppend:
+    c.kernel = kvAppendKernelName(c.in);
+    return true;
+  }
+  return false;
+}
+
+LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
+                                               const gc::Case &c) {
+  bool ok = true;
+  switch (c.kind) {
+  case gc::Kind::Gemv:
+    ok = succeeded(buildGpuGemvKernel(
+        b, loc, GemvWeight::makePacked(c.spec, c.out, c.in)));
+    break;
+  case gc::Kind::Dense:
+    ok = succeeded(buildGpuGemvKernel(
+        b, loc,
+        GemvWeight::makeDense(c.f16 ? DenseType::F16 : DenseType::F32, c.out,
+                              c.in)));
+    break;
+  case gc::Kind::RMSNorm:
+    ok = succeeded(buildGpuRMSNormKernel(
+        b, loc, c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32));
+    break;
+  case gc::Kind::Binary:
+    buildGpuBinaryKernel(b, loc,
+                         c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
+    break;
+  case gc::Kind::Embedding:
+    ok = succeeded(buildGpuEmbeddingKernel(
+        b, loc, c.out, c.in, c.f16 ? DenseType::F16 : DenseType::F32));
+    break;
+  case gc::Kind::Rotary:
+    ok = succeeded(buildGpuRotaryKernel(b, loc, c.out, c.in));
+    break;
+  case gc::Kind::Attention:
+    ok = succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads, c.in,
+                                           float(c.scale)));
+    break;
+  case gc::Kind::KvAppend:
+    ok = succeeded(buildGpuKvAppendKernel(b, loc, c.in));
+    break;
+  }
+  return success(ok);
 }
 
 void s10::codegen::registerGpuKernelDialects(DialectRegistry &registry) {

@@ -14,8 +14,11 @@
 #include "Error.h"
 #include "Model.h"
 #include "Session.h"
+#include "Synth.h"
 #include "cuda/CudaSession.h"
 
+#include "s10/Codegen/CudaCodegen.h"
+#include "s10/Codegen/GpuKernelBuilder.h"
 #include "s10/Codegen/Passes.h"
 #include "s10/InitAll.h"
 #include "s10/Target/Artifact/ArtifactWriter.h"
@@ -28,6 +31,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <set>
 
 namespace {
 
@@ -359,3 +363,143 @@ TEST(CudaSession, RefusesWhatItCannotRun) {
 }
 
 } // namespace
+
+// A LLaMA-shaped artifact from seeds (s10-synth-llama), as a cuda artifact
+// on the kernels of its manifest and as a CPU artifact on the runtime's
+// own kernels: the same weights, so the same logits, for grouped queries
+// and the packed kinds (dense f16 runs in both as the lm_head).
+TEST(CudaSession, SyntheticLlamaMatchesCpuSession) {
+  namespace gc = s10::quant::gpucases;
+  namespace layout = s10::quant::layout;
+  // Two blocks of grouped queries, small: the emulator runs a thread per
+  // lane.
+  gc::LlamaShape shape;
+  shape.name = "test";
+  shape.vocab = 64, shape.hidden = 32, shape.layers = 2, shape.heads = 2;
+  shape.kvHeads = 1, shape.headDim = 32, shape.intermediate = 64;
+  shape.maxPositions = 16;
+  std::vector<gc::LinearFormat> formats(2);
+  formats[0].spec.kind = layout::Kind::KBit;
+  formats[0].spec.bits = 2;
+  formats[0].spec.groupSize = 32;
+  formats[1].spec.kind = layout::Kind::Bitmap;
+  formats[1].spec.bits = 1;
+  formats[1].spec.salientBits = 4;
+  formats[1].spec.groupSize = 32;
+  formats[1].spec.params = layout::ParamFormat::Q8;
+  MLIRContext ctx(Fixture::registry());
+  ctx.loadAllAvailableDialects();
+  for (const gc::LinearFormat &format : formats) {
+    SCOPED_TRACE(layout::kindName(format.spec.kind));
+    // The manifest and kernels s10-cuda-cases would write for this shape.
+    std::vector<gc::Case> manifest = gc::llamaCases(shape, format, 11);
+    gpu::GPUModuleOp gm;
+    OwningOpRef<ModuleOp> holder =
+        createKernelModule(UnknownLoc::get(&ctx), gm);
+    OpBuilder b = OpBuilder::atBlockEnd(gm.getBody());
+    std::set<std::string> built;
+    for (gc::Case &c : manifest) {
+      std::string error;
+      ASSERT_TRUE(resolveGpuCase(c, error)) << error;
+      if (built.insert(c.kernel).second) {
+        ASSERT_TRUE(succeeded(buildGpuCaseKernel(b, UnknownLoc::get(&ctx), c)))
+            << c.kernel;
+      }
+    }
+    Emulated emu(gm);
+
+    s10rt::synth::Options o;
+    o.shape = shape;
+    o.linear = format;
+    o.seed = 11;
+    llvm::SmallString<128> cpuPath, cudaPath;
+    ASSERT_FALSE(
+        llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cpuPath));
+    ASSERT_FALSE(
+        llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cudaPath));
+    s10rt::synth::Summary cpuSum = s10rt::synth::write(o, cpuPath.str().str());
+    o.cuda = true;
+    o.cubin = "the kernels are emulated";
+    o.manifest = manifest;
+    s10rt::synth::Summary cudaSum =
+        s10rt::synth::write(o, cudaPath.str().str());
+    EXPECT_EQ(cudaSum.linearBytes, cpuSum.linearBytes);
+    EXPECT_EQ(cudaSum.steps, 3u + 15u * uint32_t(shape.layers));
+    auto cpu = s10rt::Model::open(cpuPath.c_str(), true);
+    auto cuda = s10rt::Model::open(cudaPath.c_str(), true);
+    llvm::sys::fs::remove(cpuPath);
+    llvm::sys::fs::remove(cudaPath);
+    EXPECT_EQ(cuda->compiledSteps, cudaSum.steps);
+    EXPECT_EQ(cpu->compiledSteps, 0u);
+
+    s10_session_options_t so;
+    s10_session_options_init(&so);
+    so.threads = 1;
+    s10rt::Session cpuS(cpu, so);
+    auto device = std::make_unique<EmulatedDevice>(emu);
+    EmulatedDevice *dev = device.get();
+    s10rt::cuda::CudaSession gpuS(cuda, so, std::move(device));
+    const size_t vocab = size_t(shape.vocab);
+    std::vector<int32_t> ids = {1, 60, 17};
+    std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
+    cpuS.prefill(ids.data(), ids.size(), want.data());
+    gpuS.prefill(ids.data(), ids.size(), got.data());
+    expectClose(got.data(), want.data(), got.size(), "prefill");
+    for (int step = 0; step < 2; ++step) {
+      const float *l = cpuS.logits();
+      int32_t next = int32_t(std::max_element(l, l + vocab) - l);
+      cpuS.prefill(&next, 1, nullptr);
+      gpuS.prefill(&next, 1, nullptr);
+      expectClose(gpuS.logits(), cpuS.logits(), vocab,
+                  "decode step " + std::to_string(step));
+    }
+    EXPECT_EQ(dev->replays, 2);
+  }
+}
+
+// The tool refuses a manifest without a role's kernel, or whose weights
+// would not match the salient count a kernel was compiled for, and leaves
+// no file behind.
+TEST(CudaSession, SyntheticLlamaRefusals) {
+  namespace gc = s10::quant::gpucases;
+  gc::LlamaShape shape;
+  ASSERT_TRUE(gc::llamaShape("tiny", shape));
+  s10rt::synth::Options o;
+  o.shape = shape;
+  o.linear.spec.kind = s10::quant::layout::Kind::Bitmap;
+  o.linear.spec.bits = 1;
+  o.linear.spec.salientBits = 3;
+  o.linear.spec.groupSize = 64;
+  o.cuda = true;
+  o.manifest = gc::llamaCases(shape, o.linear, 5);
+  for (gc::Case &c : o.manifest) {
+    std::string error;
+    ASSERT_TRUE(resolveGpuCase(c, error)) << error;
+  }
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("s10-synth", "s10", path));
+  llvm::sys::fs::remove(path);
+  auto expectRefused = [&](const std::string &part) {
+    try {
+      s10rt::synth::write(o, path.str().str());
+      ADD_FAILURE() << "accepted; expected: " << part;
+    } catch (const std::runtime_error &e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(llvm::sys::fs::exists(path));
+    EXPECT_FALSE(llvm::sys::fs::exists(path + ".partial"));
+  };
+  std::vector<gc::Case> all = o.manifest;
+  // The down projection's kernel compiled for another salient count.
+  o.manifest[gc::kDownProj].spec.salientCount += 1;
+  expectRefused("salient weights, kernel");
+  // No attention kernel.
+  o.manifest = all;
+  o.manifest.erase(o.manifest.begin() + gc::kAttention);
+  expectRefused("no kernel in the manifest for attention");
+  // A shape that is no decoder.
+  o.manifest = all;
+  o.shape.heads = 3;
+  expectRefused("is not a valid LLaMA decoder");
+}

@@ -135,6 +135,66 @@ inline int32_t emuShuffleI32(int32_t v, int32_t offset, int32_t width,
 using KernelFn = void (*)(const void *, const void *, void *, int64_t, int64_t,
                           int64_t, int64_t);
 
+/// One thread per lane, kept for the whole run: starting 32 threads per
+/// warp cost more than the kernels.
+class LanePool {
+public:
+  static LanePool &get() {
+    static LanePool pool;
+    return pool;
+  }
+  /// Runs fn(l) on lane thread l for every lane; returns when all are done.
+  void run(const std::function<void(int)> &fn) {
+    std::unique_lock<std::mutex> lock(m_);
+    job_ = &fn;
+    pending_ = kLanes;
+    ++generation_;
+    start_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+  }
+  ~LanePool() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      quit_ = true;
+      ++generation_;
+    }
+    start_.notify_all();
+    for (std::thread &t : threads_)
+      t.join();
+  }
+
+private:
+  LanePool() {
+    for (int l = 0; l < kLanes; ++l)
+      threads_.emplace_back([this, l] { loop(l); });
+  }
+  void loop(int lane) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)> *job;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        start_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (quit_)
+          return;
+        job = job_;
+      }
+      (*job)(lane);
+      std::lock_guard<std::mutex> lock(m_);
+      if (--pending_ == 0)
+        done_.notify_one();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable start_, done_;
+  const std::function<void(int)> *job_ = nullptr;
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+  std::vector<std::thread> threads_;
+};
+
 /// Runs `lane(tid, bx, by)` over a grid of gridX x gridY blocks of `block`
 /// threads, one warp at a time. False if lanes diverged at a shuffle.
 bool launchLanes(const std::function<void(int64_t, int64_t, int64_t)> &lane,
@@ -144,15 +204,11 @@ bool launchLanes(const std::function<void(int64_t, int64_t, int64_t)> &lane,
     for (int64_t bx = 0; bx < gridX; ++bx)
       for (int64_t w = 0; w < block / kLanes; ++w) {
         Warp warp;
-        std::vector<std::thread> lanes;
-        for (int l = 0; l < kLanes; ++l)
-          lanes.emplace_back([&, l] {
-            tlWarp = &warp;
-            tlLane = l;
-            lane(w * kLanes + l, bx, by);
-          });
-        for (std::thread &t : lanes)
-          t.join();
+        LanePool::get().run([&](int l) {
+          tlWarp = &warp;
+          tlLane = l;
+          lane(w * kLanes + l, bx, by);
+        });
         ok = ok && !warp.stuck;
       }
   return ok;

@@ -50,6 +50,10 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
+namespace s10::quant::gpucases {
+struct Case;
+} // namespace s10::quant::gpucases
+
 namespace s10::codegen {
 
 /// Warps (rows) per block of the Gemv and RMSNorm kernels.
@@ -93,6 +97,14 @@ mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuAttentionKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
                         int64_t kvHeads, int64_t headDim, float scale,
                         llvm::StringRef name = {});
+
+/// Fills the count-dependent parts of a case's spec (from its seeded
+/// weight) and its kernel name; false with `error` set if the weight does
+/// not fit its layout.
+bool resolveGpuCase(s10::quant::gpucases::Case &c, std::string &error);
+/// Builds the kernel of a resolved case at the insertion point of `b`.
+mlir::LogicalResult buildGpuCaseKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                       const s10::quant::gpucases::Case &c);
 
 /// Adds the dialects the CUDA kernels are built and lowered in.
 void registerGpuKernelDialects(mlir::DialectRegistry &registry);

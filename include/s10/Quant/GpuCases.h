@@ -430,6 +430,156 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
   return true;
 }
 
+/// Whether `a` and `b` need the same kernel: the same kind and every
+/// parameter compiled into it (the layout, shape, epsilon, scale); seeds,
+/// token counts, positions and salient counts may differ.
+inline bool sameKernel(const Case &a, const Case &b) {
+  if (a.kind != b.kind)
+    return false;
+  switch (a.kind) {
+  case Kind::Gemv:
+    return a.spec.kind == b.spec.kind && a.spec.bits == b.spec.bits &&
+           a.spec.groupSize == b.spec.groupSize &&
+           a.spec.salientBits == b.spec.salientBits &&
+           a.spec.params == b.spec.params && a.spec.block == b.spec.block &&
+           a.spec.nmSalient == b.spec.nmSalient && a.out == b.out &&
+           a.in == b.in;
+  case Kind::Dense:
+  case Kind::Embedding:
+    return a.f16 == b.f16 && a.out == b.out && a.in == b.in;
+  case Kind::RMSNorm:
+    return a.f16 == b.f16 && a.in == b.in && a.eps == b.eps;
+  case Kind::Binary:
+    return a.swiglu == b.swiglu;
+  case Kind::Rotary:
+    return a.out == b.out && a.in == b.in;
+  case Kind::Attention:
+    return a.out == b.out && a.kvHeads == b.kvHeads && a.in == b.in &&
+           float(a.scale) == float(b.scale);
+  case Kind::KvAppend:
+    return a.in == b.in;
+  }
+  return false;
+}
+
+/// The dimensions of a LLaMA-family decoder.
+struct LlamaShape {
+  std::string name;
+  int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0,
+          headDim = 0, intermediate = 0, maxPositions = 0;
+  double eps = 1e-5;
+  float ropeTheta = 10000.0f;
+};
+
+/// LLaMA-2-7B and -70B as published (70B: grouped-query attention with 8
+/// KV heads), and "tiny", a decoder of their structure for tests (grouped
+/// queries, vocab 256, 2 blocks of 128 hidden).
+inline bool llamaShape(const std::string &name, LlamaShape &s) {
+  s = LlamaShape();
+  s.name = name;
+  if (name == "tiny") {
+    s.vocab = 256, s.hidden = 128, s.layers = 2, s.heads = 4;
+    s.kvHeads = 2, s.headDim = 32, s.intermediate = 256;
+    s.maxPositions = 64;
+    return true;
+  }
+  if (name == "llama2-7b") {
+    s.vocab = 32000, s.hidden = 4096, s.layers = 32, s.heads = 32;
+    s.kvHeads = 32, s.headDim = 128, s.intermediate = 11008;
+    s.maxPositions = 4096;
+    return true;
+  }
+  if (name == "llama2-70b") {
+    s.vocab = 32000, s.hidden = 8192, s.layers = 80, s.heads = 64;
+    s.kvHeads = 8, s.headDim = 128, s.intermediate = 28672;
+    s.maxPositions = 4096;
+    return true;
+  }
+  return false;
+}
+
+/// The format of a decoder's linear layers: one packed layout, or dense.
+struct LinearFormat {
+  bool dense = false;
+  bool f16 = true; // dense: f16, else f32
+  layout::Spec spec;
+};
+
+/// The roles of the cases llamaCases() lists, in its order.
+enum LlamaRole {
+  kEmbedding,
+  kNorm,
+  kQProj,    // [heads * dim, hidden]
+  kKvProj,   // [kvHeads * dim, hidden]
+  kOProj,    // [hidden, heads * dim]
+  kUpProj,   // gate and up [intermediate, hidden]
+  kDownProj, // [hidden, intermediate]
+  kHead,     // lm_head, dense f16
+  kRotaryQ,
+  kRotaryK,
+  kKvAppend,
+  kAttention,
+  kAdd,
+  kSwiGLU,
+  kLlamaRoles
+};
+
+/// One case per role of a decoder of shape `s` with linear layers in `f`
+/// (seeds from `seed` on; embedding and lm_head f16). Roles that share a
+/// kernel (q and o of a square attention) still get a case each.
+inline std::vector<Case> llamaCases(const LlamaShape &s, const LinearFormat &f,
+                                    uint64_t seed) {
+  std::vector<Case> cases(kLlamaRoles);
+  int64_t qW = s.heads * s.headDim, kvW = s.kvHeads * s.headDim;
+  auto linear = [&](Case &c, int64_t out, int64_t in) {
+    c.kind = f.dense ? Kind::Dense : Kind::Gemv;
+    c.f16 = f.f16;
+    c.spec = f.spec;
+    c.out = out;
+    c.in = in;
+  };
+  cases[kEmbedding].kind = Kind::Embedding;
+  cases[kEmbedding].out = s.vocab;
+  cases[kEmbedding].in = s.hidden;
+  cases[kNorm].kind = Kind::RMSNorm;
+  cases[kNorm].in = s.hidden;
+  cases[kNorm].eps = s.eps;
+  linear(cases[kQProj], qW, s.hidden);
+  linear(cases[kKvProj], kvW, s.hidden);
+  linear(cases[kOProj], s.hidden, qW);
+  linear(cases[kUpProj], s.intermediate, s.hidden);
+  linear(cases[kDownProj], s.hidden, s.intermediate);
+  cases[kHead].kind = Kind::Dense;
+  cases[kHead].out = s.vocab;
+  cases[kHead].in = s.hidden;
+  cases[kRotaryQ].kind = cases[kRotaryK].kind = Kind::Rotary;
+  cases[kRotaryQ].out = s.heads;
+  cases[kRotaryK].out = s.kvHeads;
+  cases[kRotaryQ].in = cases[kRotaryK].in = s.headDim;
+  cases[kKvAppend].kind = Kind::KvAppend;
+  cases[kKvAppend].in = kvW;
+  cases[kAttention].kind = Kind::Attention;
+  cases[kAttention].out = s.heads;
+  cases[kAttention].kvHeads = s.kvHeads;
+  cases[kAttention].in = s.headDim;
+  cases[kAttention].scale = double(float(1.0 / std::sqrt(double(s.headDim))));
+  cases[kAdd].kind = cases[kSwiGLU].kind = Kind::Binary;
+  cases[kSwiGLU].swiglu = true;
+  for (Case &c : cases) {
+    c.seed = seed++;
+    // Check-tool inputs: a few tokens at a late position of a short cache.
+    c.tokens = 2;
+    if (c.kind == Kind::Attention || c.kind == Kind::KvAppend ||
+        c.kind == Kind::Rotary) {
+      c.pos0 = 30;
+      c.maxCtx = 64;
+    }
+    if (c.kind == Kind::Binary)
+      c.in = 2 * s.intermediate + 17;
+  }
+  return cases;
+}
+
 } // namespace s10::quant::gpucases
 
 #endif // S10_QUANT_GPUCASES_H
