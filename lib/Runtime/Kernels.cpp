@@ -50,26 +50,40 @@ void s10::runtime::gemm(ThreadPool *pool, bool transA, bool transB, int64_t m,
         c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  int threads = pool ? pool->size() : 1;
   double flops = 2.0 * double(m) * double(n) * double(k);
-  if (threads <= 1 || flops < 4e5) {
+  if (flops < 4e5) {
     sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Split the columns in multiples of 16 (SIMD friendly) when there are
-  // enough, else the rows; each piece is a single-threaded BLAS call.
-  if (n >= 64 * threads) {
-    int64_t units = (n + 15) / 16;
-    pool->parallelFor(units, 1, [&](int64_t u0, int64_t u1) {
-      int64_t n0 = u0 * 16, n1 = std::min(n, u1 * 16);
+  // Pieces of fixed shape, as many as there are and whatever the thread
+  // count: OpenBLAS's sum for an element of C depends on the shape of the
+  // call it is computed in (its edge kernels order the products
+  // differently, e.g. with the Zen kernels), so pieces that followed the
+  // thread count would make results follow it too. Columns in pieces of
+  // 512 when there are at least two, else rows in pieces of 48.
+  constexpr int64_t kCols = 512, kRows = 48;
+  auto run = [&](int64_t units, auto piece) {
+    auto body = [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u)
+        piece(u);
+    };
+    if (pool && pool->size() > 1)
+      pool->parallelFor(units, 1, body);
+    else
+      body(0, units);
+  };
+  if (n >= 2 * kCols) {
+    run((n + kCols - 1) / kCols, [&](int64_t u) {
+      int64_t n0 = u * kCols, n1 = std::min(n, n0 + kCols);
       const float *bp = transB ? b + n0 * ldb : b + n0;
       sgemmSerial(transA, transB, m, n1 - n0, k, alpha, a, lda, bp, ldb, beta,
                   c + n0, ldc);
     });
     return;
   }
-  if (m >= 2 * threads) {
-    pool->parallelFor(m, 1, [&](int64_t m0, int64_t m1) {
+  if (m >= 2 * kRows) {
+    run((m + kRows - 1) / kRows, [&](int64_t u) {
+      int64_t m0 = u * kRows, m1 = std::min(m, m0 + kRows);
       const float *ap = transA ? a + m0 : a + m0 * lda;
       sgemmSerial(transA, transB, m1 - m0, n, k, alpha, ap, lda, b, ldb, beta,
                   c + m0 * ldc, ldc);

@@ -139,7 +139,9 @@ def build_tiny_llama_b(w):
                  scope, axis=0)
     pos = g.node("Range", [g.ints(scope, 0), seq, g.ints(scope, 1)], scope)
     posf = g.node("Cast", [pos], s, to=TensorProto.FLOAT)
-    inv_freq = (1.0 / THETA ** (np.arange(0, HEAD_DIM, 2, dtype=np.float32)
+    # In float64, then rounded: numpy's float32 power differs in its last
+    # bit between CPUs (AVX2 and AVX-512 code paths).
+    inv_freq = (1.0 / THETA ** (np.arange(0, HEAD_DIM, 2, dtype=np.float64)
                                 / HEAD_DIM)).astype(np.float32)
     freqs = g.node("Mul", [g.node("Unsqueeze", [posf, g.ints(s, [1])], s),
                            g.const(s, inv_freq)], s)
@@ -212,7 +214,7 @@ def reference_logits(w, ids):
 
     seq = len(ids)
     x = w["model.embed_tokens.weight"][np.array(ids)]
-    inv = (1.0 / THETA ** (np.arange(0, HEAD_DIM, 2, dtype=f32) / HEAD_DIM)).astype(f32)
+    inv = (1.0 / THETA ** (np.arange(0, HEAD_DIM, 2, dtype=np.float64) / HEAD_DIM)).astype(f32)
     ang = np.arange(seq, dtype=f32)[:, None] * inv[None, :]
     ang = np.concatenate([ang, ang], -1)
     cos, sin = np.cos(ang), np.sin(ang)
