@@ -378,7 +378,7 @@ Summary write(const Options &o, const std::string &path) {
                     '\0');
   std::vector<fmt::SectionRecord> table;
   for (const Sec &sec : secs) {
-    front.resize(alignTo(front.size(), fmt::kSectionAlign), '\0');
+    front.resize(alignTo(front.size(), fmt::sectionAlign(sec.kind)), '\0');
     fmt::SectionRecord rec{};
     rec.kind = uint32_t(sec.kind);
     rec.offset = front.size();
@@ -386,7 +386,9 @@ Summary write(const Options &o, const std::string &path) {
     table.push_back(rec);
     front += *sec.data;
   }
-  front.resize(alignTo(front.size(), fmt::kWeightsAlign), '\0');
+  front.resize(
+      alignTo(front.size(), fmt::sectionAlign(fmt::SectionKind::Weights)),
+      '\0');
   fmt::SectionRecord wrec{};
   wrec.kind = uint32_t(fmt::SectionKind::Weights);
   wrec.offset = front.size();
@@ -426,16 +428,9 @@ Summary write(const Options &o, const std::string &path) {
              std::streamsize(u.bytes->size()));
     at = u.offset + u.bytes->size();
   }
-  fmt::Header hd{};
-  std::memcpy(hd.magic, fmt::kMagic, sizeof(hd.magic));
-  hd.version = fmt::kVersion;
-  hd.headerSize = sizeof(fmt::Header);
-  hd.target = uint32_t(o.cuda ? fmt::Target::Cuda : fmt::Target::CpuX86_64);
-  hd.sectionCount = uint32_t(table.size());
-  hd.fileSize = front.size() + weightBytes;
-  hd.sectionTableOffset = sizeof(fmt::Header);
-  hd.payloadChecksum = h;
-  hd.headerChecksum = fmt::checksum(&hd, 48);
+  fmt::Header hd =
+      fmt::makeHeader(o.cuda ? fmt::Target::Cuda : fmt::Target::CpuX86_64,
+                      uint32_t(table.size()), front.size() + weightBytes, h);
   os.seekp(0);
   os.write(reinterpret_cast<const char *>(&hd), sizeof(hd));
   os.close();

@@ -714,9 +714,7 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
                '\0');
   std::vector<fmt::SectionRecord> table;
   for (const Sec &s : secs) {
-    uint64_t align = s.kind == fmt::SectionKind::Weights ? fmt::kWeightsAlign
-                                                         : fmt::kSectionAlign;
-    bytes.resize(alignTo(bytes.size(), align), '\0');
+    bytes.resize(alignTo(bytes.size(), fmt::sectionAlign(s.kind)), '\0');
     fmt::SectionRecord rec{};
     rec.kind = uint32_t(s.kind);
     rec.offset = bytes.size();
@@ -727,18 +725,11 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
   std::memcpy(&bytes[sizeof(fmt::Header)], table.data(),
               table.size() * sizeof(fmt::SectionRecord));
 
-  fmt::Header h{};
-  std::memcpy(h.magic, fmt::kMagic, sizeof(h.magic));
-  h.version = fmt::kVersion;
-  h.headerSize = sizeof(fmt::Header);
-  h.target = uint32_t(opts.cuda ? fmt::Target::Cuda : fmt::Target::CpuX86_64);
-  h.sectionCount = secs.size();
-  h.fileSize = bytes.size();
-  h.sectionTableOffset = sizeof(fmt::Header);
-  h.payloadChecksum = fmt::checksum(bytes.data() + sizeof(fmt::Header),
-                                    bytes.size() - sizeof(fmt::Header));
-  std::memcpy(&bytes[0], &h, sizeof(h));
-  h.headerChecksum = fmt::checksum(bytes.data(), 48);
+  fmt::Header h =
+      fmt::makeHeader(opts.cuda ? fmt::Target::Cuda : fmt::Target::CpuX86_64,
+                      secs.size(), bytes.size(),
+                      fmt::checksum(bytes.data() + sizeof(fmt::Header),
+                                    bytes.size() - sizeof(fmt::Header)));
   std::memcpy(&bytes[0], &h, sizeof(h));
 
   summary.fileBytes = bytes.size();

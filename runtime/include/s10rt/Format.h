@@ -325,6 +325,29 @@ inline uint64_t checksum(const void *data, size_t size, uint64_t h = 0) {
   return h;
 }
 
+/// Where a section of `kind` may start: weights on a page, the rest on 64.
+inline uint64_t sectionAlign(SectionKind kind) {
+  return kind == SectionKind::Weights ? kWeightsAlign : kSectionAlign;
+}
+
+/// The header of a `fileSize`-byte file of `sectionCount` sections whose
+/// bytes after the header have checksum `payloadChecksum`, with its own
+/// checksum.
+inline Header makeHeader(Target target, uint32_t sectionCount,
+                         uint64_t fileSize, uint64_t payloadChecksum) {
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof(h.magic));
+  h.version = kVersion;
+  h.headerSize = sizeof(Header);
+  h.target = uint32_t(target);
+  h.sectionCount = sectionCount;
+  h.fileSize = fileSize;
+  h.sectionTableOffset = sizeof(Header);
+  h.payloadChecksum = payloadChecksum;
+  h.headerChecksum = checksum(&h, 48);
+  return h;
+}
+
 inline const char *opName(uint32_t op) {
   switch (static_cast<OpCode>(op)) {
   case OpCode::Embedding:
