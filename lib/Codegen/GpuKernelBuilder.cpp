@@ -602,6 +602,19 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuKvAppendKernel(OpBuilder &b,
   return fn;
 }
 
+namespace {
+DenseType caseType(const gc::Case &c) {
+  return c.f16 ? DenseType::F16 : DenseType::F32;
+}
+
+/// The weight of a gemv or dense case.
+GemvWeight caseWeight(const gc::Case &c) {
+  return c.kind == gc::Kind::Gemv
+             ? GemvWeight::makePacked(c.spec, c.out, c.in)
+             : GemvWeight::makeDense(caseType(c), c.out, c.in);
+}
+} // namespace
+
 bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
   switch (c.kind) {
   case gc::Kind::Gemv: {
@@ -611,24 +624,21 @@ bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
       error = st.message();
       return false;
     }
-    c.kernel = gemvKernelName(GemvWeight::makePacked(c.spec, c.out, c.in));
+    c.kernel = gemvKernelName(caseWeight(c));
     return true;
   }
   case gc::Kind::Dense:
-    c.kernel = gemvKernelName(GemvWeight::makeDense(
-        c.f16 ? DenseType::F16 : DenseType::F32, c.out, c.in));
+    c.kernel = gemvKernelName(caseWeight(c));
     return true;
   case gc::Kind::RMSNorm:
-    c.kernel =
-        rmsNormKernelName(c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32);
+    c.kernel = rmsNormKernelName(c.in, c.eps, caseType(c));
     return true;
   case gc::Kind::Binary:
     c.kernel =
         binaryKernelName(c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
     return true;
   case gc::Kind::Embedding:
-    c.kernel = embeddingKernelName(c.out, c.in,
-                                   c.f16 ? DenseType::F16 : DenseType::F32);
+    c.kernel = embeddingKernelName(c.out, c.in, caseType(c));
     return true;
   case gc::Kind::Rotary:
     c.kernel = rotaryKernelName(c.out, c.in);
@@ -645,42 +655,29 @@ bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
 
 LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
                                                const gc::Case &c) {
-  bool ok = true;
   switch (c.kind) {
   case gc::Kind::Gemv:
-    ok = succeeded(buildGpuGemvKernel(
-        b, loc, GemvWeight::makePacked(c.spec, c.out, c.in)));
-    break;
   case gc::Kind::Dense:
-    ok = succeeded(buildGpuGemvKernel(
-        b, loc,
-        GemvWeight::makeDense(c.f16 ? DenseType::F16 : DenseType::F32, c.out,
-                              c.in)));
-    break;
+    return success(succeeded(buildGpuGemvKernel(b, loc, caseWeight(c))));
   case gc::Kind::RMSNorm:
-    ok = succeeded(buildGpuRMSNormKernel(
-        b, loc, c.in, c.eps, c.f16 ? DenseType::F16 : DenseType::F32));
-    break;
+    return success(
+        succeeded(buildGpuRMSNormKernel(b, loc, c.in, c.eps, caseType(c))));
   case gc::Kind::Binary:
     buildGpuBinaryKernel(b, loc,
                          c.swiglu ? BinaryKind::SwiGLU : BinaryKind::Add);
-    break;
+    return success();
   case gc::Kind::Embedding:
-    ok = succeeded(buildGpuEmbeddingKernel(
-        b, loc, c.out, c.in, c.f16 ? DenseType::F16 : DenseType::F32));
-    break;
+    return success(
+        succeeded(buildGpuEmbeddingKernel(b, loc, c.out, c.in, caseType(c))));
   case gc::Kind::Rotary:
-    ok = succeeded(buildGpuRotaryKernel(b, loc, c.out, c.in));
-    break;
+    return success(succeeded(buildGpuRotaryKernel(b, loc, c.out, c.in)));
   case gc::Kind::Attention:
-    ok = succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads, c.in,
-                                           float(c.scale)));
-    break;
+    return success(succeeded(buildGpuAttentionKernel(b, loc, c.out, c.kvHeads,
+                                                     c.in, float(c.scale))));
   case gc::Kind::KvAppend:
-    ok = succeeded(buildGpuKvAppendKernel(b, loc, c.in));
-    break;
+    return success(succeeded(buildGpuKvAppendKernel(b, loc, c.in)));
   }
-  return success(ok);
+  return failure();
 }
 
 void s10::codegen::registerGpuKernelDialects(DialectRegistry &registry) {

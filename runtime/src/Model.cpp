@@ -10,6 +10,7 @@
 #include "Model.h"
 
 #include "Error.h"
+#include "s10rt/PackedSpec.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -578,15 +579,8 @@ void Loader::readTensors() {
     }
     if (r.rank != 2)
       fail(label + " is packed but has rank 1");
-    layout::Spec &sp = t.spec;
-    sp.kind = static_cast<layout::Kind>(r.pkKind);
-    sp.bits = r.pkBits;
-    sp.salientBits = r.pkSalientBits;
-    sp.params = static_cast<layout::ParamFormat>(r.pkParams);
-    sp.groupSize = r.pkGroupSize;
-    sp.block = r.pkBlock;
-    sp.nmSalient = r.pkNmSalient;
-    sp.salientCount = r.pkSalientCount;
+    t.spec = packedSpec(r);
+    const layout::Spec &sp = t.spec;
     int64_t out = t.dims[0], in = t.dims[1];
     // Every layout stores at least one bit per weight: bounding the shape
     // by the bytes first keeps the layout's size arithmetic far from

@@ -144,22 +144,13 @@ void buildGemv(const gc::Case &c, GemvCase &g) {
   g.ref.assign(size_t(c.tokens * c.out), 0.0f);
   g.mag.assign(size_t(c.tokens * c.out), 0.0f);
   if (c.kind == gc::Kind::Gemv) {
-    layout::Spec spec = c.spec;
-    layout::Logical w = gc::randomWeight(spec, c.out, c.in, c.seed);
-    layout::Status st = layout::fit(spec, w);
-    if (st.failed())
-      throw Fatal{c.kernel + ": " + st.message()};
-    if (spec.salientCount != c.spec.salientCount)
-      throw Fatal{
-          c.kernel + ": the weights have " + std::to_string(spec.salientCount) +
-          " salient weights here, " + std::to_string(c.spec.salientCount) +
-          " where the kernel was compiled"};
-    st = layout::pack(spec, w, g.weight);
-    if (st.failed())
-      throw Fatal{c.kernel + ": " + st.message()};
+    layout::Spec spec;
+    std::string error;
+    if (!gc::packCase(c, true, spec, g.weight, error))
+      throw Fatal{c.kernel + ": " + error};
     layout::PackedMatrix m;
-    st = layout::PackedMatrix::create(spec, c.out, c.in, g.weight.data(),
-                                      g.weight.size(), true, m);
+    layout::Status st = layout::PackedMatrix::create(
+        spec, c.out, c.in, g.weight.data(), g.weight.size(), true, m);
     if (st.failed())
       throw Fatal{c.kernel + ": " + st.message()};
     std::vector<float> row(size_t(c.in));

@@ -3,6 +3,7 @@
 #include "Synth.h"
 
 #include "s10rt/Format.h"
+#include "s10rt/PackedSpec.h"
 
 #include <cmath>
 #include <cstdio>
@@ -53,23 +54,11 @@ std::vector<uint8_t> linearBytes(const gc::Case &c, layout::Spec &spec) {
     }
     return bytes;
   }
-  spec = c.spec;
-  layout::Logical w = gc::randomWeight(spec, c.out, c.in, c.seed);
-  layout::Status st = layout::fit(spec, w);
-  if (st.failed())
-    fail("the " + std::to_string(c.out) + "x" + std::to_string(c.in) +
-         " weight does not fit its layout: " + st.message());
-  if (c.kind == gc::Kind::Gemv && !c.kernel.empty() &&
-      spec.salientCount != c.spec.salientCount)
-    fail("the " + std::to_string(c.out) + "x" + std::to_string(c.in) +
-         " weight from seed " + std::to_string(c.seed) + " has " +
-         std::to_string(spec.salientCount) + " salient weights, kernel " +
-         c.kernel + " was compiled for " + std::to_string(c.spec.salientCount));
   std::vector<uint8_t> bytes;
-  st = layout::pack(spec, w, bytes);
-  if (st.failed())
-    fail("cannot pack the " + std::to_string(c.out) + "x" +
-         std::to_string(c.in) + " weight: " + st.message());
+  std::string error;
+  // A manifest case (named kernel) fixes the salient count.
+  if (!gc::packCase(c, !c.kernel.empty(), spec, bytes, error))
+    fail(error);
   return bytes;
 }
 
@@ -140,27 +129,28 @@ Summary write(const Options &o, const std::string &path) {
   // Weights: the distinct tensors' bytes, then a record per use.
   Summary sum;
   // Roles of one case (one shape) share their bytes.
-  std::map<std::string, std::pair<std::vector<uint8_t>, layout::Spec>> byCase;
-  std::map<int, const std::vector<uint8_t> *> roleBytes;
-  std::map<int, layout::Spec> roleSpec;
+  struct Weight {
+    std::vector<uint8_t> bytes;
+    layout::Spec spec; // packed only
+  };
+  std::map<std::string, Weight> byCase;
+  std::map<int, const Weight *> roleWeight;
   for (int r :
        {gc::kQProj, gc::kKvProj, gc::kOProj, gc::kUpProj, gc::kDownProj}) {
     const gc::Case &c = roles[size_t(r)];
-    auto it = byCase.find(gc::caseLine(c));
+    std::string key = gc::caseLine(c);
+    auto it = byCase.find(key);
     if (it == byCase.end()) {
       say("weights of " + std::to_string(c.out) + "x" + std::to_string(c.in) +
           (c.kind == gc::Kind::Dense
                ? std::string(" dense")
                : " " + std::string(layout::kindName(c.spec.kind))) +
           " from seed " + std::to_string(c.seed));
-      layout::Spec spec;
-      std::vector<uint8_t> bytes = linearBytes(c, spec);
-      it = byCase
-               .emplace(gc::caseLine(c), std::make_pair(std::move(bytes), spec))
-               .first;
+      Weight w;
+      w.bytes = linearBytes(c, w.spec);
+      it = byCase.emplace(key, std::move(w)).first;
     }
-    roleBytes[r] = &it->second.first;
-    roleSpec[r] = it->second.second;
+    roleWeight[r] = &it->second;
   }
   const uint64_t tableSeed = o.seed + 1000;
   std::vector<uint8_t> embedding =
@@ -194,16 +184,8 @@ Summary write(const Options &o, const std::string &path) {
     t.offset = alignTo(weightBytes, 64);
     t.size = bytes.size();
     t.nameOffset = addString(name);
-    if (spec) {
-      t.pkKind = uint8_t(spec->kind);
-      t.pkBits = uint8_t(spec->bits);
-      t.pkSalientBits = uint8_t(spec->salientBits);
-      t.pkParams = uint8_t(spec->params);
-      t.pkGroupSize = spec->groupSize;
-      t.pkBlock = spec->block;
-      t.pkNmSalient = spec->nmSalient;
-      t.pkSalientCount = spec->salientCount;
-    }
+    if (spec)
+      fmt::setPackedSpec(t, *spec);
     weightBytes = t.offset + t.size;
     tensors.push_back(t);
     uses.push_back({&bytes, t.offset});
@@ -211,14 +193,14 @@ Summary write(const Options &o, const std::string &path) {
   };
   auto addLinear = [&](const std::string &name, int role) {
     const gc::Case &c = roles[size_t(role)];
-    const std::vector<uint8_t> &bytes = *roleBytes[role];
+    const Weight &w = *roleWeight[role];
+    const std::vector<uint8_t> &bytes = w.bytes;
     sum.linearBytes += bytes.size();
     sum.linearWeights += uint64_t(c.out * c.in);
     if (c.kind == gc::Kind::Dense)
       return addTensor(name, c.f16 ? fmt::DType::F16 : fmt::DType::F32, c.out,
                        c.in, bytes, nullptr);
-    return addTensor(name, fmt::DType::Packed, c.out, c.in, bytes,
-                     &roleSpec[role]);
+    return addTensor(name, fmt::DType::Packed, c.out, c.in, bytes, &w.spec);
   };
 
   // Buffers.

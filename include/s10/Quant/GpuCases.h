@@ -193,6 +193,35 @@ struct Case {
   bool bench = false; // timed by the check tool
 };
 
+/// The packed bytes of gemv case `c`'s weight (randomWeight of its seed)
+/// and the spec it fits. With `checkCount` its salient count must be the
+/// case's, the one its kernel was compiled for. False with `error` set if
+/// not, or if the weight does not fit or pack.
+inline bool packCase(const Case &c, bool checkCount, layout::Spec &spec,
+                     std::vector<uint8_t> &bytes, std::string &error) {
+  std::string shape = std::to_string(c.out) + "x" + std::to_string(c.in);
+  spec = c.spec;
+  layout::Logical w = randomWeight(spec, c.out, c.in, c.seed);
+  layout::Status st = layout::fit(spec, w);
+  if (st.failed()) {
+    error = "the " + shape + " weight does not fit its layout: " + st.message();
+    return false;
+  }
+  if (checkCount && spec.salientCount != c.spec.salientCount) {
+    error = "the " + shape + " weight from seed " + std::to_string(c.seed) +
+            " has " + std::to_string(spec.salientCount) +
+            " salient weights, kernel " + c.kernel + " was compiled for " +
+            std::to_string(c.spec.salientCount);
+    return false;
+  }
+  st = layout::pack(spec, w, bytes);
+  if (st.failed()) {
+    error = "cannot pack the " + shape + " weight: " + st.message();
+    return false;
+  }
+  return true;
+}
+
 inline const char *kindWord(Kind k) {
   switch (k) {
   case Kind::Gemv:

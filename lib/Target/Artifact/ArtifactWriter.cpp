@@ -9,6 +9,7 @@
 #include "s10/Runtime/Executor.h"
 #include "s10/Runtime/WeightStore.h"
 #include "s10rt/Format.h"
+#include "s10rt/PackedSpec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -255,14 +256,7 @@ Expected<uint32_t> Writer::linearWeight(Operation *op, Value w, int64_t &inF,
     rec.rank = 2;
     rec.dims[0] = outF;
     rec.dims[1] = inF;
-    rec.pkKind = uint8_t(spec.kind);
-    rec.pkBits = spec.bits;
-    rec.pkSalientBits = spec.salientBits;
-    rec.pkParams = uint8_t(spec.params);
-    rec.pkGroupSize = spec.groupSize;
-    rec.pkBlock = spec.block;
-    rec.pkNmSalient = spec.nmSalient;
-    rec.pkSalientCount = spec.salientCount;
+    fmt::setPackedSpec(rec, spec);
     uint32_t id = addTensorBytes(rec, tensorName(w, op, "weight"), data.data(),
                                  data.size());
     tensorOf[w] = id;
