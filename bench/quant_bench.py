@@ -334,6 +334,51 @@ ROWS = [
      "Squeeze10, 1:16 (block 0's down 2:16), q8, g256, clipped stage-1 ranges (norm 2) + 5 rounds of GPTQ and refit",
      "granularity=nm nm-block=16 ratio=0.0625 role-ratio=down.0:0.125 group-size=256 clip-norm=2 output-refit=true "
      "refit-rounds=5 " + CAL, "layout=nm block=16 params=q8"),
+    # One pair of super-scales per tensor (q8t) instead of per row.
+    ("gptq-w2-q8t-refit5-clip2",
+     "GPTQ w2 g128 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 act-order=true clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8t"),
+    ("gptq-w2-q8t-g192-down256-refit5-clip2",
+     "GPTQ w2 g192 (down g256) act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=192 role-group-size=down:256 act-order=true clip-norm=2 output-refit=true "
+     "refit-rounds=5 " + CAL, "params=q8t"),
+    ("gptq-w2-q8t-gu192-down256-refit5-clip2",
+     "GPTQ w2 g128 (gate, up g192, down g256) act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-group-size=gate:192,up:192,down:256 act-order=true clip-norm=2 output-refit=true "
+     "refit-rounds=5 " + CAL, "params=q8t"),
+    ("s10-nm8-s3-q8t-g384-v2-refit5",
+     "Squeeze10, 1:8 at 3 bits (v 2:8), q8t, groups of 384 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25 group-size=384 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
+    ("s10-nm16-q8t-g256-v2-d0-refit5",
+     "Squeeze10, 1:16 (v and block 0's down 2:16), q8t, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=16 ratio=0.0625 role-ratio=v:0.125,down.0:0.125 group-size=256 output-refit=true refit-rounds=5 " + CAL, "layout=nm block=16 params=q8t"),
+    ("s10-nm8-s3-q8t-g256-v2-d0-refit5",
+     "Squeeze10, 1:8 at 3 bits (v and block 0's down 2:8), q8t, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25,down.0:0.25 group-size=256 output-refit=true refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
+    ("s10-nm8-q8t-g256-d0-refit5",
+     "Squeeze10, 1:8 (block 0's down 2:8), q8t, g256 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 role-ratio=down.0:0.25 group-size=256 output-refit=true refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
+    ("gptq-w2-g64-q8t-refit3-clip2",
+     "GPTQ w2 g64 act-order, q8t, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL, "params=q8t"),
+    ("gptq-w2-v3-down3-q8t-refit3-clip2",
+     "GPTQ w2 g128 act-order, v and down w3, q8t, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=2 role-bits=v:3,down:3 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL, "params=q8t"),
+    ("gptq-w2-g64-v4-down3-q8t-refit5-clip2",
+     "GPTQ w2 g64 act-order, v w4 and down w3 g128, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 group-size=64 role-bits=v:4,down:3 role-group-size=v:128,down:128 act-order=true clip-norm=2 output-refit=true refit-rounds=5 " + CAL, "params=q8t"),
+    ("gptq-w3-g256-q8t-refit3-clip2",
+     "GPTQ w3 g256 act-order, q8t, clipped ranges (norm 2) + 3 rounds of GPTQ and refit",
+     "method=gptq bits=3 group-size=256 act-order=true clip-norm=2 output-refit=true refit-rounds=3 " + CAL, "params=q8t"),
+    ("s10-nm8-s3-q8t-g384-d0-refit5",
+     "Squeeze10, 1:8 at 3 bits (block 0's down 2:8), q8t, groups of 384 + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=down.0:0.25 group-size=384 output-refit=true "
+     "refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
+    ("s10-nm8-s3-q8t-g1024-v2-d0-refit5",
+     "Squeeze10, 1:8 at 3 bits (v and block 0's down 2:8), q8t, groups of whole rows + 5 rounds of GPTQ and refit",
+     "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25,down.0:0.25 group-size=1024 "
+     "output-refit=true refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 # Rows without a method are Squeeze10's: say so, since squeeze10-quantize

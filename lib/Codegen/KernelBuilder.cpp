@@ -363,7 +363,8 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
     break;
   }
   }
-  if (spec_.params == layout::ParamFormat::Q8) {
+  if (spec_.params != layout::ParamFormat::F16) {
+    // Q8T's part has row stride 0: every row reads the tensor's pair.
     Value base = rowOffset(layout::PartId::SuperScales, row);
     for (unsigned k = 0; k < 2 * spec_.paramPairs(); ++k)
       r.super[k] =

@@ -88,7 +88,15 @@ const char *s10::quant::layout::kindName(Kind k) {
 }
 
 const char *s10::quant::layout::paramFormatName(ParamFormat f) {
-  return f == ParamFormat::F16 ? "f16" : "q8";
+  switch (f) {
+  case ParamFormat::F16:
+    return "f16";
+  case ParamFormat::Q8:
+    return "q8";
+  case ParamFormat::Q8T:
+    return "q8t";
+  }
+  return "?";
 }
 
 bool s10::quant::layout::parseKind(const std::string &name, Kind &kind) {
@@ -102,7 +110,7 @@ bool s10::quant::layout::parseKind(const std::string &name, Kind &kind) {
 
 bool s10::quant::layout::parseParamFormat(const std::string &name,
                                           ParamFormat &format) {
-  for (ParamFormat f : {ParamFormat::F16, ParamFormat::Q8})
+  for (ParamFormat f : {ParamFormat::F16, ParamFormat::Q8, ParamFormat::Q8T})
     if (name == paramFormatName(f)) {
       format = f;
       return true;
@@ -237,7 +245,8 @@ Status s10::quant::layout::describe(const Spec &s, int64_t out, int64_t in,
                          str(in) + "]");
   if (s.bits < 1 || s.bits > 8)
     return Status::error("bits must be in [1, 8], got " + str(s.bits));
-  if (s.params != ParamFormat::F16 && s.params != ParamFormat::Q8)
+  if (s.params != ParamFormat::F16 && s.params != ParamFormat::Q8 &&
+      s.params != ParamFormat::Q8T)
     return Status::error("unknown parameter format");
   if (s.kind != Kind::KBit && s.kind != Kind::Bitmap &&
       s.kind != Kind::ChannelBlock && s.kind != Kind::NM)
@@ -333,6 +342,8 @@ Status s10::quant::layout::describe(const Spec &s, int64_t out, int64_t in,
   uint64_t values = 2ull * s.paramPairs();
   if (s.params == ParamFormat::Q8)
     add(PartId::SuperScales, 2 * values * out, 2 * values);
+  else if (s.params == ParamFormat::Q8T)
+    add(PartId::SuperScales, 2 * values, 0); // every row reads the same pair
   uint64_t perGroup = s.params == ParamFormat::F16 ? 2 * values : values;
   add(PartId::Params, perGroup * uint64_t(g.groups) * out,
       perGroup * uint64_t(g.groups));
@@ -546,25 +557,41 @@ Status s10::quant::layout::pack(const Spec &spec, const Logical &w,
   const Part *pp = g.find(PartId::Params);
   const Part *sp = g.find(PartId::SuperScales);
   unsigned nv = 2 * s.paramPairs();
-  for (int64_t i = 0; i < out; ++i) {
-    float super[4] = {0, 0, 0, 0};
-    if (sp) {
+  // The super-scales of rows [r0, r1): the largest magnitude of each value,
+  // fp16-rounded, stored at row r0's slot.
+  auto superOf = [&](int64_t r0, int64_t r1, float super[4]) -> Status {
+    for (unsigned k = 0; k < 4; ++k)
+      super[k] = 0;
+    for (int64_t i = r0; i < r1; ++i)
       for (int64_t gi = 0; gi < g.groups; ++gi) {
         float v[4];
         groupValues(s, w, i, gi, v);
         for (unsigned k = 0; k < nv; ++k)
           super[k] = std::max(super[k], std::fabs(v[k]));
       }
-      for (unsigned k = 0; k < nv; ++k) {
-        uint16_t h = floatToHalf(super[k]);
-        if (std::isinf(halfToFloat(h)))
-          return Status::error("parameter magnitude " +
-                               std::to_string(super[k]) + " of row " + str(i) +
-                               " overflows fp16");
-        storeU16(base + sp->offset + i * sp->rowBytes + 2 * k, h);
-        super[k] = halfToFloat(h);
-      }
+    for (unsigned k = 0; k < nv; ++k) {
+      uint16_t h = floatToHalf(super[k]);
+      if (std::isinf(halfToFloat(h)))
+        return Status::error("parameter magnitude " + std::to_string(super[k]) +
+                             (r1 - r0 == 1 ? " of row " + str(r0)
+                                           : std::string(" of the tensor")) +
+                             " overflows fp16");
+      storeU16(base + sp->offset + r0 * sp->rowBytes + 2 * k, h);
+      super[k] = halfToFloat(h);
     }
+    return Status::ok();
+  };
+  float tensorSuper[4] = {0, 0, 0, 0};
+  if (s.params == ParamFormat::Q8T)
+    if (Status st = superOf(0, out, tensorSuper); st.failed())
+      return st;
+  for (int64_t i = 0; i < out; ++i) {
+    float super[4] = {0, 0, 0, 0};
+    if (s.params == ParamFormat::Q8T)
+      std::copy(tensorSuper, tensorSuper + 4, super);
+    else if (sp)
+      if (Status st = superOf(i, i + 1, super); st.failed())
+        return st;
     for (int64_t gi = 0; gi < g.groups; ++gi) {
       float v[4];
       groupValues(s, w, i, gi, v);
@@ -581,7 +608,8 @@ Status s10::quant::layout::pack(const Spec &spec, const Logical &w,
         } else if (isScale) {
           if (v[k] < 0)
             return Status::error("negative scale in row " + str(i) +
-                                 " cannot be stored in the q8 format");
+                                 " cannot be stored in the " +
+                                 paramFormatName(s.params) + " format");
           dst[k] = encodeQ8Scale(v[k], super[k]);
         } else {
           dst[k] = uint8_t(encodeQ8Offset(v[k], super[k]));
@@ -718,14 +746,17 @@ Status s10::quant::layout::validate(const Spec &s, int64_t out, int64_t in,
     for (uint64_t k = 0; k < sp->size / 2; ++k) {
       float v = halfToFloat(loadU16(data + sp->offset + 2 * k));
       if (!std::isfinite(v) || v < 0)
-        return Status::error("super-scale of row " + str(int64_t(k / nv)) +
-                             " is not a finite non-negative number");
+        return Status::error(
+            (s.params == ParamFormat::Q8T
+                 ? std::string("tensor super-scale")
+                 : "super-scale of row " + str(int64_t(k / nv))) +
+            " is not a finite non-negative number");
     }
     for (uint64_t k = 0; k < pp->size; ++k)
       if (k % 2 == 1 && data[pp->offset + k] == 0x80)
-        return Status::error("offset code -128 in row " +
-                             str(int64_t(k / (nv * g.groups))) +
-                             " (the q8 format uses [-127, 127])");
+        return Status::error(
+            "offset code -128 in row " + str(int64_t(k / (nv * g.groups))) +
+            " (the " + paramFormatName(s.params) + " format uses [-127, 127])");
   }
   return Status::ok();
 }

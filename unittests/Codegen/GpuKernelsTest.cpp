@@ -63,18 +63,20 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Emulated kernels against the references
 //===----------------------------------------------------------------------===//
 
-/// Every kind the CUDA GEMV serves, both parameter formats, rows not a
+/// Every kind the CUDA GEMV serves, every parameter format, rows not a
 /// multiple of the warps per block, one group per row or several, and rows
 /// of 1280 inputs (40 words: two sweeps of the warp, so the salient rank
 /// is carried from one sweep to the next).
 TEST(GpuKernels, EmulatedPackedGemv) {
-  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8;
+  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8,
+                    q8t = ParamFormat::Q8T;
   std::vector<Case> cases;
   for (unsigned b = 1; b <= 8; ++b)
     cases.push_back({"kbit" + std::to_string(b) + (b % 2 ? "_q8" : "_f16"),
                      kbitSpec(b, 0, b % 2 ? q8 : f16),
                      {b == 2 ? 37 : 9, b == 2 ? 1280 : 160, 32}});
   cases.push_back({"kbit4_f16_onegroup", kbitSpec(4, 0, f16), {5, 96, 96}});
+  cases.push_back({"kbit2_q8t", kbitSpec(2, 0, q8t), {37, 1280, 128}});
   for (unsigned sb = 2; sb <= 8; ++sb)
     cases.push_back({"bitmap_s" + std::to_string(sb) + "_f16",
                      mixedSpec(Kind::Bitmap, sb, 0, f16),
@@ -102,6 +104,8 @@ TEST(GpuKernels, EmulatedPackedGemv) {
       {"nm1of4_s4_q8", mixedSpec(Kind::NM, 4, 0, q8, 4, 1), {11, 192, 32}});
   cases.push_back(
       {"nm1of16_s4_q8", mixedSpec(Kind::NM, 4, 0, q8, 16, 1), {19, 512, 256}});
+  cases.push_back(
+      {"nm1of8_s4_q8t", mixedSpec(Kind::NM, 4, 0, q8t, 8, 1), {19, 512, 256}});
   cases.push_back(
       {"nm3of32_s5_f16", mixedSpec(Kind::NM, 5, 0, f16, 32, 3), {7, 128, 64}});
   cases.push_back(

@@ -119,7 +119,8 @@ std::vector<Case> packedCases() {
   auto add = [&](const std::string &name, Spec s, Shape sh) {
     cases.push_back({name + "_" + shapeName(sh), s, sh});
   };
-  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8;
+  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8,
+                    q8t = ParamFormat::Q8T;
   for (unsigned b = 1; b <= 8; ++b) {
     std::string n = "kbit" + std::to_string(b);
     add(n + "_f16", kbitSpec(b, 0, f16), {37, 100, 16});
@@ -130,6 +131,11 @@ std::vector<Case> packedCases() {
   add("kbit5_q8", kbitSpec(5, 0, q8), {7, 60, 20});
   add("kbit2_f16", kbitSpec(2, 0, f16), {5, 50, 7});
   add("kbit1_q8", kbitSpec(1, 0, q8), {3, 1, 1});
+  // One super-scale pair for the whole tensor.
+  add("kbit2_q8t", kbitSpec(2, 0, q8t), {19, 300, 64});
+  add("kbit3_q8t", kbitSpec(3, 0, q8t), {13, 260, 128});
+  add("bitmap_s4_q8t", mixedSpec(Kind::Bitmap, 4, 0, q8t), {9, 77, 77});
+  add("nm1of8_s4_q8t", mixedSpec(Kind::NM, 4, 0, q8t, 8, 1), {19, 320, 64});
   for (unsigned sb = 2; sb <= 8; ++sb) {
     std::string n = "bitmap_s" + std::to_string(sb);
     add(n + "_f16", mixedSpec(Kind::Bitmap, sb, 0, f16), {37, 100, 16});

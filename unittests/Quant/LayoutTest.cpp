@@ -327,14 +327,20 @@ TEST_P(LayoutConfigTest, ParameterRoundingIsStable) {
       for (size_t g = 0; g < got[k]->size(); ++g)
         ASSERT_EQ((*got[k])[g], (*want[k])[g]) << "slot " << k << " " << g;
     }
-    if (s.params == ParamFormat::Q8) {
-      // Within half a code step of the original value.
+    if (s.params != ParamFormat::F16) {
+      // Within half a code step of the original value; the step is set by
+      // the row's largest magnitude (q8) or the tensor's (q8t).
       for (size_t k = 0; k < got.size(); ++k) {
         std::vector<float> &orig = *paramSlots(w)[k];
+        float tensorMax = 0;
+        for (float v : orig)
+          tensorMax = std::max(tensorMax, std::fabs(v));
         for (int64_t i = 0; i < w.out; ++i) {
           float mx = 0;
           for (int64_t g = 0; g < w.groups(); ++g)
             mx = std::max(mx, std::fabs(orig[i * w.groups() + g]));
+          if (s.params == ParamFormat::Q8T)
+            mx = tensorMax;
           double step = mx / (k % 2 == 0 ? 255.0 : 127.0);
           for (int64_t g = 0; g < w.groups(); ++g)
             EXPECT_LE(std::fabs((*got[k])[i * w.groups() + g] -
@@ -949,9 +955,29 @@ TEST(LayoutValidate, RejectsNonFiniteF16Parameters) {
   }
 }
 
+TEST(LayoutGeometry, TensorSuperScalesCostOnePairPerTensor) {
+  // 2-bit codes in groups of 128 over 384 inputs: q8 adds a row's two fp16
+  // super-scales (32 / 384 bits per weight), q8t one pair for the tensor.
+  Geometry q8, q8t;
+  ASSERT_FALSE(
+      describe(kbitSpec(2, 128, ParamFormat::Q8), 384, 384, q8).failed());
+  ASSERT_FALSE(
+      describe(kbitSpec(2, 128, ParamFormat::Q8T), 384, 384, q8t).failed());
+  const Part *s8 = q8.find(PartId::SuperScales),
+             *st = q8t.find(PartId::SuperScales);
+  ASSERT_TRUE(s8 && st);
+  EXPECT_EQ(s8->size, 384u * 4);
+  EXPECT_EQ(st->size, 4u);
+  EXPECT_EQ(st->rowBytes, 0u);
+  // codes 384 * 96, one 64-byte slot for the super-scales, params 384 * 6.
+  EXPECT_EQ(q8t.totalBytes, 384u * 96 + 64 + 384u * 6);
+  EXPECT_EQ(q8.totalBytes, 384u * 96 + 384u * 4 + 384u * 6);
+  EXPECT_NEAR(8.0 * double(q8t.totalBytes) / (384.0 * 384), 2.1285, 1e-4);
+}
+
 TEST(LayoutValidate, RejectsBadQ8Parameters) {
   for (const Config &c : allConfigs()) {
-    if (c.spec.params != ParamFormat::Q8)
+    if (c.spec.params == ParamFormat::F16)
       continue;
     SCOPED_TRACE(c.name);
     Packed p = packRandom(c.spec, 3, 32, 8, 7);

@@ -79,6 +79,14 @@ inline std::vector<Config> allConfigs() {
                        std::to_string(sb) + "_" + fs,
                    mixedSpec(Kind::NM, sb, 0, f, m, k)});
   }
+  // q8t differs from q8 only where the super-scales live: a few of each kind.
+  const ParamFormat t = ParamFormat::Q8T;
+  for (unsigned b : {1u, 2u, 3u, 4u, 8u})
+    c.push_back({"kbit" + std::to_string(b) + "_q8t", kbitSpec(b, 0, t)});
+  c.push_back({"bitmap_s4_q8t", mixedSpec(Kind::Bitmap, 4, 0, t)});
+  c.push_back(
+      {"chanblock_b4_s3_q8t", mixedSpec(Kind::ChannelBlock, 3, 0, t, 4)});
+  c.push_back({"nm1of8_s4_q8t", mixedSpec(Kind::NM, 4, 0, t, 8, 1)});
   return c;
 }
 
@@ -184,11 +192,13 @@ struct Q8Slot {
 };
 
 inline Q8Slot q8Slot(const std::vector<float> &v, int64_t row, int64_t groups,
-                     bool isScale) {
+                     bool isScale, bool tensorWide = false) {
   Q8Slot q;
   float mx = 0;
-  for (int64_t g = 0; g < groups; ++g)
-    mx = std::max(mx, std::fabs(v[row * groups + g]));
+  // q8t: S is the max over every row's groups.
+  for (size_t k = tensorWide ? 0 : size_t(row * groups);
+       k < (tensorWide ? v.size() : size_t((row + 1) * groups)); ++k)
+    mx = std::max(mx, std::fabs(v[k]));
   q.super = floatToHalf(mx);
   float S = halfToFloat(q.super);
   float lim = isScale ? 255.0f : 127.0f;
@@ -214,13 +224,13 @@ inline std::vector<std::vector<float> *> paramSlots(Logical &w) {
   return s;
 }
 
-/// Replaces the parameters by what the q8 format stores for them.
-inline void roundParamsQ8(Logical &w) {
+/// Replaces the parameters by what the q8 (q8t) format stores for them.
+inline void roundParamsQ8(Logical &w, bool tensorWide = false) {
   auto slots = paramSlots(w);
   for (size_t k = 0; k < slots.size(); ++k) {
     std::vector<float> orig = *slots[k];
     for (int64_t i = 0; i < w.out; ++i) {
-      Q8Slot q = q8Slot(orig, i, w.groups(), k % 2 == 0);
+      Q8Slot q = q8Slot(orig, i, w.groups(), k % 2 == 0, tensorWide);
       for (int64_t g = 0; g < w.groups(); ++g)
         (*slots[k])[i * w.groups() + g] = q.decoded[g];
     }
@@ -231,7 +241,7 @@ inline void roundParams(ParamFormat f, Logical &w) {
   if (f == ParamFormat::F16)
     roundParamsF16(w);
   else
-    roundParamsQ8(w);
+    roundParamsQ8(w, f == ParamFormat::Q8T);
 }
 
 /// The dequantized weight, from the definition: scale * code + offset with
@@ -335,8 +345,11 @@ inline RefGeometry refGeometry(const Spec &s, int64_t out, int64_t in) {
   }
   }
   uint64_t nv = s.mixed() ? 4 : 2;
-  if (s.params == ParamFormat::Q8) {
-    add(PartId::SuperScales, O * 2 * nv, 2 * nv);
+  if (s.params != ParamFormat::F16) {
+    if (s.params == ParamFormat::Q8)
+      add(PartId::SuperScales, O * 2 * nv, 2 * nv);
+    else
+      add(PartId::SuperScales, 2 * nv, 0);
     add(PartId::Params, O * groups * nv, groups * nv);
   } else {
     add(PartId::Params, O * groups * nv * 2, groups * nv * 2);
@@ -427,7 +440,8 @@ inline std::vector<uint8_t> refPack(const Spec &s, const Logical &w) {
     const RefPart *sp = g.find(PartId::SuperScales);
     for (int64_t i = 0; i < out; ++i)
       for (uint64_t k = 0; k < nv; ++k) {
-        Q8Slot q = q8Slot(*slots[k], i, groups, k % 2 == 0);
+        Q8Slot q = q8Slot(*slots[k], i, groups, k % 2 == 0,
+                          s.params == ParamFormat::Q8T);
         refPut(b, 8 * (sp->offset + i * sp->rowBytes + 2 * k), 16, q.super);
         for (int64_t gi = 0; gi < groups; ++gi)
           refPut(b, 8 * (pp->offset + i * pp->rowBytes + gi * nv + k), 8,

@@ -362,12 +362,10 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       error = "kind must be kbit, bitmap or chanblock, got '" + kind + "'";
       return false;
     }
-    if (params != "f16" && params != "q8") {
-      error = "params must be f16 or q8, got '" + params + "'";
+    if (!layout::parseParamFormat(params, c.spec.params)) {
+      error = "params must be f16, q8 or q8t, got '" + params + "'";
       return false;
     }
-    c.spec.params =
-        params == "f16" ? layout::ParamFormat::F16 : layout::ParamFormat::Q8;
     c.spec.bits = unsigned(bits);
     c.spec.groupSize = group;
     c.spec.salientBits = unsigned(sbits);

@@ -89,6 +89,11 @@ func.func @packing_attr() attributes {p = #squeeze.packing<kind = nm, bits = 1, 
   return
 }
 
+// CHECK: #squeeze.packing<kind = kbit, bits = 2, group_size = 192, params = q8t>
+func.func @packing_attr_q8t() attributes {p = #squeeze.packing<kind = kbit, bits = 2, group_size = 192, params = q8t>} {
+  return
+}
+
 {-#
   dialect_resources: { builtin: { w: "0x40000000E41B0000000000000000000000000000550000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC00340000003C0038004000B4000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
 #-}

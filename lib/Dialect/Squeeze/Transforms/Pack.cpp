@@ -95,7 +95,7 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     }
     if (!layout::parseParamFormat(params, format))
       return emitError(UnknownLoc::get(ctx), "squeeze-pack: unknown params '")
-             << params << "' (expected f16 or q8)";
+             << params << "' (expected f16, q8 or q8t)";
     if (block < 0)
       return emitError(UnknownLoc::get(ctx),
                        "squeeze-pack: block must be >= 0, got ")

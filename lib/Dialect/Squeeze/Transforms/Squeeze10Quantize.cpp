@@ -49,41 +49,38 @@ struct Recipe {
   const char *roleGroupSize = "";
   double clipNorm = 0; // k-bit methods: clip-norm
 };
-// Smallest first; every recipe stores q8 parameters and runs three or five
-// rounds of GPTQ and output refit; the k-bit ones clip their group ranges.
+// Smallest first; every recipe stores 8-bit group parameters (q8t: one
+// super-scale pair per tensor, q8: per row) and runs three or five rounds
+// of GPTQ and output refit; the k-bit ones clip their group ranges.
 constexpr Recipe kRecipes[] = {
     // name, true bpw, method, bits, group size, act-order, granularity,
     // nm-block, ratio, role-ratio, params, refit rounds[, role-bits,
     // role-group-size, clip-norm]
     //                                         (WikiText-2 ppl, 863 windows)
-    {"s10-nm16-v2", 1.748, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
-     "v:0.125", "q8", 5}, // 44.44
-    {"s10-nm16-d0", 1.753, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
-     "down.0:0.125", "q8", 5}, // 43.76
-    {"s10-nm16-v2-d0", 1.766, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
-     "v:0.125,down.0:0.125", "q8", 5}, // 43.47
-    {"s10-nm8-s3-v2", 1.941, "squeeze10", 3, 256, false, "nm", 8, 0.125,
-     "v:0.25", "q8", 3}, // 42.38
-    {"s10-nm8-s3-v2-d0", 1.967, "squeeze10", 3, 256, false, "nm", 8, 0.125,
-     "v:0.25,down.0:0.25", "q8", 5}, // 41.35
-    {"s10-nm8-v2", 2.070, "squeeze10", 4, 256, false, "nm", 8, 0.125, "v:0.25",
-     "q8", 5}, // 41.24
-    {"s10-nm8-d0", 2.078, "squeeze10", 4, 256, false, "nm", 8, 0.125,
-     "down.0:0.25", "q8", 5}, // 40.47
-    {"s10-nm8-v2-d0", 2.102, "squeeze10", 4, 256, false, "nm", 8, 0.125,
-     "v:0.25,down.0:0.25", "q8", 5}, // 40.35
-    {"gptq2-g128", 2.195, "gptq", 2, 128, true, "layer", 8, 0.2, "", "q8", 5,
+    {"s10-nm16-v2-d0", 1.628, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
+     "v:0.125,down.0:0.125", "q8t", 5}, // 43.45
+    {"s10-nm8-s3-v2-g384", 1.733, "squeeze10", 3, 384, false, "nm", 8, 0.125,
+     "v:0.25", "q8t", 5}, // 42.41
+    {"s10-nm8-s3-d0-g384", 1.739, "squeeze10", 3, 384, false, "nm", 8, 0.125,
+     "down.0:0.25", "q8t", 5}, // 41.69
+    {"s10-nm8-s3-v2-d0", 1.829, "squeeze10", 3, 256, false, "nm", 8, 0.125,
+     "v:0.25,down.0:0.25", "q8t", 5}, // 41.35
+    {"s10-nm8-d0", 1.940, "squeeze10", 4, 256, false, "nm", 8, 0.125,
+     "down.0:0.25", "q8t", 5}, // 40.48
+    {"gptq2-g192-down256", 2.080, "gptq", 2, 192, true, "layer", 8, 0.2, "",
+     "q8t", 5, "", "down:256", 2}, // 37.69
+    {"gptq2-gu192-down256", 2.091, "gptq", 2, 128, true, "layer", 8, 0.2, "",
+     "q8t", 5, "", "gate:192,up:192,down:256", 2}, // 37.62
+    {"gptq2-g128", 2.127, "gptq", 2, 128, true, "layer", 8, 0.2, "", "q8t", 5,
      "", "", 2}, // 37.55
-    {"gptq2-g64", 2.320, "gptq", 2, 64, true, "layer", 8, 0.2, "", "q8", 3, "",
-     "", 2}, // 37.25
-    {"gptq2-g128-v3-down3", 2.477, "gptq", 2, 128, true, "layer", 8, 0.2, "",
-     "q8", 3, "v:3,down:3", "", 2}, // 36.67
-    {"gptq2-g128-v4-down3-d0", 2.549, "gptq", 2, 128, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:4,down:3,down.0:4", "", 2.4}, // 36.38
-    {"gptq2-g64-v3-down3", 2.566, "gptq", 2, 64, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:3,down:3", "v:128,down:128", 2}, // 36.31
-    {"gptq2-g64-v4-down3", 2.598, "gptq", 2, 64, true, "layer", 8, 0.2, "",
-     "q8", 5, "v:4,down:3", "v:128,down:128", 2}, // 36.26
+    {"gptq2-g64", 2.252, "gptq", 2, 64, true, "layer", 8, 0.2, "", "q8t", 3, "",
+     "", 2}, // 37.26
+    {"gptq2-g128-v3-down3", 2.409, "gptq", 2, 128, true, "layer", 8, 0.2, "",
+     "q8t", 3, "v:3,down:3", "", 2}, // 36.67
+    {"gptq2-g64-v4-down3", 2.530, "gptq", 2, 64, true, "layer", 8, 0.2, "",
+     "q8t", 5, "v:4,down:3", "v:128,down:128", 2}, // 36.25
+    {"gptq3-g256-q8t", 3.080, "gptq", 3, 256, true, "layer", 8, 0.2, "", "q8t",
+     3, "", "", 2}, // 35.23
     {"gptq3-g256", 3.148, "gptq", 3, 256, true, "layer", 8, 0.2, "", "q8", 3,
      "", "", 2}, // 35.22
 };
@@ -257,7 +254,7 @@ struct Squeeze10QuantizePass
                      << "' (expected auto, kbit, bitmap, chanblock or nm)";
     if (!quant::layout::parseParamFormat(params, format))
       return error() << "unknown params '" << params
-                     << "' (expected f16 or q8)";
+                     << "' (expected f16, q8 or q8t)";
     if (!llvm::is_contained({"layer", "row", "group", "channel", "nm"},
                             granularity.getValue()))
       return error() << "unknown granularity '" << granularity

@@ -68,7 +68,7 @@
 // LAYOUT-CB: squeeze10-quantize: layout=chanblock needs granularity=channel
 // LAYOUT-KBIT: squeeze10-quantize: layout=kbit needs a method without salient weights (rtn, binary, gptq)
 // LAYOUT-NAME: squeeze10-quantize: unknown layout 'weird' (expected auto, kbit, bitmap, chanblock or nm)
-// PARAMS: squeeze10-quantize: unknown params 'f32' (expected f16 or q8)
+// PARAMS: squeeze10-quantize: unknown params 'f32' (expected f16, q8 or q8t)
 
 func.func @f(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4xf32>

@@ -68,7 +68,7 @@
 // DIAG: error: squeeze10-quantize: unknown diag 'bogus' (expected chol or hinv)
 // BUDGET-RATIO: error: squeeze10-quantize: option 'ratio' conflicts with budget=2.5 (recipe 'gptq2-g128-v3-down3'): give one or the other
 // BUDGET-PARAMS: error: squeeze10-quantize: option 'params' conflicts with budget=2.5 (recipe 'gptq2-g128-v3-down3')
-// BUDGET-SMALL: error: squeeze10-quantize: no recipe fits budget=1.0 bits per weight: the smallest, 's10-nm16-v2', takes 1.748
+// BUDGET-SMALL: error: squeeze10-quantize: no recipe fits budget=1.0 bits per weight: the smallest, 's10-nm16-v2-d0', takes 1.628
 // BUDGET-NAN: error: squeeze10-quantize: budget '{{two|nan}}' is not a number of bits per weight
 // BUDGET-NOPACK: error: squeeze10-quantize: budget needs pack=true
 // OK: error: squeeze10-quantize: the model has no decoder linear layers with roles

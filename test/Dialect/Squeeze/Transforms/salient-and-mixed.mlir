@@ -42,7 +42,7 @@
 // PACK-CB: error: squeeze-pack: b0.q: the chanblock layout needs mask = channel, the weight's is layer
 // PACK-KBIT: error: squeeze-pack: b0.q: the weight has salient weights; kbit cannot hold them
 // PACK-NAME: squeeze-pack: unknown layout 'zigzag' (expected auto, kbit, bitmap, chanblock or nm)
-// PACK-PARAMS: squeeze-pack: unknown params 'f8' (expected f16 or q8)
+// PACK-PARAMS: squeeze-pack: unknown params 'f8' (expected f16, q8 or q8t)
 
 // With the range term (Eq. 7, worked by hand): the stage-1 rows are
 // [1/6, -2, 1/3, 1/2] and [1.0267, 0.22, -0.0733, 0.0733]; binarizing one

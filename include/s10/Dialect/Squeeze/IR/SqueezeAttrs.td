@@ -66,7 +66,8 @@ def Squeeze_PackingKind : I32EnumAttr<"PackingKind",
 def Squeeze_ParamFormat : I32EnumAttr<"ParamFormat",
     "storage format of the group parameters of a packed weight", [
   I32EnumAttrCase<"f16", 0>,  // fp16 (scale, offset) per group
-  I32EnumAttrCase<"q8", 1>]> { // fp16 row super-scales, 8-bit codes per group
+  I32EnumAttrCase<"q8", 1>,    // fp16 row super-scales, 8-bit codes per group
+  I32EnumAttrCase<"q8t", 2>]> { // as q8 with one pair of tensor super-scales
   let cppNamespace = "::s10::squeeze";
   let genSpecializedAttr = 0;
 }

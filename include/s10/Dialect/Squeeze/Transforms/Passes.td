@@ -84,7 +84,8 @@ defvar RefitRoundsOpt = Option<"refitRounds", "refit-rounds", "int64_t", "1",
 defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
     "Packed layout: auto | kbit | bitmap | chanblock | nm">;
 defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
-    "Packed group parameter format: f16 | q8">;
+    "Packed group parameter format: f16 | q8 (row super-scales) | q8t "
+    "(tensor super-scales)">;
 
 def SqueezeRotate : Pass<"squeeze-rotate", "mlir::ModuleOp"> {
   let summary = "Rotate the residual stream and the value heads, for "

@@ -35,6 +35,8 @@ def expected_bytes(out, inp, layout, params, salient, bits, sbits, block, nmk, g
         parts += [out * row(inp), out * math.ceil(per * int(math.log2(block)) / 8), out * math.ceil(per * rest / 8)]
     if params == "q8":
         parts += [out * 2 * 2 * pairs, out * groups * 2 * pairs]
+    elif params == "q8t":
+        parts += [2 * 2 * pairs, out * groups * 2 * pairs]
     else:
         parts += [out * groups * 4 * pairs]
     pos = 0
