@@ -581,15 +581,13 @@ Status s10::quant::layout::pack(const Spec &spec, const Logical &w,
     }
     return Status::ok();
   };
-  float tensorSuper[4] = {0, 0, 0, 0};
+  // q8t: one pair for every row, computed once; q8: each row's own.
+  float super[4] = {0, 0, 0, 0};
   if (s.params == ParamFormat::Q8T)
-    if (Status st = superOf(0, out, tensorSuper); st.failed())
+    if (Status st = superOf(0, out, super); st.failed())
       return st;
   for (int64_t i = 0; i < out; ++i) {
-    float super[4] = {0, 0, 0, 0};
-    if (s.params == ParamFormat::Q8T)
-      std::copy(tensorSuper, tensorSuper + 4, super);
-    else if (sp)
+    if (s.params == ParamFormat::Q8)
       if (Status st = superOf(i, i + 1, super); st.failed())
         return st;
     for (int64_t gi = 0; gi < g.groups; ++gi) {
