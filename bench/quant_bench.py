@@ -379,6 +379,31 @@ ROWS = [
      "Squeeze10, 1:8 at 3 bits (v and block 0's down 2:8), q8t, groups of whole rows + 5 rounds of GPTQ and refit",
      "granularity=nm nm-block=8 ratio=0.125 bits=3 role-ratio=v:0.25,down.0:0.25 group-size=1024 "
      "output-refit=true refit-rounds=5 " + CAL, "layout=nm block=8 params=q8t"),
+    # Ternary codes (three levels per group, five codes per byte: 1.6 bits).
+    ("gptq-t-g128-q8t-refit5-clip2",
+     "GPTQ ternary g128 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=128 " + CAL, "params=q8t"),
+    ("gptq-t-g192-q8t-refit5-clip2",
+     "GPTQ ternary g192 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=192 " + CAL, "params=q8t"),
+    ("gptq-t-g256-q8t-refit5-clip2",
+     "GPTQ ternary g256 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=256 " + CAL, "params=q8t"),
+    ("gptq-t-g384-q8t-refit5-clip2",
+     "GPTQ ternary g384 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=384 " + CAL, "params=q8t"),
+    ("gptq-t-g64-q8t-refit5-clip2",
+     "GPTQ ternary g64 act-order, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=64 " + CAL, "params=q8t"),
+    ("gptq-t-g192-v3-q8t-refit5-clip2",
+     "GPTQ ternary g192 act-order, v w3 g128, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=192 role-bits=v:3 role-group-size=v:128 " + CAL, "params=q8t"),
+    ("gptq-t-g192-d0w3-q8t-refit5-clip2",
+     "GPTQ ternary g192 act-order, block 0's down w3 g256, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=192 role-bits=down.0:3 role-group-size=down.0:256 " + CAL, "params=q8t"),
+    ("gptq-t-g128-down3-q8t-refit5-clip2",
+     "GPTQ ternary g128 act-order, down w3 g256, q8t, clipped ranges (norm 2) + 5 rounds of GPTQ and refit",
+     "method=gptq bits=2 ternary=true act-order=true clip-norm=2 output-refit=true refit-rounds=5 group-size=128 role-bits=down:3 role-group-size=down:256 " + CAL, "params=q8t"),
 ]
 ROWS = [r if len(r) == 4 else r + ("",) for r in ROWS]
 # Rows without a method are Squeeze10's: say so, since squeeze10-quantize
@@ -523,7 +548,9 @@ S10_DEFAULT = ("s10-no-", "s10-q8", "s10-chanblock", "s10-nm", "s10-refit")
 # Curve families for the plot: (label, row-name test, colour, marker).
 FAMILIES = [
     ("RTN (w4, w3, w2; binary)", lambda n: n.startswith("rtn-"), "tab:gray", "v"),
-    ("GPTQ (w4, w3, w2; g32 to g256, q8 parameters, output refit)", lambda n: n.startswith("gptq-"), "tab:blue", "s"),
+    ("GPTQ (w4, w3, w2; g32 to g256, q8 parameters, output refit)",
+     lambda n: n.startswith("gptq-") and not n.startswith("gptq-t-"), "tab:blue", "s"),
+    ("GPTQ ternary (1.6-bit codes; v or down at 3 bits)", lambda n: n.startswith("gptq-t-"), "tab:orange", "D"),
     ("PB-LLM", lambda n: n.startswith("pbllm-"), "tab:green", "^"),
     ("Squeeze10 paper formulas and variants",
      lambda n: n.startswith("s10-") and not n.startswith(S10_DEFAULT), "tab:purple", "x"),

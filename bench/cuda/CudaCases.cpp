@@ -55,6 +55,12 @@ layout::Spec kbit(unsigned bits, int64_t group, layout::ParamFormat f) {
   return s;
 }
 
+layout::Spec ternary(int64_t group, layout::ParamFormat f) {
+  layout::Spec s = kbit(2, group, f);
+  s.kind = layout::Kind::Ternary;
+  return s;
+}
+
 layout::Spec mixed(layout::Kind kind, unsigned sbits, int64_t group,
                    layout::ParamFormat f, int64_t block = 0) {
   layout::Spec s;
@@ -103,6 +109,7 @@ std::vector<gc::Case> allCases() {
   for (unsigned sb = 2; sb <= 8; ++sb)
     gemv(mixed(layout::Kind::Bitmap, sb, sb % 2 ? 32 : 128, sb % 3 ? f16 : q8),
          sb == 4 ? 37 : 11, sb == 4 ? 1280 : 256, false);
+  gemv(ternary(128, layout::ParamFormat::Q8T), 37, 1280, false);
   gemv(mixed(layout::Kind::ChannelBlock, 3, 32, f16, 1), 9, 128, false);
   gemv(mixed(layout::Kind::ChannelBlock, 4, 128, q8, 4), 19, 1280, false);
   gemv(mixed(layout::Kind::ChannelBlock, 8, 64, f16, 16), 37, 192, false);
@@ -180,6 +187,7 @@ std::vector<gc::Case> allCases() {
     gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, true);
     gemv(kbit(2, 128, f16), out, in, true);
     gemv(kbit(3, 256, q8), out, in, true);
+    gemv(ternary(128, layout::ParamFormat::Q8T), out, in, true);
     dense(true, out, in, true);
   }
   dense(true, 32000, 4096, true); // the fp16 lm_head

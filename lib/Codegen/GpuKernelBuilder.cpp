@@ -295,6 +295,8 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvKernel(OpBuilder &b,
   Value shifts;
   if (w.packed && w.spec.mixed())
     shifts = PackedDecoder(w.spec, w.out, w.in).salientShiftTable(b, loc);
+  else if (w.packed && w.spec.kind == layout::Kind::Ternary)
+    shifts = PackedDecoder(w.spec, w.out, w.in).ternaryLaneTable(b, loc);
   // Whole warps share a row, so the branch is warp-uniform and the
   // shuffles inside it see all 32 lanes.
   when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(w.out)),

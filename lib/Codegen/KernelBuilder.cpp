@@ -276,6 +276,48 @@ static Value bitsAt(Ops &o, Value bytes, Value base, Value pos,
                 o.int_(o.i64(), (int64_t(1) << nbits) - 1));
 }
 
+/// 3^t for t in [0, 5) (i32, scalar or vector): byte t of 0x1B090301, or
+/// 81.
+static Value ternaryPow3(Ops &o, Value t) {
+  Type ty = t.getType();
+  Value low = o.shr(o.int_(ty, 0x1B090301),
+                    o.mul(o.minsi(t, o.int_(ty, 3)), o.int_(ty, 8)));
+  return o.select(o.cmpi(arith::CmpIPredicate::eq, t, o.int_(ty, 4)),
+                  o.int_(ty, 81), o.and_(low, o.int_(ty, 0xff)));
+}
+
+/// The code of ternary byte q whose digit has weight pow3:
+/// ((q pow3) mod 256) 3 >> 8, as layout::decodeTrit.
+static Value ternaryDigit(Ops &o, Value q, Value pow3) {
+  Type ty = q.getType();
+  Value m = o.and_(o.mul(q, pow3), o.int_(ty, 0xff));
+  return o.shr(o.mul(m, o.int_(ty, 3)), o.int_(ty, 8));
+}
+
+Value PackedDecoder::ternaryLaneTable(OpBuilder &b, Location loc) const {
+  constexpr int64_t n = kChunk;
+  auto type = MemRefType::get({10 * n}, b.getI32Type());
+  Operation *module = b.getInsertionBlock()->getParentOp();
+  while (!module->hasTrait<OpTrait::SymbolTable>())
+    module = module->getParentOp();
+  const char *name = "s10_ternary_lanes";
+  if (!SymbolTable::lookupSymbolIn(module, name)) {
+    SmallVector<int32_t> v(10 * n);
+    const int32_t pow3[5] = {1, 3, 9, 27, 81};
+    for (int64_t p = 0; p < 5 * n; ++p) {
+      v[p] = int32_t(8 * (p / 5));
+      v[5 * n + p] = pow3[p % 5];
+    }
+    OpBuilder gb = OpBuilder::atBlockBegin(&module->getRegion(0).front());
+    memref::GlobalOp::create(
+        gb, loc, name, gb.getStringAttr("private"), type,
+        DenseElementsAttr::get(RankedTensorType::get({10 * n}, b.getI32Type()),
+                               ArrayRef<int32_t>(v)),
+        /*constant=*/true, gb.getI64IntegerAttr(32));
+  }
+  return memref::GetGlobalOp::create(b, loc, type, name);
+}
+
 PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
                                            Value bytes, Value row,
                                            Value scratch,
@@ -285,6 +327,8 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
   Row r;
   r.row = row;
   r.shifts = shiftTable;
+  if (spec_.kind != layout::Kind::Ternary && !spec_.mixed())
+    r.shifts = Value();
   auto rowOffset = [&](layout::PartId id, Value index) {
     const layout::Part *p = g.find(id);
     return o.add(o.idx(int64_t(p->offset)),
@@ -295,6 +339,10 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
   r.maskMem = bytes;
   switch (spec_.kind) {
   case layout::Kind::KBit:
+    break;
+  case layout::Kind::Ternary:
+    // The stream's chunks run on across rows: the row's first one.
+    r.codes = o.mul(row, o.idx(g.in / kChunk));
     break;
   case layout::Kind::Bitmap: {
     r.mask = rowOffset(layout::PartId::Mask, row);
@@ -466,6 +514,37 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
       v.push_back(fn(l));
     return v;
   };
+  if (spec_.kind == layout::Kind::Ternary) {
+    // Chunk F is codes 8 (F mod 5) .. + 7 of the 40 in 8-byte word F / 5:
+    // lane l's code is trit p mod 5 of byte p / 5, p = 8 (F mod 5) + l.
+    const layout::Part *cp = geometry_.find(layout::PartId::Codes);
+    Value f = o.add(r.codes, c);
+    Value wi = o.divu(f, o.idx(5));
+    Value rr = o.sub(f, o.mul(wi, o.idx(5)));
+    Value word = o.loadInt(
+        bytes, o.add(o.idx(int64_t(cp->offset)), o.mul(wi, o.idx(8))), 8, 8);
+    VectorType v32 = o.vec(o.i32());
+    Value shift, pow3;
+    if (r.shifts) {
+      // The lanes' byte shifts and powers of three for this F mod 5.
+      Value at = o.mul(rr, o.idx(kChunk));
+      shift = o.vload(v32, r.shifts, at);
+      pow3 = o.vload(v32, r.shifts, o.add(at, o.idx(5 * kChunk)));
+    } else {
+      Value p = o.add(
+          o.splat(o.mul(o.trunci(o.toI64(rr), o.i32()), o.int_(o.i32(), 8))),
+          o.lanes(o.i32(), laneList([](int64_t l) { return l; })));
+      Value byte = o.divu(p, o.int_(v32, 5));
+      Value t = o.sub(p, o.mul(byte, o.int_(v32, 5)));
+      shift = o.mul(byte, o.int_(v32, 8));
+      pow3 = ternaryPow3(o, t);
+    }
+    Value q = o.and_(
+        o.trunci(o.shr(o.splat(word), o.extui(shift, o.vec(o.i64()))), v32),
+        o.int_(v32, 0xff));
+    out.low = o.sitofp(ternaryDigit(o, q, pow3), o.vec(o.f32()));
+    return out;
+  }
   if (!spec_.mixed()) {
     unsigned k = spec_.bits;
     Value at = o.add(r.codes, o.mul(c, o.idx(k)));
@@ -566,6 +645,19 @@ PackedDecoder::Codes PackedDecoder::column(OpBuilder &b, Location loc,
   auto field = [&](Value base, Value pos, unsigned nbits) {
     return o.trunci(bitsAt(o, bytes, base, pos, nbits), o.i32());
   };
+  if (spec_.kind == layout::Kind::Ternary) {
+    const layout::Part *cp = geometry_.find(layout::PartId::Codes);
+    Value f = o.add(o.mul(o.toI64(r.row), o.int_(o.i64(), geometry_.in)), c64);
+    Value five = o.int_(o.i64(), 5);
+    Value byte = o.divu(f, five);
+    Value t = o.sub(f, o.mul(byte, five));
+    Value q = o.extui(
+        o.load(bytes, o.add(o.idx(int64_t(cp->offset)), o.toIndex(byte))),
+        o.i32());
+    out.low = o.sitofp(ternaryDigit(o, q, ternaryPow3(o, o.trunci(t, o.i32()))),
+                       o.f32());
+    return out;
+  }
   if (!spec_.mixed()) {
     unsigned k = spec_.bits;
     Value code = field(r.codes, o.mul(c64, o.int_(o.i64(), k)), k);
@@ -1135,6 +1227,8 @@ void buildPackedGemvBody(OpBuilder &b, Location loc, func::FuncOp fn,
   }
   if (mixed)
     shifts = dec.salientShiftTable(b, loc);
+  else if (w.spec.kind == layout::Kind::Ternary)
+    shifts = dec.ternaryLaneTable(b, loc);
 
   Value zeroV = o.splat(o.f32c(0.0f));
   auto xChunk = [&](Ops &l, Value c) {
@@ -1437,7 +1531,8 @@ bool s10::codegen::usesCodeTable(const GemvWeight &w) {
   if (!w.packed || w.spec.mixed() || !w.avx2 ||
       failed(checkGemvWeight(w, reason)))
     return false;
-  return w.spec.bits <= 3 && PackedDecoder(w.spec, w.out, w.in).chunkAligned();
+  return w.spec.kind == layout::Kind::KBit && w.spec.bits <= 3 &&
+         PackedDecoder(w.spec, w.out, w.in).chunkAligned();
 }
 
 bool s10::codegen::usesLut(const GemvWeight &w) {

@@ -34,6 +34,8 @@ UniformColumnQuantizer::createRefit(int64_t rows, int64_t cols,
     return std::move(err);
   if (auto err = checkBits(spec.bits))
     return std::move(err);
+  if (auto err = checkLevels(spec.bits, spec.levels))
+    return std::move(err);
   if (auto err = checkGroupSize(spec.groupSize))
     return std::move(err);
   if (auto err = checkClipNorm(spec.clipNorm))
@@ -42,6 +44,7 @@ UniformColumnQuantizer::createRefit(int64_t rows, int64_t cols,
   q.rows_ = rows;
   q.cols_ = cols;
   q.bits_ = spec.bits;
+  q.levels_ = spec.levels;
   q.includeZero_ = spec.includeZero;
   q.clipNorm_ = spec.clipNorm;
   q.groupSize_ = resolveGroupSize(cols, spec.groupSize);
@@ -52,11 +55,11 @@ UniformColumnQuantizer::createRefit(int64_t rows, int64_t cols,
   return q;
 }
 
-llvm::Expected<UniformColumnQuantizer>
-UniformColumnQuantizer::createFixed(int64_t rows, int64_t cols, unsigned bits,
-                                    int64_t groupSize,
-                                    std::vector<UniformParams> params) {
-  auto q = createRefit(rows, cols, UniformSpec{bits, groupSize, false});
+llvm::Expected<UniformColumnQuantizer> UniformColumnQuantizer::createFixed(
+    int64_t rows, int64_t cols, unsigned bits, int64_t groupSize,
+    std::vector<UniformParams> params, unsigned levels) {
+  auto q =
+      createRefit(rows, cols, UniformSpec{bits, groupSize, false, 0, levels});
   if (!q)
     return q.takeError();
   if (static_cast<int64_t>(params.size()) != rows * q->numGroups_)
@@ -75,8 +78,9 @@ UniformColumnQuantizer::createFixed(int64_t rows, int64_t cols, unsigned bits,
 llvm::Expected<UniformColumnQuantizer>
 UniformColumnQuantizer::createFixedAffine(int64_t rows, int64_t cols,
                                           unsigned bits, int64_t groupSize,
-                                          std::vector<UniformParams> params) {
-  auto q = createFixed(rows, cols, bits, groupSize, std::move(params));
+                                          std::vector<UniformParams> params,
+                                          unsigned levels) {
+  auto q = createFixed(rows, cols, bits, groupSize, std::move(params), levels);
   if (q)
     q->affine_ = true;
   return q;
@@ -94,7 +98,7 @@ void UniformColumnQuantizer::refit(int64_t col, const WeightsView &current) {
     for (int64_t c = c0; c < c1; ++c)
       vals[c - c0] = current.at(r, c);
     params_[r * numGroups_ + g] =
-        fitUniformParams(vals, bits_, includeZero_, clipNorm_);
+        fitUniformParams(vals, bits_, includeZero_, clipNorm_, levels_);
   }
   fitted_[static_cast<size_t>(g)] = true;
 }
@@ -106,8 +110,8 @@ void UniformColumnQuantizer::quantizeColumn(int64_t col,
   assert(fitted_[static_cast<size_t>(g)] && "group quantized before its fit");
   for (int64_t r = 0; r < rows_; ++r) {
     const UniformParams &p = params_[r * numGroups_ + g];
-    uint8_t code = affine_ ? quantizeCodeAffine(w[r], p, bits_)
-                           : quantizeCode(w[r], p, bits_);
+    uint8_t code = affine_ ? quantizeCodeAffine(w[r], p, bits_, levels_)
+                           : quantizeCode(w[r], p, bits_, levels_);
     codes_[r * cols_ + col] = code;
     out[r] = dequantizeCode(code, p);
   }

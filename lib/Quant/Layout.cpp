@@ -66,6 +66,9 @@ int64_t blockRows(const Spec &s, int64_t out, int64_t b) {
   return std::min<int64_t>(s.block, out - b * s.block);
 }
 
+/// Bytes of a ternary code stream: whole 8-byte words of 40 codes.
+uint64_t ternaryBytes(uint64_t weights) { return (weights + 39) / 40 * 8; }
+
 /// Salient codes of one row of an NM layout.
 int64_t nmRowSalient(const Spec &s, int64_t in) {
   return in / s.block * s.nmSalient;
@@ -83,6 +86,8 @@ const char *s10::quant::layout::kindName(Kind k) {
     return "chanblock";
   case Kind::NM:
     return "nm";
+  case Kind::Ternary:
+    return "ternary";
   }
   return "?";
 }
@@ -100,7 +105,8 @@ const char *s10::quant::layout::paramFormatName(ParamFormat f) {
 }
 
 bool s10::quant::layout::parseKind(const std::string &name, Kind &kind) {
-  for (Kind k : {Kind::KBit, Kind::Bitmap, Kind::ChannelBlock, Kind::NM})
+  for (Kind k :
+       {Kind::KBit, Kind::Bitmap, Kind::ChannelBlock, Kind::NM, Kind::Ternary})
     if (name == kindName(k)) {
       kind = k;
       return true;
@@ -249,12 +255,21 @@ Status s10::quant::layout::describe(const Spec &s, int64_t out, int64_t in,
       s.params != ParamFormat::Q8T)
     return Status::error("unknown parameter format");
   if (s.kind != Kind::KBit && s.kind != Kind::Bitmap &&
-      s.kind != Kind::ChannelBlock && s.kind != Kind::NM)
+      s.kind != Kind::ChannelBlock && s.kind != Kind::NM &&
+      s.kind != Kind::Ternary)
     return Status::error("unknown layout kind");
   if (!s.mixed()) {
     if (s.salientBits != 0 || s.salientCount != 0 || s.block != 0 ||
         s.nmSalient != 0)
-      return Status::error("the kbit layout has no salient weights");
+      return Status::error(std::string("the ") + kindName(s.kind) +
+                           " layout has no salient weights");
+    if (s.kind == Kind::Ternary && s.bits != 2)
+      return Status::error("the ternary layout holds codes 0..2: bits must "
+                           "be 2, got " +
+                           str(s.bits));
+    if (s.kind == Kind::Ternary && in % 8)
+      return Status::error("ternary needs the input size " + str(in) +
+                           " to be a multiple of 8");
   } else {
     if (s.bits != 1)
       return Status::error(std::string("the ") + kindName(s.kind) +
@@ -283,6 +298,10 @@ Status s10::quant::layout::describe(const Spec &s, int64_t out, int64_t in,
     add(PartId::Codes, rb * out, rb);
     break;
   }
+  case Kind::Ternary:
+    // Whole 8-byte words of five chunks (40 codes) each.
+    add(PartId::Codes, ternaryBytes(weights), 0);
+    break;
   case Kind::Bitmap: {
     if (s.salientCount < 0 || uint64_t(s.salientCount) > weights ||
         s.salientCount > int64_t(UINT32_MAX))
@@ -380,7 +399,8 @@ static Status checkShape(const Spec &s, const Logical &w) {
   } else if (!w.salient.empty() &&
              std::any_of(w.salient.begin(), w.salient.end(),
                          [](uint8_t m) { return m != 0; })) {
-    return Status::error("the kbit layout has no salient weights");
+    return Status::error(std::string("the ") + kindName(s.kind) +
+                         " layout has no salient weights");
   }
   return Status::ok();
 }
@@ -398,7 +418,7 @@ Status s10::quant::layout::fit(Spec &s, const Logical &w) {
   auto isSal = [&](int64_t i, int64_t j) {
     return !w.salient.empty() && w.salient[i * w.in + j] != 0;
   };
-  uint32_t lowMax = (1u << s.bits) - 1u;
+  uint32_t lowMax = s.kind == Kind::Ternary ? 2u : (1u << s.bits) - 1u;
   uint32_t salMax = s.mixed() ? (1u << s.salientBits) - 1u : 0u;
   int64_t count = 0;
   for (int64_t i = 0; i < w.out; ++i)
@@ -407,9 +427,12 @@ Status s10::quant::layout::fit(Spec &s, const Logical &w) {
       count += sal;
       uint32_t c = w.codes[i * w.in + j];
       if (c > (sal ? salMax : lowMax))
-        return Status::error("code " + str(c) + " of weight (" + str(i) + ", " +
-                             str(j) + ") is out of range for " +
-                             str(sal ? s.salientBits : s.bits) + " bits");
+        return Status::error(
+            "code " + str(c) + " of weight (" + str(i) + ", " + str(j) +
+            ") is out of range for " +
+            (s.kind == Kind::Ternary
+                 ? std::string("the ternary layout")
+                 : str(sal ? s.salientBits : s.bits) + " bits"));
     }
   auto finite = [](const std::vector<float> &v, const char *what) {
     for (size_t k = 0; k < v.size(); ++k)
@@ -426,6 +449,7 @@ Status s10::quant::layout::fit(Spec &s, const Logical &w) {
       return st;
   switch (s.kind) {
   case Kind::KBit:
+  case Kind::Ternary:
     break;
   case Kind::Bitmap:
     s.salientCount = count;
@@ -499,11 +523,20 @@ Status s10::quant::layout::pack(const Spec &spec, const Logical &w,
   auto isSal = [&](int64_t i, int64_t j) {
     return !w.salient.empty() && w.salient[i * in + j] != 0;
   };
-  if (const Part *p = g.find(PartId::Codes))
+  if (const Part *p = g.find(PartId::Codes); p && s.kind == Kind::Ternary) {
+    uint64_t n = uint64_t(out) * uint64_t(in);
+    for (uint64_t f = 0; f < n; f += 5) {
+      uint8_t t[5] = {0, 0, 0, 0, 0};
+      for (uint64_t k = 0; k < 5 && f + k < n; ++k)
+        t[k] = w.codes[f + k];
+      base[p->offset + f / 5] = encodeTrits(t);
+    }
+  } else if (p) {
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < in; ++j)
         putBits(base + p->offset + i * p->rowBytes, uint64_t(j) * s.bits,
                 s.bits, w.codes[i * in + j]);
+  }
   if (const Part *p = g.find(PartId::Signs))
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < in; ++j) {
@@ -660,6 +693,25 @@ Status s10::quant::layout::validate(const Spec &s, int64_t out, int64_t in,
   case Kind::KBit:
     st = rowPadding(PartId::Codes, out, uint64_t(in) * s.bits);
     break;
+  case Kind::Ternary: {
+    const Part *p = g.find(PartId::Codes);
+    uint64_t n = uint64_t(out) * uint64_t(in), used = (n + 4) / 5;
+    for (uint64_t b = 0; b < used; ++b) {
+      uint8_t q = data[p->offset + b], t[5];
+      for (unsigned k = 0; k < 5; ++k)
+        t[k] = uint8_t(decodeTrit(q, k));
+      if (encodeTrits(t) != q)
+        return Status::error("byte " + str(int64_t(b)) +
+                             " of the ternary codes is not an encoding of "
+                             "five codes");
+      for (uint64_t k = n - 5 * b; k < 5 && 5 * b + k >= n; ++k)
+        if (t[k])
+          return Status::error("nonzero padding codes after the last weight");
+    }
+    if (!zeroFrom(data + p->offset, used * 8, p->size))
+      return Status::error("nonzero padding after the ternary codes");
+    break;
+  }
   case Kind::Bitmap: {
     if ((st = rowPadding(PartId::Signs, out, in)).failed() ||
         (st = rowPadding(PartId::Mask, out, in)).failed())
@@ -780,11 +832,16 @@ Status s10::quant::layout::unpack(const Spec &s, int64_t out, int64_t in,
     w.salientScales.assign(ng, 0);
     w.salientOffsets.assign(ng, 0);
   }
-  if (const Part *p = g.find(PartId::Codes))
+  if (const Part *p = g.find(PartId::Codes); p && s.kind == Kind::Ternary) {
+    for (int64_t i = 0; i < out; ++i)
+      for (int64_t j = 0; j < in; ++j)
+        w.codes[i * in + j] = uint8_t(ternaryCode(data + p->offset, in, i, j));
+  } else if (p) {
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < in; ++j)
         w.codes[i * in + j] = uint8_t(getBits(
             data + p->offset + i * p->rowBytes, uint64_t(j) * s.bits, s.bits));
+  }
   if (const Part *p = g.find(PartId::Signs))
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < in; ++j)

@@ -360,6 +360,22 @@ void PackedMatrix::gemvKBit(const float *x, const GemvScratch &s, float *y,
   std::vector<float> buf(size_t(per * stride));
   const float *lut = s.lut.data(), *planes = s.planes.data();
   std::vector<float> p(size_t(groups) * 2);
+  if (s_.kind == Kind::Ternary) {
+    const uint8_t *codes = data_ + cp->offset;
+    for (int64_t i = r0; i < r1; ++i) {
+      rowParams(i, p.data());
+      float acc = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        float d[4] = {0, 0, 0, 0};
+        for (int64_t j = g * G, e = std::min(in, j + G); j < e; ++j)
+          d[j & 3] += float(ternaryCode(codes, in, i, j)) * x[j];
+        acc += p[2 * g] * ((d[0] + d[1]) + (d[2] + d[3])) +
+               p[2 * g + 1] * s.xsum[g];
+      }
+      y[i - r0] = acc;
+    }
+    return;
+  }
   for (int64_t i = r0; i < r1; ++i) {
     rowParams(i, p.data());
     const uint8_t *row = data_ + cp->offset + i * rowBytes;
@@ -619,6 +635,7 @@ PackedMatrix::SalientRow PackedMatrix::salientRow(int64_t i, int32_t *js,
     break;
   }
   case Kind::KBit:
+  case Kind::Ternary:
     break;
   }
   return r;
@@ -646,6 +663,14 @@ void PackedMatrix::decodeRowWith(int64_t i, float *w, float *p, int32_t *js,
                                  uint8_t *nmMask) const {
   int64_t in = g_.in, G = s_.groupSize, groups = g_.groups;
   rowParams(i, p);
+  if (s_.kind == Kind::Ternary) {
+    const uint8_t *codes = data_ + g_.find(PartId::Codes)->offset;
+    for (int64_t j = 0; j < in; ++j) {
+      int64_t g = j / G;
+      w[j] = p[2 * g] * float(ternaryCode(codes, in, i, j)) + p[2 * g + 1];
+    }
+    return;
+  }
   if (!s_.mixed()) {
     const Part *cp = g_.find(PartId::Codes);
     const uint8_t *row = data_ + cp->offset + i * cp->rowBytes;

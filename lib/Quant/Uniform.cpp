@@ -18,6 +18,13 @@ llvm::Error s10::quant::checkBits(unsigned bits) {
   return llvm::Error::success();
 }
 
+llvm::Error s10::quant::checkLevels(unsigned bits, unsigned levels) {
+  if (levels == 0 || (bits <= 8 && levels >= 2 && levels <= (1u << bits)))
+    return llvm::Error::success();
+  return detail::makeError("levels must be 0 (2^bits) or in [2, 2^" +
+                           llvm::Twine(bits) + "], got " + llvm::Twine(levels));
+}
+
 llvm::Error s10::quant::checkClipNorm(double clipNorm) {
   if (clipNorm == 0 || (clipNorm > 0 && std::isfinite(clipNorm)))
     return llvm::Error::success();
@@ -27,13 +34,13 @@ llvm::Error s10::quant::checkClipNorm(double clipNorm) {
 }
 
 /// The fit of the range [mn, max] (mn <= mx).
-static UniformParams fitRange(double mn, double mx, unsigned bits);
+static UniformParams fitRange(double mn, double mx, unsigned maxq);
 /// Shrink factors tried by a clipped fit: 1, 0.99, ..., 0.21.
 static constexpr int kClipSteps = 80;
 
 UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
                                            unsigned bits, bool includeZero,
-                                           double clipNorm) {
+                                           double clipNorm, unsigned levels) {
   assert(!values.empty() && bits >= 1 && bits <= 8);
   double mn = values.front(), mx = values.front();
   for (float v : values) {
@@ -44,19 +51,21 @@ UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
     mn = std::min(mn, 0.0);
     mx = std::max(mx, 0.0);
   }
-  UniformParams best = fitRange(mn, mx, bits);
+  unsigned maxq = maxCode(bits, levels);
+  UniformParams best = fitRange(mn, mx, maxq);
   if (!(clipNorm > 0))
     return best;
   auto error = [&](UniformParams p) {
     double e = 0;
     for (float v : values)
-      e += std::pow(std::fabs(double(v) - quantizeValue(v, p, bits)), clipNorm);
+      e += std::pow(std::fabs(double(v) - quantizeValue(v, p, bits, levels)),
+                    clipNorm);
     return e;
   };
   double bestError = error(best);
   for (int i = 1; i < kClipSteps; ++i) {
     double f = 1.0 - i / 100.0;
-    UniformParams p = fitRange(f * mn, f * mx, bits);
+    UniformParams p = fitRange(f * mn, f * mx, maxq);
     double e = error(p);
     if (e < bestError) {
       bestError = e;
@@ -66,9 +75,9 @@ UniformParams s10::quant::fitUniformParams(llvm::ArrayRef<float> values,
   return best;
 }
 
-static UniformParams fitRange(double mn, double mx, unsigned bits) {
+static UniformParams fitRange(double mn, double mx, unsigned maxq) {
   double range = mx - mn;
-  float scale = static_cast<float>(range / maxCode(bits));
+  float scale = static_cast<float>(range / maxq);
   bool constant = !(range > 0x1p-16 * std::max(std::fabs(mn), std::fabs(mx))) ||
                   !(scale >= FLT_MIN) || !std::isfinite(scale);
   UniformParams p;
@@ -91,35 +100,39 @@ static UniformParams fitRange(double mn, double mx, unsigned bits) {
   return p;
 }
 
-/// `q` clamped into [0, 2^bits - 1] (NaN: 0).
-static uint8_t clampCode(double q, unsigned bits) {
+/// `q` clamped into [0, maxq] (NaN: 0).
+static uint8_t clampCode(double q, unsigned maxq) {
   if (!(q >= 0.0))
     return 0;
-  return static_cast<uint8_t>(std::min(q, double(maxCode(bits))));
+  return static_cast<uint8_t>(std::min(q, double(maxq)));
 }
 
-uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits) {
+uint8_t s10::quant::quantizeCode(float w, UniformParams p, unsigned bits,
+                                 unsigned levels) {
   return clampCode(std::nearbyint(double(w) / double(p.scale)) + double(p.zero),
-                   bits);
+                   maxCode(bits, levels));
 }
 
-uint8_t s10::quant::quantizeCodeAffine(float w, UniformParams p,
-                                       unsigned bits) {
+uint8_t s10::quant::quantizeCodeAffine(float w, UniformParams p, unsigned bits,
+                                       unsigned levels) {
   return clampCode(std::nearbyint(double(w) / double(p.scale) + double(p.zero)),
-                   bits);
+                   maxCode(bits, levels));
 }
 
 float s10::quant::dequantizeCode(uint8_t code, UniformParams p) {
   return static_cast<float>(double(p.scale) * (double(code) - double(p.zero)));
 }
 
-float s10::quant::quantizeValue(float w, UniformParams p, unsigned bits) {
-  return dequantizeCode(quantizeCode(w, p, bits), p);
+float s10::quant::quantizeValue(float w, UniformParams p, unsigned bits,
+                                unsigned levels) {
+  return dequantizeCode(quantizeCode(w, p, bits, levels), p);
 }
 
 llvm::Expected<UniformResult>
 s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
   if (auto err = checkBits(spec.bits))
+    return std::move(err);
+  if (auto err = checkLevels(spec.bits, spec.levels))
     return std::move(err);
   if (auto err = checkGroupSize(spec.groupSize))
     return std::move(err);
@@ -132,6 +145,7 @@ s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
 
   UniformResult r;
   r.bits = spec.bits;
+  r.levels = spec.levels;
   r.groupSize = resolveGroupSize(w.cols, spec.groupSize);
   r.numGroups = numGroups(w.cols, spec.groupSize);
   r.params.resize(static_cast<size_t>(w.rows * r.numGroups));
@@ -140,8 +154,8 @@ s10::quant::quantizeUniform(const Matrix &w, const UniformSpec &spec) {
       int64_t c0 = g * r.groupSize;
       int64_t len = std::min(r.groupSize, w.cols - c0);
       llvm::ArrayRef<float> vals(w.row(i) + c0, static_cast<size_t>(len));
-      r.params[i * r.numGroups + g] =
-          fitUniformParams(vals, spec.bits, spec.includeZero, spec.clipNorm);
+      r.params[i * r.numGroups + g] = fitUniformParams(
+          vals, spec.bits, spec.includeZero, spec.clipNorm, spec.levels);
     }
   }
   applyUniformParams(w, r);
@@ -154,7 +168,7 @@ void s10::quant::applyUniformParams(const Matrix &w, UniformResult &r) {
   for (int64_t i = 0; i < w.rows; ++i)
     for (int64_t j = 0; j < w.cols; ++j) {
       const UniformParams &p = r.paramsAt(i, j);
-      uint8_t q = quantizeCode(w(i, j), p, r.bits);
+      uint8_t q = quantizeCode(w(i, j), p, r.bits, r.levels);
       r.codes[i * w.cols + j] = q;
       r.dequantized(i, j) = dequantizeCode(q, p);
     }

@@ -110,6 +110,10 @@ TEST(GpuKernels, EmulatedPackedGemv) {
       {"nm3of32_s5_f16", mixedSpec(Kind::NM, 5, 0, f16, 32, 3), {7, 128, 64}});
   cases.push_back(
       {"nm5of64_s4_f16", mixedSpec(Kind::NM, 4, 0, f16, 64, 5), {5, 256, 128}});
+  // Ternary: a lane's 32 columns start mid-word in most rows.
+  cases.push_back({"ternary_f16", ternarySpec(0, f16), {37, 1280, 128}});
+  cases.push_back({"ternary_q8t", ternarySpec(0, q8t), {9, 384, 384}});
+  cases.push_back({"ternary_q8", ternarySpec(0, q8), {11, 96, 32}});
   std::vector<Packed> packed(cases.size());
   for (size_t k = 0; k < cases.size(); ++k) {
     makePacked({cases[k].name + "_" + shapeName(cases[k].shape), cases[k].spec,

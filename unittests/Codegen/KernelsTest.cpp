@@ -136,6 +136,13 @@ std::vector<Case> packedCases() {
   add("kbit3_q8t", kbitSpec(3, 0, q8t), {13, 260, 128});
   add("bitmap_s4_q8t", mixedSpec(Kind::Bitmap, 4, 0, q8t), {9, 77, 77});
   add("nm1of8_s4_q8t", mixedSpec(Kind::NM, 4, 0, q8t, 8, 1), {19, 320, 64});
+  // Ternary: chunks that start mid-byte and cross words and rows, groups
+  // that do not start on a chunk (12), whole rows.
+  add("ternary_f16", ternarySpec(0, f16), {37, 96, 16});
+  add("ternary_q8", ternarySpec(0, q8), {19, 320, 64});
+  add("ternary_q8t", ternarySpec(0, q8t), {13, 384, 128});
+  add("ternary_f16", ternarySpec(0, f16), {7, 48, 12});
+  add("ternary_q8t", ternarySpec(0, q8t), {5, 40, 40});
   for (unsigned sb = 2; sb <= 8; ++sb) {
     std::string n = "bitmap_s" + std::to_string(sb);
     add(n + "_f16", mixedSpec(Kind::Bitmap, sb, 0, f16), {37, 100, 16});

@@ -80,6 +80,13 @@ TEST(GpuCases, LinesRoundTrip) {
   kva.pos0 = 1000;
   kva.maxCtx = 1056;
   cases.push_back(kva);
+  gc::Case t = cases[0];
+  t.kernel = "s10_gemv_ternary";
+  t.spec = layout::Spec();
+  t.spec.kind = layout::Kind::Ternary;
+  t.spec.bits = 2;
+  t.spec.params = layout::ParamFormat::Q8T;
+  cases.push_back(t);
   for (const gc::Case &c : cases) {
     std::string line = gc::caseLine(c), error;
     gc::Case back;
@@ -120,7 +127,7 @@ TEST(GpuCases, BadLinesNameTheirFault) {
                "eps must be a number >= 0, got 'x'"},
            Bad{"gemv kernel=k kind=nm bits=1 group=128 sbits=4 params=f16 "
                "block=8 nm=1 count=0 out=8 in=64 tokens=1 seed=1 bench=0",
-               "kind must be kbit, bitmap or chanblock, got 'nm'"},
+               "kind must be kbit, ternary, bitmap or chanblock, got 'nm'"},
            Bad{"gemv kernel=k kind=kbit bits=9 group=128 sbits=0 params=f16 "
                "block=0 nm=0 count=0 out=8 in=64 tokens=1 seed=1 bench=0",
                "bits must be an integer in [1, 8], got '9'"},

@@ -200,7 +200,7 @@ TEST_P(LayoutConfigTest, GeometryMatchesFormulas) {
     s.groupSize = sh.group;
     for (int64_t count :
          {int64_t(0), int64_t(1), sh.out * sh.in / 3, sh.out * sh.in}) {
-      if (s.kind == Kind::KBit)
+      if (!s.mixed())
         count = 0;
       else if (s.kind == Kind::NM)
         count = sh.in / s.block * s.nmSalient * sh.out;
@@ -358,7 +358,9 @@ TEST_P(LayoutConfigTest, ParameterRoundingIsStable) {
 
 TEST_P(LayoutConfigTest, RandomBytesNeverCrash) {
   Spec base = GetParam().spec;
-  Shape sh = base.kind == Kind::NM ? Shape{5, 48, 16} : Shape{7, 37, 8};
+  Shape sh = base.kind == Kind::NM        ? Shape{5, 48, 16}
+             : base.kind == Kind::Ternary ? Shape{7, 40, 8}
+                                          : Shape{7, 37, 8};
   base.groupSize = sh.group;
   Logical w = randomLogical(base, sh.out, sh.in, 31);
   roundParams(base.params, w);
@@ -406,6 +408,71 @@ TEST_P(LayoutConfigTest, RandomBytesNeverCrash) {
 
 INSTANTIATE_TEST_SUITE_P(Layout, LayoutConfigTest,
                          ::testing::ValuesIn(allConfigs()), configName);
+
+TEST(LayoutTernary, EveryByteDecodesAndOnlyEncodingsValidate) {
+  // The 243 encodings: digits of v in base 3, most significant first.
+  std::vector<bool> isCode(256, false);
+  for (unsigned v = 0; v < 243; ++v) {
+    uint8_t t[5];
+    for (int k = 4, r = int(v); k >= 0; --k, r /= 3)
+      t[k] = uint8_t(r % 3);
+    uint8_t q = encodeTrits(t);
+    EXPECT_EQ(q, uint8_t((256 * v + 242) / 243));
+    isCode[q] = true;
+    for (unsigned k = 0; k < 5; ++k)
+      ASSERT_EQ(decodeTrit(q, k), t[k]) << "v " << v << " digit " << k;
+  }
+  EXPECT_EQ(std::count(isCode.begin(), isCode.end(), true), 243);
+  // A 1x8 weight: byte 0 holds codes 0..4, byte 1 codes 5..7 and two zero
+  // padding codes; every other byte value of byte 0 is refused.
+  Spec s = kbitSpec(2, 8, ParamFormat::F16);
+  s.kind = Kind::Ternary;
+  Logical w = randomLogical(s, 1, 8, 3);
+  std::vector<uint8_t> bytes;
+  ASSERT_FALSE(pack(s, w, bytes).failed());
+  Geometry g;
+  ASSERT_FALSE(describe(s, 1, 8, g).failed());
+  uint64_t at = g.find(PartId::Codes)->offset;
+  for (unsigned q = 0; q < 256; ++q) {
+    std::vector<uint8_t> b = bytes;
+    b[at] = uint8_t(q);
+    EXPECT_EQ(validate(s, 1, 8, b.data(), b.size()).failed(), !isCode[q]) << q;
+  }
+  // Padding codes after the last weight must be zero.
+  std::vector<uint8_t> b = bytes;
+  uint8_t t[5] = {w.codes[5], w.codes[6], w.codes[7], 0, 1};
+  b[at + 1] = encodeTrits(t);
+  Status st = validate(s, 1, 8, b.data(), b.size());
+  EXPECT_NE(st.message().find("padding codes"), std::string::npos)
+      << st.message();
+  // Padding bytes of the last word too.
+  b = bytes;
+  b[at + 7] = 1;
+  EXPECT_TRUE(validate(s, 1, 8, b.data(), b.size()).failed());
+}
+
+TEST(LayoutTernary, RejectsBadSpecsAndCodes) {
+  Spec s = kbitSpec(2, 8, ParamFormat::F16);
+  s.kind = Kind::Ternary;
+  Geometry g;
+  Status st = describe(s, 4, 12, g);
+  EXPECT_NE(st.message().find("multiple of 8"), std::string::npos)
+      << st.message();
+  s.bits = 1;
+  st = describe(s, 4, 16, g);
+  EXPECT_NE(st.message().find("bits must be 2"), std::string::npos)
+      << st.message();
+  s.bits = 2;
+  // 1.6 bits per weight: 4096 x 4096 codes in ceil(2^24 / 40) = 419,431
+  // words of 8 bytes.
+  ASSERT_FALSE(describe(s, 4096, 4096, g).failed());
+  EXPECT_EQ(g.find(PartId::Codes)->size, 3355448u);
+  Logical w = randomLogical(s, 2, 16, 9);
+  w.codes[17] = 3;
+  st = fit(s, w);
+  EXPECT_NE(st.message().find("code 3 of weight (1, 1)"), std::string::npos)
+      << st.message();
+}
 
 TEST(LayoutPack, BitmapWithoutAndWithOnlySalientWeights) {
   for (double frac : {0.0, 1.0})
@@ -766,6 +833,9 @@ TEST(LayoutValidate, RejectsWrongSizes) {
 TEST(LayoutValidate, RejectsNonzeroPadding) {
   for (const Config &c : allConfigs()) {
     SCOPED_TRACE(c.name);
+    // Ternary codes have no rows (LayoutTernary checks their padding).
+    if (c.spec.kind == Kind::Ternary)
+      continue;
     // in = 21: rows use 21 * bits bits of 16 or 32 bytes.
     int64_t in = c.spec.kind == Kind::NM ? 48 : 21;
     Packed p = packRandom(c.spec, 5, in, 8, 2);

@@ -89,7 +89,7 @@ std::string configName(const ::testing::TestParamInfo<Config> &info) {
 /// groups) to the ragged ones of the layout tests.
 std::vector<Shape> kernelShapes(const Spec &s) {
   std::vector<Shape> v = shapesFor(s);
-  if (s.kind == Kind::NM) {
+  if (s.kind == Kind::NM || s.kind == Kind::Ternary) {
     v.push_back({19, 512, 128});
     v.push_back({6, 1024, 64});
   } else {
@@ -180,7 +180,9 @@ TEST_P(PackedKernelTest, GemmMatchesNaiveProduct) {
 /// gemmRows with strided X and Y and a row range leaves the rest of Y alone.
 TEST_P(PackedKernelTest, GemmRowsHonoursStridesAndRange) {
   const Spec &base = GetParam().spec;
-  Shape sh = base.kind == Kind::NM ? Shape{45, 64, 32} : Shape{45, 70, 32};
+  Shape sh = base.kind == Kind::NM        ? Shape{45, 64, 32}
+             : base.kind == Kind::Ternary ? Shape{45, 72, 32}
+                                          : Shape{45, 70, 32};
   Fixture f;
   build(f, base, sh, 40);
   if (HasFatalFailure())

@@ -41,6 +41,12 @@ inline Spec kbitSpec(unsigned bits, int64_t group, ParamFormat f) {
   return s;
 }
 
+inline Spec ternarySpec(int64_t group, ParamFormat f) {
+  Spec s = kbitSpec(2, group, f);
+  s.kind = Kind::Ternary;
+  return s;
+}
+
 inline Spec mixedSpec(Kind kind, unsigned salientBits, int64_t group,
                       ParamFormat f, int64_t block = 0, int64_t nm = 0) {
   Spec s;
@@ -87,6 +93,9 @@ inline std::vector<Config> allConfigs() {
   c.push_back(
       {"chanblock_b4_s3_q8t", mixedSpec(Kind::ChannelBlock, 3, 0, t, 4)});
   c.push_back({"nm1of8_s4_q8t", mixedSpec(Kind::NM, 4, 0, t, 8, 1)});
+  for (ParamFormat f : {ParamFormat::F16, ParamFormat::Q8, ParamFormat::Q8T})
+    c.push_back(
+        {std::string("ternary_") + paramFormatName(f), ternarySpec(0, f)});
   return c;
 }
 
@@ -98,6 +107,11 @@ struct Shape {
 /// groups of 1, 7, 8, 32, 128. NM layouts get input sizes that are multiples
 /// of 16.
 inline std::vector<Shape> shapesFor(const Spec &s) {
+  // Ternary streams need input sizes that are multiples of 8; 5 x 8 codes
+  // end mid-byte in none, 3 x 24 = 72 does, and 7 x 48 crosses words.
+  if (s.kind == Kind::Ternary)
+    return {{1, 8, 8},     {5, 8, 1},     {3, 24, 7},  {7, 48, 32},
+            {9, 136, 128}, {6, 256, 128}, {2, 40, 40}, {33, 64, 20}};
   if (s.kind == Kind::NM)
     return {{1, 16, 16}, {5, 48, 7},    {7, 64, 32}, {3, 144, 128},
             {9, 32, 1},  {2, 272, 128}, {4, 16, 5}};
@@ -152,14 +166,15 @@ inline Logical randomLogical(const Spec &s, int64_t out, int64_t in,
       break;
     }
     case Kind::KBit:
+    case Kind::Ternary:
       break;
     }
   }
   for (size_t k = 0; k < n; ++k) {
     bool sal = !w.salient.empty() && w.salient[k];
     unsigned bits = sal ? s.salientBits : s.bits;
-    w.codes[k] = uint8_t(
-        std::uniform_int_distribution<unsigned>(0, (1u << bits) - 1)(rng));
+    unsigned top = s.kind == Kind::Ternary ? 2u : (1u << bits) - 1;
+    w.codes[k] = uint8_t(std::uniform_int_distribution<unsigned>(0, top)(rng));
   }
   size_t ng = size_t(out * w.groups());
   std::uniform_real_distribution<float> scale(0.01f, 1.0f), off(-1.0f, 1.0f);
@@ -317,6 +332,10 @@ inline RefGeometry refGeometry(const Spec &s, int64_t out, int64_t in) {
   case Kind::KBit:
     add(PartId::Codes, O * refRowBytes(I * s.bits), refRowBytes(I * s.bits));
     break;
+  case Kind::Ternary:
+    // One stream of five codes per byte, in whole 8-byte words.
+    add(PartId::Codes, refAlign((O * I + 4) / 5, 8), 0);
+    break;
   case Kind::Bitmap:
     add(PartId::Signs, O * sign, sign);
     add(PartId::Mask, O * sign, sign);
@@ -376,7 +395,17 @@ inline std::vector<uint8_t> refPack(const Spec &s, const Logical &w) {
     return !w.salient.empty() && w.salient[i * in + j];
   };
   auto code = [&](int64_t i, int64_t j) { return w.codes[i * in + j]; };
-  if (const RefPart *p = g.find(PartId::Codes))
+  if (const RefPart *p = g.find(PartId::Codes); p && s.kind == Kind::Ternary) {
+    // Byte k: ceil(256 v / 243), v the base-3 number whose digits, most
+    // significant first, are codes 5k .. 5k + 4 of the row-major stream.
+    uint64_t n = uint64_t(out * in);
+    for (uint64_t k = 0; 5 * k < n; ++k) {
+      uint32_t v = 0;
+      for (uint64_t d = 0; d < 5; ++d)
+        v = 3 * v + (5 * k + d < n ? w.codes[5 * k + d] : 0);
+      refPut(b, 8 * (p->offset + k), 8, (256 * v + 242) / 243);
+    }
+  } else if (const RefPart *p = g.find(PartId::Codes))
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < in; ++j)
         refPut(b, 8 * (p->offset + i * p->rowBytes) + j * s.bits, s.bits,

@@ -248,11 +248,12 @@ public:
   struct Row {
     mlir::Value row;      // index
     mlir::Value codes;    // index: byte offset of the code / sign row
+                          // (ternary: the row's first chunk in the stream)
     mlir::Value mask;     // index: salient mask row (in `maskMem`)
     mlir::Value maskMem;  // memref holding the mask (the blob or scratch)
     mlir::Value stream;   // index: byte offset of the salient low bits
     mlir::Value rank;     // i64: salient rank of the row's first weight
-    mlir::Value shifts;   // mixed: salientShiftTable()
+    mlir::Value shifts;   // mixed: salientShiftTable(); ternary: its table
     mlir::Value super[4]; // q8: the row's super-scales (f32)
     mlir::Value indices;  // NM without scratch: byte offset of the indices
   };
@@ -269,6 +270,12 @@ public:
   /// mask byte m), a constant global of the enclosing module. Call it where
   /// the insertion point is inside a module (at the kernel's entry).
   mlir::Value salientShiftTable(mlir::OpBuilder &b, mlir::Location loc) const;
+  /// Ternary: memref<80xi32>, entry 8r + l (r < 5, l < 8) the bit shift
+  /// 8 (p / 5) of the byte holding code p = 8r + l of an 8-byte word, entry
+  /// 40 + 8r + l the weight 3^(p mod 5) of its digit. Built at a kernel's
+  /// entry and given to beginRow as `shiftTable`; without it chunks compute
+  /// both.
+  mlir::Value ternaryLaneTable(mlir::OpBuilder &b, mlir::Location loc) const;
 
   /// The group's parameters as PackedMatrix uses them (f32): scale, offset
   /// and, for mixed kinds, salient scale and salient offset.

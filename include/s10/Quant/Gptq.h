@@ -65,12 +65,13 @@ public:
   /// Params [rows x numGroups(cols, groupSize)].
   static llvm::Expected<UniformColumnQuantizer>
   createFixed(int64_t rows, int64_t cols, unsigned bits, int64_t groupSize,
-              std::vector<UniformParams> params);
+              std::vector<UniformParams> params, unsigned levels = 0);
   /// Fixed params whose zero points need not be integers (refit ones):
   /// codes by quantizeCodeAffine.
   static llvm::Expected<UniformColumnQuantizer>
   createFixedAffine(int64_t rows, int64_t cols, unsigned bits,
-                    int64_t groupSize, std::vector<UniformParams> params);
+                    int64_t groupSize, std::vector<UniformParams> params,
+                    unsigned levels = 0);
 
   bool needsRefit(int64_t col) const override;
   void refit(int64_t col, const WeightsView &current) override;
@@ -85,7 +86,7 @@ public:
 private:
   UniformColumnQuantizer() = default;
   int64_t rows_ = 0, cols_ = 0, groupSize_ = 0, numGroups_ = 0;
-  unsigned bits_ = 4;
+  unsigned bits_ = 4, levels_ = 0;
   bool includeZero_ = false;
   double clipNorm_ = 0;
   bool affine_ = false;

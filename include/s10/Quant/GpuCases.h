@@ -53,8 +53,8 @@ struct Rng : SplitMix64 {
   float unit() { return milli(-1000, 1000); }
 };
 
-/// A random weight of `s` (kbit, bitmap or channel-block): uniform codes,
-/// about one in five weights salient (per channel and row block for
+/// A random weight of `s` (kbit, ternary, bitmap or channel-block): uniform
+/// codes, about one in five weights salient (per channel and row block for
 /// channel blocks), scales in [0.001, 1], offsets in [-1, 1], salient
 /// scales a tenth of that.
 inline layout::Logical randomWeight(const layout::Spec &s, int64_t out,
@@ -84,7 +84,8 @@ inline layout::Logical randomWeight(const layout::Spec &s, int64_t out,
   for (size_t k = 0; k < n; ++k) {
     bool sal = !w.salient.empty() && w.salient[k];
     unsigned bits = sal ? s.salientBits : s.bits;
-    w.codes[k] = uint8_t(rng.below(uint64_t(1) << bits));
+    uint64_t levels = s.kind == layout::Kind::Ternary ? 3 : uint64_t(1) << bits;
+    w.codes[k] = uint8_t(rng.below(levels));
   }
   size_t ng = size_t(out * w.groups());
   for (size_t k = 0; k < ng; ++k) {
@@ -358,8 +359,11 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       c.spec.kind = layout::Kind::Bitmap;
     else if (kind == "chanblock")
       c.spec.kind = layout::Kind::ChannelBlock;
+    else if (kind == "ternary")
+      c.spec.kind = layout::Kind::Ternary;
     else {
-      error = "kind must be kbit, bitmap or chanblock, got '" + kind + "'";
+      error =
+          "kind must be kbit, ternary, bitmap or chanblock, got '" + kind + "'";
       return false;
     }
     if (!layout::parseParamFormat(params, c.spec.params)) {

@@ -60,6 +60,12 @@ enum class Kind : uint8_t {
   /// N:M salience: exactly `nmSalient` salient weights among every `block`
   /// consecutive inputs of a row, stored as log2(block)-bit indices.
   NM = 3,
+  /// Codes in [0, 2] (bits = 2), five per byte as a base-3 fraction
+  /// (encodeTrits): 1.6 bits per weight, one (scale, offset) per group. The
+  /// codes of the whole tensor are one stream in row-major order, so the
+  /// input size must be a multiple of 8 (a chunk of eight codes never
+  /// crosses a row; five chunks are one aligned 8-byte word).
+  Ternary = 4,
 };
 
 enum class ParamFormat : uint8_t {
@@ -106,14 +112,14 @@ struct Spec {
   int64_t nmSalient = 0;    // NM: salient weights per block of M
   int64_t salientCount = 0; // Bitmap: salient weights in the matrix
 
-  bool mixed() const { return kind != Kind::KBit; }
+  bool mixed() const { return kind != Kind::KBit && kind != Kind::Ternary; }
   /// Pairs of group parameters: 1 for KBit, 2 for mixed kinds.
   unsigned paramPairs() const { return mixed() ? 2 : 1; }
 };
 
 /// The parts of a packed weight, in storage order.
 enum class PartId : uint8_t {
-  Codes,        // KBit: [out][rowBytes] bits-wide codes
+  Codes,        // KBit: [out][rowBytes] bits-wide codes; Ternary: a stream
   Signs,        // mixed: [out][rowBytes] 1 bit per weight
   Mask,         // Bitmap: [out][rowBytes] 1 bit per weight
   ChannelMask,  // ChannelBlock: [blocks][rowBytes] 1 bit per input channel
@@ -183,6 +189,27 @@ Status validate(const Spec &spec, int64_t out, int64_t in, const uint8_t *data,
 /// the kernels use).
 Status unpack(const Spec &spec, int64_t out, int64_t in, const uint8_t *data,
               size_t size, Logical &w);
+
+/// Ternary bytes: codes t[0..4] in [0, 2] as q = ceil(256 v / 243) with
+/// v = sum t[k] 3^(4 - k); code k is ((q 3^k) mod 256) 3 >> 8, two
+/// multiplies and no division in a kernel. 243 of the 256 byte values are
+/// encodings; validate() refuses the others.
+inline uint8_t encodeTrits(const uint8_t t[5]) {
+  unsigned v = 0;
+  for (int k = 0; k < 5; ++k)
+    v = 3 * v + t[k];
+  return uint8_t((256 * v + 242) / 243);
+}
+inline unsigned decodeTrit(uint8_t q, unsigned k) {
+  static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
+  return (unsigned(uint8_t(q * kPow3[k])) * 3u) >> 8;
+}
+/// Ternary: code of weight (i, j) from the stream.
+inline unsigned ternaryCode(const uint8_t *codes, int64_t in, int64_t i,
+                            int64_t j) {
+  uint64_t f = uint64_t(i) * uint64_t(in) + uint64_t(j);
+  return decodeTrit(codes[f / 5], unsigned(f % 5));
+}
 
 /// IEEE binary16 conversions, round to nearest even.
 uint16_t floatToHalf(float f);

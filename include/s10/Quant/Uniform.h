@@ -15,6 +15,9 @@
 // all-negative groups); includeZero widens [min, max] to contain 0 as GPTQ's
 // reference quantizer does, which keeps z in [0, 2^k - 1].
 //
+// `levels` (0: 2^k) narrows the codes to [0, levels - 1] within k bits:
+// levels = 3 with k = 2 is the ternary grid that packs five codes per byte.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef S10_QUANT_UNIFORM_H
@@ -35,12 +38,17 @@ struct UniformSpec {
   int64_t groupSize = 128;  // 0: one group per row
   bool includeZero = false; // widen [min, max] to contain 0
   double clipNorm = 0;      // > 0: clipped ranges (fitUniformParams)
+  unsigned levels = 0;      // codes per group (0: 2^bits); checkLevels
 };
 
-/// 2^bits - 1.
-inline unsigned maxCode(unsigned bits) { return (1u << bits) - 1u; }
+/// The largest code: levels - 1, or 2^bits - 1 where levels is 0.
+inline unsigned maxCode(unsigned bits, unsigned levels = 0) {
+  return levels ? levels - 1u : (1u << bits) - 1u;
+}
 /// Error unless 1 <= bits <= 8.
 llvm::Error checkBits(unsigned bits);
+/// Error unless levels is 0 or in [2, 2^bits].
+llvm::Error checkLevels(unsigned bits, unsigned levels);
 
 /// Fits a group. Precondition: values nonempty and finite, 1 <= bits <= 8.
 /// With clipNorm > 0 the range [min, max] is shrunk toward zero by factors
@@ -49,22 +57,27 @@ llvm::Error checkBits(unsigned bits);
 /// does with its `mse` option (norm 2.4): at 2 and 3 bits a few outliers
 /// otherwise stretch every step of the group.
 UniformParams fitUniformParams(llvm::ArrayRef<float> values, unsigned bits,
-                               bool includeZero = false, double clipNorm = 0);
+                               bool includeZero = false, double clipNorm = 0,
+                               unsigned levels = 0);
 /// Error unless clipNorm is 0 or a finite positive number.
 llvm::Error checkClipNorm(double clipNorm);
 /// Code of one value under given params (NaN maps to 0).
-uint8_t quantizeCode(float w, UniformParams p, unsigned bits);
+uint8_t quantizeCode(float w, UniformParams p, unsigned bits,
+                     unsigned levels = 0);
 /// The nearest code for any real zero point: clamp(round(w / scale + zero)).
 /// quantizeCode adds an integer zero after rounding, as the reference
 /// quantizers do; the two agree except at ties.
-uint8_t quantizeCodeAffine(float w, UniformParams p, unsigned bits);
+uint8_t quantizeCodeAffine(float w, UniformParams p, unsigned bits,
+                           unsigned levels = 0);
 float dequantizeCode(uint8_t code, UniformParams p);
 /// dequantizeCode(quantizeCode(w)).
-float quantizeValue(float w, UniformParams p, unsigned bits);
+float quantizeValue(float w, UniformParams p, unsigned bits,
+                    unsigned levels = 0);
 
 /// Result of group quantization of a [rows x cols] matrix.
 struct UniformResult {
   unsigned bits = 4;
+  unsigned levels = 0;               // as UniformSpec::levels
   int64_t groupSize = 0;             // resolved (1..cols)
   int64_t numGroups = 0;             // groups per row
   std::vector<uint8_t> codes;        // rows x cols, row-major

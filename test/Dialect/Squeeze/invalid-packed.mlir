@@ -112,3 +112,25 @@ func.func @nm_not_multiple() {
   %w = squeeze.packed_weight {packing = #squeeze.packing<kind = nm, bits = 1, group_size = 4, salient_bits = 4, block = 8, nm_salient = 1, salient = 1>, data = dense_resource<b> : tensor<320xi8>} : !squeeze.qweight<1x12, #squeeze.scheme<bits = 1, group_size = 4, salient_bits = 4, salient_fraction = 0.125, mask = nm, layout = packed>>
   return
 }
+
+// -----
+
+func.func @ternary_without_levels() {
+  // expected-error @+1 {{does not match the type's scheme: ternary holds codes of levels = 3 and no salient weights}}
+  %w = squeeze.packed_weight {packing = #squeeze.packing<kind = ternary, bits = 2, group_size = 8>, data = dense_resource<b> : tensor<128xi8>} : !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 8, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = packed>>
+  return
+}
+{-#
+  dialect_resources: { builtin: { b: "0x400000003712F700000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC003C00380000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
+#-}
+
+// -----
+
+func.func @ternary_ragged_rows() {
+  // expected-error @+1 {{invalid packing for 2x12: ternary needs the input size 12 to be a multiple of 8}}
+  %w = squeeze.packed_weight {packing = #squeeze.packing<kind = ternary, bits = 2, group_size = 12>, data = dense_resource<b> : tensor<128xi8>} : !squeeze.qweight<2x12, #squeeze.scheme<bits = 2, group_size = 12, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = packed, levels = 3>>
+  return
+}
+{-#
+  dialect_resources: { builtin: { b: "0x400000003712F700000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC003C00380000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" } }
+#-}

@@ -343,3 +343,12 @@ func.func @swiglu_shapes(%a: tensor<1x4x8xf32>, %b: tensor<1x4x6xf32>) {
   %0 = squeeze.swiglu %a, %b : (tensor<1x4x8xf32>, tensor<1x4x6xf32>) -> tensor<1x4x8xf32>
   return
 }
+
+// -----
+
+func.func @levels_not_ternary() {
+  // expected-error @+2 {{levels must be 0, or 3 with bits = 2 and no salient weights, got levels = 3 with bits = 3}}
+  %qw = squeeze.quantized_weight {codes = dense<0> : tensor<2x4xi8>, scales = dense<1.0> : tensor<2x1xf32>, offsets = dense<0.0> : tensor<2x1xf32>}
+      : !squeeze.qweight<2x4, #squeeze.scheme<bits = 3, group_size = 4, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked, levels = 3>>
+  return
+}

@@ -64,10 +64,15 @@ LogicalResult
 QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                         unsigned bits, int64_t groupSize, unsigned salientBits,
                         llvm::APFloat salientFractionAP, MaskGranularity mask,
-                        StorageLayout layout) {
+                        StorageLayout layout, unsigned levels) {
   double salientFraction = salientFractionAP.convertToDouble();
   if (bits < 1 || bits > 8)
     return emitError() << "bits must be in [1, 8], got " << bits;
+  // Only the ternary grid has a layout (five codes per byte).
+  if (levels != 0 && (levels != 3 || bits != 2 || salientBits != 0))
+    return emitError() << "levels must be 0, or 3 with bits = 2 and no "
+                          "salient weights, got levels = "
+                       << levels << " with bits = " << bits;
   if (groupSize <= 0)
     return emitError() << "group_size must be positive, got " << groupSize;
   if (!(salientFraction >= 0.0 && salientFraction < 1.0))

@@ -180,6 +180,11 @@ static LogicalResult verifyPackingMatchesScheme(Operation *op,
     if (mask != MaskGranularity::none)
       return mismatch("kbit holds no salient weights");
     break;
+  case PackingKind::ternary:
+    if (mask != MaskGranularity::none || scheme.getLevels() != 3)
+      return mismatch("ternary holds codes of levels = 3 and no salient "
+                      "weights");
+    break;
   case PackingKind::bitmap:
     if (mask == MaskGranularity::none)
       return mismatch("bitmap needs salient weights");

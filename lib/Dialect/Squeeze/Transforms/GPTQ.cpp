@@ -70,6 +70,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
   // The layer being quantized: bits and group size after the role options.
   unsigned curBits = 0;
   int64_t curGroupSize = 0;
+  /// Codes per group of the layer being quantized (0: 2^curBits).
+  unsigned curLevels() const { return ternary && curBits == 2 ? 3u : 0u; }
 
   /// Options are checked before any pass of the pipeline runs (so before
   /// calibration in squeeze10-quantize).
@@ -102,6 +104,10 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         mode != Mode::KBit && mode != Mode::RTN)
       return emitError(loc, "squeeze-gptq: role-bits and role-group-size "
                             "apply to modes kbit and rtn, got mode ")
+             << modeName;
+    if (ternary && mode != Mode::KBit && mode != Mode::RTN)
+      return emitError(loc, "squeeze-gptq: ternary applies to modes kbit "
+                            "and rtn, got mode ")
              << modeName;
     if (clipNorm != 0 && mode != Mode::KBit && mode != Mode::RTN)
       return emitError(loc, "squeeze-gptq: clip-norm applies to modes kbit "
@@ -164,7 +170,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       if (!params)
         return std::optional<Encoded>();
       return rerun(quant::UniformColumnQuantizer::createFixedAffine(
-          w.rows, w.cols, curBits, curGroupSize, std::move(*params)));
+          w.rows, w.cols, curBits, curGroupSize, std::move(*params),
+          curLevels()));
     }
     quant::MixedColumnQuantizer::Config cfg;
     bool anySalient = llvm::is_contained(prev.mask, true);
@@ -263,8 +270,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     std::vector<quant::UniformParams> params;
     std::vector<uint8_t> codes;
     if (mode == Mode::RTN) {
-      auto r =
-          quant::quantizeUniform(w, {curBits, curGroupSize, false, clipNorm});
+      auto r = quant::quantizeUniform(
+          w, {curBits, curGroupSize, false, clipNorm, curLevels()});
       if (!r)
         return r.takeError();
       params = r->params;
@@ -272,7 +279,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
       e.dequantized = std::move(r->dequantized);
     } else {
       auto q = quant::UniformColumnQuantizer::createRefit(
-          w.rows, w.cols, {curBits, curGroupSize, false, clipNorm});
+          w.rows, w.cols,
+          {curBits, curGroupSize, false, clipNorm, curLevels()});
       if (!q)
         return q.takeError();
       auto res = runGptq(op, w, store, *q);
@@ -392,7 +400,7 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
         ctx, mixed || mode == Mode::Binary ? 1u : unsigned(curBits),
         quant::resolveGroupSize(in, curGroupSize), salientBits,
         APFloat(salientBits ? salientFraction : 0.0), maskKind,
-        StorageLayout::unpacked);
+        StorageLayout::unpacked, mixed ? 0u : curLevels());
     auto qType = QWeightType::get(ctx, out, in, scheme);
     auto codeType = RankedTensorType::get({out, in}, b.getI8Type());
     auto paramType = RankedTensorType::get({out, groups}, b.getF32Type());
@@ -493,6 +501,8 @@ struct GPTQPass : squeeze::impl::SqueezeGPTQBase<GPTQPass> {
     rep.payloadBits = quant::layout::payloadBitsPerWeight(
         codeBits, mode == Mode::Mixed ? enc->salientBits : codeBits,
         double(salient), double(w->size()));
+    if (mode != Mode::Mixed && curLevels() == 3)
+      rep.payloadBits = 1.6; // five codes per byte
     if (calibrated) {
       // The weight as stored (prepareHessian zeroed dead columns of *w),
       // read again rather than kept through GPTQ.

@@ -90,7 +90,8 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     if (layout != "auto") {
       if (!layout::parseKind(layout, kind))
         return emitError(UnknownLoc::get(ctx), "squeeze-pack: unknown layout '")
-               << layout << "' (expected auto, kbit, bitmap, chanblock or nm)";
+               << layout
+               << "' (expected auto, kbit, ternary, bitmap, chanblock or nm)";
       autoKind = false;
     }
     if (!layout::parseParamFormat(params, format))
@@ -111,11 +112,17 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     s.params = format;
     s.bits = scheme.getBits();
     if (scheme.getSalientBits() == 0) {
-      s.kind = layout::Kind::KBit;
-      if (!autoKind && kind != layout::Kind::KBit)
+      // Ternary codes fit both layouts; auto picks the five-per-byte one.
+      bool ternary = scheme.getLevels() == 3;
+      s.kind = ternary ? layout::Kind::Ternary : layout::Kind::KBit;
+      if (!autoKind && kind != layout::Kind::KBit &&
+          kind != layout::Kind::Ternary)
         return llvm::createStringError(
             std::string("the weight has no salient weights; the ") +
-            layout::kindName(kind) + " layout needs them (use kbit)");
+            layout::kindName(kind) + " layout needs them (use kbit" +
+            (ternary ? " or ternary)" : ")"));
+      if (!autoKind)
+        s.kind = kind;
     } else {
       s.salientBits = scheme.getSalientBits();
       if (autoKind) {
@@ -132,9 +139,10 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
       } else {
         s.kind = kind;
       }
-      if (s.kind == layout::Kind::KBit)
+      if (s.kind == layout::Kind::KBit || s.kind == layout::Kind::Ternary)
         return llvm::createStringError(
-            "the weight has salient weights; kbit cannot hold them");
+            std::string("the weight has salient weights; ") +
+            layout::kindName(s.kind) + " cannot hold them");
       MaskGranularity need = s.kind == layout::Kind::ChannelBlock
                                  ? MaskGranularity::channel
                                  : MaskGranularity::nm;
@@ -185,7 +193,8 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     QuantSchemeAttr s = type.getScheme();
     auto scheme = QuantSchemeAttr::get(
         ctx, s.getBits(), s.getGroupSize(), s.getSalientBits(),
-        s.getSalientFraction(), s.getMask(), StorageLayout::packed);
+        s.getSalientFraction(), s.getMask(), StorageLayout::packed,
+        spec->kind == layout::Kind::Ternary ? 3u : s.getLevels());
     auto packedType = QWeightType::get(ctx, w->out, w->in, scheme);
     auto dataType = RankedTensorType::get({int64_t(bytes.size())},
                                           IntegerType::get(ctx, 8));
@@ -212,6 +221,8 @@ struct PackPass : squeeze::impl::SqueezePackBase<PackPass> {
     r.payloadBpw = layout::payloadBitsPerWeight(
         spec->bits, spec->mixed() ? spec->salientBits : spec->bits,
         double(spec->salientCount), double(w->out * w->in));
+    if (spec->kind == layout::Kind::Ternary)
+      r.payloadBpw = 1.6; // five codes per byte
     return r;
   }
 

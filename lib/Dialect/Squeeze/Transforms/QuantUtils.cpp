@@ -464,9 +464,10 @@ QuantizedWeightOp squeeze::buildUnpacked(OpBuilder &b, Location loc,
                                          const quant::layout::Logical &w) {
   MLIRContext *ctx = b.getContext();
   QuantSchemeAttr s = packedType.getScheme();
-  auto scheme = QuantSchemeAttr::get(ctx, s.getBits(), s.getGroupSize(),
-                                     s.getSalientBits(), s.getSalientFraction(),
-                                     s.getMask(), StorageLayout::unpacked);
+  auto scheme =
+      QuantSchemeAttr::get(ctx, s.getBits(), s.getGroupSize(),
+                           s.getSalientBits(), s.getSalientFraction(),
+                           s.getMask(), StorageLayout::unpacked, s.getLevels());
   auto type = QWeightType::get(ctx, w.out, w.in, scheme);
   auto codeType = RankedTensorType::get({w.out, w.in}, b.getI8Type());
   auto paramType = RankedTensorType::get({w.out, w.groups()}, b.getF32Type());

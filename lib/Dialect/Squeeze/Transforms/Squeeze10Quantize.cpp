@@ -47,26 +47,30 @@ struct Recipe {
   int64_t rounds;            // refit-rounds
   const char *roleBits = ""; // k-bit methods: role-bits, role-group-size
   const char *roleGroupSize = "";
-  double clipNorm = 0; // k-bit methods: clip-norm
+  double clipNorm = 0;  // k-bit methods: clip-norm
+  bool ternary = false; // k-bit methods: ternary
 };
 // Smallest first; every recipe stores 8-bit group parameters (q8t: one
 // super-scale pair per tensor, q8: per row) and runs three or five rounds
-// of GPTQ and output refit; the k-bit ones clip their group ranges.
+// of GPTQ and output refit; the k-bit ones clip their group ranges, and the
+// gptq-t ones give their 2-bit layers three levels (ternary layout).
 constexpr Recipe kRecipes[] = {
     // name, true bpw, method, bits, group size, act-order, granularity,
     // nm-block, ratio, role-ratio, params, refit rounds[, role-bits,
-    // role-group-size, clip-norm]
+    // role-group-size, clip-norm, ternary]
     //                                         (WikiText-2 ppl, 863 windows)
     {"s10-nm16-v2-d0", 1.628, "squeeze10", 4, 256, false, "nm", 16, 0.0625,
      "v:0.125,down.0:0.125", "q8t", 5}, // 43.45
-    {"s10-nm8-s3-v2-g384", 1.733, "squeeze10", 3, 384, false, "nm", 8, 0.125,
-     "v:0.25", "q8t", 5}, // 42.41
-    {"s10-nm8-s3-d0-g384", 1.739, "squeeze10", 3, 384, false, "nm", 8, 0.125,
-     "down.0:0.25", "q8t", 5}, // 41.69
-    {"s10-nm8-s3-v2-d0", 1.829, "squeeze10", 3, 256, false, "nm", 8, 0.125,
-     "v:0.25,down.0:0.25", "q8t", 5}, // 41.35
-    {"s10-nm8-d0", 1.940, "squeeze10", 4, 256, false, "nm", 8, 0.125,
-     "down.0:0.25", "q8t", 5}, // 40.48
+    {"gptq-t-g384", 1.646, "gptq", 2, 384, true, "layer", 8, 0.2, "", "q8t", 5,
+     "", "", 2, true}, // 40.58
+    {"gptq-t-g256", 1.681, "gptq", 2, 256, true, "layer", 8, 0.2, "", "q8t", 5,
+     "", "", 2, true}, // 40.36
+    {"gptq-t-g192", 1.689, "gptq", 2, 192, true, "layer", 8, 0.2, "", "q8t", 5,
+     "", "", 2, true}, // 40.27
+    {"gptq-t-g192-v3", 1.734, "gptq", 2, 192, true, "layer", 8, 0.2, "", "q8t",
+     5, "v:3", "v:128", 2, true}, // 39.87
+    {"gptq-t-g192-d0", 1.746, "gptq", 2, 192, true, "layer", 8, 0.2, "", "q8t",
+     5, "down.0:3", "down.0:256", 2, true}, // 39.10
     {"gptq2-g192-down256", 2.080, "gptq", 2, 192, true, "layer", 8, 0.2, "",
      "q8t", 5, "", "down:256", 2}, // 37.69
     {"gptq2-gu192-down256", 2.091, "gptq", 2, 128, true, "layer", 8, 0.2, "",
@@ -111,6 +115,8 @@ std::string recipeOptions(const Recipe &r) {
       os << " role-group-size=" << r.roleGroupSize;
     if (r.clipNorm > 0)
       os << " clip-norm=" << number(r.clipNorm);
+    if (r.ternary)
+      os << " ternary=true";
   } else {
     os << " ratio=" << number(r.ratio);
     if (*r.roleRatio)
@@ -179,6 +185,7 @@ struct Squeeze10QuantizePass
     g.bits = bits;
     g.roleBits.assign(roleBits.begin(), roleBits.end());
     g.roleGroupSize.assign(roleGroupSize.begin(), roleGroupSize.end());
+    g.ternary = ternary;
     // Mixed methods clip stage 1's ranges, which their salient codes use.
     g.clipNorm = isMixed() ? 0.0 : clipNorm.getValue();
     if (isMixed()) {
@@ -251,7 +258,8 @@ struct Squeeze10QuantizePass
                      << "' (expected squeeze10, pbllm, gptq, rtn or binary)";
     if (layout != "auto" && !quant::layout::parseKind(layout, kind))
       return error() << "unknown layout '" << layout
-                     << "' (expected auto, kbit, bitmap, chanblock or nm)";
+                     << "' (expected auto, kbit, ternary, bitmap, chanblock "
+                        "or nm)";
     if (!quant::layout::parseParamFormat(params, format))
       return error() << "unknown params '" << params
                      << "' (expected f16, q8 or q8t)";
@@ -294,6 +302,7 @@ struct Squeeze10QuantizePass
          "every method but binary"},
         {roleBits.hasValue(), "role-bits", kbitMethod, kbitWhen},
         {roleGroupSize.hasValue(), "role-group-size", kbitMethod, kbitWhen},
+        {ternary.hasValue(), "ternary", kbitMethod, kbitWhen},
         {clipNorm.hasValue(), "clip-norm", method != "binary",
          "every method but binary"},
         {ratio.hasValue(), "ratio", mixed, mixedWhen},
@@ -343,9 +352,13 @@ struct Squeeze10QuantizePass
     // after calibration.
     if (layout != "auto") {
       StringRef need;
-      if (kind == quant::layout::Kind::KBit && mixed)
+      bool lowBit = kind == quant::layout::Kind::KBit ||
+                    kind == quant::layout::Kind::Ternary;
+      if (lowBit && mixed)
         need = "a method without salient weights (rtn, binary, gptq)";
-      else if (kind != quant::layout::Kind::KBit && !mixed)
+      else if (kind == quant::layout::Kind::Ternary && !ternary)
+        need = "ternary=true";
+      else if (!lowBit && !mixed)
         need = "salient weights (method=squeeze10 or pbllm)";
       else if (kind == quant::layout::Kind::ChannelBlock &&
                granularity != "channel")
@@ -392,6 +405,7 @@ struct Squeeze10QuantizePass
                 {roleBits.hasValue(), "role-bits"},
                 {groupSize.hasValue(), "group-size"},
                 {roleGroupSize.hasValue(), "role-group-size"},
+                {ternary.hasValue(), "ternary"},
                 {clipNorm.hasValue(), "clip-norm"},
                 {actOrder.hasValue(), "act-order"},
                 {granularity.hasValue(), "granularity"},
@@ -471,6 +485,8 @@ struct Squeeze10QuantizePass
       assign(r.roleGroupSize, roleGroupSize);
       if (r.clipNorm > 0)
         clipNorm = r.clipNorm;
+      if (r.ternary)
+        ternary = true;
     }
     appliedBudget = budget;
     return success();

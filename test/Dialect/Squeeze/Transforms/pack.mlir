@@ -47,5 +47,26 @@ func.func @bitmap(%x: tensor<3x8xf32>) -> tensor<3x1xf32> {
   return %y : tensor<3x1xf32>
 }
 
+// ternary (levels = 3), groups of 8. The 16 codes are one stream, five per
+// byte as ceil(256 v / 243), v their base-3 value, first code most
+// significant: 0 1 2 2 1 -> v 52 -> 0x37; 0 0 1 | 2 2 -> v 17 -> 0x12;
+// 2 2 2 0 0 -> v 234 -> 0xF7; 0 and four padding codes -> 0x00; padded to
+// an 8-byte word. Parameters at 64: (0.5, -1) (1, 0.5).
+// CHECK-LABEL: func.func @ternary
+// CHECK: squeeze.packed_weight {data = dense_resource<b2.gate{{(_[0-9]+)?}}> : tensor<128xi8>, packing = #squeeze.packing<kind = ternary, bits = 2, group_size = 8>} : !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 8, salient_bits = 0, salient_fraction = 0.000000e+00, mask = none, layout = packed, levels = 3>>
+// UNPACK-LABEL: func.func @ternary
+// UNPACK: codes = dense<{{\[}}[0, 1, 2, 2, 1, 0, 0, 1], [2, 2, 2, 2, 2, 0, 0, 0]]> : tensor<2x8xi8>
+// UNPACK-SAME: layout = unpacked, levels = 3>>
+func.func @ternary(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  %qw = squeeze.quantized_weight {
+      codes = dense<[[0, 1, 2, 2, 1, 0, 0, 1], [2, 2, 2, 2, 2, 0, 0, 0]]> : tensor<2x8xi8>,
+      scales = dense<[[0.5], [1.0]]> : tensor<2x1xf32>,
+      offsets = dense<[[-1.0], [0.5]]> : tensor<2x1xf32>}
+      : !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 8, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked, levels = 3>>
+  %y = squeeze.quantized_linear %x, %qw {role = #squeeze.role<block = 2, kind = gate>} : (tensor<3x8xf32>, !squeeze.qweight<2x8, #squeeze.scheme<bits = 2, group_size = 8, salient_bits = 0, salient_fraction = 0.0, mask = none, layout = unpacked, levels = 3>>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
 // CHECK: b0.up{{(_[0-9]+)?}}: "0x40000000E41B0000000000000000000000000000550000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC00340000003C0038004000B4000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 // CHECK: b1.down{{(_[0-9]+)?}}: "0x400000009D000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000040000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003C00B8003000BC0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+// CHECK: b2.gate{{(_[0-9]+)?}}: "0x400000003712F700000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003800BC003C00380000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"

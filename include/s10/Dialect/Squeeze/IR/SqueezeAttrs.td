@@ -58,7 +58,8 @@ def Squeeze_PackingKind : I32EnumAttr<"PackingKind",
   I32EnumAttrCase<"kbit", 0>,       // k-bit codes, (scale, offset) per group
   I32EnumAttrCase<"bitmap", 1>,     // signs, salient bitmap, compact codes
   I32EnumAttrCase<"chanblock", 2>,  // signs, salient channels per row block
-  I32EnumAttrCase<"nm", 3>]> {      // signs, N:M salient indices
+  I32EnumAttrCase<"nm", 3>,         // signs, N:M salient indices
+  I32EnumAttrCase<"ternary", 4>]> { // codes in [0, 2], five per byte
   let cppNamespace = "::s10::squeeze";
   let genSpecializedAttr = 0;
 }
@@ -141,6 +142,8 @@ def Squeeze_QuantSchemeAttr : Squeeze_Attr<"QuantScheme", "scheme"> {
     higher precision, selected at the given `mask` granularity; a scheme
     without salient weights has `salient_bits = 0`, `salient_fraction = 0`
     and `mask = none`. `layout` names the byte layout of the stored weight.
+    `levels` (printed only when set) narrows the codes to `[0, levels)`:
+    `bits = 2, levels = 3` is the ternary grid, packed five codes per byte.
 
     Example (Squeeze10 default):
     `#squeeze.scheme<bits = 1, group_size = 128, salient_bits = 4,
@@ -150,19 +153,23 @@ def Squeeze_QuantSchemeAttr : Squeeze_Attr<"QuantScheme", "scheme"> {
                         "unsigned":$salientBits,
                         Squeeze_F64Parameter:$salientFraction,
                         EnumParameter<Squeeze_MaskGranularity>:$mask,
-                        EnumParameter<Squeeze_StorageLayout>:$layout);
+                        EnumParameter<Squeeze_StorageLayout>:$layout,
+                        DefaultValuedParameter<"unsigned", "0">:$levels);
   let assemblyFormat = [{
     `<` `bits` `=` $bits `,` `group_size` `=` $groupSize `,`
         `salient_bits` `=` $salientBits `,`
         `salient_fraction` `=` $salientFraction `,`
-        `mask` `=` $mask `,` `layout` `=` $layout `>`
+        `mask` `=` $mask `,` `layout` `=` $layout
+        (`,` `levels` `=` $levels^)? `>`
   }];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// Payload bits per weight: codes only, no parameters or masks.
+    /// Payload bits per weight: codes only, no parameters or masks
+    /// (ternary codes take 1.6 bits: five per byte).
     double getPayloadBitsPerWeight() const {
       double r = getSalientFractionValue();
-      return (1.0 - r) * getBits() + r * getSalientBits();
+      double low = getLevels() == 3 ? 1.6 : double(getBits());
+      return (1.0 - r) * low + r * getSalientBits();
     }
     double getSalientFractionValue() const {
       return getSalientFraction().convertToDouble();

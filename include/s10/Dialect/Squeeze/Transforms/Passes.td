@@ -67,6 +67,10 @@ defvar RefitBinaryOpt = Option<"refitBinary", "refit-binary", "bool", "true",
 defvar RoleRatioOpt = ListOption<"roleRatio", "role-ratio", "std::string",
     "Salient fraction by role, kind[.block]:ratio (e.g. v:0.25,down.0:0.25; "
     "kinds q k v o gate up down); other layers take ratio">;
+defvar TernaryOpt = Option<"ternary", "ternary", "bool", "false",
+    "k-bit methods: layers at 2 bits take three levels per group (codes 0, "
+    "1, 2), packed five per byte in the ternary layout: 1.6 bits per weight "
+    "rather than 2">;
 defvar RoleBitsOpt = ListOption<"roleBits", "role-bits", "std::string",
     "Code bits by role, kind[.block]:bits (e.g. v:3,down.0:3); other layers "
     "take bits (k-bit methods)">;
@@ -82,7 +86,7 @@ defvar RefitRoundsOpt = Option<"refitRounds", "refit-rounds", "int64_t", "1",
     "With output-refit: rounds of GPTQ and refit; each round after the "
     "first runs GPTQ again with the previous round's refit parameters fixed">;
 defvar LayoutOpt = Option<"layout", "layout", "std::string", "\"auto\"",
-    "Packed layout: auto | kbit | bitmap | chanblock | nm">;
+    "Packed layout: auto | kbit | ternary | bitmap | chanblock | nm">;
 defvar ParamsOpt = Option<"params", "params", "std::string", "\"f16\"",
     "Packed group parameter format: f16 | q8 (row super-scales) | q8t "
     "(tensor super-scales)">;
@@ -234,6 +238,7 @@ def SqueezeGPTQ : Pass<"squeeze-gptq", "mlir::func::FuncOp"> {
     GroupSizeOpt,
     RoleBitsOpt,
     RoleGroupSizeOpt,
+    TernaryOpt,
     ClipNormOpt,
     BlockSizeOpt,
     PercdampOpt,
@@ -372,6 +377,7 @@ def Squeeze10Quantize : Pass<"squeeze10-quantize", "mlir::ModuleOp"> {
     RoleBitsOpt,
     GroupSizeOpt,
     RoleGroupSizeOpt,
+    TernaryOpt,
     ClipNormOpt,
     RatioOpt,
     RoleRatioOpt,

@@ -19,12 +19,15 @@ def align(v, a):
 
 def expected_bytes(out, inp, layout, params, salient, bits, sbits, block, nmk, group=128):
     groups = math.ceil(inp / group)
-    pairs = 1 if layout == "kbit" else 2
+    pairs = 1 if layout in ("kbit", "ternary") else 2
     parts = []
     row = lambda nbits: align(math.ceil(nbits / 8), 16)
     rest = sbits - 1
     if layout == "kbit":
         parts.append(out * row(inp * bits))
+    elif layout == "ternary":
+        # One stream of five codes per byte, in 8-byte words of 40 codes.
+        parts.append(8 * math.ceil(out * inp / 40))
     elif layout == "bitmap":
         parts += [out * row(inp), out * row(inp), 4 * out, align(math.ceil(salient * rest / 8), 16)]
     elif layout == "chanblock":
