@@ -67,7 +67,7 @@
 // LAYOUT-RTN: squeeze10-quantize: layout=bitmap needs salient weights (method=squeeze10 or pbllm)
 // LAYOUT-CB: squeeze10-quantize: layout=chanblock needs granularity=channel
 // LAYOUT-KBIT: squeeze10-quantize: layout=kbit needs a method without salient weights (rtn, binary, gptq)
-// LAYOUT-NAME: squeeze10-quantize: unknown layout 'weird' (expected auto, kbit, bitmap, chanblock or nm)
+// LAYOUT-NAME: squeeze10-quantize: unknown layout 'weird' (expected auto, kbit, ternary, bitmap, chanblock or nm)
 // PARAMS: squeeze10-quantize: unknown params 'f32' (expected f16, q8 or q8t)
 
 func.func @f(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {

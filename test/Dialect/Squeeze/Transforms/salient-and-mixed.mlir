@@ -41,7 +41,7 @@
 // NM-SHAPE: error: b0.q: nm salience needs the input size 4 to be a multiple of nm-block 8
 // PACK-CB: error: squeeze-pack: b0.q: the chanblock layout needs mask = channel, the weight's is layer
 // PACK-KBIT: error: squeeze-pack: b0.q: the weight has salient weights; kbit cannot hold them
-// PACK-NAME: squeeze-pack: unknown layout 'zigzag' (expected auto, kbit, bitmap, chanblock or nm)
+// PACK-NAME: squeeze-pack: unknown layout 'zigzag' (expected auto, kbit, ternary, bitmap, chanblock or nm)
 // PACK-PARAMS: squeeze-pack: unknown params 'f8' (expected f16, q8 or q8t)
 
 // With the range term (Eq. 7, worked by hand): the stage-1 rows are
