@@ -232,31 +232,39 @@ int64_t PackedDecoder::maskScratchBytes() const {
   return spec_.kind == layout::Kind::NM ? (geometry_.in + 127) / 128 * 16 : 0;
 }
 
-Value PackedDecoder::salientShiftTable(OpBuilder &b, Location loc) const {
-  unsigned rest = spec_.salientBits - 1;
-  std::string name = "s10_salient_shifts_r" + std::to_string(rest);
-  auto type = MemRefType::get({256 * kChunk}, b.getI32Type());
-  // The nearest symbol table: a builtin.module, or the gpu.module of a
-  // CUDA kernel.
+/// memref<size x i32> of the constant global `name` in the nearest symbol
+/// table (a builtin.module, or a CUDA kernel's gpu.module), created there
+/// from `fill` the first time.
+static Value i32Table(OpBuilder &b, Location loc, StringRef name, int64_t size,
+                      function_ref<void(MutableArrayRef<int32_t>)> fill) {
+  auto type = MemRefType::get({size}, b.getI32Type());
   Operation *module = b.getInsertionBlock()->getParentOp();
   while (!module->hasTrait<OpTrait::SymbolTable>())
     module = module->getParentOp();
   if (!SymbolTable::lookupSymbolIn(module, name)) {
-    // Entry [m][l]: rest * popcount(m & (2^l - 1)).
-    SmallVector<int32_t> v;
-    for (unsigned m = 0; m < 256; ++m)
-      for (unsigned l = 0; l < kChunk; ++l)
-        v.push_back(
-            int32_t(rest * unsigned(llvm::popcount(m & ((1u << l) - 1)))));
+    SmallVector<int32_t> v(size);
+    fill(v);
     OpBuilder gb = OpBuilder::atBlockBegin(&module->getRegion(0).front());
     memref::GlobalOp::create(
         gb, loc, name, gb.getStringAttr("private"), type,
-        DenseElementsAttr::get(
-            RankedTensorType::get({256 * kChunk}, b.getI32Type()),
-            ArrayRef<int32_t>(v)),
+        DenseElementsAttr::get(RankedTensorType::get({size}, b.getI32Type()),
+                               ArrayRef<int32_t>(v)),
         /*constant=*/true, gb.getI64IntegerAttr(32));
   }
   return memref::GetGlobalOp::create(b, loc, type, name);
+}
+
+Value PackedDecoder::salientShiftTable(OpBuilder &b, Location loc) const {
+  unsigned rest = spec_.salientBits - 1;
+  // Entry [m][l]: rest * popcount(m & (2^l - 1)).
+  return i32Table(
+      b, loc, "s10_salient_shifts_r" + std::to_string(rest), 256 * kChunk,
+      [&](MutableArrayRef<int32_t> v) {
+        for (unsigned m = 0; m < 256; ++m)
+          for (unsigned l = 0; l < kChunk; ++l)
+            v[m * kChunk + l] =
+                int32_t(rest * unsigned(llvm::popcount(m & ((1u << l) - 1))));
+      });
 }
 
 static unsigned log2Of(int64_t v) {
@@ -296,26 +304,14 @@ static Value ternaryDigit(Ops &o, Value q, Value pow3) {
 
 Value PackedDecoder::ternaryLaneTable(OpBuilder &b, Location loc) const {
   constexpr int64_t n = kChunk;
-  auto type = MemRefType::get({10 * n}, b.getI32Type());
-  Operation *module = b.getInsertionBlock()->getParentOp();
-  while (!module->hasTrait<OpTrait::SymbolTable>())
-    module = module->getParentOp();
-  const char *name = "s10_ternary_lanes";
-  if (!SymbolTable::lookupSymbolIn(module, name)) {
-    SmallVector<int32_t> v(10 * n);
-    const int32_t pow3[5] = {1, 3, 9, 27, 81};
-    for (int64_t p = 0; p < 5 * n; ++p) {
-      v[p] = int32_t(8 * (p / 5));
-      v[5 * n + p] = pow3[p % 5];
-    }
-    OpBuilder gb = OpBuilder::atBlockBegin(&module->getRegion(0).front());
-    memref::GlobalOp::create(
-        gb, loc, name, gb.getStringAttr("private"), type,
-        DenseElementsAttr::get(RankedTensorType::get({10 * n}, b.getI32Type()),
-                               ArrayRef<int32_t>(v)),
-        /*constant=*/true, gb.getI64IntegerAttr(32));
-  }
-  return memref::GetGlobalOp::create(b, loc, type, name);
+  return i32Table(b, loc, "s10_ternary_lanes", 10 * n,
+                  [](MutableArrayRef<int32_t> v) {
+                    const int32_t pow3[5] = {1, 3, 9, 27, 81};
+                    for (int64_t p = 0; p < 5 * n; ++p) {
+                      v[p] = int32_t(8 * (p / 5));
+                      v[5 * n + p] = pow3[p % 5];
+                    }
+                  });
 }
 
 PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
@@ -327,8 +323,6 @@ PackedDecoder::Row PackedDecoder::beginRow(OpBuilder &b, Location loc,
   Row r;
   r.row = row;
   r.shifts = shiftTable;
-  if (spec_.kind != layout::Kind::Ternary && !spec_.mixed())
-    r.shifts = Value();
   auto rowOffset = [&](layout::PartId id, Value index) {
     const layout::Part *p = g.find(id);
     return o.add(o.idx(int64_t(p->offset)),
