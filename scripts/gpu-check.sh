@@ -81,10 +81,13 @@ if k and t:
     torch_us = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
     for b in k["gemv_bench"]:
         key = (b["out"], b["in"])
-        ratio = torch_us[key] / b["us"] if key in torch_us else None
+        # A fused GEMV does more than cuBLAS's (SwiGLU: two weights), so
+        # only the plain ones get a ratio.
+        plain = b.get("fuse", "none") == "none"
+        ratio = torch_us[key] / b["us"] if key in torch_us and plain else None
         rows.append(dict(b, torch_fp16_us=torch_us.get(key), speedup_vs_fp16=ratio))
-        print("%-48s %5dx%-5d %8.2f us %8.1f GB/s %5.1f %% copy  fp16 cuBLAS %s us  x%s" % (
-            b["kernel"][:48], b["out"], b["in"], b["us"], b["gbps"],
+        print("%-48s %-6s %5dx%-5d %8.2f us %8.1f GB/s %5.1f %% copy  fp16 cuBLAS %s us  x%s" % (
+            b["kernel"][:48], b.get("fuse", "none"), b["out"], b["in"], b["us"], b["gbps"],
             100 * b["copy_fraction"],
             "%.2f" % torch_us[key] if key in torch_us else "-",
             "%.2f" % ratio if ratio else "-"))
@@ -93,9 +96,10 @@ if k and t:
     # measured decode: attention, norms and launches are left out): per
     # layer q, k, v, o (4096x4096), gate, up (11008x4096), down
     # (4096x11008), 32 layers, then the fp16 lm_head.
-    def us_of(prefix, out, inn):
+    def us_of(prefix, out, inn, fuse="none"):
         for b in k["gemv_bench"]:
-            if b["kernel"].startswith(prefix) and (b["out"], b["in"]) == (out, inn):
+            if (b["kernel"].startswith(prefix) and (b["out"], b["in"]) == (out, inn)
+                    and b.get("fuse", "none") == fuse):
                 return b["us"]
     est = {}
     for name, prefix in (("squeeze10", "s10_gemv_bitmap"),
@@ -109,6 +113,16 @@ if k and t:
         us = 32 * (4 * parts[0] + 2 * parts[1] + parts[2]) + parts[3]
         est[name] = {"gemv_us_per_token": us, "gemv_bound_tokens_per_s": 1e6 / us}
         print("LLaMA-2-7B GEMVs per token, %-18s %8.1f us  -> at most %6.0f tokens/s" % (name, us, 1e6 / us))
+        # The fused plan: q, k, v with the RMSNorm; o and down with the
+        # residual add; gate and up with the RMSNorm and SwiGLU in one
+        # launch; the head with the final norm.
+        fused = [us_of(prefix, 4096, 4096, "norm"), us_of(prefix, 4096, 4096, "add"),
+                 us_of(prefix, 11008, 4096, "normswiglu"), us_of(prefix, 4096, 11008, "add"),
+                 us_of("s10_gemv_dense", 32000, 4096, "norm")]
+        if None not in fused:
+            us = 32 * (3 * fused[0] + fused[1] + fused[2] + fused[3]) + fused[4]
+            est[name]["fused_gemv_us_per_token"] = us
+            print("LLaMA-2-7B GEMVs per token, %-18s %8.1f us  (fused plan)" % (name, us))
     if t and "gemv" in t:
         tm = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
         if all(s in tm for s in ((4096, 4096), (11008, 4096), (4096, 11008))):

@@ -14,13 +14,20 @@ import argparse, json, os, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 
 
-def s10_decode(args, weights):
+def s10_decode(args, row):
     import numpy as np
     import s10
 
-    path = os.path.join(args.work, "%s.%s.s10" % (args.shape, weights))
+    # "FORMAT" runs the fused plan (residual adds and SwiGLU in the GEMVs),
+    # "FORMAT:unfused" the same weights with every op its own launch.
+    weights, _, variant = row.partition(":")
+    path = os.path.join(args.work, "%s.%s.s10" % (args.shape, row.replace(":", ".")))
     cmd = [args.synth, "--shape", args.shape, "--weights", weights, "-o", path,
            "--json", path + ".json", "--quiet"]
+    if variant == "unfused":
+        cmd.append("--no-fuse")
+    elif variant:
+        raise ValueError("unknown variant '%s' (FORMAT or FORMAT:unfused)" % variant)
     if args.layers:
         cmd += ["--layers", str(args.layers)]
     if args.cases:
@@ -77,7 +84,7 @@ def s10_decode(args, weights):
                 os.remove(p)
     print("s10 %-14s %.3f true bits (linear layers), %6.0f MiB: decode %7.1f "
           "tokens/s; decode vs prefill logits %s (max |diff| %.3g of %.3g)"
-          % (weights, res["linear_true_bpw"], res["file_bytes"] / 2**20,
+          % (row, res["linear_true_bpw"], res["file_bytes"] / 2**20,
              res["decode_tokens_per_s"],
              "agree" if res["decode_vs_prefill_pass"] else "DIFFER",
              res["decode_vs_prefill_max_abs_diff"], res["logits_scale"]),
@@ -212,7 +219,10 @@ def main():
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--shape", default="llama2-7b")
     ap.add_argument("--layers", type=int, default=0, help="0: all")
-    ap.add_argument("--weights", default="kbit2-g128,kbit3-g256-q8,squeeze10")
+    ap.add_argument("--weights",
+                    default="kbit2-g128,kbit3-g256-q8,squeeze10,kbit2-g128:unfused",
+                    help="comma-separated FORMAT (fused plan) or "
+                    "FORMAT:unfused rows")
     ap.add_argument("--prompt", type=int, default=16)
     ap.add_argument("--tokens", type=int, default=129)
     ap.add_argument("--torch-device", default="cuda",

@@ -13,8 +13,9 @@
 // attention (at the bundled model's and LLaMA-2-7B's shapes); the bench cases
 // are the GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the
 // Squeeze10 paper's layout, at 2-bit k-bit, at the default recipe's 3-bit
-// k-bit with 8-bit group parameters, and dense fp16. Together they hold
-// every kernel of a LLaMA-2-7B decoder at each of these layouts
+// k-bit with 8-bit group parameters, and dense fp16, each also fused with
+// the residual add or SwiGLU. Together they hold every kernel of a
+// LLaMA-2-7B decoder at each of these layouts, fused or not
 // (s10-synth-llama).
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +34,7 @@
 #include <array>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 using namespace mlir;
 using namespace s10::codegen;
@@ -77,9 +79,11 @@ std::vector<gc::Case> allCases() {
   const auto f16 = layout::ParamFormat::F16, q8 = layout::ParamFormat::Q8;
   std::vector<gc::Case> cases;
   uint64_t seed = 1;
-  auto gemv = [&](layout::Spec s, int64_t out, int64_t in, bool bench) {
+  auto gemv = [&](layout::Spec s, int64_t out, int64_t in, bool bench,
+                  gc::Fuse fuse = gc::Fuse::None) {
     gc::Case c;
     c.kind = gc::Kind::Gemv;
+    c.fuse = fuse;
     c.spec = s;
     c.out = out;
     c.in = in;
@@ -88,9 +92,11 @@ std::vector<gc::Case> allCases() {
     c.seed = seed++;
     cases.push_back(c);
   };
-  auto dense = [&](bool isF16, int64_t out, int64_t in, bool bench) {
+  auto dense = [&](bool isF16, int64_t out, int64_t in, bool bench,
+                   gc::Fuse fuse = gc::Fuse::None) {
     gc::Case c;
     c.kind = gc::Kind::Dense;
+    c.fuse = fuse;
     c.f16 = isF16;
     c.out = out;
     c.in = in;
@@ -191,6 +197,32 @@ std::vector<gc::Case> allCases() {
     dense(true, out, in, true);
   }
   dense(true, 32000, 4096, true); // the fp16 lm_head
+  // Fused GEMVs: the residual add or SwiGLU in the epilogue, the RMSNorm
+  // of x in the same pass; checked at small shapes and timed at
+  // LLaMA-2-7B's (q, k, v with the norm; o and down with the add; gate and
+  // up with the norm and SwiGLU; the head with the norm) beside the plain
+  // ones above.
+  const auto add = gc::Fuse::Add, swiglu = gc::Fuse::SwiGLU,
+             norm = gc::Fuse::Norm, normSwiglu = gc::Fuse::NormSwiGLU;
+  gemv(kbit(2, 128, layout::ParamFormat::Q8T), 37, 1280, false, add);
+  gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), 37, 1280, false, swiglu);
+  gemv(ternary(128, layout::ParamFormat::Q8T), 11, 384, false, normSwiglu);
+  gemv(kbit(3, 64, q8), 19, 512, false, norm);
+  dense(false, 19, 64, false, add);
+  dense(true, 9, 256, false, norm);
+  for (auto [out, in, fuse] :
+       std::vector<std::tuple<int64_t, int64_t, gc::Fuse>>{
+           {4096, 4096, norm},
+           {4096, 4096, add},
+           {11008, 4096, normSwiglu},
+           {4096, 11008, add}}) {
+    gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, true, fuse);
+    gemv(kbit(2, 128, f16), out, in, true, fuse);
+    gemv(kbit(3, 256, q8), out, in, true, fuse);
+    gemv(ternary(128, layout::ParamFormat::Q8T), out, in, true, fuse);
+    dense(true, out, in, true, fuse);
+  }
+  dense(true, 32000, 4096, true, norm); // the lm_head with the final norm
   return cases;
 }
 

@@ -61,8 +61,11 @@ GemvWeight packedWeight(sq::PackedWeightOp packed) {
                                 type.getOutFeatures(), type.getInFeatures());
 }
 
-std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
-                                  bool avx512, bool avx2) {
+/// The GEMV weight of a linear layer a kernel of the target serves, or
+/// none (with a warning for a packed weight, if `warn`).
+std::optional<GemvWeight> linearWeight(Operation *op, bool denseOutIn,
+                                       bool cuda, bool avx512, bool avx2,
+                                       bool warn) {
   if (auto lin = dyn_cast<sq::QuantizedLinearOp>(op)) {
     auto packed = lin.getWeight().getDefiningOp<sq::PackedWeightOp>();
     if (!packed || lin.getBias())
@@ -72,10 +75,11 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
     w.avx2 = avx2;
     std::string reason;
     if (failed(checkWeight(w, cuda, reason))) {
-      op->emitWarning("no kernel for this packed weight: ") << reason;
+      if (warn)
+        op->emitWarning("no kernel for this packed weight: ") << reason;
       return std::nullopt;
     }
-    return gemvRequest(w, cuda);
+    return w;
   }
   if (auto lin = dyn_cast<sq::LinearOp>(op)) {
     auto type = cast<RankedTensorType>(lin.getWeight().getType());
@@ -89,7 +93,102 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
     std::string reason;
     if (failed(checkWeight(w, cuda, reason)))
       return std::nullopt;
-    return gemvRequest(w, cuda);
+    return w;
+  }
+  return std::nullopt;
+}
+
+/// Both operands and the result of one float shape.
+bool isElementwise(Operation *op) {
+  if (op->getNumOperands() != 2 || op->getNumResults() != 1)
+    return false;
+  Type t = op->getOperand(0).getType();
+  auto shaped = dyn_cast<RankedTensorType>(t);
+  return shaped && isa<FloatType>(shaped.getElementType()) &&
+         op->getOperand(1).getType() == t && op->getResult(0).getType() == t;
+}
+
+bool isPlainAdd(Operation *op) {
+  auto node = dyn_cast<s10::onnx::NodeOp>(op);
+  return node && node.getOpType() == "Add" && !node.getDomain() &&
+         isElementwise(op);
+}
+
+/// A fused GEMV: the Add or SwiGLU that runs it and the linears it absorbs.
+struct Fusion {
+  SmallVector<Operation *, 2> linears;
+  SmallVector<GemvWeight, 2> weights;
+  int64_t operand = -1; // Add: the index of the linear's result
+  std::optional<GemvNorm> norm;
+
+  Request request() const {
+    if (operand >= 0) {
+      GemvWeight w = weights[0];
+      return {gemvAddKernelName(w), [w](OpBuilder &b, Location loc) {
+                return LogicalResult(buildGpuGemvAddKernel(b, loc, w));
+              }};
+    }
+    GemvWeight g = weights[0], u = weights[1];
+    std::optional<GemvNorm> n = norm;
+    return {gemvSwiGLUKernelName(g, u, n),
+            [g, u, n](OpBuilder &b, Location loc) {
+              return LogicalResult(buildGpuGemvSwiGLUKernel(b, loc, g, u, n));
+            }};
+  }
+};
+
+std::optional<Fusion> fusionFor(Operation *op, bool denseOutIn) {
+  // A linear whose result only `op` reads, with a CUDA GEMV.
+  auto linearOf = [&](Value v) -> std::pair<Operation *, GemvWeight> {
+    Operation *def = v.getDefiningOp();
+    if (!def || !v.hasOneUse() ||
+        !isa<sq::LinearOp, sq::QuantizedLinearOp>(def))
+      return {nullptr, {}};
+    std::optional<GemvWeight> w =
+        linearWeight(def, denseOutIn, true, false, false, false);
+    return {w ? def : nullptr, w ? *w : GemvWeight{}};
+  };
+  if (isPlainAdd(op)) {
+    for (int64_t i = 0; i < 2; ++i) {
+      auto [lin, w] = linearOf(op->getOperand(i));
+      if (lin)
+        return Fusion{{lin}, {w}, i, std::nullopt};
+    }
+    return std::nullopt;
+  }
+  if (isa<sq::SwiGLUOp>(op) && isElementwise(op)) {
+    auto [gate, wg] = linearOf(op->getOperand(0));
+    auto [up, wu] = linearOf(op->getOperand(1));
+    if (!gate || !up || gate == up ||
+        gate->getOperand(0) != up->getOperand(0) || wg.out != wu.out ||
+        wg.in != wu.in)
+      return std::nullopt;
+    return Fusion{{gate, up}, {wg, wu}, -1, std::nullopt};
+  }
+  return std::nullopt;
+}
+
+/// The norm a GEMV can take into its own pass over x: an RMSNorm of a
+/// static width with a constant f16 / f32 weight.
+std::optional<GemvNorm> gemvNormOf(sq::RMSNormOp norm) {
+  auto in = cast<RankedTensorType>(norm.getInput().getType());
+  auto wt = cast<RankedTensorType>(norm.getWeight().getType());
+  std::optional<DenseType> dt = denseType(wt.getElementType());
+  int64_t width = in.getShape().back();
+  if (!dt || ShapedType::isDynamic(width) || wt.getDimSize(0) != width ||
+      !isConstantWeight(norm.getWeight()))
+    return std::nullopt;
+  return GemvNorm{*dt, norm.getEpsilon().convertToDouble()};
+}
+
+std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
+                                  bool avx512, bool avx2) {
+  if (isa<sq::QuantizedLinearOp, sq::LinearOp>(op)) {
+    std::optional<GemvWeight> w =
+        linearWeight(op, denseOutIn, cuda, avx512, avx2, /*warn=*/true);
+    if (!w)
+      return std::nullopt;
+    return gemvRequest(*w, cuda);
   }
   if (auto norm = dyn_cast<sq::RMSNormOp>(op)) {
     auto in = cast<RankedTensorType>(norm.getInput().getType());
@@ -174,13 +273,7 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
   if (auto node = dyn_cast<s10::onnx::NodeOp>(op))
     if (node.getOpType() == "Add" && !node.getDomain())
       kind = BinaryKind::Add;
-  if (!kind || op->getNumOperands() != 2 || op->getNumResults() != 1)
-    return std::nullopt;
-  // Elementwise only: both operands and the result of one float shape.
-  Type t = op->getOperand(0).getType();
-  auto shaped = dyn_cast<RankedTensorType>(t);
-  if (!shaped || !isa<FloatType>(shaped.getElementType()) ||
-      op->getOperand(1).getType() != t || op->getResult(0).getType() != t)
+  if (!kind || !isElementwise(op))
     return std::nullopt;
   BinaryKind k = *kind;
   return Request{binaryKernelName(k), [k, cuda](OpBuilder &b, Location loc) {
@@ -233,8 +326,94 @@ struct GenerateKernelsPass
           op->setAttr(attr, StringAttr::get(ctx, name));
           return true;
         };
+    // Fusions first: their linears get no kernel of their own.
+    llvm::DenseMap<Operation *, Fusion> fusions;
+    llvm::DenseMap<Operation *, Operation *> absorbedBy;
+    llvm::DenseSet<Operation *> absorbed;
+    // GEMVs that compute their input's RMSNorm themselves: linears, and
+    // SwiGLU fusions (through their gate and up).
+    llvm::DenseMap<Operation *, GemvNorm> normed;
+    if (cuda && fuse) {
+      for (auto fn : module.getOps<func::FuncOp>())
+        fn.walk([&](Operation *op) {
+          if (std::optional<Fusion> f = fusionFor(op, denseOutIn)) {
+            for (Operation *lin : f->linears)
+              absorbedBy[lin] = op;
+            absorbed.insert(f->linears.begin(), f->linears.end());
+            fusions.try_emplace(op, std::move(*f));
+          }
+        });
+      // An RMSNorm whose every user is a linear GEMV reading it as its
+      // input (not one a residual add absorbed) runs inside them.
+      for (auto fn : module.getOps<func::FuncOp>())
+        fn.walk([&](sq::RMSNormOp norm) {
+          std::optional<GemvNorm> n = gemvNormOf(norm);
+          if (!n || norm->use_empty())
+            return;
+          SmallVector<Operation *> gemvs;
+          for (OpOperand &use : norm->getUses()) {
+            Operation *u = use.getOwner();
+            if (use.getOperandNumber() != 0 ||
+                !isa<sq::LinearOp, sq::QuantizedLinearOp>(u))
+              return;
+            if (Operation *by = absorbedBy.lookup(u)) {
+              if (!isa<sq::SwiGLUOp>(by))
+                return;
+              gemvs.push_back(by);
+            } else if (linearWeight(u, denseOutIn, true, false, false, false)) {
+              gemvs.push_back(u);
+            } else {
+              return;
+            }
+          }
+          absorbed.insert(norm);
+          for (Operation *g : gemvs) {
+            normed[g] = *n;
+            if (auto it = fusions.find(g); it != fusions.end())
+              it->second.norm = *n;
+          }
+        });
+    }
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
+        if (absorbed.contains(op)) {
+          op->removeAttr("s10.kernel");
+          return;
+        }
+        if (auto it = fusions.find(op); it != fusions.end()) {
+          Request req = it->second.request();
+          if (!attach(op, "s10.kernel", req.name, req.build)) {
+            failedBuild = true;
+            return;
+          }
+          if (it->second.operand >= 0)
+            op->setAttr("s10.fused_linear",
+                        b.getI64IntegerAttr(it->second.operand));
+          else
+            op->setAttr("s10.fused_linears", b.getUnitAttr());
+          if (it->second.norm)
+            op->setAttr("s10.fused_norm", b.getUnitAttr());
+          ++numLayers;
+          ++numFused;
+          return;
+        }
+        if (auto it = normed.find(op); it != normed.end()) {
+          GemvWeight w =
+              *linearWeight(op, denseOutIn, true, false, false, false);
+          GemvNorm n = it->second;
+          if (!attach(op, "s10.kernel", gemvNormKernelName(w, n),
+                      [&](OpBuilder &b, Location loc) {
+                        return LogicalResult(
+                            buildGpuNormGemvKernel(b, loc, w, n));
+                      })) {
+            failedBuild = true;
+            return;
+          }
+          op->setAttr("s10.fused_norm", b.getUnitAttr());
+          ++numLayers;
+          ++numFused;
+          return;
+        }
         std::optional<Request> req =
             requestFor(op, denseOutIn, cuda, avx512, avx2);
         if (!req)

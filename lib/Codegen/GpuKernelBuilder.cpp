@@ -160,24 +160,48 @@ void sweep(Ops &o, Value lane, int64_t units, ValueRange inits,
                    });
 }
 
-void storeLaneZero(Ops &o, Value lane, Value v, Value mem, Value i) {
-  when(o, o.cmpi(arith::CmpIPredicate::eq, lane, o.idx(0)),
-       [&](Ops &in) { in.store(v, mem, i); });
+/// What a GEMV row multiplies: x, or with a fused RMSNorm the norm
+/// weight times x (the row's sum is scaled by 1 / rms(x) at the end).
+struct RowInput {
+  Value x; // memref<in x f32>
+  Value g; // the norm weight (i16 holding f16, or f32), or null
+  bool gF16 = false;
+  bool sumSquares = false; // carry sum(x^2) (one weight of a kernel does)
+};
+
+/// Chunk c (8 floats) of a row's input; with a norm g * x, and x * x added
+/// to `ss` when the input carries the sum of squares.
+Value inputChunk(Ops &l, const RowInput &in, Value c, Value &ss) {
+  Value at = l.mul(c, l.idx(PackedDecoder::kChunk));
+  Value xc = l.vload(l.vec(l.f32()), in.x, at, 16);
+  if (!in.g)
+    return xc;
+  if (in.sumSquares)
+    ss = l.fma(xc, xc, ss);
+  Value raw = l.vload(l.vec(in.gF16 ? l.i16() : l.f32()), in.g, at, 16);
+  return l.mul(in.gF16 ? l.halfToFloat(raw) : raw, xc);
 }
 
-void buildPackedRow(Ops &o, const GemvWeight &w, Value bytes, Value x, Value y,
-                    Value shifts, const WarpRow &wr) {
+/// A row's dot product (in every lane) and, if its input carries it, the
+/// lane's share of sum(x^2) (a vector to reduce).
+struct RowDot {
+  Value dot, squares;
+};
+
+/// Row wr.row of a packed weight times its input.
+RowDot packedRowDot(Ops &o, const GemvWeight &w, Value bytes,
+                    const RowInput &in, Value shifts, const WarpRow &wr) {
   PackedDecoder dec(w.spec, w.out, w.in);
   dec.setGpuLoads(true);
   const int64_t G = w.spec.groupSize, nw = PackedDecoder::kWordChunks;
-  const int64_t n = PackedDecoder::kChunk;
   bool mixed = w.spec.mixed();
   PackedDecoder::Row R = dec.beginRow(o.b, o.loc, bytes, wr.row, {}, shifts);
   Value zeroV = o.splat(o.f32c(0.0f));
   Value rank0 = mixed ? R.rank : o.int_(o.i64(), 0);
   SmallVector<Value> res;
+  // acc0, acc1, salient base, sum of squares
   sweep(
-      o, wr.lane, w.in / kSpan, {zeroV, zeroV, rank0}, // acc0, acc1, base
+      o, wr.lane, w.in / kSpan, {zeroV, zeroV, rank0, zeroV},
       [&](Ops &l, Value wi, Value active, ValueRange a) -> SmallVector<Value> {
         Value c0 = l.mul(wi, l.idx(nw));
         PackedDecoder::Word word;
@@ -193,6 +217,7 @@ void buildPackedRow(Ops &o, const GemvWeight &w, Value bytes, Value x, Value y,
         SmallVector<Value, 4> p = dec.params(
             l.b, l.loc, bytes, R, l.divu(l.mul(wi, l.idx(kSpan)), l.idx(G)));
         Value acc[2] = {a[0], a[1]};
+        Value ss = a[3];
         for (int64_t t = 0; t < nw; ++t) {
           Value c = l.add(c0, l.idx(t));
           PackedDecoder::Codes codes =
@@ -202,18 +227,18 @@ void buildPackedRow(Ops &o, const GemvWeight &w, Value bytes, Value x, Value y,
           if (mixed)
             rank = codes.rank;
           Value v = dec.dequantize(l.b, l.loc, codes, p, /*contract=*/true);
-          Value xc = l.vload(l.vec(l.f32()), x, l.mul(c, l.idx(n)), 16);
+          Value xc = inputChunk(l, in, c, ss);
           acc[t % 2] = l.fma(v, xc, acc[t % 2]);
         }
         return {l.select(active, acc[0], a[0]), l.select(active, acc[1], a[1]),
-                mixed ? l.add(a[2], total) : a[2]};
+                mixed ? l.add(a[2], total) : a[2], l.select(active, ss, a[3])};
       },
       res);
-  Value s = warpSum(o, o.reduceAdd(o.add(res[0], res[1])));
-  storeLaneZero(o, wr.lane, s, y, wr.row);
+  return {warpSum(o, o.reduceAdd(o.add(res[0], res[1]))), res[3]};
 }
 
-void buildDenseRow(Ops &o, const GemvWeight &w, Value wm, Value x, Value y,
+/// Row wr.row of a dense [out, in] weight times its input.
+RowDot denseRowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
                    const WarpRow &wr) {
   const int64_t n = PackedDecoder::kChunk;
   bool f16 = w.dense == DenseType::F16;
@@ -221,17 +246,129 @@ void buildDenseRow(Ops &o, const GemvWeight &w, Value wm, Value x, Value y,
   Value zeroV = o.splat(o.f32c(0.0f));
   SmallVector<Value> res;
   sweep(
-      o, wr.lane, w.in / n, {zeroV},
+      o, wr.lane, w.in / n, {zeroV, zeroV},
       [&](Ops &l, Value c, Value active, ValueRange a) -> SmallVector<Value> {
         Value at = l.add(base, l.mul(c, l.idx(n)));
         Value raw = l.vload(l.vec(f16 ? l.i16() : l.f32()), wm, at, 16);
         Value wv = f16 ? l.halfToFloat(raw) : raw;
-        Value xc = l.vload(l.vec(l.f32()), x, l.mul(c, l.idx(n)), 16);
-        return {l.select(active, l.fma(wv, xc, a[0]), a[0])};
+        Value ss = a[1];
+        Value xc = inputChunk(l, in, c, ss);
+        return {l.select(active, l.fma(wv, xc, a[0]), a[0]),
+                l.select(active, ss, a[1])};
       },
       res);
-  Value s = warpSum(o, o.reduceAdd(res[0]));
-  storeLaneZero(o, wr.lane, s, y, wr.row);
+  return {warpSum(o, o.reduceAdd(res[0])), res[1]};
+}
+
+/// The weight argument of a GEMV kernel: bytes, f16 bits or f32.
+MemRefType gemvWeightType(Ops &o, const GemvWeight &w) {
+  Type elem = w.packed ? o.i8() : w.dense == DenseType::F16 ? o.i16() : o.f32();
+  return memref1D(w.packed ? int64_t(w.bytes()) : w.out * w.in, elem);
+}
+
+/// The lane table a packed weight's decode reads, or null.
+Value gemvTable(OpBuilder &b, Location loc, const GemvWeight &w) {
+  if (w.packed && w.spec.mixed())
+    return PackedDecoder(w.spec, w.out, w.in).salientShiftTable(b, loc);
+  if (w.packed && w.spec.kind == layout::Kind::Ternary)
+    return PackedDecoder(w.spec, w.out, w.in).ternaryLaneTable(b, loc);
+  return {};
+}
+
+/// Row wr.row of `w` (at `wm`, with its lane table) times its input.
+RowDot rowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
+              Value table, const WarpRow &wr) {
+  return w.packed ? packedRowDot(o, w, wm, in, table, wr)
+                  : denseRowDot(o, w, wm, in, wr);
+}
+
+/// The epilogue of a GEMV row: what lane 0 stores.
+enum class Epilogue { Store, Add, SwiGLU };
+
+/// A GEMV kernel over `weights` (one, or gate and up for SwiGLU) whose
+/// arguments are (weights..., [g,] x, [r,] y, tokens). A warp computes row
+/// r of every weight and stores y[r] = dot, dot + r[r] or silu(gate) * up;
+/// with `norm` the input is RMSNorm(x) with weight g, computed in the same
+/// pass: dot = (sum of w g x) / rms(x).
+gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
+                               ArrayRef<GemvWeight> weights, Epilogue ep,
+                               const std::optional<GemvNorm> &norm = {}) {
+  Ops o{b, loc};
+  OpBuilder::InsertionGuard guard(b);
+  const GemvWeight &w0 = weights.front();
+  SmallVector<Type> args;
+  for (const GemvWeight &w : weights)
+    args.push_back(gemvWeightType(o, w));
+  bool gF16 = norm && norm->weight == DenseType::F16;
+  if (norm)
+    args.push_back(memref1D(w0.in, gF16 ? o.i16() : o.f32())); // g
+  MemRefType one = memref1D(1, o.f32());
+  args.push_back(one); // x
+  if (ep == Epilogue::Add)
+    args.push_back(one); // r
+  args.push_back(one);   // y
+  args.push_back(o.i64());
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, args, kGemvWarps * kWarp);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  unsigned xArg = weights.size() + (norm ? 1 : 0);
+  WarpRow wr = warpRow(o);
+  // Token blockIdx.y: its rows of x, r and y.
+  RowInput in;
+  in.x = view(o, fn.getArgument(xArg), o.mul(wr.blockY, o.idx(w0.in)), w0.in);
+  if (norm) {
+    in.g = fn.getArgument(xArg - 1);
+    in.gF16 = gF16;
+  }
+  Value yOffset = o.mul(wr.blockY, o.idx(w0.out));
+  Value r = ep == Epilogue::Add
+                ? view(o, fn.getArgument(xArg + 1), yOffset, w0.out)
+                : Value();
+  Value y = view(o, fn.getArgument(xArg + (ep == Epilogue::Add ? 2 : 1)),
+                 yOffset, w0.out);
+  // Lane tables at the entry (inside the module).
+  SmallVector<Value> tables;
+  for (const GemvWeight &w : weights)
+    tables.push_back(gemvTable(b, loc, w));
+  // Whole warps share a row, so the branch is warp-uniform and the
+  // shuffles inside it see all 32 lanes.
+  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(w0.out)),
+       [&](Ops &o2) {
+         SmallVector<Value> dots;
+         Value squares;
+         for (auto [i, w] : llvm::enumerate(weights)) {
+           RowInput ri = in;
+           ri.sumSquares = norm && i == 0;
+           RowDot d = rowDot(o2, w, fn.getArgument(i), ri, tables[i], wr);
+           dots.push_back(d.dot);
+           if (i == 0)
+             squares = d.squares;
+         }
+         if (norm) {
+           // 1 / sqrt(mean(x^2) + eps) as the RMSNorm kernel computes it:
+           // the mean in f32, the root in f64 rounded to f32.
+           Value ss = warpSum(o2, o2.reduceAdd(squares));
+           Value mean = o2.divf(ss, o2.f32c(float(w0.in)));
+           Value t = o2.add(mean, o2.f32c(float(norm->eps)));
+           Value root =
+               sqrtF64(o2, arith::ExtFOp::create(o2.b, o2.loc, o2.f64(), t));
+           Value inv = arith::TruncFOp::create(o2.b, o2.loc, o2.f32(),
+                                               o2.divf(o2.f64c(1.0), root));
+           for (Value &d : dots)
+             d = o2.mul(d, inv);
+         }
+         Value v = dots[0];
+         if (ep == Epilogue::SwiGLU)
+           v = o2.binary(BinaryKind::SwiGLU, dots[0], dots[1]);
+         when(o2, o2.cmpi(arith::CmpIPredicate::eq, wr.lane, o2.idx(0)),
+              [&](Ops &l) {
+                Value out = v;
+                if (ep == Epilogue::Add)
+                  out = l.add(v, l.load(r, wr.row));
+                l.store(out, y, wr.row);
+              });
+       });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
 }
 
 } // namespace
@@ -274,40 +411,74 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvKernel(OpBuilder &b,
   std::string reason;
   if (failed(checkGpuGemvWeight(w, reason)))
     return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
-  Ops o{b, loc};
-  std::string sym = name.empty() ? gemvKernelName(w) : name.str();
-  OpBuilder::InsertionGuard guard(b);
-  Type wElem = w.packed                    ? o.i8()
-               : w.dense == DenseType::F16 ? o.i16()
-                                           : o.f32();
-  int64_t wCount =
-      w.packed ? int64_t(w.bytes()) : w.out * w.in; // elements of wElem
-  gpu::GPUFuncOp fn = makeKernel(b, loc, sym,
-                                 {memref1D(wCount, wElem), memref1D(1, o.f32()),
-                                  memref1D(1, o.f32()), o.i64()},
-                                 kGemvWarps * kWarp);
-  b.setInsertionPointToStart(&fn.getBody().front());
-  WarpRow wr = warpRow(o);
-  // Token blockIdx.y: its x and y rows.
-  Value x = view(o, fn.getArgument(1), o.mul(wr.blockY, o.idx(w.in)), w.in);
-  Value y = view(o, fn.getArgument(2), o.mul(wr.blockY, o.idx(w.out)), w.out);
-  // Mixed kinds: the salient lane table, at the entry (inside the module).
-  Value shifts;
-  if (w.packed && w.spec.mixed())
-    shifts = PackedDecoder(w.spec, w.out, w.in).salientShiftTable(b, loc);
-  else if (w.packed && w.spec.kind == layout::Kind::Ternary)
-    shifts = PackedDecoder(w.spec, w.out, w.in).ternaryLaneTable(b, loc);
-  // Whole warps share a row, so the branch is warp-uniform and the
-  // shuffles inside it see all 32 lanes.
-  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(w.out)),
-       [&](Ops &in) {
-         if (w.packed)
-           buildPackedRow(in, w, fn.getArgument(0), x, y, shifts, wr);
-         else
-           buildDenseRow(in, w, fn.getArgument(0), x, y, wr);
-       });
-  gpu::ReturnOp::create(b, loc);
-  return fn;
+  return buildGemvFamily(b, loc, name.empty() ? gemvKernelName(w) : name.str(),
+                         {w}, Epilogue::Store);
+}
+
+std::string s10::codegen::gemvAddKernelName(const GemvWeight &w) {
+  return gemvKernelName(w) + "_add";
+}
+
+namespace {
+std::string normTag(const GemvNorm &n) {
+  return std::string("_rmsnorm_") +
+         (n.weight == DenseType::F16 ? "f16" : "f32") + "_eps" +
+         identDouble(n.eps);
+}
+} // namespace
+
+std::string
+s10::codegen::gemvSwiGLUKernelName(const GemvWeight &gate, const GemvWeight &up,
+                                   const std::optional<GemvNorm> &norm) {
+  // Both weights' tags: "s10_gemv_<gate>" + "_swiglu_" + "<up>".
+  std::string upName = gemvKernelName(up);
+  return gemvKernelName(gate) + "_swiglu_" +
+         upName.substr(std::string("s10_gemv_").size()) +
+         (norm ? normTag(*norm) : "");
+}
+
+std::string s10::codegen::gemvNormKernelName(const GemvWeight &w,
+                                             const GemvNorm &norm) {
+  return gemvKernelName(w) + normTag(norm);
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuNormGemvKernel(OpBuilder &b, Location loc,
+                                     const GemvWeight &w, const GemvNorm &norm,
+                                     StringRef name) {
+  std::string reason;
+  if (failed(checkGpuGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
+  return buildGemvFamily(
+      b, loc, name.empty() ? gemvNormKernelName(w, norm) : name.str(), {w},
+      Epilogue::Store, norm);
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuGemvAddKernel(OpBuilder &b, Location loc,
+                                    const GemvWeight &w, StringRef name) {
+  std::string reason;
+  if (failed(checkGpuGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
+  return buildGemvFamily(b, loc,
+                         name.empty() ? gemvAddKernelName(w) : name.str(), {w},
+                         Epilogue::Add);
+}
+
+FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvSwiGLUKernel(
+    OpBuilder &b, Location loc, const GemvWeight &gate, const GemvWeight &up,
+    const std::optional<GemvNorm> &norm, StringRef name) {
+  std::string reason;
+  for (const GemvWeight *w : {&gate, &up})
+    if (failed(checkGpuGemvWeight(*w, reason)))
+      return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
+  if (gate.out != up.out || gate.in != up.in)
+    return emitError(loc) << "cannot fuse a gate of " << gate.out << "x"
+                          << gate.in << " with an up projection of " << up.out
+                          << "x" << up.in;
+  return buildGemvFamily(
+      b, loc, name.empty() ? gemvSwiGLUKernelName(gate, up, norm) : name.str(),
+      {gate, up}, Epilogue::SwiGLU, norm);
 }
 
 FailureOr<gpu::GPUFuncOp>
@@ -615,6 +786,25 @@ GemvWeight caseWeight(const gc::Case &c) {
              ? GemvWeight::makePacked(c.spec, c.out, c.in)
              : GemvWeight::makeDense(caseType(c), c.out, c.in);
 }
+
+/// The GEMV kernel of a gemv or dense case, fused as it says.
+std::string caseKernelName(const gc::Case &c) {
+  GemvWeight w = caseWeight(c);
+  GemvNorm norm{DenseType::F16, c.eps};
+  switch (c.fuse) {
+  case gc::Fuse::Add:
+    return gemvAddKernelName(w);
+  case gc::Fuse::SwiGLU:
+    return gemvSwiGLUKernelName(w, w);
+  case gc::Fuse::Norm:
+    return gemvNormKernelName(w, norm);
+  case gc::Fuse::NormSwiGLU:
+    return gemvSwiGLUKernelName(w, w, norm);
+  case gc::Fuse::None:
+    break;
+  }
+  return gemvKernelName(w);
+}
 } // namespace
 
 bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
@@ -626,11 +816,11 @@ bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
       error = st.message();
       return false;
     }
-    c.kernel = gemvKernelName(caseWeight(c));
+    c.kernel = caseKernelName(c);
     return true;
   }
   case gc::Kind::Dense:
-    c.kernel = gemvKernelName(caseWeight(c));
+    c.kernel = caseKernelName(c);
     return true;
   case gc::Kind::RMSNorm:
     c.kernel = rmsNormKernelName(c.in, c.eps, caseType(c));
@@ -659,8 +849,23 @@ LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
                                                const gc::Case &c) {
   switch (c.kind) {
   case gc::Kind::Gemv:
-  case gc::Kind::Dense:
-    return success(succeeded(buildGpuGemvKernel(b, loc, caseWeight(c))));
+  case gc::Kind::Dense: {
+    GemvWeight w = caseWeight(c);
+    GemvNorm norm{DenseType::F16, c.eps};
+    switch (c.fuse) {
+    case gc::Fuse::Add:
+      return success(succeeded(buildGpuGemvAddKernel(b, loc, w)));
+    case gc::Fuse::SwiGLU:
+      return success(succeeded(buildGpuGemvSwiGLUKernel(b, loc, w, w)));
+    case gc::Fuse::Norm:
+      return success(succeeded(buildGpuNormGemvKernel(b, loc, w, norm)));
+    case gc::Fuse::NormSwiGLU:
+      return success(succeeded(buildGpuGemvSwiGLUKernel(b, loc, w, w, norm)));
+    case gc::Fuse::None:
+      break;
+    }
+    return success(succeeded(buildGpuGemvKernel(b, loc, w)));
+  }
   case gc::Kind::RMSNorm:
     return success(
         succeeded(buildGpuRMSNormKernel(b, loc, c.in, c.eps, caseType(c))));

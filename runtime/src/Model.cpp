@@ -238,6 +238,14 @@ const char *abiName(uint32_t abi) {
     return "gpu_attention";
   case KernelAbi::GpuKvAppend:
     return "gpu_kv_append";
+  case KernelAbi::GpuGemvAdd:
+    return "gpu_gemv_add";
+  case KernelAbi::GpuGemvSwiGLU:
+    return "gpu_gemv_swiglu";
+  case KernelAbi::GpuNormGemv:
+    return "gpu_norm_gemv";
+  case KernelAbi::GpuNormGemvSwiGLU:
+    return "gpu_norm_gemv_swiglu";
   }
   return "?";
 }
@@ -264,6 +272,18 @@ bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
   case OpCode::Attention:
     abi = cuda ? KernelAbi::GpuAttention : KernelAbi::Attend;
     return true;
+  case OpCode::LinearAdd:
+    abi = KernelAbi::GpuGemvAdd;
+    return cuda;
+  case OpCode::LinearSwiGLU:
+    abi = KernelAbi::GpuGemvSwiGLU;
+    return cuda;
+  case OpCode::NormLinear:
+    abi = KernelAbi::GpuNormGemv;
+    return cuda;
+  case OpCode::NormLinearSwiGLU:
+    abi = KernelAbi::GpuNormGemvSwiGLU;
+    return cuda;
   }
   return false;
 }
@@ -628,7 +648,7 @@ void Loader::readKernels() {
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
-                              k.abi <= uint32_t(KernelAbi::GpuKvAppend)
+                              k.abi <= uint32_t(KernelAbi::GpuNormGemvSwiGLU)
                         : k.abi >= 1 && k.abi <= 8;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
@@ -868,6 +888,46 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
     sameWidth(r.in[0], "the first input");
     sameWidth(r.in[1], "the second input");
     break;
+  case OpCode::LinearAdd:
+  case OpCode::LinearSwiGLU:
+  case OpCode::NormLinear:
+  case OpCode::NormLinearSwiGLU: {
+    if (!m.cuda)
+      fail(label + ": fused steps run only in cuda artifacts");
+    uint32_t inW = width(r.in[0], label, "the input");
+    if (r.in[0] == r.out)
+      fail(label + ": the output is the input, which every row reads");
+    bool add = s.op == OpCode::LinearAdd;
+    bool swiglu =
+        s.op == OpCode::LinearSwiGLU || s.op == OpCode::NormLinearSwiGLU;
+    if (add)
+      sameWidth(r.in[1], "the residual");
+    if (s.op == OpCode::NormLinear || s.op == OpCode::NormLinearSwiGLU) {
+      uint32_t g = s.op == OpCode::NormLinear ? r.tensor[1] : uint32_t(r.i[0]);
+      const Tensor &t = tensor(g, label, "the norm weight");
+      if (!isVectorType(t) || t.numel != inW)
+        fail(label + ": the norm weight must be f32 or f16 of " + str(inW) +
+             " elements");
+      if (!std::isfinite(r.f[0]) || r.f[0] < 0)
+        fail(label + ": epsilon " + std::to_string(r.f[0]) +
+             " is not a finite non-negative number");
+      s.normTensor = g;
+    }
+    for (int k = 0; k < (swiglu ? 2 : 1); ++k) {
+      const Tensor &t = tensor(r.tensor[k], label, "a weight");
+      if (t.rank != 2 || t.dims[0] != outW || t.dims[1] != inW)
+        fail(label + ": the weights must be [" + str(outW) + "x" + str(inW) +
+             "] for buffers of widths " + str(inW) + " -> " + str(outW));
+    }
+    if (add && r.tensor[1] != kNone)
+      fail(label + ": the cuda kernels add no bias");
+    s.matrix = matrix(r.tensor[0]);
+    s.weightBytes = m.tensors[r.tensor[0]].data;
+    s.tensor0 = r.tensor[0];
+    if (swiglu)
+      s.tensor1 = r.tensor[1];
+    break;
+  }
   }
   if (r.kernel != kNone) {
     if (r.kernel >= kernels.size())

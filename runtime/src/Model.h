@@ -101,6 +101,8 @@ struct Step {
   const uint8_t *weightBytes = nullptr; // tensor0's bytes, for kernels
   int rotary = -1;                      // Model::rotaryFreqs
   uint32_t tensor0 = format::kNone;     // the step's first tensor, checked
+  uint32_t tensor1 = format::kNone;     // (Norm)LinearSwiGLU: the up weight
+  uint32_t normTensor = format::kNone;  // Norm*: the RMSNorm weight
   uint32_t kernel = format::kNone;
   uint32_t appendKernel = format::kNone; // cuda Attention: KvAppend
   void *fn = nullptr; // the generated kernel, when kernel != kNone

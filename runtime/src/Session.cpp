@@ -209,6 +209,12 @@ void Session::runChunk(const int32_t *ids, int64_t tokens) {
     case OpCode::Add:
       elementwise(s, tokens);
       break;
+    case OpCode::LinearAdd:
+    case OpCode::LinearSwiGLU:
+    case OpCode::NormLinear:
+    case OpCode::NormLinearSwiGLU:
+      // The loader keeps fused steps to cuda artifacts.
+      throw Error(S10_INTERNAL, "a fused step in a cpu plan");
     }
   }
 }

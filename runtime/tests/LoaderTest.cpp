@@ -351,6 +351,13 @@ TEST_F(LoaderTest, Steps) {
   auto f = [&](uint32_t step, size_t field) { return stepField(step, field); };
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, op)), 99),
                   S10_DATA_LOSS, "unknown op 99");
+  // Fused GEMV steps are for cuda artifacts only.
+  EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, op)),
+                                    uint32_t(OpCode::LinearAdd)),
+                  S10_DATA_LOSS, "fused steps run only in cuda artifacts");
+  EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, op)),
+                                    uint32_t(OpCode::LinearSwiGLU)),
+                  S10_DATA_LOSS, "fused steps run only in cuda artifacts");
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, in)), buffers),
                   S10_DATA_LOSS, "is buffer");
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, in)), kNone),

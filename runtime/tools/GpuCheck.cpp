@@ -133,14 +133,72 @@ std::string shapeOf(const gc::Case &c) {
 struct GemvCase {
   std::vector<uint8_t> weight; // packed bytes, or f16 / f32 values
   std::vector<float> x, ref, mag;
+  std::vector<float> r;   // fuse=add: the residual
+  std::vector<float> xIn; // fuse=norm*: x before the norm (x is after)
+  std::vector<uint8_t> g; // fuse=norm*: the f16 norm weight
+  gc::Fuse fuse = gc::Fuse::None;
   int64_t out = 0, in = 0, tokens = 1;
 };
 
+void buildGemvRows(const gc::Case &c, GemvCase &g, const std::vector<float> *x);
+
+/// The rows of the case's weight, then its epilogue: + r, or SwiGLU with
+/// the weight as both gate and up (silu(W x) * (W x)). `mag` becomes the
+/// error scale of the result: |r| added, or the rows' scales carried
+/// through silu(g) * u (|silu'| <= 1.1).
 void buildGemv(const gc::Case &c, GemvCase &g) {
+  std::vector<float> normed;
+  if (gc::fusesNorm(c.fuse)) {
+    // The kernel takes x and the weight g; the reference rows are of the
+    // normalized x (the RMSNorm kernels' arithmetic, the root in double).
+    std::vector<float> x =
+        gc::randomVector(size_t(c.tokens * c.in), c.seed + 3000);
+    for (float &v : x)
+      v *= 7.0f;
+    std::vector<float> w = gc::randomVector(size_t(c.in), c.seed + 3001);
+    g.g.resize(size_t(c.in) * 2);
+    for (int64_t j = 0; j < c.in; ++j) {
+      uint16_t h = layout::floatToHalf(w[size_t(j)]);
+      w[size_t(j)] = layout::halfToFloat(h);
+      std::memcpy(g.g.data() + 2 * j, &h, 2);
+    }
+    normed.resize(x.size());
+    for (int64_t t = 0; t < c.tokens; ++t) {
+      double ss = 0;
+      for (int64_t j = 0; j < c.in; ++j)
+        ss += double(x[size_t(t * c.in + j)]) * x[size_t(t * c.in + j)];
+      double inv = 1.0 / std::sqrt(ss / double(c.in) + c.eps);
+      for (int64_t j = 0; j < c.in; ++j)
+        normed[size_t(t * c.in + j)] =
+            float(double(w[size_t(j)]) * x[size_t(t * c.in + j)] * inv);
+    }
+    g.xIn = std::move(x);
+  }
+  buildGemvRows(c, g, normed.empty() ? nullptr : &normed);
+  g.fuse = c.fuse;
+  if (c.fuse == gc::Fuse::Add) {
+    g.r = gc::randomVector(g.ref.size(), c.seed + 2000);
+    for (size_t k = 0; k < g.ref.size(); ++k) {
+      g.ref[k] = float(double(g.ref[k]) + g.r[k]);
+      g.mag[k] = float(double(g.mag[k]) + std::fabs(g.r[k]));
+    }
+  } else if (gc::fusesSwiGLU(c.fuse)) {
+    for (size_t k = 0; k < g.ref.size(); ++k) {
+      double v = g.ref[k], silu = v / (1.0 + std::exp(-v));
+      g.ref[k] = float(silu * v);
+      g.mag[k] = float((1.1 * std::fabs(v) + std::fabs(silu)) * g.mag[k] +
+                       0.1 * std::fabs(silu * v));
+    }
+  }
+}
+
+/// The case's weight and the reference rows of x (random, or `x`).
+void buildGemvRows(const gc::Case &c, GemvCase &g,
+                   const std::vector<float> *x) {
   g.out = c.out;
   g.in = c.in;
   g.tokens = c.tokens;
-  g.x = gc::randomVector(size_t(c.tokens * c.in), c.seed + 1000);
+  g.x = x ? *x : gc::randomVector(size_t(c.tokens * c.in), c.seed + 1000);
   g.ref.assign(size_t(c.tokens * c.out), 0.0f);
   g.mag.assign(size_t(c.tokens * c.out), 0.0f);
   if (c.kind == gc::Kind::Gemv) {
@@ -231,7 +289,38 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
   Buffer x(g.x.data(), g.x.size() * 4);
   std::vector<float> init(g.ref.size() + 1, 12345.0f);
   Buffer y(init.data(), init.size() * 4);
-  l.run(w.ptr, x.ptr, y.ptr, g.tokens);
+  int64_t tokens = g.tokens;
+  switch (g.fuse) {
+  case gc::Fuse::Add: {
+    Buffer r(g.r.data(), g.r.size() * 4);
+    void *args[] = {&w.ptr, &x.ptr, &r.ptr, &y.ptr, &tokens};
+    l.runArgs(args);
+    ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+    break;
+  }
+  case gc::Fuse::SwiGLU: {
+    void *args[] = {&w.ptr, &w.ptr, &x.ptr, &y.ptr, &tokens};
+    l.runArgs(args);
+    break;
+  }
+  case gc::Fuse::Norm:
+  case gc::Fuse::NormSwiGLU: {
+    // The kernel normalizes x itself: it gets x before the norm.
+    Buffer xIn(g.xIn.data(), g.xIn.size() * 4), gw(g.g.data(), g.g.size());
+    if (g.fuse == gc::Fuse::Norm) {
+      void *args[] = {&w.ptr, &gw.ptr, &xIn.ptr, &y.ptr, &tokens};
+      l.runArgs(args);
+    } else {
+      void *args[] = {&w.ptr, &w.ptr, &gw.ptr, &xIn.ptr, &y.ptr, &tokens};
+      l.runArgs(args);
+    }
+    ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+    break;
+  }
+  case gc::Fuse::None:
+    l.run(w.ptr, x.ptr, y.ptr, g.tokens);
+    break;
+  }
   ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
   std::vector<float> got = y.read<float>(init.size());
   Result r;
@@ -462,7 +551,7 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
   Timing t;
   size_t wBytes = g.weight.size();
   size_t want = size_t(std::max<int64_t>(4 * gDriver->l2Bytes, 256 << 20));
-  t.copies = int64_t(std::max<size_t>(1, (want + wBytes - 1) / wBytes));
+  t.copies = int64_t(std::max<size_t>(2, (want + wBytes - 1) / wBytes));
   std::vector<std::unique_ptr<Buffer>> ws;
   ws.push_back(std::make_unique<Buffer>(g.weight.data(), wBytes));
   for (int64_t k = 1; k < t.copies; ++k) {
@@ -470,21 +559,61 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
     ok(gDriver->cuMemcpyDtoD(ws.back()->ptr, ws[0]->ptr, wBytes),
        "cuMemcpyDtoD");
   }
-  Buffer x(g.x.data(), size_t(g.in) * 4), y(size_t(g.out) * 4);
+  Buffer x(g.x.data(), size_t(g.in) * 4), y(size_t(g.out) * 4),
+      r(size_t(g.out) * 4), gw(size_t(g.in) * 2);
+  ok(gDriver->cuMemsetD8(r.ptr, 0, size_t(g.out) * 4), "cuMemsetD8");
+  if (!g.g.empty())
+    ok(gDriver->cuMemcpyHtoD(gw.ptr, g.g.data(), size_t(g.in) * 2),
+       "cuMemcpyHtoD");
+  // Launch i reads copy i (and, for SwiGLU, copy i + 1 as the up weight:
+  // two weights' bytes per launch, as in a decoder).
+  auto run = [&](int i) {
+    CUdeviceptr w = ws[size_t(i) % ws.size()]->ptr;
+    CUdeviceptr w2 = ws[size_t(i + 1) % ws.size()]->ptr;
+    int64_t one = 1;
+    switch (g.fuse) {
+    case gc::Fuse::Add: {
+      void *args[] = {&w, &x.ptr, &r.ptr, &y.ptr, &one};
+      l.runArgs(args);
+      break;
+    }
+    case gc::Fuse::SwiGLU: {
+      void *args[] = {&w, &w2, &x.ptr, &y.ptr, &one};
+      l.runArgs(args);
+      break;
+    }
+    case gc::Fuse::Norm: {
+      void *args[] = {&w, &gw.ptr, &x.ptr, &y.ptr, &one};
+      l.runArgs(args);
+      break;
+    }
+    case gc::Fuse::NormSwiGLU: {
+      void *args[] = {&w, &w2, &gw.ptr, &x.ptr, &y.ptr, &one};
+      l.runArgs(args);
+      break;
+    }
+    case gc::Fuse::None:
+      l.run(w, x.ptr, y.ptr, 1);
+      break;
+    }
+  };
   for (int i = 0; i < 20; ++i)
-    l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+    run(i);
   ok(gDriver->cuCtxSynchronize(), "warm-up");
   double ms = timeMs([&] {
     for (int i = 0; i < reps; ++i)
-      l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+      run(i);
   });
   t.us = ms * 1e3 / reps;
-  t.bytes = int64_t(wBytes) + 4 * (g.in + g.out);
+  int64_t weights = gc::fusesSwiGLU(g.fuse) ? 2 : 1;
+  t.bytes = weights * int64_t(wBytes) + 4 * (g.in + g.out) +
+            (g.fuse == gc::Fuse::Add ? 4 * g.out : 0) +
+            (gc::fusesNorm(g.fuse) ? 2 * g.in : 0);
   t.gbps = double(t.bytes) / (t.us * 1e-6) / 1e9;
   std::vector<double> walls;
   for (int i = 0; i < 51; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    l.run(ws[size_t(i) % ws.size()]->ptr, x.ptr, y.ptr, 1);
+    run(i);
     ok(gDriver->cuCtxSynchronize(), "launch");
     walls.push_back(std::chrono::duration<double, std::micro>(
                         std::chrono::steady_clock::now() - t0)
@@ -658,7 +787,8 @@ int main(int argc, char **argv) {
                    (long long)t.bytes, (long long)t.copies);
       benches << (benches.tellp() > 0 ? ",\n" : "") << "    {\"kernel\": \""
               << jsonEscape(c.kernel) << "\", \"case\": \""
-              << gc::kindWord(c.kind) << "\", \"out\": " << c.out
+              << gc::kindWord(c.kind) << "\", \"fuse\": \""
+              << gc::fuseWord(c.fuse) << "\", \"out\": " << c.out
               << ", \"in\": " << c.in << ", \"bytes\": " << t.bytes
               << ", \"us\": " << t.us << ", \"launch_sync_us\": " << t.launchUs
               << ", \"gbps\": " << t.gbps

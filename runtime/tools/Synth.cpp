@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 
 namespace s10rt::synth {
 
@@ -93,7 +94,40 @@ Summary write(const Options &o, const std::string &path) {
       uint32_t(fmt::KernelAbi::GpuAttention), // Attention
       uint32_t(fmt::KernelAbi::GpuKvAppend),  // KvAppend
   };
+  auto abiOfCase = [](const gc::Case &c) {
+    switch (c.fuse) {
+    case gc::Fuse::Add:
+      return uint32_t(fmt::KernelAbi::GpuGemvAdd);
+    case gc::Fuse::SwiGLU:
+      return uint32_t(fmt::KernelAbi::GpuGemvSwiGLU);
+    case gc::Fuse::Norm:
+      return uint32_t(fmt::KernelAbi::GpuNormGemv);
+    case gc::Fuse::NormSwiGLU:
+      return uint32_t(fmt::KernelAbi::GpuNormGemvSwiGLU);
+    case gc::Fuse::None:
+      break;
+    }
+    return abiOf[size_t(c.kind)];
+  };
+  // The roles of the linears: fused or plain (a CPU plan runs the fused
+  // roles' weights unfused).
+  const bool fuse = o.fuse, fusedPlan = o.fuse && o.cuda;
+  const int qRole = fuse ? gc::kQProjNorm : gc::kQProj,
+            kvRole = fuse ? gc::kKvProjNorm : gc::kKvProj,
+            oRole = fuse ? gc::kOProjAdd : gc::kOProj,
+            upRole = fuse ? gc::kGateUpNormSwiGLU : gc::kUpProj,
+            downRole = fuse ? gc::kDownProjAdd : gc::kDownProj,
+            headRole = fuse ? gc::kHeadNorm : gc::kHead;
+  auto used = [&](size_t r) {
+    bool fusedRole = r >= gc::kOProjAdd;
+    bool plainOnly = r == gc::kQProj || r == gc::kKvProj || r == gc::kOProj ||
+                     r == gc::kUpProj || r == gc::kDownProj || r == gc::kHead ||
+                     r == gc::kNorm || r == gc::kAdd || r == gc::kSwiGLU;
+    return !o.cuda || (fuse ? !plainOnly : !fusedRole);
+  };
   for (size_t r = 0; r < roles.size(); ++r) {
+    if (!used(r))
+      continue;
     const gc::Case *found = nullptr;
     for (const gc::Case &c : source)
       if (gc::sameKernel(c, roles[r])) {
@@ -112,7 +146,7 @@ Summary write(const Options &o, const std::string &path) {
       ++k;
     if (k == kernelNames.size()) {
       kernelNames.push_back(found->kernel);
-      kernelAbi.push_back(abiOf[size_t(found->kind)]);
+      kernelAbi.push_back(abiOfCase(*found));
     }
     roleKernel[r] = uint32_t(k);
   }
@@ -135,8 +169,7 @@ Summary write(const Options &o, const std::string &path) {
   };
   std::map<std::string, Weight> byCase;
   std::map<int, const Weight *> roleWeight;
-  for (int r :
-       {gc::kQProj, gc::kKvProj, gc::kOProj, gc::kUpProj, gc::kDownProj}) {
+  for (int r : {qRole, kvRole, oRole, upRole, downRole}) {
     const gc::Case &c = roles[size_t(r)];
     std::string key = gc::caseLine(c);
     auto it = byCase.find(key);
@@ -212,14 +245,14 @@ Summary write(const Options &o, const std::string &path) {
   int64_t qW = s.heads * s.headDim, kvW = s.kvHeads * s.headDim;
   uint32_t resid[2] = {addBuffer("residual.0", s.hidden),
                        addBuffer("residual.1", s.hidden)};
-  uint32_t xb = addBuffer("normed", s.hidden);
+  uint32_t xb = fusedPlan ? 0 : addBuffer("normed", s.hidden);
   uint32_t qb = addBuffer("q", qW), kb = addBuffer("k", kvW),
            vb = addBuffer("v", kvW);
   uint32_t qr = addBuffer("q.rotated", qW), kr = addBuffer("k.rotated", kvW);
   uint32_t ab = addBuffer("attention", qW);
-  uint32_t ob = addBuffer("projected", s.hidden);
-  uint32_t gb = addBuffer("gate", s.intermediate),
-           ub = addBuffer("up", s.intermediate),
+  uint32_t ob = fusedPlan ? 0 : addBuffer("projected", s.hidden);
+  uint32_t gb = fusedPlan ? 0 : addBuffer("gate", s.intermediate),
+           ub = fusedPlan ? 0 : addBuffer("up", s.intermediate),
            hb = addBuffer("swiglu", s.intermediate);
   uint32_t logits = addBuffer("logits", s.vocab);
 
@@ -255,13 +288,26 @@ Summary write(const Options &o, const std::string &path) {
     uint32_t h = resid[0], h2 = resid[1];
     uint32_t n1 = addTensor(p + "input_layernorm", fmt::DType::F16, s.hidden, 0,
                             norm, nullptr);
-    step(Op::RMSNorm, gc::kNorm, xb, {h}, n1, p + "input_layernorm").f[0] = eps;
-    step(Op::Linear, gc::kQProj, qb, {xb}, addLinear(p + "q_proj", gc::kQProj),
-         p + "q_proj");
-    step(Op::Linear, gc::kKvProj, kb, {xb},
-         addLinear(p + "k_proj", gc::kKvProj), p + "k_proj");
-    step(Op::Linear, gc::kKvProj, vb, {xb},
-         addLinear(p + "v_proj", gc::kKvProj), p + "v_proj");
+    uint32_t qW = addLinear(p + "q_proj", qRole);
+    uint32_t kW = addLinear(p + "k_proj", kvRole);
+    uint32_t vW = addLinear(p + "v_proj", kvRole);
+    if (fusedPlan) {
+      // q, k and v each compute the norm of h in their own pass.
+      for (auto [out, w, name] :
+           {std::tuple(qb, qW, "q_proj"), std::tuple(kb, kW, "k_proj"),
+            std::tuple(vb, vW, "v_proj")}) {
+        fmt::StepRecord &r = step(Op::NormLinear, w == qW ? qRole : kvRole, out,
+                                  {h}, w, p + "input_layernorm + " + name);
+        r.tensor[1] = n1;
+        r.f[0] = eps;
+      }
+    } else {
+      step(Op::RMSNorm, gc::kNorm, xb, {h}, n1, p + "input_layernorm").f[0] =
+          eps;
+      step(Op::Linear, qRole, qb, {xb}, qW, p + "q_proj");
+      step(Op::Linear, kvRole, kb, {xb}, kW, p + "k_proj");
+      step(Op::Linear, kvRole, vb, {xb}, vW, p + "v_proj");
+    }
     fmt::StepRecord &rq =
         step(Op::Rotary, gc::kRotaryQ, qr, {qb}, freqs, p + "rotary q");
     rq.i[0] = int32_t(s.heads), rq.i[1] = int32_t(s.headDim);
@@ -275,27 +321,53 @@ Summary write(const Options &o, const std::string &path) {
     at.f[0] = float(roles[gc::kAttention].scale);
     if (o.cuda)
       at.reserved = roleKernel[gc::kKvAppend];
-    step(Op::Linear, gc::kOProj, ob, {ab}, addLinear(p + "o_proj", gc::kOProj),
-         p + "o_proj");
-    step(Op::Add, gc::kAdd, h2, {h, ob}, fmt::kNone, p + "attention residual");
+    uint32_t oW = addLinear(p + "o_proj", oRole);
+    if (fusedPlan) {
+      step(Op::LinearAdd, oRole, h2, {ab, h}, oW, p + "o_proj + residual");
+    } else {
+      step(Op::Linear, oRole, ob, {ab}, oW, p + "o_proj");
+      step(Op::Add, gc::kAdd, h2, {h, ob}, fmt::kNone,
+           p + "attention residual");
+    }
     uint32_t n2 = addTensor(p + "post_attention_layernorm", fmt::DType::F16,
                             s.hidden, 0, norm, nullptr);
-    step(Op::RMSNorm, gc::kNorm, xb, {h2}, n2, p + "post_attention_layernorm")
-        .f[0] = eps;
-    step(Op::Linear, gc::kUpProj, gb, {xb},
-         addLinear(p + "gate_proj", gc::kUpProj), p + "gate_proj");
-    step(Op::Linear, gc::kUpProj, ub, {xb},
-         addLinear(p + "up_proj", gc::kUpProj), p + "up_proj");
-    step(Op::SwiGLU, gc::kSwiGLU, hb, {gb, ub}, fmt::kNone, p + "swiglu");
-    step(Op::Linear, gc::kDownProj, ob, {hb},
-         addLinear(p + "down_proj", gc::kDownProj), p + "down_proj");
-    step(Op::Add, gc::kAdd, h, {h2, ob}, fmt::kNone, p + "mlp residual");
+    uint32_t gW = addLinear(p + "gate_proj", upRole);
+    uint32_t uW = addLinear(p + "up_proj", upRole);
+    if (fusedPlan) {
+      fmt::StepRecord &r =
+          step(Op::NormLinearSwiGLU, upRole, hb, {h2}, gW,
+               p + "post_attention_layernorm + gate, up, swiglu");
+      r.tensor[1] = uW;
+      r.i[0] = int32_t(n2);
+      r.f[0] = eps;
+    } else {
+      step(Op::RMSNorm, gc::kNorm, xb, {h2}, n2, p + "post_attention_layernorm")
+          .f[0] = eps;
+      step(Op::Linear, upRole, gb, {xb}, gW, p + "gate_proj");
+      step(Op::Linear, upRole, ub, {xb}, uW, p + "up_proj");
+      step(Op::SwiGLU, gc::kSwiGLU, hb, {gb, ub}, fmt::kNone, p + "swiglu");
+    }
+    uint32_t dW = addLinear(p + "down_proj", downRole);
+    if (fusedPlan) {
+      step(Op::LinearAdd, downRole, h, {hb, h2}, dW,
+           p + "down_proj + residual");
+    } else {
+      step(Op::Linear, downRole, ob, {hb}, dW, p + "down_proj");
+      step(Op::Add, gc::kAdd, h, {h2, ob}, fmt::kNone, p + "mlp residual");
+    }
   }
   uint32_t fn = addTensor("norm", fmt::DType::F16, s.hidden, 0, norm, nullptr);
-  step(Op::RMSNorm, gc::kNorm, xb, {resid[0]}, fn, "norm").f[0] = eps;
-  step(Op::Linear, gc::kHead, logits, {xb},
-       addTensor("lm_head", fmt::DType::F16, s.vocab, s.hidden, head, nullptr),
-       "lm_head");
+  uint32_t headW =
+      addTensor("lm_head", fmt::DType::F16, s.vocab, s.hidden, head, nullptr);
+  if (fusedPlan) {
+    fmt::StepRecord &r = step(Op::NormLinear, headRole, logits, {resid[0]},
+                              headW, "norm + lm_head");
+    r.tensor[1] = fn;
+    r.f[0] = eps;
+  } else {
+    step(Op::RMSNorm, gc::kNorm, xb, {resid[0]}, fn, "norm").f[0] = eps;
+    step(Op::Linear, headRole, logits, {xb}, headW, "lm_head");
+  }
 
   // Sections.
   fmt::ModelConfig config{};

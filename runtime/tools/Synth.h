@@ -39,6 +39,10 @@ struct Options {
   /// cuda: the compiled kernels (cases.txt); the weights of a role come
   /// from the seed of the manifest case whose kernel it runs.
   std::vector<gc::Case> manifest;
+  /// o and down run with the residual add, gate and up with SwiGLU, as
+  /// fused GEMVs (a cuda artifact; a CPU one runs them unfused on the same
+  /// weights): the weights come from the fused roles' cases.
+  bool fuse = true;
   /// The seed of the embedding, norms and lm_head; for a CPU artifact
   /// also of the linear layers (llamaCases' first seed).
   uint64_t seed = 1;

@@ -46,6 +46,9 @@ const char *kUsage =
     "                     whose manifest DIR/cases.txt names the kernels\n"
     "                     (s10-cuda-cases); without it, a CPU artifact\n"
     "  --chip sm_XY       the cubin's chip (default sm_90)\n"
+    "  --no-fuse          a cuda artifact with o, down, gate and up as plain\n"
+    "                     GEMVs and the residual adds and SwiGLU as kernels\n"
+    "                     of their own (default: fused into the GEMVs)\n"
     "  --seed N           the seed of the embedding, norms and lm_head, and "
     "of\n"
     "                     a CPU artifact's linear layers (default 1)\n"
@@ -102,7 +105,7 @@ std::string readFile(const std::string &path) {
 int main(int argc, char **argv) {
   std::string shape, weights, out, cases, chip = "sm_90", json;
   int64_t layers = 0, maxPositions = 0, seed = 1;
-  bool quiet = false;
+  bool quiet = false, fuse = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -133,6 +136,8 @@ int main(int argc, char **argv) {
       json = value();
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--no-fuse") {
+      fuse = false;
     } else {
       die("unknown option '" + a + "' (see --help)");
     }
@@ -151,6 +156,7 @@ int main(int argc, char **argv) {
   if (maxPositions)
     o.shape.maxPositions = maxPositions;
   o.seed = uint64_t(seed);
+  o.fuse = fuse;
   if (!cases.empty()) {
     if (chip.size() < 4 || chip.compare(0, 3, "sm_"))
       die("--chip must be sm_XY, got '" + chip + "'");
@@ -200,8 +206,9 @@ int main(int argc, char **argv) {
        << "\", \"file_bytes\": " << sum.fileBytes
        << ", \"linear_bytes\": " << sum.linearBytes
        << ", \"linear_weights\": " << sum.linearWeights
-       << ", \"linear_true_bpw\": " << bits << ", \"steps\": " << sum.steps
-       << ", \"seconds\": " << secs << "}\n";
+       << ", \"linear_true_bpw\": " << bits
+       << ", \"fused\": " << (fuse && o.cuda ? "true" : "false")
+       << ", \"steps\": " << sum.steps << ", \"seconds\": " << secs << "}\n";
     if (!js)
       die("cannot write '" + json + "'");
   }

@@ -138,10 +138,19 @@ static int compileCuda(mlir::ModuleOp module,
   pm.addPass(s10::codegen::createGenerateKernels(genOpts));
   if (failed(pm.run(module)))
     return fail(inputPath + ": kernel generation failed");
-  int64_t layers = 0, kernels = 0;
+  // Layers count the linears and norms fused into GEMVs too.
+  int64_t layers = 0, kernels = 0, fused = 0;
   module.walk([&](mlir::Operation *op) {
     if (op->hasAttr("s10.kernel"))
       ++layers;
+    if (op->hasAttr("s10.fused_linear"))
+      ++layers, ++fused;
+    if (op->hasAttr("s10.fused_linears"))
+      layers += 2, ++fused;
+    // A norm computed inside the GEMVs that read it.
+    if (op->getName().getStringRef() == "squeeze.rms_norm" &&
+        !op->hasAttr("s10.kernel") && !op->use_empty())
+      layers += 1, fused += 1;
     if (mlir::isa<mlir::gpu::GPUFuncOp>(op))
       ++kernels;
   });
@@ -179,12 +188,13 @@ static int compileCuda(mlir::ModuleOp module,
           .count();
   if (!quiet)
     errs() << formatv("s10-compile: {0}: {1} bytes of {2} for {3}: {4} "
-                      "kernels for {5} layers ({6} bytes of code), {7:F2} s\n",
+                      "kernels for {5} layers (ops fused into GEMVs: "
+                      "{6}; {7} bytes of code), {8:F2} s\n",
                       outputPath, bytes.size(),
                       emit == "ptx"     ? "PTX"
                       : emit == "cubin" ? "cubin"
                                         : "CUDA artifact",
-                      chip.getValue(), kernels, layers, codeBytes, secs);
+                      chip.getValue(), kernels, layers, fused, codeBytes, secs);
   if (!reportPath.empty()) {
     json::Object o{{"output", outputPath},
                    {"target", "cuda"},
@@ -194,6 +204,7 @@ static int compileCuda(mlir::ModuleOp module,
                    {"code_bytes", int64_t(codeBytes)},
                    {"kernels", kernels},
                    {"layers", layers},
+                   {"fused", fused},
                    {"seconds", secs}};
     if (int rc = writeReport(std::move(o)))
       return rc;

@@ -233,6 +233,22 @@ struct Fixture {
     files.push_back(writeTemp(bytes, "s10"));
     cpu = s10rt::Model::open(files[0].c_str(), true);
     cuda = s10rt::Model::open(files[1].c_str(), true);
+    // The residual adds, SwiGLUs and RMSNorms run fused into their GEMVs:
+    // q, k, v and the head compute their input's norm (this decoder's gate
+    // and up read the residual stream itself).
+    namespace fmt = s10rt::format;
+    int adds = 0, swiglus = 0, normed = 0, plain = 0;
+    for (const s10rt::Step &st : cuda->steps) {
+      adds += st.op == fmt::OpCode::LinearAdd;
+      swiglus += st.op == fmt::OpCode::LinearSwiGLU;
+      normed += st.op == fmt::OpCode::NormLinear;
+      plain += st.op == fmt::OpCode::Add || st.op == fmt::OpCode::SwiGLU ||
+               st.op == fmt::OpCode::RMSNorm;
+    }
+    EXPECT_EQ(adds, 2 * int(cuda->config.layers));
+    EXPECT_EQ(swiglus, int(cuda->config.layers));
+    EXPECT_EQ(normed, 3 * int(cuda->config.layers) + 1);
+    EXPECT_EQ(plain, 0);
   }
   ~Fixture() {
     for (const std::string &f : files)
@@ -338,7 +354,15 @@ TEST(CudaSession, RefusesWhatItCannotRun) {
   // Device memory running out half way through the session's allocations:
   // an error, and what was allocated is freed (the device checks).
   o.max_context = 0;
-  for (size_t budget : {size_t(0), size_t(20000), size_t(60000)}) {
+  size_t need = 0;
+  {
+    auto device = std::make_unique<EmulatedDevice>(*f.emu);
+    EmulatedDevice *d = device.get();
+    s10rt::cuda::CudaSession s(f.cuda, o, std::move(device));
+    need = SIZE_MAX - d->budget;
+  }
+  ASSERT_GT(need, 1000u);
+  for (size_t budget : {size_t(0), need / 3, 2 * need / 3, need - 1}) {
     auto device = std::make_unique<EmulatedDevice>(*f.emu);
     device->budget = budget;
     try {
@@ -408,52 +432,62 @@ TEST(CudaSession, SyntheticLlamaMatchesCpuSession) {
     }
     Emulated emu(gm);
 
-    s10rt::synth::Options o;
-    o.shape = shape;
-    o.linear = format;
-    o.seed = 11;
-    llvm::SmallString<128> cpuPath, cudaPath;
-    ASSERT_FALSE(
-        llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cpuPath));
-    ASSERT_FALSE(
-        llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cudaPath));
-    s10rt::synth::Summary cpuSum = s10rt::synth::write(o, cpuPath.str().str());
-    o.cuda = true;
-    o.cubin = "the kernels are emulated";
-    o.manifest = manifest;
-    s10rt::synth::Summary cudaSum =
-        s10rt::synth::write(o, cudaPath.str().str());
-    EXPECT_EQ(cudaSum.linearBytes, cpuSum.linearBytes);
-    EXPECT_EQ(cudaSum.steps, 3u + 15u * uint32_t(shape.layers));
-    auto cpu = s10rt::Model::open(cpuPath.c_str(), true);
-    auto cuda = s10rt::Model::open(cudaPath.c_str(), true);
-    llvm::sys::fs::remove(cpuPath);
-    llvm::sys::fs::remove(cudaPath);
-    EXPECT_EQ(cuda->compiledSteps, cudaSum.steps);
-    EXPECT_EQ(cpu->compiledSteps, 0u);
+    for (bool fuse : {true, false}) {
+      SCOPED_TRACE(fuse ? "fused" : "unfused");
+      s10rt::synth::Options o;
+      o.shape = shape;
+      o.linear = format;
+      o.seed = 11;
+      o.fuse = fuse;
+      llvm::SmallString<128> cpuPath, cudaPath;
+      ASSERT_FALSE(
+          llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cpuPath));
+      ASSERT_FALSE(
+          llvm::sys::fs::createTemporaryFile("s10-synth", "s10", cudaPath));
+      s10rt::synth::Summary cpuSum =
+          s10rt::synth::write(o, cpuPath.str().str());
+      o.cuda = true;
+      o.cubin = "the kernels are emulated";
+      o.manifest = manifest;
+      s10rt::synth::Summary cudaSum =
+          s10rt::synth::write(o, cudaPath.str().str());
+      EXPECT_EQ(cudaSum.linearBytes, cpuSum.linearBytes);
+      // Per block 15 steps; fused 9: q, k and v with the norm, o + add, the
+      // norm with gate, up and SwiGLU, down + add (and the head with the
+      // final norm).
+      const uint32_t layers = uint32_t(shape.layers);
+      EXPECT_EQ(cpuSum.steps, 3u + 15u * layers);
+      EXPECT_EQ(cudaSum.steps, fuse ? 2u + 9u * layers : 3u + 15u * layers);
+      auto cpu = s10rt::Model::open(cpuPath.c_str(), true);
+      auto cuda = s10rt::Model::open(cudaPath.c_str(), true);
+      llvm::sys::fs::remove(cpuPath);
+      llvm::sys::fs::remove(cudaPath);
+      EXPECT_EQ(cuda->compiledSteps, cudaSum.steps);
+      EXPECT_EQ(cpu->compiledSteps, 0u);
 
-    s10_session_options_t so;
-    s10_session_options_init(&so);
-    so.threads = 1;
-    s10rt::Session cpuS(cpu, so);
-    auto device = std::make_unique<EmulatedDevice>(emu);
-    EmulatedDevice *dev = device.get();
-    s10rt::cuda::CudaSession gpuS(cuda, so, std::move(device));
-    const size_t vocab = size_t(shape.vocab);
-    std::vector<int32_t> ids = {1, 60, 17};
-    std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
-    cpuS.prefill(ids.data(), ids.size(), want.data());
-    gpuS.prefill(ids.data(), ids.size(), got.data());
-    expectClose(got.data(), want.data(), got.size(), "prefill");
-    for (int step = 0; step < 2; ++step) {
-      const float *l = cpuS.logits();
-      int32_t next = int32_t(std::max_element(l, l + vocab) - l);
-      cpuS.prefill(&next, 1, nullptr);
-      gpuS.prefill(&next, 1, nullptr);
-      expectClose(gpuS.logits(), cpuS.logits(), vocab,
-                  "decode step " + std::to_string(step));
+      s10_session_options_t so;
+      s10_session_options_init(&so);
+      so.threads = 1;
+      s10rt::Session cpuS(cpu, so);
+      auto device = std::make_unique<EmulatedDevice>(emu);
+      EmulatedDevice *dev = device.get();
+      s10rt::cuda::CudaSession gpuS(cuda, so, std::move(device));
+      const size_t vocab = size_t(shape.vocab);
+      std::vector<int32_t> ids = {1, 60, 17};
+      std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
+      cpuS.prefill(ids.data(), ids.size(), want.data());
+      gpuS.prefill(ids.data(), ids.size(), got.data());
+      expectClose(got.data(), want.data(), got.size(), "prefill");
+      for (int step = 0; step < 2; ++step) {
+        const float *l = cpuS.logits();
+        int32_t next = int32_t(std::max_element(l, l + vocab) - l);
+        cpuS.prefill(&next, 1, nullptr);
+        gpuS.prefill(&next, 1, nullptr);
+        expectClose(gpuS.logits(), cpuS.logits(), vocab,
+                    "decode step " + std::to_string(step));
+      }
+      EXPECT_EQ(dev->replays, 2);
     }
-    EXPECT_EQ(dev->replays, 2);
   }
 }
 
@@ -492,7 +526,7 @@ TEST(CudaSession, SyntheticLlamaRefusals) {
   };
   std::vector<gc::Case> all = o.manifest;
   // The down projection's kernel compiled for another salient count.
-  o.manifest[gc::kDownProj].spec.salientCount += 1;
+  o.manifest[gc::kDownProjAdd].spec.salientCount += 1;
   expectRefused("salient weights, kernel");
   // No attention kernel.
   o.manifest = all;

@@ -40,6 +40,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -205,6 +206,292 @@ TEST(GpuKernels, EmulatedDenseGemv) {
         }
         EXPECT_NEAR(y[t * c.out + i], ref, 1e-5 * mag + 1e-30)
             << gemvKernelName(w) << " token " << t << " row " << i;
+      }
+  }
+}
+
+/// The reference kernel's rows of `p` for `tokens` rows of x, and the sums
+/// of |w x| (the error scale).
+void referenceRows(const Packed &p, const std::vector<float> &x, int64_t tokens,
+                   std::vector<double> &ref, std::vector<double> &mag) {
+  ref.assign(size_t(tokens * p.out), 0);
+  mag.assign(ref.size(), 0);
+  std::vector<float> row(size_t(p.in)), r(size_t(p.out));
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *xt = x.data() + t * p.in;
+    GemvScratch scratch;
+    p.m.prepare(xt, scratch);
+    p.m.gemvRows(xt, scratch, r.data(), 0, p.out);
+    for (int64_t i = 0; i < p.out; ++i) {
+      p.m.decodeRow(i, row.data());
+      ref[size_t(t * p.out + i)] = r[size_t(i)];
+      for (int64_t j = 0; j < p.in; ++j)
+        mag[size_t(t * p.out + i)] += std::fabs(double(row[j]) * xt[j]);
+    }
+  }
+}
+
+/// The fused GEMVs: the residual add in the epilogue (y = W x + r, also
+/// in place, y == r) and gate, up and SwiGLU in one kernel, with gate and
+/// up in different layouts, against the reference kernels.
+TEST(GpuKernels, EmulatedFusedGemv) {
+  const ParamFormat f16 = ParamFormat::F16, q8t = ParamFormat::Q8T;
+  struct P {
+    std::string name;
+    Spec spec;
+  };
+  std::vector<P> specs = {{"kbit2_q8t", kbitSpec(2, 0, q8t)},
+                          {"bitmap_s4_f16", mixedSpec(Kind::Bitmap, 4, 0, f16)},
+                          {"ternary_f16", ternarySpec(0, f16)},
+                          {"kbit3_f16", kbitSpec(3, 0, f16)}};
+  // Pairs of weights of one shape: (gate, up) for SwiGLU, the first for Add.
+  struct F {
+    size_t gate, up;
+    Shape shape;
+  };
+  std::vector<F> fused = {
+      {0, 1, {37, 1280, 128}}, {2, 2, {11, 384, 128}}, {3, 0, {9, 256, 64}}};
+  std::vector<std::array<Packed, 2>> packed(fused.size());
+  for (size_t k = 0; k < fused.size(); ++k)
+    for (int i = 0; i < 2; ++i) {
+      const P &p = specs[i ? fused[k].up : fused[k].gate];
+      makePacked(
+          {p.name + "_" + shapeName(fused[k].shape), p.spec, fused[k].shape},
+          uint32_t(5000 + 2 * k + size_t(i)), packed[k][size_t(i)]);
+      if (HasFatalFailure())
+        return;
+    }
+  auto weight = [](const Packed &p) {
+    return GemvWeight::makePacked(p.spec, p.out, p.in);
+  };
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const auto &pair : packed) {
+      ASSERT_TRUE(succeeded(buildGpuGemvAddKernel(b, loc, weight(pair[0]))));
+      ASSERT_TRUE(succeeded(
+          buildGpuGemvSwiGLUKernel(b, loc, weight(pair[0]), weight(pair[1]))));
+    }
+  });
+  if (HasFatalFailure())
+    return;
+  using AddFn = void (*)(const void *, const void *, const void *, void *,
+                         int64_t, int64_t, int64_t, int64_t);
+  using SwiGLUFn = AddFn;
+  const int64_t tokens = 2;
+  auto reference = [&](const Packed &p, const std::vector<float> &x,
+                       std::vector<double> &ref, std::vector<double> &mag) {
+    referenceRows(p, x, tokens, ref, mag);
+  };
+  for (size_t k = 0; k < packed.size(); ++k) {
+    const Packed &g = packed[k][0], &u = packed[k][1];
+    std::vector<float> x =
+        randomVector(size_t(tokens * g.in), uint32_t(70 + k));
+    std::vector<double> gRef, gMag, uRef, uMag;
+    reference(g, x, gRef, gMag);
+    reference(u, x, uRef, uMag);
+    // Residual add, into a separate y and in place.
+    auto add = emu.get<AddFn>(gemvAddKernelName(weight(g)));
+    ASSERT_TRUE(add);
+    std::vector<float> r =
+        randomVector(size_t(tokens * g.out), uint32_t(80 + k));
+    for (bool inPlace : {false, true}) {
+      std::vector<float> y =
+          inPlace ? r : std::vector<float>(r.size(), 12345.f);
+      ASSERT_TRUE(launchLanes(
+          [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+            add(g.bytes.data(), x.data(), inPlace ? y.data() : r.data(),
+                y.data(), tokens, tid, bx, by);
+          },
+          ceilDiv(g.out, kGemvWarps), tokens, kGemvWarps * kLanes));
+      for (size_t i = 0; i < y.size(); ++i)
+        EXPECT_NEAR(y[i], gRef[i] + r[i],
+                    1e-5 * gMag[i] + 1e-6 * std::fabs(r[i]))
+            << g.name << " add, in place " << inPlace << ", element " << i;
+    }
+    // Gate, up and SwiGLU: silu(g) * u = g / (1 + e^-g) * u.
+    auto swiglu = emu.get<SwiGLUFn>(gemvSwiGLUKernelName(weight(g), weight(u)));
+    ASSERT_TRUE(swiglu);
+    std::vector<float> y(size_t(tokens * g.out), 12345.f);
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          swiglu(g.bytes.data(), u.bytes.data(), x.data(), y.data(), tokens,
+                 tid, bx, by);
+        },
+        ceilDiv(g.out, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (size_t i = 0; i < y.size(); ++i) {
+      double gv = gRef[i], uv = uRef[i];
+      double sig = 1 / (1 + std::exp(-gv));
+      double want = gv * sig * uv;
+      // silu' is at most 1.1 in magnitude.
+      double tol = 1e-5 * (1.1 * gMag[i] * std::fabs(uv) +
+                           std::fabs(gv * sig) * uMag[i]) +
+                   1e-6 * std::fabs(want);
+      EXPECT_NEAR(y[i], want, tol)
+          << g.name << " x " << u.name << " swiglu, element " << i;
+    }
+  }
+}
+
+/// RMSNorm computed inside the GEMV (f16 and f32 norm weights, packed and
+/// dense rows, alone and with gate, up and SwiGLU) against the reference
+/// rows of the normalized input.
+TEST(GpuKernels, EmulatedNormGemv) {
+  const ParamFormat f16 = ParamFormat::F16, q8t = ParamFormat::Q8T;
+  struct C {
+    std::string name;
+    Spec spec;
+    Shape shape;
+    DenseType normType;
+  };
+  std::vector<C> cases = {
+      {"kbit2_q8t", kbitSpec(2, 0, q8t), {37, 1280, 128}, DenseType::F16},
+      {"bitmap_s4_f16",
+       mixedSpec(Kind::Bitmap, 4, 0, f16),
+       {11, 256, 128},
+       DenseType::F32},
+      {"ternary_f16", ternarySpec(0, f16), {9, 384, 128}, DenseType::F16}};
+  std::vector<Packed> packed(cases.size());
+  for (size_t k = 0; k < cases.size(); ++k) {
+    makePacked({cases[k].name + "_" + shapeName(cases[k].shape), cases[k].spec,
+                cases[k].shape},
+               uint32_t(6000 + k), packed[k]);
+    if (HasFatalFailure())
+      return;
+  }
+  const double eps = 1e-5;
+  auto weight = [](const Packed &p) {
+    return GemvWeight::makePacked(p.spec, p.out, p.in);
+  };
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (size_t k = 0; k < packed.size(); ++k) {
+      GemvNorm n{cases[k].normType, eps};
+      ASSERT_TRUE(
+          succeeded(buildGpuNormGemvKernel(b, loc, weight(packed[k]), n)));
+      ASSERT_TRUE(succeeded(buildGpuGemvSwiGLUKernel(b, loc, weight(packed[k]),
+                                                     weight(packed[k]), n)));
+    }
+    // A dense f16 head.
+    ASSERT_TRUE(succeeded(buildGpuNormGemvKernel(
+        b, loc, GemvWeight::makeDense(DenseType::F16, 19, 64),
+        GemvNorm{DenseType::F16, eps})));
+  });
+  if (HasFatalFailure())
+    return;
+  using NormFn = void (*)(const void *, const void *, const void *, void *,
+                          int64_t, int64_t, int64_t, int64_t);
+  using NormSwiGLUFn =
+      void (*)(const void *, const void *, const void *, const void *, void *,
+               int64_t, int64_t, int64_t, int64_t);
+  const int64_t tokens = 2;
+  // The norm weight as the kernel reads it, and its float values.
+  auto normWeight = [](int64_t n, DenseType t, uint32_t seed,
+                       std::vector<float> &g, std::vector<uint8_t> &bytes) {
+    g = randomVector(size_t(n), seed);
+    bytes.resize(size_t(n) * (t == DenseType::F16 ? 2 : 4));
+    for (size_t j = 0; j < g.size(); ++j) {
+      if (t == DenseType::F16) {
+        uint16_t h = floatToHalf(g[j]);
+        g[j] = halfToFloat(h);
+        std::memcpy(bytes.data() + 2 * j, &h, 2);
+      } else {
+        std::memcpy(bytes.data() + 4 * j, &g[j], 4);
+      }
+    }
+  };
+  // x normalized as the RMSNorm kernels compute it (f32 sum of squares,
+  // the root in double).
+  auto normalize = [&](const std::vector<float> &x, int64_t in,
+                       const std::vector<float> &g) {
+    std::vector<float> n(x.size());
+    for (int64_t t = 0; t < tokens; ++t) {
+      double ss = 0;
+      for (int64_t j = 0; j < in; ++j)
+        ss += double(x[size_t(t * in + j)]) * x[size_t(t * in + j)];
+      double inv = 1.0 / std::sqrt(ss / double(in) + eps);
+      for (int64_t j = 0; j < in; ++j)
+        n[size_t(t * in + j)] =
+            float(double(g[size_t(j)]) * x[size_t(t * in + j)] * inv);
+    }
+    return n;
+  };
+  for (size_t k = 0; k < packed.size(); ++k) {
+    const Packed &p = packed[k];
+    GemvNorm nrm{cases[k].normType, eps};
+    std::vector<float> g;
+    std::vector<uint8_t> gBytes;
+    normWeight(p.in, nrm.weight, uint32_t(90 + k), g, gBytes);
+    // Inputs far from unit scale, so that a missing 1 / rms shows.
+    std::vector<float> x =
+        randomVector(size_t(tokens * p.in), uint32_t(95 + k));
+    for (float &v : x)
+      v *= 7.0f;
+    std::vector<float> n = normalize(x, p.in, g);
+    std::vector<double> ref, mag;
+    referenceRows(p, n, tokens, ref, mag);
+    auto fn = emu.get<NormFn>(gemvNormKernelName(weight(p), nrm));
+    ASSERT_TRUE(fn);
+    std::vector<float> y(ref.size(), 12345.f);
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(p.bytes.data(), gBytes.data(), x.data(), y.data(), tokens, tid, bx,
+             by);
+        },
+        ceilDiv(p.out, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_NEAR(y[i], ref[i], 1e-5 * mag[i] + 1e-30)
+          << p.name << " norm gemv, element " << i;
+    auto sw =
+        emu.get<NormSwiGLUFn>(gemvSwiGLUKernelName(weight(p), weight(p), nrm));
+    ASSERT_TRUE(sw);
+    std::vector<float> ys(ref.size(), 12345.f);
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          sw(p.bytes.data(), p.bytes.data(), gBytes.data(), x.data(), ys.data(),
+             tokens, tid, bx, by);
+        },
+        ceilDiv(p.out, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (size_t i = 0; i < ys.size(); ++i) {
+      double v = ref[i], sig = 1 / (1 + std::exp(-v));
+      double tol = 1e-5 * (1.1 * std::fabs(v) + std::fabs(v * sig)) * mag[i] +
+                   1e-6 * std::fabs(v * sig * v);
+      EXPECT_NEAR(ys[i], v * sig * v, tol)
+          << p.name << " norm swiglu, element " << i;
+    }
+  }
+  // The dense head: double-precision rows of the normalized input.
+  {
+    GemvWeight w = GemvWeight::makeDense(DenseType::F16, 19, 64);
+    std::vector<float> dense = randomVector(size_t(19 * 64), 97);
+    std::vector<uint8_t> bytes(w.bytes());
+    for (size_t i = 0; i < dense.size(); ++i) {
+      uint16_t h = floatToHalf(dense[i]);
+      dense[i] = halfToFloat(h);
+      std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
+    std::vector<float> g;
+    std::vector<uint8_t> gBytes;
+    normWeight(64, DenseType::F16, 98, g, gBytes);
+    std::vector<float> x = randomVector(size_t(tokens * 64), 99);
+    std::vector<float> n = normalize(x, 64, g);
+    auto fn =
+        emu.get<NormFn>(gemvNormKernelName(w, GemvNorm{DenseType::F16, eps}));
+    ASSERT_TRUE(fn);
+    std::vector<float> y(size_t(tokens * 19), 12345.f);
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(bytes.data(), gBytes.data(), x.data(), y.data(), tokens, tid, bx,
+             by);
+        },
+        ceilDiv(19, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t i = 0; i < 19; ++i) {
+        double ref = 0, mag = 0;
+        for (int64_t j = 0; j < 64; ++j) {
+          double pr = double(dense[size_t(i * 64 + j)]) * n[size_t(t * 64 + j)];
+          ref += pr;
+          mag += std::fabs(pr);
+        }
+        EXPECT_NEAR(y[size_t(t * 19 + i)], ref, 1e-5 * mag + 1e-30)
+            << "dense norm gemv token " << t << " row " << i;
       }
   }
 }
@@ -428,7 +715,8 @@ GemvWeight defaultLayout(int64_t out, int64_t in) {
 }
 
 /// Every GEMV of the bundled model and of LLaMA-2-7B (Squeeze10 default and
-/// 2-bit GPTQ layouts, the fp16 lm_head), RMSNorm, Add and SwiGLU.
+/// 2-bit GPTQ layouts, the fp16 lm_head; the 7B's fused GEMVs), RMSNorm,
+/// Add and SwiGLU.
 void populateModelKernels(OpBuilder &b, Location loc) {
   std::vector<GemvWeight> ws;
   for (auto [out, in] :
@@ -447,6 +735,20 @@ void populateModelKernels(OpBuilder &b, Location loc) {
   ws.push_back(GemvWeight::makeDense(DenseType::F16, 32000, 4096));
   for (const GemvWeight &w : ws)
     ASSERT_TRUE(succeeded(buildGpuGemvKernel(b, loc, w)));
+  // The fused launches of LLaMA-2-7B: o and down with the residual add,
+  // gate and up with SwiGLU, at both layouts.
+  for (size_t k : {8, 9, 12, 13})
+    ASSERT_TRUE(succeeded(buildGpuGemvAddKernel(b, loc, ws[k])));
+  for (size_t k : {10, 11})
+    ASSERT_TRUE(succeeded(buildGpuGemvSwiGLUKernel(b, loc, ws[k], ws[k])));
+  // With the RMSNorm inside: q, k, v, gate/up with SwiGLU and the head.
+  GemvNorm norm{DenseType::F16, 1e-5};
+  for (size_t k : {8, 9})
+    ASSERT_TRUE(succeeded(buildGpuNormGemvKernel(b, loc, ws[k], norm)));
+  for (size_t k : {10, 11})
+    ASSERT_TRUE(
+        succeeded(buildGpuGemvSwiGLUKernel(b, loc, ws[k], ws[k], norm)));
+  ASSERT_TRUE(succeeded(buildGpuNormGemvKernel(b, loc, ws[15], norm)));
   for (int64_t width : {384, 4096})
     ASSERT_TRUE(
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
@@ -464,9 +766,9 @@ void populateModelKernels(OpBuilder &b, Location loc) {
       buildGpuAttentionKernel(b, loc, 32, 32, 128, 0.08838834764831845f)));
 }
 
-/// GEMVs, RMSNorms and attentions run 128 threads per block; Add, SwiGLU,
-/// the embeddings and rotaries 256.
-constexpr int kBlock128 = 7 * 2 + 2 + 2 + 2, kBlock256 = 2 + 2 + 2;
+/// GEMVs (fused or not), RMSNorms and attentions run 128 threads per block;
+/// Add, SwiGLU, the embeddings and rotaries 256.
+constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2, kBlock256 = 2 + 2 + 2;
 constexpr int kModelKernels = kBlock128 + kBlock256;
 
 std::string compileModelKernels(StringRef chip, bool ptx) {

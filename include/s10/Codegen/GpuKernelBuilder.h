@@ -9,6 +9,17 @@
 //   Gemv     (const uint8_t *w, const float *x, float *y, int64_t tokens)
 //            y[t][r] = W[r] . x[t]: one warp per row, kGemvWarps rows per
 //            block; grid (ceil(out / kGemvWarps), tokens).
+//   GemvAdd  (const uint8_t *w, const float *x, const float *r, float *y,
+//             int64_t tokens)  y[t][i] = W[i] . x[t] + r[t][i], the residual
+//            add of a decoder block in the GEMV's epilogue; grid as Gemv.
+//   GemvSwiGLU (const uint8_t *wg, const uint8_t *wu, const float *x,
+//               float *y, int64_t tokens)  y[t][i] = silu(Wg[i] . x[t]) *
+//            (Wu[i] . x[t]): gate, up and their product in one launch, one
+//            warp per row of both weights; grid as Gemv.
+//   NormGemv (const uint8_t *w, const T *g, const float *x, float *y,
+//             int64_t tokens)  y[t] = W RMSNorm(x[t]; g): the norm of the
+//            row computed in the GEMV's own pass over x; grid as Gemv.
+//   NormGemvSwiGLU (wg, wu, g, x, y, tokens): both fusions at once.
 //   RMSNorm  (const float *x, const uint8_t *w, float *y, int64_t rows)
 //            one warp per row; grid ceil(rows / kGemvWarps).
 //   Binary   (const float *a, const float *b, float *y, int64_t n)
@@ -73,6 +84,30 @@ mlir::LogicalResult checkGpuGemvWeight(const GemvWeight &w,
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuGemvKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
                    llvm::StringRef name = {});
+/// An RMSNorm fused into a GEMV's input: y = W (g * x / rms(x)), the
+/// weight g of `weight` type after the weights in the arguments.
+struct GemvNorm {
+  DenseType weight = DenseType::F16;
+  double eps = 1e-5;
+};
+
+std::string gemvAddKernelName(const GemvWeight &w);
+std::string gemvSwiGLUKernelName(const GemvWeight &gate, const GemvWeight &up,
+                                 const std::optional<GemvNorm> &norm = {});
+std::string gemvNormKernelName(const GemvWeight &w, const GemvNorm &norm);
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuGemvAddKernel(mlir::OpBuilder &b, mlir::Location loc,
+                      const GemvWeight &w, llvm::StringRef name = {});
+/// `gate` and `up` must have the same shape; their layouts may differ.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuGemvSwiGLUKernel(mlir::OpBuilder &b, mlir::Location loc,
+                         const GemvWeight &gate, const GemvWeight &up,
+                         const std::optional<GemvNorm> &norm = {},
+                         llvm::StringRef name = {});
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuNormGemvKernel(mlir::OpBuilder &b, mlir::Location loc,
+                       const GemvWeight &w, const GemvNorm &norm,
+                       llvm::StringRef name = {});
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuRMSNormKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
                       double eps, DenseType weight, llvm::StringRef name = {});

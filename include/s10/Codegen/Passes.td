@@ -35,6 +35,26 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     `GpuKernelBuilder.h`) in a `gpu.module @s10_kernels`, and the module
     gets `gpu.container_module`; `s10-lower-kernels-to-nvvm` compiles them.
 
+    With `target=cuda` and `fuse` (the default) a decoder's epilogues join
+    their GEMVs, so a decode step launches fewer kernels:
+
+    - `onnx.node "Add"` of a linear's result (its only use) and another
+      value: one GEMV that adds the other value to each row it computes
+      (the residual adds after o and down). The Add gets `s10.kernel` and
+      `s10.fused_linear` (the index of the linear's operand).
+    - `squeeze.swiglu` of two linears of the same input and shape (their
+      only uses): one kernel computing both rows and their product (gate,
+      up and SwiGLU). The SwiGLU gets `s10.kernel` and
+      `s10.fused_linears`.
+
+    - `squeeze.rms_norm` whose every user is a linear GEMV reading it (or
+      the gate and up of a fused SwiGLU): each GEMV computes the norm of
+      its input row in its own pass over x. Those GEMVs (the linear, or
+      the SwiGLU) get `s10.fused_norm`.
+
+    The absorbed linears and norms get no kernel of their own; the `.s10`
+    artifact runs the fused op in the place of the Add, SwiGLU or linear.
+
     The kernel module is created if missing and reused if present; each
     layer gets a discardable `s10.kernel` attribute naming its kernel's
     symbol. Layers it cannot serve (a bias, a computed weight,
@@ -54,6 +74,9 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
            "target=cpu: the x86-64 CPU the kernels will be compiled for "
            "(an LLVM CPU name or 'native'); with AVX-512 mixed layouts get "
            "masked-sum GEMVs">,
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "target=cuda: fuse residual adds, SwiGLU and RMSNorm into the "
+           "GEMVs next to them">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
@@ -64,6 +87,7 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numKernels", "kernels", "Kernel functions built">,
     Statistic<"numLayers", "layers", "Layers annotated with a kernel">,
+    Statistic<"numFused", "fused", "Adds and SwiGLUs fused into GEMVs">,
   ];
 }
 

@@ -175,8 +175,38 @@ enum class Kind {
   KvAppend
 };
 
+/// What a gemv or dense case's kernel does with its rows: store them, add
+/// a residual (y = W x + r), or take gate and up from two weights of the
+/// case's shape and layout and store silu(gate) * up; Norm and NormSwiGLU
+/// first take the RMSNorm of x (an f16 weight, epsilon `eps`).
+enum class Fuse { None, Add, SwiGLU, Norm, NormSwiGLU };
+
+inline const char *fuseWord(Fuse f) {
+  switch (f) {
+  case Fuse::Add:
+    return "add";
+  case Fuse::SwiGLU:
+    return "swiglu";
+  case Fuse::Norm:
+    return "norm";
+  case Fuse::NormSwiGLU:
+    return "normswiglu";
+  case Fuse::None:
+    break;
+  }
+  return "none";
+}
+
+inline bool fusesNorm(Fuse f) {
+  return f == Fuse::Norm || f == Fuse::NormSwiGLU;
+}
+inline bool fusesSwiGLU(Fuse f) {
+  return f == Fuse::SwiGLU || f == Fuse::NormSwiGLU;
+}
+
 struct Case {
   Kind kind = Kind::Gemv;
+  Fuse fuse = Fuse::None; // gemv, dense
   std::string kernel;
   layout::Spec spec; // gemv (salientCount: the compiling machine's)
   bool f16 = true;   // dense, rmsnorm, embedding: weight type
@@ -293,8 +323,16 @@ inline std::string caseLine(const Case &c) {
     break;
   }
   os << " seed=" << c.seed;
-  if (c.kind == Kind::Gemv || c.kind == Kind::Dense)
+  if (c.kind == Kind::Gemv || c.kind == Kind::Dense) {
     os << " bench=" << (c.bench ? 1 : 0);
+    if (c.fuse != Fuse::None)
+      os << " fuse=" << fuseWord(c.fuse);
+    if (fusesNorm(c.fuse)) {
+      char eps[32];
+      std::snprintf(eps, sizeof(eps), "%.17g", c.eps);
+      os << " eps=" << eps;
+    }
+  }
   return os.str();
 }
 
@@ -449,6 +487,36 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
     error = "unknown case kind '" + word + "'";
     return false;
   }
+  if (auto it = kv.find("fuse"); it != kv.end()) {
+    if (c.kind != Kind::Gemv && c.kind != Kind::Dense) {
+      error = "fuse applies to gemv and dense cases only";
+      return false;
+    }
+    if (it->second == "add")
+      c.fuse = Fuse::Add;
+    else if (it->second == "swiglu")
+      c.fuse = Fuse::SwiGLU;
+    else if (it->second == "norm")
+      c.fuse = Fuse::Norm;
+    else if (it->second == "normswiglu")
+      c.fuse = Fuse::NormSwiGLU;
+    else if (it->second != "none") {
+      error = "fuse must be none, add, swiglu, norm or normswiglu, got '" +
+              it->second + "'";
+      return false;
+    }
+    if (fusesNorm(c.fuse)) {
+      std::string eps;
+      if (!str("eps", eps))
+        return false;
+      char *end = nullptr;
+      c.eps = std::strtod(eps.c_str(), &end);
+      if (eps.empty() || *end || !(c.eps >= 0)) {
+        error = "eps must be a number >= 0, got '" + eps + "'";
+        return false;
+      }
+    }
+  }
   if (c.kind == Kind::Dense || c.kind == Kind::RMSNorm ||
       c.kind == Kind::Embedding) {
     if (type != "f16" && type != "f32") {
@@ -465,7 +533,8 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
 /// parameter compiled into it (the layout, shape, epsilon, scale); seeds,
 /// token counts, positions and salient counts may differ.
 inline bool sameKernel(const Case &a, const Case &b) {
-  if (a.kind != b.kind)
+  if (a.kind != b.kind || a.fuse != b.fuse ||
+      (fusesNorm(a.fuse) && a.eps != b.eps))
     return false;
   switch (a.kind) {
   case Kind::Gemv:
@@ -552,6 +621,15 @@ enum LlamaRole {
   kAttention,
   kAdd,
   kSwiGLU,
+  // The fused GEMVs of a CUDA plan: o and down with the residual add, and
+  // the GEMVs that compute their input's RMSNorm: q, k and v, gate and up
+  // with SwiGLU, the lm_head.
+  kOProjAdd,
+  kDownProjAdd,
+  kQProjNorm,
+  kKvProjNorm,
+  kGateUpNormSwiGLU,
+  kHeadNorm,
   kLlamaRoles
 };
 
@@ -596,6 +674,21 @@ inline std::vector<Case> llamaCases(const LlamaShape &s, const LinearFormat &f,
   cases[kAttention].scale = double(float(1.0 / std::sqrt(double(s.headDim))));
   cases[kAdd].kind = cases[kSwiGLU].kind = Kind::Binary;
   cases[kSwiGLU].swiglu = true;
+  linear(cases[kOProjAdd], s.hidden, qW);
+  linear(cases[kDownProjAdd], s.hidden, s.intermediate);
+  cases[kOProjAdd].fuse = cases[kDownProjAdd].fuse = Fuse::Add;
+  linear(cases[kQProjNorm], qW, s.hidden);
+  linear(cases[kKvProjNorm], kvW, s.hidden);
+  linear(cases[kGateUpNormSwiGLU], s.intermediate, s.hidden);
+  cases[kHeadNorm].kind = Kind::Dense;
+  cases[kHeadNorm].out = s.vocab;
+  cases[kHeadNorm].in = s.hidden;
+  for (int r : {kQProjNorm, kKvProjNorm, kHeadNorm}) {
+    cases[size_t(r)].fuse = Fuse::Norm;
+    cases[size_t(r)].eps = s.eps;
+  }
+  cases[kGateUpNormSwiGLU].fuse = Fuse::NormSwiGLU;
+  cases[kGateUpNormSwiGLU].eps = s.eps;
   for (Case &c : cases) {
     c.seed = seed++;
     // Check-tool inputs: a few tokens at a late position of a short cache.

@@ -175,6 +175,12 @@ private:
   }
 
   Error addStep(Operation *op);
+  Error addFusedStep(Operation *op, ArrayRef<Operation *> linears,
+                     int64_t width, fmt::StepRecord &s);
+  Expected<SmallVector<Operation *, 2>> fusedLinearsOf(Operation *op);
+  Expected<sq::RMSNormOp> fusedNormOf(Operation *op);
+  Expected<uint32_t> normWeight(sq::RMSNormOp norm, int64_t width);
+  SmallVector<Value> effectiveOperands(Operation *op);
   Error addGemmKernels();
   uint32_t allocate(uint32_t width);
 
@@ -212,6 +218,12 @@ private:
   StringMap<uint32_t> kernelIndex;
   llvm::DenseMap<Value, uint32_t> tensorOf, bufOf;
   llvm::DenseMap<Value, size_t> lastUse;
+  /// Fused GEMVs: the Add or SwiGLU that runs one, and the linears it
+  /// absorbed (no steps of their own).
+  llvm::DenseMap<Operation *, SmallVector<Operation *, 2>> fusedLinears;
+  llvm::DenseSet<Operation *> absorbed;
+  /// GEMV steps that compute their input's RMSNorm themselves.
+  llvm::DenseMap<Operation *, sq::RMSNormOp> fusedNorm;
   std::map<uint32_t, std::vector<uint32_t>> freeByWidth;
   Value ids;
   size_t stepIndex = 0;
@@ -335,10 +347,145 @@ std::optional<fmt::KernelAbi> cudaAbi(fmt::OpCode op) {
     return fmt::KernelAbi::GpuRotary;
   case fmt::OpCode::Attention:
     return fmt::KernelAbi::GpuAttention;
+  case fmt::OpCode::LinearAdd:
+    return fmt::KernelAbi::GpuGemvAdd;
+  case fmt::OpCode::LinearSwiGLU:
+    return fmt::KernelAbi::GpuGemvSwiGLU;
+  case fmt::OpCode::NormLinear:
+    return fmt::KernelAbi::GpuNormGemv;
+  case fmt::OpCode::NormLinearSwiGLU:
+    return fmt::KernelAbi::GpuNormGemvSwiGLU;
   }
   return std::nullopt;
 }
 } // namespace
+
+/// The linears squeeze-generate-kernels fused into `op` (an Add's
+/// `s10.fused_linear`, a SwiGLU's `s10.fused_linears`), or none.
+Expected<SmallVector<Operation *, 2>> Writer::fusedLinearsOf(Operation *op) {
+  SmallVector<Value, 2> vals;
+  if (auto index = op->getAttrOfType<IntegerAttr>("s10.fused_linear")) {
+    int64_t i = index.getInt();
+    auto node = dyn_cast<s10::onnx::NodeOp>(op);
+    if (!node || node.getOpType() != "Add")
+      return opError(op, "only an Add fuses one linear");
+    if (op->getNumOperands() != 2 || i < 0 || i > 1)
+      return opError(op, "s10.fused_linear must name operand 0 or 1");
+    vals.push_back(op->getOperand(i));
+  } else if (op->hasAttr("s10.fused_linears")) {
+    if (!isa<sq::SwiGLUOp>(op))
+      return opError(op, "only a swiglu fuses two linears");
+    vals.assign(op->operand_begin(), op->operand_end());
+  } else {
+    return SmallVector<Operation *, 2>{};
+  }
+  if (!opts.cuda)
+    return opError(op, "fused linears run only in cuda artifacts");
+  SmallVector<Operation *, 2> linears;
+  for (Value v : vals) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !v.hasOneUse() ||
+        !isa<sq::LinearOp, sq::QuantizedLinearOp>(def) ||
+        def->getNumOperands() > 2)
+      return opError(op, "a fused operand must be a linear without bias "
+                         "that only this op reads");
+    linears.push_back(def);
+  }
+  if (linears.size() == 2 &&
+      (linears[0] == linears[1] ||
+       linears[0]->getOperand(0) != linears[1]->getOperand(0)))
+    return opError(op, "the fused gate and up projections must read one "
+                       "input");
+  return linears;
+}
+
+/// The RMSNorm a GEMV step (`s10.fused_norm`: a linear, or a SwiGLU that
+/// fused gate and up) computes on its input, or null.
+Expected<sq::RMSNormOp> Writer::fusedNormOf(Operation *op) {
+  if (!op->hasAttr("s10.fused_norm"))
+    return sq::RMSNormOp();
+  if (!opts.cuda)
+    return opError(op, "fused norms run only in cuda artifacts");
+  auto fused = fusedLinears.find(op);
+  Operation *gemv = op;
+  if (fused != fusedLinears.end()) {
+    if (fused->second.size() != 2)
+      return opError(op, "a residual add does not fuse a norm");
+    gemv = fused->second[0];
+  } else if (!isa<sq::LinearOp, sq::QuantizedLinearOp>(op)) {
+    return opError(op, "s10.fused_norm names no GEMV");
+  }
+  auto norm = gemv->getOperand(0).getDefiningOp<sq::RMSNormOp>();
+  if (!norm)
+    return opError(op, "s10.fused_norm on a GEMV whose input is not an "
+                       "RMSNorm");
+  return norm;
+}
+
+/// The weight of a fused norm as a tensor of `width` elements.
+Expected<uint32_t> Writer::normWeight(sq::RMSNormOp norm, int64_t width) {
+  auto t = denseOperand(norm.getWeight(), norm, "weight", {width});
+  if (!t)
+    return t.takeError();
+  return *t;
+}
+
+/// The values a step reads: its op's operands, its fused linears' and its
+/// fused norm's.
+SmallVector<Value> Writer::effectiveOperands(Operation *op) {
+  SmallVector<Value> vals(op->getOperands());
+  if (auto it = fusedLinears.find(op); it != fusedLinears.end())
+    for (Operation *lin : it->second)
+      vals.append(lin->operand_begin(), lin->operand_end());
+  if (auto it = fusedNorm.find(op); it != fusedNorm.end())
+    vals.append(it->second->operand_begin(), it->second->operand_end());
+  return vals;
+}
+
+/// One step for a fused GEMV: a residual add (out = x W^T + r) or gate, up
+/// and SwiGLU (out = silu(x Wg^T) * (x Wu^T)), the latter also of
+/// RMSNorm(x).
+Error Writer::addFusedStep(Operation *op, ArrayRef<Operation *> linears,
+                           int64_t width, fmt::StepRecord &s) {
+  sq::RMSNormOp norm = fusedNorm.lookup(op);
+  Value x = norm ? norm.getInput() : linears[0]->getOperand(0);
+  auto xb = input(x, op);
+  if (!xb)
+    return xb.takeError();
+  s.in[0] = *xb;
+  for (auto [k, lin] : llvm::enumerate(linears)) {
+    int64_t inF = 0, outF = 0;
+    auto t = linearWeight(lin, lin->getOperand(1), inF, outF);
+    if (!t)
+      return t.takeError();
+    if (buffers[s.in[0]].width != uint64_t(inF) || outF != width)
+      return opError(lin, "weight [" + Twine(outF) + ", " + Twine(inF) +
+                              "] does not match the input/result widths");
+    s.tensor[k] = *t;
+  }
+  if (linears.size() == 1) {
+    int64_t i = op->getAttrOfType<IntegerAttr>("s10.fused_linear").getInt();
+    auto r = input(op->getOperand(1 - i), op);
+    if (!r)
+      return r.takeError();
+    if (buffers[*r].width != uint32_t(width))
+      return opError(op, "operand and result widths differ");
+    s.in[1] = *r;
+    s.op = uint32_t(fmt::OpCode::LinearAdd);
+  } else if (norm) {
+    auto g = normWeight(norm, int64_t(buffers[s.in[0]].width));
+    if (!g)
+      return g.takeError();
+    s.op = uint32_t(fmt::OpCode::NormLinearSwiGLU);
+    s.i[0] = int32_t(*g);
+    s.f[0] = float(norm.getEpsilon().convertToDouble());
+    config.intermediate = width;
+  } else {
+    s.op = uint32_t(fmt::OpCode::LinearSwiGLU);
+    config.intermediate = width;
+  }
+  return Error::success();
+}
 
 Error Writer::addStep(Operation *op) {
   fmt::StepRecord s{};
@@ -362,7 +509,11 @@ Error Writer::addStep(Operation *op) {
     return Error::success();
   };
 
-  if (auto emb = dyn_cast<sq::EmbeddingOp>(op)) {
+  auto fused = fusedLinears.find(op);
+  if (fused != fusedLinears.end()) {
+    if (Error e = addFusedStep(op, fused->second, *width, s))
+      return e;
+  } else if (auto emb = dyn_cast<sq::EmbeddingOp>(op)) {
     if (emb.getIds() != ids)
       return opError(op, "embedding ids must be the model's input ids");
     auto tt = dyn_cast<RankedTensorType>(emb.getTable().getType());
@@ -385,6 +536,27 @@ Error Writer::addStep(Operation *op) {
       return t.takeError();
     s.op = uint32_t(fmt::OpCode::RMSNorm);
     s.tensor[0] = *t;
+    s.f[0] = float(norm.getEpsilon().convertToDouble());
+  } else if (sq::RMSNormOp norm = fusedNorm.lookup(op)) {
+    // A linear computing the RMSNorm of its input (no bias: the CUDA
+    // GEMV has none).
+    auto xb = input(norm.getInput(), op);
+    if (!xb)
+      return xb.takeError();
+    s.in[0] = *xb;
+    int64_t inF = 0, outF = 0;
+    auto t = linearWeight(op, op->getOperand(1), inF, outF);
+    if (!t)
+      return t.takeError();
+    if (buffers[s.in[0]].width != uint64_t(inF) || outF != *width)
+      return opError(op, "weight [" + Twine(outF) + ", " + Twine(inF) +
+                             "] does not match the input/result widths");
+    auto g = normWeight(norm, inF);
+    if (!g)
+      return g.takeError();
+    s.op = uint32_t(fmt::OpCode::NormLinear);
+    s.tensor[0] = *t;
+    s.tensor[1] = *g;
     s.f[0] = float(norm.getEpsilon().convertToDouble());
   } else if (isa<sq::LinearOp, sq::QuantizedLinearOp>(op)) {
     Value x = op->getOperand(0), w = op->getOperand(1);
@@ -524,7 +696,7 @@ Error Writer::addStep(Operation *op) {
   // writes a buffer it reads.
   s.out = allocate(*width);
   bufOf[result] = s.out;
-  for (Value v : op->getOperands()) {
+  for (Value v : effectiveOperands(op)) {
     auto it = bufOf.find(v);
     if (it != bufOf.end() && lastUse.lookup(v) == stepIndex) {
       freeByWidth[buffers[it->second].width].push_back(it->second);
@@ -534,7 +706,8 @@ Error Writer::addStep(Operation *op) {
   std::string name;
   raw_string_ostream os(name);
   os << fmt::opName(s.op);
-  if (auto role = op->getAttrOfType<sq::RoleAttr>("role"))
+  Operation *named = fused != fusedLinears.end() ? fused->second[0] : op;
+  if (auto role = named->getAttrOfType<sq::RoleAttr>("role"))
     os << " (block " << role.getBlock() << ", "
        << sq::stringifyLinearKind(role.getKind()) << ")";
   s.nameOffset = addString(name);
@@ -614,13 +787,57 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
   for (Operation &op : body.without_terminator())
     if (!isConstant(&op))
       stepOps.push_back(&op);
+  // A fused step runs where its Add or SwiGLU stands and reads its
+  // linears' inputs there.
+  for (Operation *op : stepOps) {
+    auto linears = fusedLinearsOf(op);
+    if (!linears)
+      return linears.takeError();
+    if (linears->empty())
+      continue;
+    for (Operation *lin : *linears)
+      if (!absorbed.insert(lin).second)
+        return opError(lin, "a linear fused into two ops");
+    fusedLinears[op] = std::move(*linears);
+  }
+  // GEMVs that compute their input's RMSNorm; a norm all of whose users
+  // do (directly or through the SwiGLU that absorbed them) has no step.
+  for (Operation *op : stepOps) {
+    if (absorbed.contains(op))
+      continue;
+    auto norm = fusedNormOf(op);
+    if (!norm)
+      return norm.takeError();
+    if (*norm)
+      fusedNorm[op] = *norm;
+  }
+  for (Operation *op : stepOps) {
+    auto norm = dyn_cast<sq::RMSNormOp>(op);
+    if (!norm || norm->use_empty())
+      continue;
+    bool inside = llvm::all_of(norm->getUsers(), [&](Operation *u) {
+      for (auto &[by, lins] : fusedLinears)
+        if (llvm::is_contained(lins, u))
+          u = by;
+      return fusedNorm.lookup(u) == norm;
+    });
+    if (inside)
+      absorbed.insert(op);
+  }
+  // Each step reads its values where it stands; absorbed ops are read
+  // through the steps that absorbed them.
   for (auto [i, op] : llvm::enumerate(stepOps))
-    for (Value v : op->getOperands())
-      lastUse[v] = i;
+    if (!absorbed.contains(op))
+      for (Value v : effectiveOperands(op))
+        lastUse[v] = std::max(lastUse.lookup(v), size_t(i));
   for (Value v : ret->getOperands())
     lastUse[v] = stepOps.size();
 
   for (Operation *op : stepOps) {
+    if (absorbed.contains(op)) {
+      ++stepIndex;
+      continue;
+    }
     if (op->getNumResults() != 1)
       return opError(op, "operation not supported by the compiled plan");
     if (Error e = addStep(op))

@@ -133,6 +133,15 @@ enum class OpCode : uint32_t {
                  // slot i3; i0 heads, i1 kvHeads, i2 headDim, f0 scale
   SwiGLU = 6,    // out = silu(in0) * in1
   Add = 7,       // out = in0 + in1
+  // Fused steps, cuda artifacts only: one launch for a GEMV and the
+  // elementwise op after it.
+  LinearAdd = 8,    // out = in0 tensor0^T + in1 (a residual add)
+  LinearSwiGLU = 9, // out = silu(in0 tensor0^T) * (in0 tensor1^T)
+  // With the RMSNorm of in0 (weight g, epsilon f0) computed in the GEMV:
+  // n = in0 / sqrt(mean(in0^2) + f0) * g.
+  NormLinear = 10,       // out = n tensor0^T; g = tensor1
+  NormLinearSwiGLU = 11, // out = silu(n tensor0^T) * (n tensor1^T); g =
+                         // tensor i0
 };
 
 struct PlanHeader {
@@ -217,6 +226,16 @@ enum class KernelAbi : uint32_t {
   /// (k, v, kv, tokens, &pos0, maxContext): the chunk's keys and values
   /// into the cache; a cuda Attention step names it in `reserved`.
   GpuKvAppend = 17,
+  /// (w, x, r, y, tokens): y[t] = W x[t] + r[t] (a LinearAdd step).
+  GpuGemvAdd = 18,
+  /// (wg, wu, x, y, tokens): y[t] = silu(Wg x[t]) * (Wu x[t]) (a
+  /// LinearSwiGLU step).
+  GpuGemvSwiGLU = 19,
+  /// (w, g, x, y, tokens): y[t] = W RMSNorm(x[t]; g) (a NormLinear step).
+  GpuNormGemv = 20,
+  /// (wg, wu, g, x, y, tokens): SwiGLU of gate and up of RMSNorm(x[t]; g)
+  /// (a NormLinearSwiGLU step).
+  GpuNormGemvSwiGLU = 21,
 };
 
 /// Positions per block of the key cache (KernelAbi::Attend).
@@ -364,6 +383,14 @@ inline const char *opName(uint32_t op) {
     return "swiglu";
   case OpCode::Add:
     return "add";
+  case OpCode::LinearAdd:
+    return "linear_add";
+  case OpCode::LinearSwiGLU:
+    return "linear_swiglu";
+  case OpCode::NormLinear:
+    return "norm_linear";
+  case OpCode::NormLinearSwiGLU:
+    return "norm_linear_swiglu";
   }
   return nullptr;
 }

@@ -61,11 +61,12 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
   tensors_.assign(m.tensors.size(), 0);
   int64_t scoreRows = 0;
   for (const Step &s : m.steps) {
-    if (s.tensor0 != kNone && !tensors_[s.tensor0]) {
-      const Tensor &t = m.tensors[s.tensor0];
-      tensors_[s.tensor0] = alloc(t.size);
-      device_->upload(tensors_[s.tensor0], t.data, t.size);
-    }
+    for (uint32_t k : {s.tensor0, s.tensor1, s.normTensor})
+      if (k != kNone && !tensors_[k]) {
+        const Tensor &t = m.tensors[k];
+        tensors_[k] = alloc(t.size);
+        device_->upload(tensors_[k], t.data, t.size);
+      }
     if (s.op == OpCode::Attention)
       scoreRows = std::max<int64_t>(scoreRows, s.i[0]);
     if (s.op == OpCode::Linear && s.out == s.in[0] && !alias_)
@@ -182,6 +183,34 @@ void CudaSession::queueChunk(int64_t tokens) {
                       kBlock, append);
       void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos_, &maxCtx};
       device_->launch(s.kernel, blocks(s.i[0], kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::LinearAdd: {
+      // The plan never writes a buffer the step reads.
+      void *args[] = {&w, &in0, &in1, &out, &tokens};
+      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::LinearSwiGLU: {
+      DevicePtr up = tensors_[s.tensor1];
+      void *args[] = {&w, &up, &in0, &out, &tokens};
+      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::NormLinear: {
+      DevicePtr g = tensors_[s.normTensor];
+      void *args[] = {&w, &g, &in0, &out, &tokens};
+      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::NormLinearSwiGLU: {
+      DevicePtr up = tensors_[s.tensor1], g = tensors_[s.normTensor];
+      void *args[] = {&w, &up, &g, &in0, &out, &tokens};
+      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
                       kRowsPerBlock * kWarp, args);
       break;
     }
