@@ -37,6 +37,10 @@ def s10_decode(args, row):
     subprocess.run(cmd, check=True)
     res = json.load(open(path + ".json"))
     res["synth_seconds"] = time.perf_counter() - t0
+    # Kernel launches of one decode step: a step each, and each attention's
+    # KV append (captured once as a CUDA graph and replayed).
+    if res["target"] != "cpu":
+        res["launches_per_token"] = res["steps"] + res["layers"]
     try:
         t0 = time.perf_counter()
         model = s10.Model(path)
@@ -82,10 +86,11 @@ def s10_decode(args, row):
         for p in (path, path + ".json"):
             if os.path.exists(p):
                 os.remove(p)
-    print("s10 %-14s %.3f true bits (linear layers), %6.0f MiB: decode %7.1f "
-          "tokens/s; decode vs prefill logits %s (max |diff| %.3g of %.3g)"
+    print("s10 %-20s %.3f true bits (linear layers), %6.0f MiB, %s launches "
+          "per token: decode %7.1f tokens/s; decode vs prefill logits %s "
+          "(max |diff| %.3g of %.3g)"
           % (row, res["linear_true_bpw"], res["file_bytes"] / 2**20,
-             res["decode_tokens_per_s"],
+             res.get("launches_per_token", "-"), res["decode_tokens_per_s"],
              "agree" if res["decode_vs_prefill_pass"] else "DIFFER",
              res["decode_vs_prefill_max_abs_diff"], res["logits_scale"]),
           flush=True)

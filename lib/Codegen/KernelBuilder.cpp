@@ -288,10 +288,14 @@ static Value bitsAt(Ops &o, Value bytes, Value base, Value pos,
 /// 81.
 static Value ternaryPow3(Ops &o, Value t) {
   Type ty = t.getType();
-  Value low = o.shr(o.int_(ty, 0x1B090301),
+  // Digits 0-3 as the bytes of one 32-bit constant, digit 4 apart.
+  constexpr const unsigned *w = layout::kTritWeights;
+  constexpr int64_t packed =
+      w[0] | w[1] << 8 | w[2] << 16 | int64_t(w[3]) << 24;
+  Value low = o.shr(o.int_(ty, packed),
                     o.mul(o.minsi(t, o.int_(ty, 3)), o.int_(ty, 8)));
   return o.select(o.cmpi(arith::CmpIPredicate::eq, t, o.int_(ty, 4)),
-                  o.int_(ty, 81), o.and_(low, o.int_(ty, 0xff)));
+                  o.int_(ty, w[4]), o.and_(low, o.int_(ty, 0xff)));
 }
 
 /// The code of ternary byte q whose digit has weight pow3:
@@ -306,10 +310,9 @@ Value PackedDecoder::ternaryLaneTable(OpBuilder &b, Location loc) const {
   constexpr int64_t n = kChunk;
   return i32Table(b, loc, "s10_ternary_lanes", 10 * n,
                   [](MutableArrayRef<int32_t> v) {
-                    const int32_t pow3[5] = {1, 3, 9, 27, 81};
                     for (int64_t p = 0; p < 5 * n; ++p) {
                       v[p] = int32_t(8 * (p / 5));
-                      v[5 * n + p] = pow3[p % 5];
+                      v[5 * n + p] = int32_t(layout::kTritWeights[p % 5]);
                     }
                   });
 }

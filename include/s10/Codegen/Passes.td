@@ -35,8 +35,9 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
     `GpuKernelBuilder.h`) in a `gpu.module @s10_kernels`, and the module
     gets `gpu.container_module`; `s10-lower-kernels-to-nvvm` compiles them.
 
-    With `target=cuda` and `fuse` (the default) a decoder's epilogues join
-    their GEMVs, so a decode step launches fewer kernels:
+    With `target=cuda` and `fuse` (the default) a decoder's residual adds,
+    SwiGLUs and RMSNorms join the GEMVs next to them, so a decode step
+    launches fewer kernels:
 
     - `onnx.node "Add"` of a linear's result (its only use) and another
       value: one GEMV that adds the other value to each row it computes
@@ -46,7 +47,6 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       only uses): one kernel computing both rows and their product (gate,
       up and SwiGLU). The SwiGLU gets `s10.kernel` and
       `s10.fused_linears`.
-
     - `squeeze.rms_norm` whose every user is a linear GEMV reading it (or
       the gate and up of a fused SwiGLU): each GEMV computes the norm of
       its input row in its own pass over x. Those GEMVs (the linear, or
@@ -87,7 +87,7 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numKernels", "kernels", "Kernel functions built">,
     Statistic<"numLayers", "layers", "Layers annotated with a kernel">,
-    Statistic<"numFused", "fused", "Adds and SwiGLUs fused into GEMVs">,
+    Statistic<"numFused", "fused", "GEMVs fused with an add, SwiGLU or RMSNorm">,
   ];
 }
 

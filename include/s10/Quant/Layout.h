@@ -200,9 +200,11 @@ inline uint8_t encodeTrits(const uint8_t t[5]) {
     v = 3 * v + t[k];
   return uint8_t((256 * v + 242) / 243);
 }
+/// 3^k for the five digits of a ternary byte (decodeTrit's multipliers,
+/// which the kernels take from here).
+inline constexpr unsigned kTritWeights[5] = {1, 3, 9, 27, 81};
 inline unsigned decodeTrit(uint8_t q, unsigned k) {
-  static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
-  return (unsigned(uint8_t(q * kPow3[k])) * 3u) >> 8;
+  return (unsigned(uint8_t(q * kTritWeights[k])) * 3u) >> 8;
 }
 /// Ternary: code of weight (i, j) from the stream.
 inline unsigned ternaryCode(const uint8_t *codes, int64_t in, int64_t i,
