@@ -9,8 +9,9 @@
 //
 // writes OUTDIR/cases.txt and OUTDIR/kernels.<chip>.cubin. The check cases
 // cover every layout kind and parameter format the CUDA GEMV serves, the
-// bundled model's shapes, RMSNorm, Add, SwiGLU, the embedding, rotary and
-// attention (at the bundled model's and LLaMA-2-7B's shapes); the bench cases
+// bundled model's shapes, RMSNorm, Add, SwiGLU, the embedding, rotary,
+// attention and the KV appends (plain and rotating q and k), at the bundled
+// model's and LLaMA-2-7B's shapes; the bench cases
 // are the GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the
 // Squeeze10 paper's layout, at 2-bit k-bit, at the default recipe's 3-bit
 // k-bit with 8-bit group parameters, and dense fp16, each also fused with
@@ -173,6 +174,19 @@ std::vector<gc::Case> allCases() {
     c.scale = double(float(1.0 / std::sqrt(double(dim)))); // the kernel's f32
     c.tokens = tokens;
     c.pos0 = pos0;
+    c.maxCtx = 1024 + 32;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  for (auto [heads, kv, dim] :
+       std::vector<std::array<int64_t, 3>>{{6, 2, 64}, {32, 32, 128}}) {
+    gc::Case c;
+    c.kind = gc::Kind::RopeAppend;
+    c.out = heads;
+    c.kvHeads = kv;
+    c.in = dim;
+    c.tokens = 3;
+    c.pos0 = 1000;
     c.maxCtx = 1024 + 32;
     c.seed = seed++;
     cases.push_back(c);

@@ -168,6 +168,14 @@ std::optional<Fusion> fusionFor(Operation *op, bool denseOutIn) {
   return std::nullopt;
 }
 
+/// Whether two rotaries turn by the same angles: the same head dim and
+/// theta, and the same `inv_freq` attribute or none.
+bool sameRotation(sq::RotaryOp a, sq::RotaryOp b) {
+  return a.getHeadDim() == b.getHeadDim() && a.getHeadDim() % 2 == 0 &&
+         a.getTheta() == b.getTheta() &&
+         a->getAttr("inv_freq") == b->getAttr("inv_freq");
+}
+
 /// The norm a GEMV can take into its own pass over x: an RMSNorm of a
 /// static width with a constant f16 / f32 weight.
 std::optional<GemvNorm> gemvNormOf(sq::RMSNormOp norm) {
@@ -333,7 +341,24 @@ struct GenerateKernelsPass
     // GEMVs that compute their input's RMSNorm themselves: linears, and
     // SwiGLU fusions (through their gate and up).
     llvm::DenseMap<Operation *, GemvNorm> normed;
+    // Attentions whose q and k rotaries run in their KV-append kernel.
+    llvm::DenseSet<Operation *> roped;
     if (cuda && fuse) {
+      for (auto fn : module.getOps<func::FuncOp>())
+        fn.walk([&](sq::AttentionOp att) {
+          auto rq = att.getQuery().getDefiningOp<sq::RotaryOp>();
+          auto rk = att.getKey().getDefiningOp<sq::RotaryOp>();
+          if (rq && rk && rq != rk && att.getQuery().hasOneUse() &&
+              att.getKey().hasOneUse() && att.getCausal() &&
+              sameRotation(rq, rk) && rq.getNumHeads() == att.getNumHeads() &&
+              rk.getNumHeads() == att.getNumKvHeads() &&
+              rq.getHeadDim() == att.getHeadDim() &&
+              att.getNumHeads() % att.getNumKvHeads() == 0) {
+            roped.insert(att);
+            absorbed.insert(rq);
+            absorbed.insert(rk);
+          }
+        });
       for (auto fn : module.getOps<func::FuncOp>())
         fn.walk([&](Operation *op) {
           if (std::optional<Fusion> f = fusionFor(op, denseOutIn)) {
@@ -436,14 +461,27 @@ struct GenerateKernelsPass
                       });
         }
         // On the GPU an attention's keys and values join the cache by a
-        // kernel of their own.
+        // kernel of their own, which also rotates q and k when the
+        // attention absorbed their rotaries.
         if (auto att = dyn_cast<sq::AttentionOp>(op); att && cuda) {
-          int64_t width = att.getNumKvHeads() * att.getHeadDim();
-          failedBuild |= !attach(op, "s10.kv_append", kvAppendKernelName(width),
-                                 [&](OpBuilder &b, Location loc) {
-                                   return LogicalResult(
-                                       buildGpuKvAppendKernel(b, loc, width));
-                                 });
+          int64_t h = att.getNumHeads(), kvh = att.getNumKvHeads(),
+                  d = att.getHeadDim(), width = kvh * d;
+          if (roped.contains(op)) {
+            failedBuild |=
+                !attach(op, "s10.kv_append", ropeAppendKernelName(h, kvh, d),
+                        [&](OpBuilder &b, Location loc) {
+                          return LogicalResult(
+                              buildGpuRopeAppendKernel(b, loc, h, kvh, d));
+                        });
+            op->setAttr("s10.fused_rotary", b.getUnitAttr());
+            ++numFused;
+          } else {
+            failedBuild |= !attach(
+                op, "s10.kv_append", kvAppendKernelName(width),
+                [&](OpBuilder &b, Location loc) {
+                  return LogicalResult(buildGpuKvAppendKernel(b, loc, width));
+                });
+          }
         }
       });
     }

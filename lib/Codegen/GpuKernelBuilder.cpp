@@ -775,6 +775,95 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuKvAppendKernel(OpBuilder &b,
   return fn;
 }
 
+std::string s10::codegen::ropeAppendKernelName(int64_t heads, int64_t kvHeads,
+                                               int64_t headDim) {
+  return "s10_rope_append_h" + str(heads) + "_kv" + str(kvHeads) + "_d" +
+         str(headDim);
+}
+
+FailureOr<gpu::GPUFuncOp>
+s10::codegen::buildGpuRopeAppendKernel(OpBuilder &b, Location loc,
+                                       int64_t heads, int64_t kvHeads,
+                                       int64_t headDim, StringRef name) {
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0 || headDim % 2)
+    return emitError(loc) << "cannot build a CUDA rotary KV append of " << heads
+                          << " heads over " << kvHeads << " kv heads of "
+                          << headDim;
+  Ops o{b, loc};
+  std::string sym =
+      name.empty() ? ropeAppendKernelName(heads, kvHeads, headDim) : name.str();
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn = makeKernel(
+      b, loc, sym,
+      {one, one, one, one, one, o.i64(), memref1D(1, o.i64()), o.i64()},
+      kBinaryBlock);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  const int64_t half = headDim / 2, kvW = kvHeads * headDim;
+  Value tokens = o.toIndex(fn.getArgument(5));
+  Value pos0 = o.toIndex(o.load(fn.getArgument(6), o.idx(0)));
+  Value maxCtx = o.toIndex(fn.getArgument(7));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value u = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
+  // Units: the pairs of q, the pairs of k, the elements of v.
+  Value qPairs = o.mul(tokens, o.idx(heads * half));
+  Value kPairs = o.mul(tokens, o.idx(kvHeads * half));
+  Value vElems = o.mul(tokens, o.idx(kvW));
+  Value kv =
+      o.sized(fn.getArgument(4), o.mul(o.mul(maxCtx, o.idx(2)), o.idx(kvW)));
+  // Rotates pair k (token-major, `perToken` pairs of heads of `half`) of
+  // `x` ([tokens][hs * headDim]) and stores it at y + t * yStride.
+  auto rotate = [&](Ops &in, Value x, Value y, Value k, int64_t hs, Value yBase,
+                    int64_t yStride) {
+    const int64_t perToken = hs * half;
+    Value t = in.divu(k, in.idx(perToken));
+    Value r = arith::RemUIOp::create(in.b, in.loc, k, in.idx(perToken));
+    Value h = in.divu(r, in.idx(half));
+    Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
+    Value p = in.add(pos0, t);
+    Value cs = in.sized(fn.getArgument(3),
+                        in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
+    Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
+    Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
+    Value col = in.add(in.mul(h, in.idx(headDim)), i);
+    Value lo = in.add(in.mul(t, in.idx(hs * headDim)), col);
+    Value x1 = in.load(x, lo), x2 = in.load(x, in.add(lo, in.idx(half)));
+    Value ylo = in.add(in.add(yBase, in.mul(t, in.idx(yStride))), col);
+    // As the CPU kernels round it: x1 c - x2 s, x2 c + x1 s.
+    in.store(in.sub(in.mul(x1, c), in.mul(x2, s)), y, ylo);
+    in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y,
+             in.add(ylo, in.idx(half)));
+  };
+  when(o, o.cmpi(arith::CmpIPredicate::ult, u, qPairs), [&](Ops &in) {
+    // q in place: each pair is read and written by one thread.
+    Value q =
+        in.sized(fn.getArgument(0), in.mul(tokens, in.idx(heads * headDim)));
+    rotate(in, q, q, u, heads, in.idx(0), heads * headDim);
+  });
+  Value afterQ = o.sub(u, qPairs);
+  when(o,
+       o.and_(o.cmpi(arith::CmpIPredicate::uge, u, qPairs),
+              o.cmpi(arith::CmpIPredicate::ult, afterQ, kPairs)),
+       [&](Ops &in) {
+         // k, rotated, into the key cache at its positions.
+         Value k = in.sized(fn.getArgument(1), vElems);
+         rotate(in, k, kv, afterQ, kvHeads, in.mul(pos0, in.idx(kvW)), kvW);
+       });
+  Value e = o.sub(afterQ, kPairs);
+  when(o,
+       o.and_(o.cmpi(arith::CmpIPredicate::uge, afterQ, kPairs),
+              o.and_(o.cmpi(arith::CmpIPredicate::uge, u, qPairs),
+                     o.cmpi(arith::CmpIPredicate::ult, e, vElems))),
+       [&](Ops &in) {
+         Value v = in.sized(fn.getArgument(2), vElems);
+         Value at = in.add(in.mul(in.add(pos0, maxCtx), in.idx(kvW)), e);
+         in.store(in.load(v, e), kv, at);
+       });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
 namespace {
 DenseType caseType(const gc::Case &c) {
   return c.f16 ? DenseType::F16 : DenseType::F32;
@@ -841,6 +930,9 @@ bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
   case gc::Kind::KvAppend:
     c.kernel = kvAppendKernelName(c.in);
     return true;
+  case gc::Kind::RopeAppend:
+    c.kernel = ropeAppendKernelName(c.out, c.kvHeads, c.in);
+    return true;
   }
   return false;
 }
@@ -883,6 +975,9 @@ LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
                                                      c.in, float(c.scale))));
   case gc::Kind::KvAppend:
     return success(succeeded(buildGpuKvAppendKernel(b, loc, c.in)));
+  case gc::Kind::RopeAppend:
+    return success(
+        succeeded(buildGpuRopeAppendKernel(b, loc, c.out, c.kvHeads, c.in)));
   }
   return failure();
 }

@@ -246,6 +246,8 @@ const char *abiName(uint32_t abi) {
     return "gpu_norm_gemv";
   case KernelAbi::GpuNormGemvSwiGLU:
     return "gpu_norm_gemv_swiglu";
+  case KernelAbi::GpuRopeAppend:
+    return "gpu_rope_append";
   }
   return "?";
 }
@@ -272,6 +274,9 @@ bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
   case OpCode::Attention:
     abi = cuda ? KernelAbi::GpuAttention : KernelAbi::Attend;
     return true;
+  case OpCode::RopeAttention:
+    abi = KernelAbi::GpuAttention;
+    return cuda;
   case OpCode::LinearAdd:
     abi = KernelAbi::GpuGemvAdd;
     return cuda;
@@ -648,7 +653,7 @@ void Loader::readKernels() {
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
-                              k.abi <= uint32_t(KernelAbi::GpuNormGemvSwiGLU)
+                              k.abi <= uint32_t(KernelAbi::GpuRopeAppend)
                         : k.abi >= 1 && k.abi <= 8;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
@@ -788,6 +793,21 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
   auto isVectorType = [](const Tensor &t) {
     return t.dtype == DType::F32 || t.dtype == DType::F16;
   };
+  // Tensor 0 as the f32 inverse frequencies of a rotation of `dim`: their
+  // index among the model's distinct ones.
+  auto rotaryOf = [&](int64_t dim) {
+    const Tensor &t = tensor(r.tensor[0], label, "the inverse frequencies");
+    if (t.dtype != DType::F32 || t.numel != dim / 2)
+      fail(label + ": the inverse frequencies must be f32 of " +
+           str(uint64_t(dim / 2)) + " elements");
+    std::vector<float> freq;
+    floats(t, freq);
+    auto it = std::find(m.rotaryFreqs.begin(), m.rotaryFreqs.end(), freq);
+    int index = int(it - m.rotaryFreqs.begin());
+    if (it == m.rotaryFreqs.end())
+      m.rotaryFreqs.push_back(std::move(freq));
+    return index;
+  };
   switch (s.op) {
   case OpCode::Embedding: {
     const Tensor &t = tensor(r.tensor[0], label, "the table");
@@ -840,19 +860,11 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
       fail(label + ": " + std::to_string(heads) + " heads of " +
            std::to_string(dim) + " do not fit a buffer of width " + str(outW) +
            " (head dim must be even)");
-    const Tensor &t = tensor(r.tensor[0], label, "the inverse frequencies");
-    if (t.dtype != DType::F32 || t.numel != dim / 2)
-      fail(label + ": the inverse frequencies must be f32 of " +
-           str(uint64_t(dim / 2)) + " elements");
-    std::vector<float> freq;
-    floats(t, freq);
-    auto it = std::find(m.rotaryFreqs.begin(), m.rotaryFreqs.end(), freq);
-    s.rotary = int(it - m.rotaryFreqs.begin());
-    if (it == m.rotaryFreqs.end())
-      m.rotaryFreqs.push_back(std::move(freq));
+    s.rotary = rotaryOf(dim);
     break;
   }
-  case OpCode::Attention: {
+  case OpCode::Attention:
+  case OpCode::RopeAttention: {
     int64_t heads = r.i[0], kvHeads = r.i[1], dim = r.i[2], slot = r.i[3];
     if (heads <= 0 || kvHeads <= 0 || dim <= 0 || heads % kvHeads)
       fail(label + ": " + std::to_string(heads) + " heads over " +
@@ -881,6 +893,16 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
            str(m.plan.kvWidth));
     if (!std::isfinite(r.f[0]))
       fail(label + ": the scale is not finite");
+    if (s.op == OpCode::RopeAttention) {
+      // The KV append rotates q in place: q must be a buffer of its own.
+      if (!m.cuda)
+        fail(label + ": fused steps run only in cuda artifacts");
+      if (r.in[0] == r.in[1] || r.in[0] == r.in[2])
+        fail(label + ": the query shares a buffer with the key or value");
+      if (dim % 2)
+        fail(label + ": head dim " + std::to_string(dim) + " is odd");
+      s.rotary = rotaryOf(dim);
+    }
     break;
   }
   case OpCode::SwiGLU:
@@ -942,9 +964,12 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
            abiName(uint32_t(want)));
     s.kernel = r.kernel;
     ++m.compiledSteps;
-    if (m.cuda && s.op == OpCode::Attention) {
+    if (m.cuda &&
+        (s.op == OpCode::Attention || s.op == OpCode::RopeAttention)) {
+      KernelAbi append = s.op == OpCode::Attention ? KernelAbi::GpuKvAppend
+                                                   : KernelAbi::GpuRopeAppend;
       if (r.reserved >= kernels.size() ||
-          kernels[r.reserved].abi != uint32_t(KernelAbi::GpuKvAppend))
+          kernels[r.reserved].abi != uint32_t(append))
         fail(label + " names " + str(r.reserved) +
              " as its KV append kernel, which is not one");
       s.appendKernel = r.reserved;

@@ -123,6 +123,7 @@ std::string shapeOf(const gc::Case &c) {
   case gc::Kind::Rotary:
   case gc::Kind::Attention:
   case gc::Kind::KvAppend:
+  case gc::Kind::RopeAppend:
     return std::to_string(c.tokens) + " at " + std::to_string(c.pos0) + ", " +
            std::to_string(c.out) + "x" + std::to_string(c.in);
   }
@@ -485,6 +486,52 @@ Result checkAttention(const gc::Case &c, const Launch &l) {
   return r;
 }
 
+/// Rotary of q (in place) and k (into the key cache) with the KV append:
+/// the rotary kernels' arithmetic, so exact; v copied exactly.
+Result checkRopeAppend(const gc::Case &c, const Launch &l) {
+  int64_t heads = c.out, kvh = c.kvHeads, dim = c.in, half = dim / 2;
+  int64_t kvW = kvh * dim, tokens = c.tokens, pos0 = c.pos0, ctx = c.maxCtx;
+  std::vector<float> cs = gc::rotaryTable(dim, ctx);
+  std::vector<float> q = gc::randomVector(size_t(tokens * heads * dim), c.seed),
+                     k = gc::randomVector(size_t(tokens * kvW), c.seed + 1),
+                     v = gc::randomVector(size_t(tokens * kvW), c.seed + 2),
+                     kv = gc::randomVector(size_t(2 * ctx * kvW), c.seed + 3);
+  std::vector<float> wantQ = q, wantKv = kv;
+  auto rotate = [&](const std::vector<float> &x, int64_t hs, float *out,
+                    int64_t outStride) {
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t h = 0; h < hs; ++h)
+        for (int64_t i = 0; i < half; ++i) {
+          int64_t p = pos0 + t, at = (t * hs + h) * dim + i;
+          float co = cs[size_t((p * half + i) * 2)];
+          float si = cs[size_t((p * half + i) * 2 + 1)];
+          float x1 = x[size_t(at)], x2 = x[size_t(at + half)];
+          float *o = out + t * outStride + h * dim + i;
+          o[0] = x1 * co - x2 * si;
+          o[half] = x2 * co + x1 * si;
+        }
+  };
+  rotate(q, heads, wantQ.data(), heads * dim);
+  rotate(k, kvh, wantKv.data() + pos0 * kvW, kvW);
+  for (int64_t e = 0; e < tokens * kvW; ++e)
+    wantKv[size_t((ctx + pos0) * kvW + e)] = v[size_t(e)];
+  Buffer qb(q.data(), q.size() * 4), kb(k.data(), k.size() * 4),
+      vb(v.data(), v.size() * 4), sb(cs.data(), cs.size() * 4),
+      cb(kv.data(), kv.size() * 4), pb(&pos0, 8);
+  CUdeviceptr qp = qb.ptr, kp = kb.ptr, vp = vb.ptr, sp = sb.ptr, cp = cb.ptr,
+              pp = pb.ptr;
+  void *args[] = {&qp, &kp, &vp, &sp, &cp, &tokens, &pp, &ctx};
+  l.runArgs(args);
+  ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+  Result r;
+  std::vector<float> ones(std::max(q.size(), kv.size()), 1.0f);
+  compare(qb.read<float>(q.size()), wantQ,
+          std::vector<float>(ones.begin(), ones.begin() + q.size()), 0.0, r);
+  compare(cb.read<float>(kv.size()), wantKv,
+          std::vector<float>(ones.begin(), ones.begin() + kv.size()), 0.0, r);
+  return r;
+}
+
 Result checkKvAppend(const gc::Case &c, const Launch &l) {
   int64_t n = c.tokens * c.in, tokens = c.tokens, pos0 = c.pos0, ctx = c.maxCtx;
   std::vector<float> k = gc::randomVector(size_t(n), c.seed),
@@ -754,6 +801,13 @@ int main(int argc, char **argv) {
         l.gridX = unsigned((pairs + kBinaryBlock - 1) / kBinaryBlock);
         l.block = kBinaryBlock;
         r = checkRotary(c, l);
+      } else if (c.kind == gc::Kind::RopeAppend) {
+        int64_t half = c.in / 2;
+        int64_t units =
+            c.tokens * (c.out * half + c.kvHeads * half + c.kvHeads * c.in);
+        l.gridX = unsigned((units + kBinaryBlock - 1) / kBinaryBlock);
+        l.block = kBinaryBlock;
+        r = checkRopeAppend(c, l);
       } else if (c.kind == gc::Kind::KvAppend) {
         l.gridX = unsigned((c.tokens * c.in + kBinaryBlock - 1) / kBinaryBlock);
         l.block = kBinaryBlock;

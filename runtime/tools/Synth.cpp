@@ -85,14 +85,15 @@ Summary write(const Options &o, const std::string &path) {
   std::vector<uint32_t> kernelAbi;
   std::vector<uint32_t> roleKernel(roles.size(), fmt::kNone);
   static const uint32_t abiOf[] = {
-      uint32_t(fmt::KernelAbi::GpuGemv),      // Gemv
-      uint32_t(fmt::KernelAbi::GpuGemv),      // Dense
-      uint32_t(fmt::KernelAbi::GpuRMSNorm),   // RMSNorm
-      uint32_t(fmt::KernelAbi::GpuBinary),    // Binary
-      uint32_t(fmt::KernelAbi::GpuEmbedding), // Embedding
-      uint32_t(fmt::KernelAbi::GpuRotary),    // Rotary
-      uint32_t(fmt::KernelAbi::GpuAttention), // Attention
-      uint32_t(fmt::KernelAbi::GpuKvAppend),  // KvAppend
+      uint32_t(fmt::KernelAbi::GpuGemv),       // Gemv
+      uint32_t(fmt::KernelAbi::GpuGemv),       // Dense
+      uint32_t(fmt::KernelAbi::GpuRMSNorm),    // RMSNorm
+      uint32_t(fmt::KernelAbi::GpuBinary),     // Binary
+      uint32_t(fmt::KernelAbi::GpuEmbedding),  // Embedding
+      uint32_t(fmt::KernelAbi::GpuRotary),     // Rotary
+      uint32_t(fmt::KernelAbi::GpuAttention),  // Attention
+      uint32_t(fmt::KernelAbi::GpuKvAppend),   // KvAppend
+      uint32_t(fmt::KernelAbi::GpuRopeAppend), // RopeAppend
   };
   auto abiOfCase = [](const gc::Case &c) {
     switch (c.fuse) {
@@ -122,7 +123,9 @@ Summary write(const Options &o, const std::string &path) {
     bool fusedRole = r >= gc::kOProjAdd;
     bool plainOnly = r == gc::kQProj || r == gc::kKvProj || r == gc::kOProj ||
                      r == gc::kUpProj || r == gc::kDownProj || r == gc::kHead ||
-                     r == gc::kNorm || r == gc::kAdd || r == gc::kSwiGLU;
+                     r == gc::kNorm || r == gc::kAdd || r == gc::kSwiGLU ||
+                     r == gc::kRotaryQ || r == gc::kRotaryK ||
+                     r == gc::kKvAppend;
     return !o.cuda || (fuse ? !plainOnly : !fusedRole);
   };
   for (size_t r = 0; r < roles.size(); ++r) {
@@ -248,7 +251,8 @@ Summary write(const Options &o, const std::string &path) {
   uint32_t xb = fusedPlan ? 0 : addBuffer("normed", s.hidden);
   uint32_t qb = addBuffer("q", qW), kb = addBuffer("k", kvW),
            vb = addBuffer("v", kvW);
-  uint32_t qr = addBuffer("q.rotated", qW), kr = addBuffer("k.rotated", kvW);
+  uint32_t qr = fusedPlan ? 0 : addBuffer("q.rotated", qW),
+           kr = fusedPlan ? 0 : addBuffer("k.rotated", kvW);
   uint32_t ab = addBuffer("attention", qW);
   uint32_t ob = fusedPlan ? 0 : addBuffer("projected", s.hidden);
   uint32_t gb = fusedPlan ? 0 : addBuffer("gate", s.intermediate),
@@ -308,19 +312,29 @@ Summary write(const Options &o, const std::string &path) {
       step(Op::Linear, kvRole, kb, {xb}, kW, p + "k_proj");
       step(Op::Linear, kvRole, vb, {xb}, vW, p + "v_proj");
     }
-    fmt::StepRecord &rq =
-        step(Op::Rotary, gc::kRotaryQ, qr, {qb}, freqs, p + "rotary q");
-    rq.i[0] = int32_t(s.heads), rq.i[1] = int32_t(s.headDim);
-    fmt::StepRecord &rk =
-        step(Op::Rotary, gc::kRotaryK, kr, {kb}, freqs, p + "rotary k");
-    rk.i[0] = int32_t(s.kvHeads), rk.i[1] = int32_t(s.headDim);
-    fmt::StepRecord &at = step(Op::Attention, gc::kAttention, ab, {qr, kr, vb},
-                               fmt::kNone, p + "attention");
-    at.i[0] = int32_t(s.heads), at.i[1] = int32_t(s.kvHeads);
-    at.i[2] = int32_t(s.headDim), at.i[3] = int32_t(l);
-    at.f[0] = float(roles[gc::kAttention].scale);
-    if (o.cuda)
-      at.reserved = roleKernel[gc::kKvAppend];
+    if (fusedPlan) {
+      // The KV append rotates q in place and k into the cache.
+      fmt::StepRecord &at = step(Op::RopeAttention, gc::kAttention, ab,
+                                 {qb, kb, vb}, freqs, p + "rotary + attention");
+      at.i[0] = int32_t(s.heads), at.i[1] = int32_t(s.kvHeads);
+      at.i[2] = int32_t(s.headDim), at.i[3] = int32_t(l);
+      at.f[0] = float(roles[gc::kAttention].scale);
+      at.reserved = roleKernel[gc::kRopeAppend];
+    } else {
+      fmt::StepRecord &rq =
+          step(Op::Rotary, gc::kRotaryQ, qr, {qb}, freqs, p + "rotary q");
+      rq.i[0] = int32_t(s.heads), rq.i[1] = int32_t(s.headDim);
+      fmt::StepRecord &rk =
+          step(Op::Rotary, gc::kRotaryK, kr, {kb}, freqs, p + "rotary k");
+      rk.i[0] = int32_t(s.kvHeads), rk.i[1] = int32_t(s.headDim);
+      fmt::StepRecord &at = step(Op::Attention, gc::kAttention, ab,
+                                 {qr, kr, vb}, fmt::kNone, p + "attention");
+      at.i[0] = int32_t(s.heads), at.i[1] = int32_t(s.kvHeads);
+      at.i[2] = int32_t(s.headDim), at.i[3] = int32_t(l);
+      at.f[0] = float(roles[gc::kAttention].scale);
+      if (o.cuda)
+        at.reserved = roleKernel[gc::kKvAppend];
+    }
     uint32_t oW = addLinear(p + "o_proj", oRole);
     if (fusedPlan) {
       step(Op::LinearAdd, oRole, h2, {ab, h}, oW, p + "o_proj + residual");

@@ -64,6 +64,25 @@ func.func @normed(%h: tensor<1x3x64xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x96x
   return %q, %s, %n2, %q2 : tensor<1x3x64xf32>, tensor<1x3x96xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>
 }
 
+// Rotaries whose only reader is an attention run in its KV append; a
+// rotary with another reader stays.
+// CHECK-LABEL: func.func @attend
+func.func @attend(%q: tensor<1x3x64xf32>, %k: tensor<1x3x32xf32>, %v: tensor<1x3x32xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>) {
+  // CHECK: squeeze.rotary
+  // CHECK-NOT: s10.kernel
+  // CHECK-SAME: -> tensor<1x3x64xf32>
+  %qr = squeeze.rotary %q {head_dim = 16 : i64, num_heads = 4 : i64, theta = 1.0e4 : f64} : (tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
+  %kr = squeeze.rotary %k {head_dim = 16 : i64, num_heads = 2 : i64, theta = 1.0e4 : f64} : (tensor<1x3x32xf32>) -> tensor<1x3x32xf32>
+  // CHECK: squeeze.attention {{.*}}s10.fused_rotary, s10.kernel = "s10_attention_h4_kv2_d16_s0p25", s10.kv_append = "s10_rope_append_h4_kv2_d16"
+  %a = squeeze.attention %qr, %kr, %v {causal, head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<1x3x64xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>) -> tensor<1x3x64xf32>
+  // CHECK: %[[QR2:.*]] = squeeze.rotary {{.*}}s10.kernel = "s10_rotary_h4_d16"
+  %qr2 = squeeze.rotary %q {head_dim = 16 : i64, num_heads = 4 : i64, theta = 1.0e4 : f64} : (tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
+  %kr2 = squeeze.rotary %k {head_dim = 16 : i64, num_heads = 2 : i64, theta = 1.0e4 : f64} : (tensor<1x3x32xf32>) -> tensor<1x3x32xf32>
+  // CHECK: squeeze.attention %[[QR2]]{{.*}}s10.kernel = "s10_attention_h4_kv2_d16_s0p25", s10.kv_append = "s10_kv_append_w32"
+  %a2 = squeeze.attention %qr2, %kr2, %v {causal, head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<1x3x64xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>) -> tensor<1x3x64xf32>
+  return %a, %a2, %qr2 : tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>
+}
+
 // The fused kernels: (w, x, r, y, tokens) and (wg, wu, x, y, tokens), one
 // warp per row; the SwiGLU kernel sums both rows over the warp.
 // CHECK-LABEL: gpu.module @s10_kernels
@@ -84,8 +103,12 @@ func.func @normed(%h: tensor<1x3x64xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x96x
 // CHECK: sqrt.rn.f64
 // CHECK: gpu.func @s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64_rmsnorm_f16_eps1em05(%{{.*}}: memref<6144xi16>, %{{.*}}: memref<6144xf32>, %{{.*}}: memref<64xi16>,
 
+// The rotary KV append: (q, k, v, cs, kv, tokens, &pos0, maxCtx).
+// CHECK: gpu.func @s10_rope_append_h4_kv2_d16(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: memref<1xi64>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+
 // NOFUSE-NOT: s10.fused
 // NOFUSE: gpu.module @s10_kernels
 // NOFUSE-NOT: x64_add(
 // NOFUSE-NOT: _swiglu_
+// NOFUSE-NOT: s10_rope_append
 

@@ -138,22 +138,26 @@ static int compileCuda(mlir::ModuleOp module,
   pm.addPass(s10::codegen::createGenerateKernels(genOpts));
   if (failed(pm.run(module)))
     return fail(inputPath + ": kernel generation failed");
-  // Layers count the linears and norms fused into GEMVs too.
+  // Layers count the ops that run inside another op's kernel too: the
+  // linears of a fused Add or SwiGLU, the norms inside GEMVs, the rotaries
+  // inside an attention's KV append.
   int64_t layers = 0, kernels = 0, fused = 0;
   module.walk([&](mlir::Operation *op) {
     if (op->hasAttr("s10.kernel"))
       ++layers;
     if (op->hasAttr("s10.fused_linear"))
-      ++layers, ++fused;
+      fused += 1;
     if (op->hasAttr("s10.fused_linears"))
-      layers += 2, ++fused;
-    // A norm computed inside the GEMVs that read it.
+      fused += 2;
+    if (op->hasAttr("s10.fused_rotary"))
+      fused += 2;
     if (op->getName().getStringRef() == "squeeze.rms_norm" &&
         !op->hasAttr("s10.kernel") && !op->use_empty())
-      layers += 1, fused += 1;
+      fused += 1;
     if (mlir::isa<mlir::gpu::GPUFuncOp>(op))
       ++kernels;
   });
+  layers += fused;
   if (kernels == 0)
     return fail(inputPath + ": no layer has a CUDA kernel");
   // Only the kernels are compiled: move them into a module of their own.
@@ -187,14 +191,15 @@ static int compileCuda(mlir::ModuleOp module,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   if (!quiet)
-    errs() << formatv("s10-compile: {0}: {1} bytes of {2} for {3}: {4} "
-                      "kernels for {5} layers (ops fused into GEMVs: "
-                      "{6}; {7} bytes of code), {8:F2} s\n",
-                      outputPath, bytes.size(),
-                      emit == "ptx"     ? "PTX"
-                      : emit == "cubin" ? "cubin"
-                                        : "CUDA artifact",
-                      chip.getValue(), kernels, layers, fused, codeBytes, secs);
+    errs() << formatv(
+        "s10-compile: {0}: {1} bytes of {2} for {3}: {4} "
+        "kernels for {5} layers ({6} of them inside others' kernels; "
+        "{7} bytes of code), {8:F2} s\n",
+        outputPath, bytes.size(),
+        emit == "ptx"     ? "PTX"
+        : emit == "cubin" ? "cubin"
+                          : "CUDA artifact",
+        chip.getValue(), kernels, layers, fused, codeBytes, secs);
   if (!reportPath.empty()) {
     json::Object o{{"output", outputPath},
                    {"target", "cuda"},

@@ -74,7 +74,7 @@ public:
     for (const std::string &n : names) {
       fns_.push_back(emu_.get<void *>(n));
       args_.push_back(emu_.args(n));
-      if (!fns_.back() || args_.back() < 4 || args_.back() > 7)
+      if (!fns_.back() || args_.back() < 4 || args_.back() > 8)
         throw s10rt::Error(S10_INTERNAL, "no emulated kernel " + n);
     }
   }
@@ -116,7 +116,7 @@ private:
     bool copy = false;
     uint32_t kernel = 0;
     unsigned gridX = 0, gridY = 0, block = 0;
-    int64_t a[7] = {};
+    int64_t a[8] = {};
   };
   void queue(const Work &w) {
     if (capturing_)
@@ -140,6 +140,8 @@ private:
                          int64_t, int64_t);
     using Fn6 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, int64_t);
+    using Fn8 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, int64_t, int64_t, int64_t, int64_t);
     void *fn = fns_.at(w.kernel);
     int n = args_.at(w.kernel);
     bool ok = launchLanes(
@@ -152,9 +154,12 @@ private:
           else if (n == 6)
             reinterpret_cast<Fn6>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], tid,
                                       bx, by);
-          else
+          else if (n == 7)
             reinterpret_cast<Fn>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
                                      tid, bx, by);
+          else
+            reinterpret_cast<Fn8>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+                                      a[7], tid, bx, by);
         },
         w.gridX, w.gridY, w.block);
     if (!ok)
@@ -235,10 +240,13 @@ struct Fixture {
     cuda = s10rt::Model::open(files[1].c_str(), true);
     // The residual adds, SwiGLUs and RMSNorms run fused into their GEMVs:
     // q, k, v and the head compute their input's norm (this decoder's gate
-    // and up read the residual stream itself).
+    // and up read the residual stream itself); the KV append rotates q and
+    // k.
     namespace fmt = s10rt::format;
-    int adds = 0, swiglus = 0, normed = 0, plain = 0;
+    int adds = 0, swiglus = 0, normed = 0, plain = 0, roped = 0;
     for (const s10rt::Step &st : cuda->steps) {
+      roped += st.op == fmt::OpCode::RopeAttention;
+      plain += st.op == fmt::OpCode::Rotary;
       adds += st.op == fmt::OpCode::LinearAdd;
       swiglus += st.op == fmt::OpCode::LinearSwiGLU;
       normed += st.op == fmt::OpCode::NormLinear;
@@ -248,6 +256,7 @@ struct Fixture {
     EXPECT_EQ(adds, 2 * int(cuda->config.layers));
     EXPECT_EQ(swiglus, int(cuda->config.layers));
     EXPECT_EQ(normed, 3 * int(cuda->config.layers) + 1);
+    EXPECT_EQ(roped, int(cuda->config.layers));
     EXPECT_EQ(plain, 0);
   }
   ~Fixture() {
@@ -452,12 +461,12 @@ TEST(CudaSession, SyntheticLlamaMatchesCpuSession) {
       s10rt::synth::Summary cudaSum =
           s10rt::synth::write(o, cudaPath.str().str());
       EXPECT_EQ(cudaSum.linearBytes, cpuSum.linearBytes);
-      // Per block 15 steps; fused 9: q, k and v with the norm, o + add, the
-      // norm with gate, up and SwiGLU, down + add (and the head with the
-      // final norm).
+      // Per block 15 steps; fused 7: q, k and v with the norm, attention
+      // with its rotaries (in the KV append), o + add, the norm with gate,
+      // up and SwiGLU, down + add (and the head with the final norm).
       const uint32_t layers = uint32_t(shape.layers);
       EXPECT_EQ(cpuSum.steps, 3u + 15u * layers);
-      EXPECT_EQ(cudaSum.steps, fuse ? 2u + 9u * layers : 3u + 15u * layers);
+      EXPECT_EQ(cudaSum.steps, fuse ? 2u + 7u * layers : 3u + 15u * layers);
       auto cpu = s10rt::Model::open(cpuPath.c_str(), true);
       auto cuda = s10rt::Model::open(cudaPath.c_str(), true);
       llvm::sys::fs::remove(cpuPath);

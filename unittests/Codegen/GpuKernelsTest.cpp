@@ -574,6 +574,8 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
     ASSERT_TRUE(
         succeeded(buildGpuAttentionKernel(b, loc, heads, kvHeads, dim, scale)));
     ASSERT_TRUE(succeeded(buildGpuKvAppendKernel(b, loc, kvHeads * dim)));
+    ASSERT_TRUE(
+        succeeded(buildGpuRopeAppendKernel(b, loc, heads, kvHeads, dim)));
   });
   if (HasFatalFailure())
     return;
@@ -629,6 +631,55 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
           EXPECT_EQ(y[size_t(at + half)], x2 * c + x1 * s);
         }
     EXPECT_EQ(y, inPlace);
+  }
+
+  // Rotary fused into the KV append: q rotated in place and k rotated into
+  // the key cache bit for bit as the rotary kernel does, v copied, every
+  // other cache row untouched.
+  {
+    using RopeFn =
+        void (*)(void *, const void *, const void *, const void *, void *,
+                 int64_t, const int64_t *, int64_t, int64_t, int64_t, int64_t);
+    auto fn = emu.get<RopeFn>(ropeAppendKernelName(heads, kvHeads, dim));
+    ASSERT_TRUE(fn);
+    const int64_t kvW = kvHeads * dim;
+    std::vector<float> q0 = randomVector(size_t(tokens * heads * dim), 45);
+    std::vector<float> k = randomVector(size_t(tokens * kvW), 46);
+    std::vector<float> v = randomVector(size_t(tokens * kvW), 47);
+    std::vector<float> q = q0, kv(size_t(2 * maxCtx * kvW), 777.0f);
+    int64_t units = tokens * (heads * half + kvHeads * half + kvW);
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(q.data(), k.data(), v.data(), cs.data(), kv.data(), tokens, &pos0,
+             maxCtx, tid, bx, by);
+        },
+        ceilDiv(units, kBinaryBlock), 1, kBinaryBlock));
+    auto rotated = [&](const std::vector<float> &x, int64_t hs, int64_t t,
+                       int64_t col) {
+      int64_t h = col / dim, i = col % dim % half, p = pos0 + t;
+      int64_t lo = t * hs * dim + h * dim + i;
+      float c = cs[size_t((p * half + i) * 2)],
+            sn = cs[size_t((p * half + i) * 2 + 1)];
+      float x1 = x[size_t(lo)], x2 = x[size_t(lo + half)];
+      return col % dim < half ? x1 * c - x2 * sn : x2 * c + x1 * sn;
+    };
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t col = 0; col < heads * dim; ++col)
+        EXPECT_EQ(q[size_t(t * heads * dim + col)], rotated(q0, heads, t, col))
+            << "q token " << t << " column " << col;
+      for (int64_t col = 0; col < kvW; ++col) {
+        EXPECT_EQ(kv[size_t((pos0 + t) * kvW + col)],
+                  rotated(k, kvHeads, t, col))
+            << "k token " << t << " column " << col;
+        EXPECT_EQ(kv[size_t((maxCtx + pos0 + t) * kvW + col)],
+                  v[size_t(t * kvW + col)])
+            << "v token " << t << " column " << col;
+      }
+    }
+    for (int64_t p = 0; p < 2 * maxCtx; ++p)
+      if (p % maxCtx < pos0 || p % maxCtx >= pos0 + tokens)
+        for (int64_t col = 0; col < kvW; ++col)
+          EXPECT_EQ(kv[size_t(p * kvW + col)], 777.0f) << "row " << p;
   }
 
   // Attention: causal grouped-query attention over the cache, against a
@@ -761,6 +812,8 @@ void populateModelKernels(OpBuilder &b, Location loc) {
       succeeded(buildGpuEmbeddingKernel(b, loc, 32000, 4096, DenseType::F16)));
   ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, 6, 64)));
   ASSERT_TRUE(succeeded(buildGpuRotaryKernel(b, loc, 32, 128)));
+  ASSERT_TRUE(succeeded(buildGpuRopeAppendKernel(b, loc, 6, 2, 64)));
+  ASSERT_TRUE(succeeded(buildGpuRopeAppendKernel(b, loc, 32, 32, 128)));
   ASSERT_TRUE(succeeded(buildGpuAttentionKernel(b, loc, 6, 2, 64, 0.125f)));
   ASSERT_TRUE(succeeded(
       buildGpuAttentionKernel(b, loc, 32, 32, 128, 0.08838834764831845f)));
@@ -768,7 +821,8 @@ void populateModelKernels(OpBuilder &b, Location loc) {
 
 /// GEMVs (fused or not), RMSNorms and attentions run 128 threads per block;
 /// Add, SwiGLU, the embeddings and rotaries 256.
-constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2, kBlock256 = 2 + 2 + 2;
+constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2,
+              kBlock256 = 2 + 2 + 2 + 2;
 constexpr int kModelKernels = kBlock128 + kBlock256;
 
 std::string compileModelKernels(StringRef chip, bool ptx) {

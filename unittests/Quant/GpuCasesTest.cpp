@@ -80,6 +80,22 @@ TEST(GpuCases, LinesRoundTrip) {
   kva.pos0 = 1000;
   kva.maxCtx = 1056;
   cases.push_back(kva);
+  gc::Case ra = kva;
+  ra.kind = gc::Kind::RopeAppend;
+  ra.kernel = "s10_rope_append_h32_kv8_d128";
+  ra.out = 32;
+  ra.kvHeads = 8;
+  ra.in = 128;
+  cases.push_back(ra);
+  // Fused GEMVs: the residual add, SwiGLU, and the norm with its epsilon.
+  for (gc::Fuse f : {gc::Fuse::Add, gc::Fuse::SwiGLU, gc::Fuse::Norm,
+                     gc::Fuse::NormSwiGLU}) {
+    gc::Case fc = cases[0];
+    fc.kernel = std::string("s10_gemv_fused_") + gc::fuseWord(f);
+    fc.fuse = f;
+    fc.eps = gc::fusesNorm(f) ? 1e-6 : fc.eps;
+    cases.push_back(fc);
+  }
   gc::Case t = cases[0];
   t.kernel = "s10_gemv_ternary";
   t.spec = layout::Spec();
@@ -94,6 +110,7 @@ TEST(GpuCases, LinesRoundTrip) {
     EXPECT_EQ(gc::caseLine(back), line);
     EXPECT_EQ(back.kernel, c.kernel);
     EXPECT_EQ(back.kind, c.kind);
+    EXPECT_EQ(back.fuse, c.fuse);
     EXPECT_EQ(back.out, c.out);
     EXPECT_EQ(back.in, c.in);
     EXPECT_EQ(back.tokens, c.tokens);

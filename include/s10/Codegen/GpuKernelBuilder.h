@@ -128,6 +128,16 @@ buildGpuRotaryKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuKvAppendKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t kvWidth,
                        llvm::StringRef name = {});
+/// Rotary and KV append in one launch: (q, k, v, cs, kv, tokens, &pos0,
+/// maxCtx) rotates q in place and k into the key cache, and copies v into
+/// the value cache; one q pair, k pair or v element per thread, grid
+/// ceil(tokens * (heads * dim / 2 + kvHeads * dim * 3 / 2) / kBinaryBlock).
+std::string ropeAppendKernelName(int64_t heads, int64_t kvHeads,
+                                 int64_t headDim);
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuRopeAppendKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
+                         int64_t kvHeads, int64_t headDim,
+                         llvm::StringRef name = {});
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuAttentionKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t heads,
                         int64_t kvHeads, int64_t headDim, float scale,

@@ -51,9 +51,14 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       the gate and up of a fused SwiGLU): each GEMV computes the norm of
       its input row in its own pass over x. Those GEMVs (the linear, or
       the SwiGLU) get `s10.fused_norm`.
+    - `squeeze.attention` whose query and key are rotaries' only uses (with
+      the same angles): the KV-append kernel rotates q in place and k into
+      the cache (`s10.kv_append` names it), and the attention gets
+      `s10.fused_rotary`.
 
-    The absorbed linears and norms get no kernel of their own; the `.s10`
-    artifact runs the fused op in the place of the Add, SwiGLU or linear.
+    The absorbed linears, norms and rotaries get no kernel of their own;
+    the `.s10` artifact runs the fused op in the place of the Add, SwiGLU,
+    linear or attention.
 
     The kernel module is created if missing and reused if present; each
     layer gets a discardable `s10.kernel` attribute naming its kernel's
@@ -76,18 +81,18 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
            "masked-sum GEMVs">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "target=cuda: fuse residual adds, SwiGLU and RMSNorm into the "
-           "GEMVs next to them">,
+           "GEMVs next to them, and rotary into the KV append">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
-    "mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect"
+    "mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"
   ];
   let statistics = [
     Statistic<"numKernels", "kernels", "Kernel functions built">,
     Statistic<"numLayers", "layers", "Layers annotated with a kernel">,
-    Statistic<"numFused", "fused", "GEMVs fused with an add, SwiGLU or RMSNorm">,
+    Statistic<"numFused", "fused", "Kernels fused with an add, SwiGLU, RMSNorm or rotary">,
   ];
 }
 

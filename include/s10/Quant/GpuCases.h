@@ -172,7 +172,8 @@ enum class Kind {
   Embedding,
   Rotary,
   Attention,
-  KvAppend
+  KvAppend,
+  RopeAppend // rotary of q (in place) and k, with the KV append
 };
 
 /// What a gemv or dense case's kernel does with its rows: store them, add
@@ -271,6 +272,8 @@ inline const char *kindWord(Kind k) {
     return "attention";
   case Kind::KvAppend:
     return "kvappend";
+  case Kind::RopeAppend:
+    return "ropeappend";
   }
   return "?";
 }
@@ -320,6 +323,10 @@ inline std::string caseLine(const Case &c) {
   case Kind::KvAppend:
     os << " width=" << c.in << " tokens=" << c.tokens << " pos=" << c.pos0
        << " ctx=" << c.maxCtx;
+    break;
+  case Kind::RopeAppend:
+    os << " heads=" << c.out << " kv=" << c.kvHeads << " dim=" << c.in
+       << " tokens=" << c.tokens << " pos=" << c.pos0 << " ctx=" << c.maxCtx;
     break;
   }
   os << " seed=" << c.seed;
@@ -483,6 +490,17 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       error = "pos + tokens must be at most ctx";
       return false;
     }
+  } else if (word == "ropeappend") {
+    c.kind = Kind::RopeAppend;
+    if (!num("heads", c.out, 1, 1024) || !num("kv", c.kvHeads, 1, 1024) ||
+        !num("dim", c.in, 2, 4096) || !num("tokens", c.tokens, 1, 4096) ||
+        !num("pos", c.pos0, 0, kMaxDim) || !num("ctx", c.maxCtx, 1, kMaxDim))
+      return false;
+    if (c.in % 2 || c.out % c.kvHeads || c.pos0 + c.tokens > c.maxCtx) {
+      error = "dim must be even, heads a multiple of kv and pos + tokens at "
+              "most ctx";
+      return false;
+    }
   } else {
     error = "unknown case kind '" + word + "'";
     return false;
@@ -558,6 +576,8 @@ inline bool sameKernel(const Case &a, const Case &b) {
            float(a.scale) == float(b.scale);
   case Kind::KvAppend:
     return a.in == b.in;
+  case Kind::RopeAppend:
+    return a.out == b.out && a.kvHeads == b.kvHeads && a.in == b.in;
   }
   return false;
 }
@@ -630,6 +650,7 @@ enum LlamaRole {
   kKvProjNorm,
   kGateUpNormSwiGLU,
   kHeadNorm,
+  kRopeAppend, // the rotaries of q and k with the KV append
   kLlamaRoles
 };
 
@@ -689,12 +710,16 @@ inline std::vector<Case> llamaCases(const LlamaShape &s, const LinearFormat &f,
   }
   cases[kGateUpNormSwiGLU].fuse = Fuse::NormSwiGLU;
   cases[kGateUpNormSwiGLU].eps = s.eps;
+  cases[kRopeAppend].kind = Kind::RopeAppend;
+  cases[kRopeAppend].out = s.heads;
+  cases[kRopeAppend].kvHeads = s.kvHeads;
+  cases[kRopeAppend].in = s.headDim;
   for (Case &c : cases) {
     c.seed = seed++;
     // Check-tool inputs: a few tokens at a late position of a short cache.
     c.tokens = 2;
     if (c.kind == Kind::Attention || c.kind == Kind::KvAppend ||
-        c.kind == Kind::Rotary) {
+        c.kind == Kind::Rotary || c.kind == Kind::RopeAppend) {
       c.pos0 = 30;
       c.maxCtx = 64;
     }

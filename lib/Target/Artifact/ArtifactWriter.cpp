@@ -179,6 +179,7 @@ private:
                      int64_t width, fmt::StepRecord &s);
   Expected<SmallVector<Operation *, 2>> fusedLinearsOf(Operation *op);
   Expected<sq::RMSNormOp> fusedNormOf(Operation *op);
+  Expected<std::vector<float>> rotaryFreqs(sq::RotaryOp rot);
   Expected<uint32_t> normWeight(sq::RMSNormOp norm, int64_t width);
   SmallVector<Value> effectiveOperands(Operation *op);
   Error addGemmKernels();
@@ -224,6 +225,9 @@ private:
   llvm::DenseSet<Operation *> absorbed;
   /// GEMV steps that compute their input's RMSNorm themselves.
   llvm::DenseMap<Operation *, sq::RMSNormOp> fusedNorm;
+  /// Attention steps whose KV append rotates q and k (their rotaries).
+  llvm::DenseMap<Operation *, std::pair<sq::RotaryOp, sq::RotaryOp>>
+      fusedRotary;
   std::map<uint32_t, std::vector<uint32_t>> freeByWidth;
   Value ids;
   size_t stepIndex = 0;
@@ -355,6 +359,8 @@ std::optional<fmt::KernelAbi> cudaAbi(fmt::OpCode op) {
     return fmt::KernelAbi::GpuNormGemv;
   case fmt::OpCode::NormLinearSwiGLU:
     return fmt::KernelAbi::GpuNormGemvSwiGLU;
+  case fmt::OpCode::RopeAttention:
+    return fmt::KernelAbi::GpuAttention;
   }
   return std::nullopt;
 }
@@ -430,10 +436,38 @@ Expected<uint32_t> Writer::normWeight(sq::RMSNormOp norm, int64_t width) {
   return *t;
 }
 
-/// The values a step reads: its op's operands, its fused linears' and its
-/// fused norm's.
+/// A rotary's inverse frequencies: its `inv_freq`, or the interpreter's
+/// f32 theta^(-2i / d).
+Expected<std::vector<float>> Writer::rotaryFreqs(sq::RotaryOp rot) {
+  int64_t d = rot.getHeadDim();
+  std::vector<float> inv;
+  if (Attribute a = rot->getAttr("inv_freq")) {
+    if (auto arr = dyn_cast<DenseF32ArrayAttr>(a)) {
+      inv.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+    } else if (auto elts = dyn_cast<ElementsAttr>(a)) {
+      auto t = s10::runtime::tensorFromElementsAttr(elts);
+      if (!t)
+        return t.takeError();
+      inv = t->toFloatVector();
+    }
+    if (int64_t(inv.size()) != d / 2)
+      return opError(rot, "inv_freq must hold head_dim / 2 floats");
+  } else {
+    double theta = rot.getTheta().convertToDouble();
+    for (int64_t i = 0; i < d / 2; ++i)
+      inv.push_back(1.0f / powf(float(theta), float(2 * i) / float(d)));
+  }
+  return inv;
+}
+
+/// The values a step reads: its op's operands, its fused linears', its
+/// fused norm's and its fused rotaries'.
 SmallVector<Value> Writer::effectiveOperands(Operation *op) {
   SmallVector<Value> vals(op->getOperands());
+  if (auto it = fusedRotary.find(op); it != fusedRotary.end()) {
+    vals.push_back(it->second.first.getInput());
+    vals.push_back(it->second.second.getInput());
+  }
   if (auto it = fusedLinears.find(op); it != fusedLinears.end())
     for (Operation *lin : it->second)
       vals.append(lin->operand_begin(), lin->operand_end());
@@ -585,31 +619,24 @@ Error Writer::addStep(Operation *op) {
     if (heads <= 0 || d <= 0 || d % 2 || heads * d != *width)
       return opError(op, "num_heads * head_dim must equal the width and "
                          "head_dim must be even");
-    std::vector<float> inv;
-    if (Attribute a = op->getAttr("inv_freq")) {
-      if (auto arr = dyn_cast<DenseF32ArrayAttr>(a)) {
-        inv.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
-      } else if (auto elts = dyn_cast<ElementsAttr>(a)) {
-        auto t = s10::runtime::tensorFromElementsAttr(elts);
-        if (!t)
-          return t.takeError();
-        inv = t->toFloatVector();
-      }
-      if (int64_t(inv.size()) != d / 2)
-        return opError(op, "inv_freq must hold head_dim / 2 floats");
-    } else {
-      // The interpreter's RotaryTable: f32 theta^(-2i / d).
-      double theta = rot.getTheta().convertToDouble();
-      for (int64_t i = 0; i < d / 2; ++i)
-        inv.push_back(1.0f / powf(float(theta), float(2 * i) / float(d)));
-    }
+    auto inv = rotaryFreqs(rot);
+    if (!inv)
+      return inv.takeError();
     s.op = uint32_t(fmt::OpCode::Rotary);
     s.i[0] = heads;
     s.i[1] = d;
-    s.tensor[0] = addF32(inv, tensorName(Value(), op, "inv_freq"));
+    s.tensor[0] = addF32(*inv, tensorName(Value(), op, "inv_freq"));
   } else if (auto att = dyn_cast<sq::AttentionOp>(op)) {
-    if (Error e = inputs({att.getQuery(), att.getKey(), att.getValue()}))
+    // With its rotaries fused the step reads q and k before rotation.
+    auto roped = fusedRotary.find(op);
+    if (roped != fusedRotary.end()) {
+      if (Error e = inputs({roped->second.first.getInput(),
+                            roped->second.second.getInput(), att.getValue()}))
+        return e;
+    } else if (Error e =
+                   inputs({att.getQuery(), att.getKey(), att.getValue()})) {
       return e;
+    }
     if (!att.getCausal())
       return opError(op, "only causal attention is compiled");
     int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
@@ -623,6 +650,17 @@ Error Writer::addStep(Operation *op) {
       return opError(op, "attention layers with different key widths");
     kvWidth = kv * d;
     s.op = uint32_t(fmt::OpCode::Attention);
+    if (roped != fusedRotary.end()) {
+      auto inv = rotaryFreqs(roped->second.first);
+      if (!inv)
+        return inv.takeError();
+      if (int64_t(inv->size()) != d / 2)
+        return opError(op, "the fused rotary's head dim is not the "
+                           "attention's");
+      s.op = uint32_t(fmt::OpCode::RopeAttention);
+      s.tensor[0] =
+          addF32(*inv, tensorName(Value(), roped->second.first, "inv_freq"));
+    }
     s.i[0] = h;
     s.i[1] = kv;
     s.i[2] = d;
@@ -680,12 +718,16 @@ Error Writer::addStep(Operation *op) {
     if (!index)
       return opError(op, toString(index.takeError()));
     s.kernel = *index;
-    if (opts.cuda && s.op == uint32_t(fmt::OpCode::Attention)) {
+    if (opts.cuda && (s.op == uint32_t(fmt::OpCode::Attention) ||
+                      s.op == uint32_t(fmt::OpCode::RopeAttention))) {
       auto append = op->getAttrOfType<StringAttr>("s10.kv_append");
       if (!append)
         return opError(op, "no CUDA kernel appends this attention's keys "
                            "and values");
-      auto at = addKernel(append.getValue(), fmt::KernelAbi::GpuKvAppend);
+      auto at = addKernel(append.getValue(),
+                          s.op == uint32_t(fmt::OpCode::RopeAttention)
+                              ? fmt::KernelAbi::GpuRopeAppend
+                              : fmt::KernelAbi::GpuKvAppend);
       if (!at)
         return opError(op, toString(at.takeError()));
       s.reserved = *at;
@@ -799,6 +841,25 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
       if (!absorbed.insert(lin).second)
         return opError(lin, "a linear fused into two ops");
     fusedLinears[op] = std::move(*linears);
+  }
+  // Attentions that rotate q and k in their KV append.
+  for (Operation *op : stepOps) {
+    auto att = dyn_cast<sq::AttentionOp>(op);
+    if (!att || !op->hasAttr("s10.fused_rotary"))
+      continue;
+    if (!opts.cuda)
+      return opError(op, "fused rotaries run only in cuda artifacts");
+    auto rq = att.getQuery().getDefiningOp<sq::RotaryOp>();
+    auto rk = att.getKey().getDefiningOp<sq::RotaryOp>();
+    if (!rq || !rk || rq == rk || !att.getQuery().hasOneUse() ||
+        !att.getKey().hasOneUse() || rq.getHeadDim() != att.getHeadDim() ||
+        rk.getHeadDim() != att.getHeadDim() || rq.getTheta() != rk.getTheta() ||
+        rq->getAttr("inv_freq") != rk->getAttr("inv_freq"))
+      return opError(op, "s10.fused_rotary needs q and k from rotaries of "
+                         "the same angles that only this attention reads");
+    absorbed.insert(rq);
+    absorbed.insert(rk);
+    fusedRotary[op] = {rq, rk};
   }
   // GEMVs that compute their input's RMSNorm; a norm all of whose users
   // do (directly or through the SwiGLU that absorbed them) has no step.

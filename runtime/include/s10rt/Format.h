@@ -142,6 +142,9 @@ enum class OpCode : uint32_t {
   NormLinear = 10,       // out = n tensor0^T; g = tensor1
   NormLinearSwiGLU = 11, // out = silu(n tensor0^T) * (n tensor1^T); g =
                          // tensor i0
+  RopeAttention = 12,    // Attention of rotate-half(in0), rotate-half(in1),
+                         // in2 (tensor0: the inverse frequencies); the
+                         // KV-append kernel rotates in0 in place
 };
 
 struct PlanHeader {
@@ -236,6 +239,10 @@ enum class KernelAbi : uint32_t {
   /// (wg, wu, g, x, y, tokens): SwiGLU of gate and up of RMSNorm(x[t]; g)
   /// (a NormLinearSwiGLU step).
   GpuNormGemvSwiGLU = 21,
+  /// (q, k, v, cos/sin pairs, kv, tokens, &pos0, maxContext): q rotated in
+  /// place, k rotated and v into the cache; a RopeAttention step names it
+  /// in `reserved`.
+  GpuRopeAppend = 22,
 };
 
 /// Positions per block of the key cache (KernelAbi::Attend).
@@ -391,6 +398,8 @@ inline const char *opName(uint32_t op) {
     return "norm_linear";
   case OpCode::NormLinearSwiGLU:
     return "norm_linear_swiglu";
+  case OpCode::RopeAttention:
+    return "rope_attention";
   }
   return nullptr;
 }

@@ -67,7 +67,7 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
         tensors_[k] = alloc(t.size);
         device_->upload(tensors_[k], t.data, t.size);
       }
-    if (s.op == OpCode::Attention)
+    if (s.op == OpCode::Attention || s.op == OpCode::RopeAttention)
       scoreRows = std::max<int64_t>(scoreRows, s.i[0]);
     if (s.op == OpCode::Linear && s.out == s.in[0] && !alias_)
       alias_ = alloc(product(product(m.maxWidth, maxChunk_), 4));
@@ -181,6 +181,21 @@ void CudaSession::queueChunk(int64_t tokens) {
       device_->launch(s.appendKernel,
                       blocks(tokens * int64_t(m.plan.kvWidth), kBlock), 1,
                       kBlock, append);
+      void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos_, &maxCtx};
+      device_->launch(s.kernel, blocks(s.i[0], kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::RopeAttention: {
+      // One launch rotates q in place, rotates k into the cache and copies
+      // v; then the attention reads the rotated q.
+      DevicePtr kv = kv_[size_t(s.i[3])], in2 = buffers_[s.in[2]];
+      DevicePtr cs = rotary_[size_t(s.rotary)];
+      int64_t half = s.i[2] / 2;
+      int64_t units =
+          tokens * (s.i[0] * half + s.i[1] * half + int64_t(m.plan.kvWidth));
+      void *append[] = {&in0, &in1, &in2, &cs, &kv, &tokens, &pos_, &maxCtx};
+      device_->launch(s.appendKernel, blocks(units, kBlock), 1, kBlock, append);
       void *args[] = {&in0, &kv, &out, &scores_, &tokens, &pos_, &maxCtx};
       device_->launch(s.kernel, blocks(s.i[0], kRowsPerBlock), unsigned(tokens),
                       kRowsPerBlock * kWarp, args);
