@@ -225,7 +225,8 @@ def main():
     ap.add_argument("--shape", default="llama2-7b")
     ap.add_argument("--layers", type=int, default=0, help="0: all")
     ap.add_argument("--weights",
-                    default="kbit2-g128,kbit3-g256-q8,squeeze10,kbit2-g128:unfused",
+                    default="kbit2-g128,ternary-g128-q8t,squeeze10,"
+                    "kbit3-g256-q8,kbit2-g128:unfused",
                     help="comma-separated FORMAT (fused plan) or "
                     "FORMAT:unfused rows")
     ap.add_argument("--prompt", type=int, default=16)

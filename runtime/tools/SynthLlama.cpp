@@ -37,9 +37,11 @@ const char *kUsage =
     "                     heads over 8 KV heads); vocab 32000; or tiny (2\n"
     "                     blocks of 128 hidden, vocab 256) for tests\n"
     "  --weights FORMAT   the linear layers: kbit2-g128 (2.25 bits),\n"
-    "                     kbit3-g256-q8 (the default recipe's layout),\n"
-    "                     squeeze10 (1-bit with 4-bit salient weights, g128)\n"
-    "                     or f16; the embedding and lm_head are f16\n"
+    "                     kbit3-g256-q8 (3-bit, 8-bit group parameters),\n"
+    "                     ternary-g128-q8t (1.69 bits, the budget=1.75\n"
+    "                     recipe's layout), squeeze10 (1-bit with 4-bit\n"
+    "                     salient weights, g128) or f16; the embedding and\n"
+    "                     lm_head are f16\n"
     "  --layers K         only the first K blocks (default: all)\n"
     "  --max-positions N  the longest context (default: the shape's, 4096)\n"
     "  --cases DIR        a cuda artifact running DIR/kernels.CHIP.cubin,\n"
@@ -72,6 +74,9 @@ bool format(const std::string &name, gc::LinearFormat &f) {
   } else if (name == "kbit3-g256-q8") {
     s.kind = layout::Kind::KBit, s.bits = 3, s.groupSize = 256;
     s.params = layout::ParamFormat::Q8;
+  } else if (name == "ternary-g128-q8t") {
+    s.kind = layout::Kind::Ternary, s.bits = 2, s.groupSize = 128;
+    s.params = layout::ParamFormat::Q8T;
   } else if (name == "squeeze10") {
     s.kind = layout::Kind::Bitmap, s.bits = 1, s.salientBits = 4;
     s.groupSize = 128;
@@ -150,7 +155,7 @@ int main(int argc, char **argv) {
     die("unknown shape '" + shape + "': llama2-7b, llama2-70b or tiny");
   if (!format(weights, o.linear))
     die("unknown weights '" + weights +
-        "': kbit2-g128, kbit3-g256-q8, squeeze10 or f16");
+        "': kbit2-g128, kbit3-g256-q8, ternary-g128-q8t, squeeze10 or f16");
   if (layers)
     o.shape.layers = layers;
   if (maxPositions)

@@ -677,9 +677,10 @@ TEST(GpuKernels, EmulatedEmbeddingRotaryAttention) {
       }
     }
     for (int64_t p = 0; p < 2 * maxCtx; ++p)
-      if (p % maxCtx < pos0 || p % maxCtx >= pos0 + tokens)
+      if (p % maxCtx < pos0 || p % maxCtx >= pos0 + tokens) {
         for (int64_t col = 0; col < kvW; ++col)
           EXPECT_EQ(kv[size_t(p * kvW + col)], 777.0f) << "row " << p;
+      }
   }
 
   // Attention: causal grouped-query attention over the cache, against a
