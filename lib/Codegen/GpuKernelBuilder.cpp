@@ -1,13 +1,16 @@
 //===- GpuKernelBuilder.cpp - CUDA kernels for packed layouts -------------===//
 //
 // Batch-1 decode is bound by the bytes of weights read, so the GEMV gives
-// each row to one warp and makes every warp-wide load contiguous: lane l
-// takes columns [32w, 32w + 32) for w = l, l + 32, ..., which is four bytes
-// of each 1-bit plane (one aligned 32-bit load; the warp reads 128
-// consecutive bytes) and eight 16-byte loads of x. The salient low bits of
+// each row to one warp and makes every warp-wide load contiguous. Where a
+// row has 128 columns for every lane (4096 inputs and more), lane l takes
+// the tiles of 128 columns t = l, l + 32, ...: one 16-byte load of each
+// 1-bit plane (k of them for k-bit codes), the warp reading 512
+// consecutive bytes of each, so that four times the bytes are in flight
+// per instruction. Narrower rows give a lane 32 columns (one 32-bit word
+// of each plane) so that more lanes share the row. The salient low bits of
 // a mixed layout sit in one bit stream per row, so a lane needs the number
-// of salient weights before its word: an exclusive warp scan of the
-// words' mask popcounts, carried from one sweep of the warp to the next.
+// of salient weights before its tile: an exclusive warp scan of the
+// tiles' mask popcounts, carried from one sweep of the warp to the next.
 //
 // Values are dequantized by PackedDecoder (the CPU kernels' emitter, bit
 // for bit the layout's decode), multiplied into x in two vector<8xf32>
@@ -188,48 +191,121 @@ struct RowDot {
   Value dot, squares;
 };
 
+/// Words per lane step of a packed row: a tile of four (16-byte loads of
+/// each plane, 128 columns) where every lane of the warp gets one, else
+/// one.
+int64_t laneWords(const GemvWeight &w) {
+  PackedDecoder dec(w.spec, w.out, w.in);
+  int64_t tile = kSpan * PackedDecoder::kWordChunks;
+  return dec.tileLoads() && w.in % tile == 0 && w.in / tile >= kWarp
+             ? PackedDecoder::kWordChunks
+             : 1;
+}
+
 /// Row wr.row of a packed weight times its input.
 RowDot packedRowDot(Ops &o, const GemvWeight &w, Value bytes,
                     const RowInput &in, Value shifts, const WarpRow &wr) {
   PackedDecoder dec(w.spec, w.out, w.in);
   dec.setGpuLoads(true);
   const int64_t G = w.spec.groupSize, nw = PackedDecoder::kWordChunks;
-  bool mixed = w.spec.mixed();
+  const int64_t W = laneWords(w), span = W * kSpan;
+  bool mixed = w.spec.mixed(), tiled = dec.tileLoads();
+  // Groups of a multiple of the lane's span (or one per row) give all its
+  // Words the same parameters.
+  bool oneGroup = G % span == 0 || G >= w.in;
   PackedDecoder::Row R = dec.beginRow(o.b, o.loc, bytes, wr.row, {}, shifts);
   Value zeroV = o.splat(o.f32c(0.0f));
   Value rank0 = mixed ? R.rank : o.int_(o.i64(), 0);
   SmallVector<Value> res;
   // acc0, acc1, salient base, sum of squares
   sweep(
-      o, wr.lane, w.in / kSpan, {zeroV, zeroV, rank0, zeroV},
-      [&](Ops &l, Value wi, Value active, ValueRange a) -> SmallVector<Value> {
-        Value c0 = l.mul(wi, l.idx(nw));
-        PackedDecoder::Word word;
+      o, wr.lane, w.in / span, {zeroV, zeroV, rank0, zeroV},
+      [&](Ops &l, Value u, Value active, ValueRange a) -> SmallVector<Value> {
+        Value c0 = l.mul(u, l.idx(W * nw));
+        SmallVector<PackedDecoder::Word, 4> words(W);
+        if (tiled)
+          words = dec.tile(l.b, l.loc, bytes, R, c0, unsigned(W));
         Value rank, total;
         if (mixed) {
-          word = dec.word(l.b, l.loc, bytes, R, c0, unsigned(nw));
-          Value pop = math::CtPopOp::create(l.b, l.loc, word.mask);
+          Value pop = i32c(l, 0);
+          for (const PackedDecoder::Word &word : words)
+            pop = l.add(pop, math::CtPopOp::create(l.b, l.loc, word.mask));
           pop = l.select(active, pop, i32c(l, 0));
           auto [excl, tot] = warpScan(l, pop, wr.lane);
           rank = l.add(a[2], l.extui(excl, l.i64()));
           total = l.extui(tot, l.i64());
         }
-        SmallVector<Value, 4> p = dec.params(
-            l.b, l.loc, bytes, R, l.divu(l.mul(wi, l.idx(kSpan)), l.idx(G)));
-        Value acc[2] = {a[0], a[1]};
-        Value ss = a[3];
-        for (int64_t t = 0; t < nw; ++t) {
-          Value c = l.add(c0, l.idx(t));
-          PackedDecoder::Codes codes =
-              mixed
-                  ? dec.chunk(l.b, l.loc, bytes, R, word, unsigned(t), c, rank)
-                  : dec.chunk(l.b, l.loc, bytes, R, c, Value());
+        // Word wi of the tile (its bits in `regs`, its parameters `p`)
+        // into (acc0, acc1, sum of squares, rank).
+        auto decodeWord = [&](Ops &d, Value wi, ArrayRef<Value> regs,
+                              ArrayRef<Value> p,
+                              ValueRange st) -> SmallVector<Value> {
+          Value cw = d.add(c0, d.mul(wi, d.idx(nw)));
+          PackedDecoder::Word word;
           if (mixed)
-            rank = codes.rank;
-          Value v = dec.dequantize(l.b, l.loc, codes, p, /*contract=*/true);
-          Value xc = inputChunk(l, in, c, ss);
-          acc[t % 2] = l.fma(v, xc, acc[t % 2]);
+            word = {regs[0], regs[1], {}};
+          else if (tiled)
+            word.codes.assign(regs.begin(), regs.end());
+          SmallVector<Value, 4> q(p.begin(), p.end());
+          if (q.empty())
+            q = dec.params(
+                d.b, d.loc, bytes, R,
+                d.divu(d.mul(cw, d.idx(PackedDecoder::kChunk)), d.idx(G)));
+          Value acc[2] = {st[0], st[1]};
+          Value ss = st[2], rk = st[3];
+          for (int64_t t = 0; t < nw; ++t) {
+            Value c = d.add(cw, d.idx(t));
+            PackedDecoder::Codes codes =
+                tiled
+                    ? dec.chunk(d.b, d.loc, bytes, R, word, unsigned(t), c, rk)
+                    : dec.chunk(d.b, d.loc, bytes, R, c, Value());
+            if (mixed)
+              rk = codes.rank;
+            Value v = dec.dequantize(d.b, d.loc, codes, q, /*contract=*/true);
+            Value xc = inputChunk(d, in, c, ss);
+            acc[t % 2] = d.fma(v, xc, acc[t % 2]);
+          }
+          return {acc[0], acc[1], ss, rk};
+        };
+        // A Word's registers: signs and mask, or its k-bit codes.
+        SmallVector<Value> regs;
+        for (const PackedDecoder::Word &word : words) {
+          if (mixed)
+            regs.append({word.signs, word.mask});
+          else
+            regs.append(word.codes.begin(), word.codes.end());
         }
+        size_t per = regs.size() / size_t(W);
+        SmallVector<Value, 4> p;
+        if (oneGroup)
+          p = dec.params(
+              l.b, l.loc, bytes, R,
+              l.divu(l.mul(c0, l.idx(PackedDecoder::kChunk)), l.idx(G)));
+        Value rankIn = mixed ? rank : l.int_(l.i64(), 0);
+        SmallVector<Value> st;
+        if (W == 1) {
+          st = decodeWord(l, l.idx(0), regs, p, {a[0], a[1], a[3], rankIn});
+        } else {
+          // The tile's Words one after the other in a loop, each taking the
+          // front of the registers and rotating them, so that only one
+          // Word's decode is live at a time (unrolled, ptxas spills).
+          SmallVector<Value> inits = {a[0], a[1], a[3], rankIn};
+          inits.append(regs);
+          SmallVector<Value> out = l.loop(
+              l.idx(0), l.idx(W), l.idx(1), inits,
+              [&](Ops &d, Value wi, ValueRange it) -> SmallVector<Value> {
+                SmallVector<Value> rs(it.begin() + 4, it.end());
+                SmallVector<Value> next =
+                    decodeWord(d, wi, ArrayRef<Value>(rs).take_front(per), p,
+                               it.take_front(4));
+                next.append(rs.begin() + per, rs.end());
+                next.append(rs.begin(), rs.begin() + per);
+                return next;
+              });
+          st.assign(out.begin(), out.begin() + 4);
+        }
+        Value acc[2] = {st[0], st[1]};
+        Value ss = st[2];
         return {l.select(active, acc[0], a[0]), l.select(active, acc[1], a[1]),
                 mixed ? l.add(a[2], total) : a[2], l.select(active, ss, a[3])};
       },
@@ -369,6 +445,30 @@ gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
        });
   gpu::ReturnOp::create(b, loc);
   return fn;
+}
+
+/// Rotates pair k of `x` ([tokens][hs * headDim], pairs token-major, hs
+/// heads of headDim / 2 pairs) with the cos and sin of `cosSin` (the raw
+/// argument: [position][headDim / 2] pairs) at position pos0 + token, and
+/// stores it at y[yBase + token * yStride + column].
+void rotatePair(Ops &in, Value x, Value y, Value cosSin, Value pos0, Value k,
+                int64_t hs, int64_t headDim, Value yBase, int64_t yStride) {
+  const int64_t half = headDim / 2, perToken = hs * half;
+  Value t = in.divu(k, in.idx(perToken));
+  Value r = arith::RemUIOp::create(in.b, in.loc, k, in.idx(perToken));
+  Value h = in.divu(r, in.idx(half));
+  Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
+  Value p = in.add(pos0, t);
+  Value cs = in.sized(cosSin, in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
+  Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
+  Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
+  Value col = in.add(in.mul(h, in.idx(headDim)), i);
+  Value lo = in.add(in.mul(t, in.idx(hs * headDim)), col);
+  Value x1 = in.load(x, lo), x2 = in.load(x, in.add(lo, in.idx(half)));
+  Value ylo = in.add(in.add(yBase, in.mul(t, in.idx(yStride))), col);
+  // As the CPU kernels round it: x1 c - x2 s, x2 c + x1 s.
+  in.store(in.sub(in.mul(x1, c), in.mul(x2, s)), y, ylo);
+  in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y, in.add(ylo, in.idx(half)));
 }
 
 } // namespace
@@ -615,7 +715,7 @@ s10::codegen::buildGpuRotaryKernel(OpBuilder &b, Location loc, int64_t heads,
       makeKernel(b, loc, sym, {one, one, one, o.i64(), memref1D(1, o.i64())},
                  kBinaryBlock);
   b.setInsertionPointToStart(&fn.getBody().front());
-  const int64_t half = headDim / 2, perToken = heads * half;
+  const int64_t perToken = heads * (headDim / 2);
   Value tokens = o.toIndex(fn.getArgument(3));
   // The position comes from device memory, so a captured launch replays.
   Value pos0 = o.toIndex(o.load(fn.getArgument(4), o.idx(0)));
@@ -624,26 +724,10 @@ s10::codegen::buildGpuRotaryKernel(OpBuilder &b, Location loc, int64_t heads,
   Value k = o.add(o.mul(bid, o.idx(kBinaryBlock)), tid);
   when(o, o.cmpi(arith::CmpIPredicate::ult, k, o.mul(tokens, o.idx(perToken))),
        [&](Ops &in) {
-         Value t = in.divu(k, in.idx(perToken));
-         Value r = arith::RemUIOp::create(in.b, in.loc, k, in.idx(perToken));
-         Value h = in.divu(r, in.idx(half));
-         Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
          Value n = in.mul(tokens, in.idx(heads * headDim));
-         Value x = in.sized(fn.getArgument(0), n);
-         Value y = in.sized(fn.getArgument(2), n);
-         Value p = in.add(pos0, t);
-         Value cs = in.sized(fn.getArgument(1),
-                             in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
-         Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
-         Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
-         Value lo = in.add(in.add(in.mul(t, in.idx(heads * headDim)),
-                                  in.mul(h, in.idx(headDim))),
-                           i);
-         Value hi = in.add(lo, in.idx(half));
-         Value x1 = in.load(x, lo), x2 = in.load(x, hi);
-         // As the CPU kernels round it: x1 c - x2 s, x2 c + x1 s.
-         in.store(in.sub(in.mul(x1, c), in.mul(x2, s)), y, lo);
-         in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y, hi);
+         rotatePair(in, in.sized(fn.getArgument(0), n),
+                    in.sized(fn.getArgument(2), n), fn.getArgument(1), pos0, k,
+                    heads, headDim, in.idx(0), heads * headDim);
        });
   gpu::ReturnOp::create(b, loc);
   return fn;
@@ -812,34 +896,12 @@ s10::codegen::buildGpuRopeAppendKernel(OpBuilder &b, Location loc,
   Value vElems = o.mul(tokens, o.idx(kvW));
   Value kv =
       o.sized(fn.getArgument(4), o.mul(o.mul(maxCtx, o.idx(2)), o.idx(kvW)));
-  // Rotates pair k (token-major, `perToken` pairs of heads of `half`) of
-  // `x` ([tokens][hs * headDim]) and stores it at y + t * yStride.
-  auto rotate = [&](Ops &in, Value x, Value y, Value k, int64_t hs, Value yBase,
-                    int64_t yStride) {
-    const int64_t perToken = hs * half;
-    Value t = in.divu(k, in.idx(perToken));
-    Value r = arith::RemUIOp::create(in.b, in.loc, k, in.idx(perToken));
-    Value h = in.divu(r, in.idx(half));
-    Value i = arith::RemUIOp::create(in.b, in.loc, r, in.idx(half));
-    Value p = in.add(pos0, t);
-    Value cs = in.sized(fn.getArgument(3),
-                        in.mul(in.add(p, in.idx(1)), in.idx(2 * half)));
-    Value at = in.mul(in.add(in.mul(p, in.idx(half)), i), in.idx(2));
-    Value c = in.load(cs, at), s = in.load(cs, in.add(at, in.idx(1)));
-    Value col = in.add(in.mul(h, in.idx(headDim)), i);
-    Value lo = in.add(in.mul(t, in.idx(hs * headDim)), col);
-    Value x1 = in.load(x, lo), x2 = in.load(x, in.add(lo, in.idx(half)));
-    Value ylo = in.add(in.add(yBase, in.mul(t, in.idx(yStride))), col);
-    // As the CPU kernels round it: x1 c - x2 s, x2 c + x1 s.
-    in.store(in.sub(in.mul(x1, c), in.mul(x2, s)), y, ylo);
-    in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y,
-             in.add(ylo, in.idx(half)));
-  };
   when(o, o.cmpi(arith::CmpIPredicate::ult, u, qPairs), [&](Ops &in) {
     // q in place: each pair is read and written by one thread.
     Value q =
         in.sized(fn.getArgument(0), in.mul(tokens, in.idx(heads * headDim)));
-    rotate(in, q, q, u, heads, in.idx(0), heads * headDim);
+    rotatePair(in, q, q, fn.getArgument(3), pos0, u, heads, headDim, in.idx(0),
+               heads * headDim);
   });
   Value afterQ = o.sub(u, qPairs);
   when(o,
@@ -848,7 +910,8 @@ s10::codegen::buildGpuRopeAppendKernel(OpBuilder &b, Location loc,
        [&](Ops &in) {
          // k, rotated, into the key cache at its positions.
          Value k = in.sized(fn.getArgument(1), vElems);
-         rotate(in, k, kv, afterQ, kvHeads, in.mul(pos0, in.idx(kvW)), kvW);
+         rotatePair(in, k, kv, fn.getArgument(3), pos0, afterQ, kvHeads,
+                    headDim, in.mul(pos0, in.idx(kvW)), kvW);
        });
   Value e = o.sub(afterQ, kPairs);
   when(o,

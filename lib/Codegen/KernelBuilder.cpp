@@ -458,9 +458,16 @@ PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
   };
   Value signs = bits(bytes, o.add(r.codes, firstChunk));
   if (!r.indices)
-    return {signs, bits(r.maskMem, o.add(r.mask, firstChunk))};
-  // N:M without a mask row: set the bit of every salient index that falls
-  // in the word's columns [c0, c0 + 8 chunks), from the blocks they meet.
+    return {signs, bits(r.maskMem, o.add(r.mask, firstChunk)), {}};
+  return {signs, nmMaskBits(b, loc, bytes, r, firstChunk, chunks), {}};
+}
+
+/// N:M without a mask row: the mask bits of `chunks` chunks from
+/// `firstChunk` on, from the indices of the blocks they meet.
+Value PackedDecoder::nmMaskBits(OpBuilder &b, Location loc, Value bytes,
+                                const Row &r, Value firstChunk,
+                                unsigned chunks) const {
+  Ops o{b, loc};
   const int64_t M = spec_.block, N = spec_.nmSalient;
   const int64_t span = kChunk * int64_t(chunks);
   unsigned ib = log2Of(M);
@@ -486,7 +493,56 @@ PackedDecoder::Word PackedDecoder::word(OpBuilder &b, Location loc, Value bytes,
       })[0];
   if (chunks == 1)
     mask = o.and_(mask, o.int_(o.i32(), 0xff));
-  return {signs, mask};
+  return mask;
+}
+
+bool PackedDecoder::tileLoads() const {
+  return spec_.mixed() || (spec_.kind == layout::Kind::KBit && spec_.bits != 7);
+}
+
+SmallVector<PackedDecoder::Word, 4>
+PackedDecoder::tile(OpBuilder &b, Location loc, Value bytes, const Row &r,
+                    Value firstChunk, unsigned count) const {
+  assert(gpuLoads_ && tileLoads() && (count == 1 || count == kWordChunks));
+  Ops o{b, loc};
+  // `n` consecutive i32 from byte `at`, which is aligned as 4n is (plane
+  // rows start on 16 bytes): 16-byte loads, or one load of n words.
+  auto words = [&](Value at, unsigned n) {
+    SmallVector<Value> v;
+    unsigned per = n % 4 == 0 ? 4 : n;
+    for (unsigned q = 0; q < n / per; ++q) {
+      Value raw = o.vload(o.vec(o.i8(), 4 * per), bytes,
+                          o.add(at, o.idx(int64_t(16 * q))),
+                          per == 4 ? 16 : 4 * (per & -per));
+      Value w = vector::BitCastOp::create(b, loc, o.vec(o.i32(), per), raw);
+      for (unsigned e = 0; e < per; ++e)
+        v.push_back(vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{e}));
+    }
+    return v;
+  };
+  SmallVector<Word, 4> out(count);
+  if (!spec_.mixed()) {
+    unsigned k = spec_.bits;
+    // A Word's 32 columns of k-bit codes are 4k bytes.
+    SmallVector<Value> v =
+        words(o.add(r.codes, o.mul(firstChunk, o.idx(k))), count * k);
+    for (unsigned w = 0; w < count; ++w)
+      out[w].codes.assign(v.begin() + w * k, v.begin() + (w + 1) * k);
+    return out;
+  }
+  SmallVector<Value> signs = words(o.add(r.codes, firstChunk), count);
+  SmallVector<Value> masks;
+  if (!r.indices)
+    masks = words(o.add(r.mask, firstChunk), count);
+  for (unsigned w = 0; w < count; ++w) {
+    out[w].signs = signs[w];
+    out[w].mask =
+        r.indices
+            ? nmMaskBits(b, loc, bytes, r,
+                         o.add(firstChunk, o.idx(kWordChunks * w)), kWordChunks)
+            : masks[w];
+  }
+  return out;
 }
 
 PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
@@ -546,7 +602,25 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
     unsigned k = spec_.bits;
     Value at = o.add(r.codes, o.mul(c, o.idx(k)));
     Value codes;
-    if (k == 8) {
+    if (!w.codes.empty()) {
+      // Chunk t's 8k bits start at bit 8tk of the Word's codes; with k != 7
+      // they span at most two of its i32 and fit an i64 after the shift.
+      int64_t p = 8 * int64_t(t) * k, e = p / 32, s = p % 32;
+      Value v = o.extui(w.codes[e], o.i64());
+      if (s + 8 * k > 32 && size_t(e + 1) < w.codes.size())
+        v = o.or_(v,
+                  o.shl(o.extui(w.codes[e + 1], o.i64()), o.int_(o.i64(), 32)));
+      if (s)
+        v = o.shr(v, o.int_(o.i64(), s));
+      bool narrow = 8 * k <= 32;
+      Type et = narrow ? o.i32() : o.i64();
+      if (narrow)
+        v = o.trunci(v, o.i32());
+      Value lanes = o.shr(
+          o.splat(v), o.lanes(et, laneList([&](int64_t l) { return l * k; })));
+      lanes = o.and_(lanes, o.splat(o.int_(et, (int64_t(1) << k) - 1)));
+      codes = narrow ? lanes : o.trunci(lanes, o.vec(o.i32()));
+    } else if (k == 8) {
       codes = o.extui(o.vload(o.vec(o.i8()), bytes, at), o.vec(o.i32()));
     } else {
       // Eight k-bit codes are the k bytes at 8c * k / 8.

@@ -111,6 +111,28 @@ TEST(GpuKernels, EmulatedPackedGemv) {
       {"nm3of32_s5_f16", mixedSpec(Kind::NM, 5, 0, f16, 32, 3), {7, 128, 64}});
   cases.push_back(
       {"nm5of64_s4_f16", mixedSpec(Kind::NM, 4, 0, f16, 64, 5), {5, 256, 128}});
+  // Rows of 4096 inputs and more: a lane's tile of 128 columns (16-byte
+  // loads of each plane), groups as wide or narrower (parameters per Word),
+  // 33 tiles (the rank carried into a second sweep of one lane); k-bit
+  // codes of 7 bits are read from memory chunk by chunk.
+  for (unsigned b : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u})
+    cases.push_back({"wide_kbit" + std::to_string(b),
+                     kbitSpec(b, 0, b % 2 ? q8t : f16),
+                     {3, b == 3 ? 4224 : 4096, b == 3 ? 64 : 128}});
+  cases.push_back({"wide_bitmap_s4_f16",
+                   mixedSpec(Kind::Bitmap, 4, 0, f16),
+                   {5, 4224, 128}});
+  cases.push_back(
+      {"wide_bitmap_s3_q8", mixedSpec(Kind::Bitmap, 3, 0, q8), {3, 4096, 32}});
+  cases.push_back({"wide_chanblock_b4_s4_q8",
+                   mixedSpec(Kind::ChannelBlock, 4, 0, q8, 4),
+                   {6, 4096, 256}});
+  cases.push_back({"wide_nm1of16_s4_q8t",
+                   mixedSpec(Kind::NM, 4, 0, q8t, 16, 1),
+                   {3, 4096, 256}});
+  cases.push_back({"wide_nm2of8_s3_f16",
+                   mixedSpec(Kind::NM, 3, 0, f16, 8, 2),
+                   {3, 4224, 64}});
   // Ternary: a lane's 32 columns start mid-word in most rows.
   cases.push_back({"ternary_f16", ternarySpec(0, f16), {37, 1280, 128}});
   cases.push_back({"ternary_q8t", ternarySpec(0, q8t), {9, 384, 384}});
@@ -847,6 +869,16 @@ int count(const std::string &s, const std::string &what) {
   return n;
 }
 
+/// The PTX of the kernel whose entry line matches `name` (a regex).
+std::string entryText(const std::string &ptx, const std::string &name) {
+  std::smatch m;
+  if (!std::regex_search(ptx, m, std::regex("\\.entry " + name + "\\(")))
+    return "";
+  size_t begin = size_t(m.position(0));
+  size_t end = ptx.find(".entry ", begin + 1);
+  return ptx.substr(begin, end == std::string::npos ? end : end - begin);
+}
+
 class GpuKernelsChip : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(GpuKernelsChip, PtxOfModelKernels) {
@@ -869,6 +901,23 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   EXPECT_EQ(count(ptx, "ld.global.b8"), 0);
   EXPECT_EQ(count(ptx, "ld.global.nc.b8"), 0);
   EXPECT_EQ(count(ptx, "ld.global.u8"), 0);
+  // The 7B rows give every lane a tile of 128 columns: each plane (the
+  // bitmap's signs and mask, 2-bit codes as two) as 16-byte loads beside
+  // x's eight per Word; no 32-bit load of a plane (the bitmap's one is its
+  // row's salient offset, the add kernel's other the residual).
+  for (auto [name, scalar] : std::vector<std::pair<std::string, int>>{
+           {"s10_gemv_bitmap_k1_s4_g128_f16_n[0-9]+_4096x4096", 1},
+           {"s10_gemv_kbit_k2_g128_f16_4096x4096", 0},
+           {"s10_gemv_bitmap_k1_s4_g128_f16_n[0-9]+_4096x11008_add", 2}}) {
+    std::string k = entryText(ptx, name);
+    ASSERT_FALSE(k.empty()) << name;
+    EXPECT_GE(count(k, "ld.global.v4.b32") + count(k, "ld.global.nc.v4.b32"),
+              10)
+        << name;
+    EXPECT_EQ(count(k, "ld.global.nc.b32") + count(k, "ld.global.b32"), scalar)
+        << name << "\n"
+        << k;
+  }
 }
 
 TEST_P(GpuKernelsChip, PtxasReportsNoSpills) {

@@ -296,12 +296,25 @@ public:
 
   /// Mixed kinds: the sign and mask bits of `chunks` (1 to kWordChunks)
   /// chunks from `firstChunk` on, as i32 (chunk t in bits [8t, 8t + 8)).
+  /// From tile(), k-bit codes: the Word's 32k bits of codes as k i32.
   struct Word {
     mlir::Value signs, mask;
+    llvm::SmallVector<mlir::Value, 4> codes;
   };
   Word word(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
             const Row &r, mlir::Value firstChunk, unsigned chunks) const;
-  /// The codes of chunk `chunkIndex`, chunk `t` of `w` (ignored by kbit).
+  /// True if tile() serves the layout: k-bit codes of any width but 7 and
+  /// the mixed kinds (the GPU's N:M masks come from the indices).
+  bool tileLoads() const;
+  /// GPU: the `count` (1 or 4) Words from chunk `firstChunk` (a multiple
+  /// of 4 * count) on. Each plane's `count` 32-bit words of them are one
+  /// load, 16 bytes wide for a tile of four Words: the planes in the
+  /// order they are stored, no byte loads.
+  llvm::SmallVector<Word, 4> tile(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Value bytes, const Row &r,
+                                  mlir::Value firstChunk, unsigned count) const;
+  /// The codes of chunk `chunkIndex`, chunk `t` of `w` (k-bit reads memory
+  /// unless `w` holds its codes).
   Codes chunk(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
               const Row &r, const Word &w, unsigned t, mlir::Value chunkIndex,
               mlir::Value rank) const;
@@ -315,6 +328,10 @@ public:
                          bool contract = false) const;
 
 private:
+  mlir::Value nmMaskBits(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value bytes, const Row &r,
+                         mlir::Value firstChunk, unsigned chunks) const;
+
   quant::layout::Spec spec_;
   quant::layout::Geometry geometry_;
   bool gpuLoads_ = false;
