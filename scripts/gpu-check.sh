@@ -113,9 +113,10 @@ if k and t:
         us = 32 * (4 * parts[0] + 2 * parts[1] + parts[2]) + parts[3]
         est[name] = {"gemv_us_per_token": us, "gemv_bound_tokens_per_s": 1e6 / us}
         print("LLaMA-2-7B GEMVs per token, %-18s %8.1f us  -> at most %6.0f tokens/s" % (name, us, 1e6 / us))
-        # The fused plan: q, k, v with the RMSNorm; o and down with the
-        # residual add; gate and up with the RMSNorm and SwiGLU in one
-        # launch; the head with the final norm.
+        # The fused plan: q, k, v with the RMSNorm (one launch in the plan,
+        # timed here as three norm GEMVs); o and down with the residual add;
+        # gate and up with the RMSNorm and SwiGLU in one launch; the head
+        # with the final norm.
         fused = [us_of(prefix, 4096, 4096, "norm"), us_of(prefix, 4096, 4096, "add"),
                  us_of(prefix, 11008, 4096, "normswiglu"), us_of(prefix, 4096, 11008, "add"),
                  us_of("s10_gemv_dense", 32000, 4096, "norm")]

@@ -15,7 +15,8 @@
 // are the GEMVs of LLaMA-2-7B (4096x4096, 11008x4096, 4096x11008) at the
 // Squeeze10 paper's layout, at 2-bit k-bit, at the default recipe's 3-bit
 // k-bit with 8-bit group parameters, and dense fp16, each also fused with
-// the residual add or SwiGLU. Together they hold every kernel of a
+// the residual add or SwiGLU; q, k and v with the norm as one launch are
+// checked at both models' shapes. Together they hold every kernel of a
 // LLaMA-2-7B decoder at each of these layouts, fused or not
 // (s10-synth-llama).
 //
@@ -80,30 +81,35 @@ std::vector<gc::Case> allCases() {
   const auto f16 = layout::ParamFormat::F16, q8 = layout::ParamFormat::Q8;
   std::vector<gc::Case> cases;
   uint64_t seed = 1;
+  // fuse=normqkv cases take two seeds: q's, and k's and v's.
   auto gemv = [&](layout::Spec s, int64_t out, int64_t in, bool bench,
-                  gc::Fuse fuse = gc::Fuse::None) {
+                  gc::Fuse fuse = gc::Fuse::None, int64_t kvOut = 0) {
     gc::Case c;
     c.kind = gc::Kind::Gemv;
     c.fuse = fuse;
     c.spec = s;
     c.out = out;
     c.in = in;
+    c.kvOut = kvOut;
     c.tokens = bench ? 1 : 2;
     c.bench = bench;
     c.seed = seed++;
+    seed += fuse == gc::Fuse::NormQKV;
     cases.push_back(c);
   };
   auto dense = [&](bool isF16, int64_t out, int64_t in, bool bench,
-                   gc::Fuse fuse = gc::Fuse::None) {
+                   gc::Fuse fuse = gc::Fuse::None, int64_t kvOut = 0) {
     gc::Case c;
     c.kind = gc::Kind::Dense;
     c.fuse = fuse;
     c.f16 = isF16;
     c.out = out;
     c.in = in;
+    c.kvOut = kvOut;
     c.tokens = bench ? 1 : 2;
     c.bench = bench;
     c.seed = seed++;
+    seed += fuse == gc::Fuse::NormQKV;
     cases.push_back(c);
   };
   // The bundled model at the default layout, and every kind and format.
@@ -237,6 +243,19 @@ std::vector<gc::Case> allCases() {
     dense(true, out, in, true, fuse);
   }
   dense(true, 32000, 4096, true, norm); // the lm_head with the final norm
+  // q, k and v with the norm in one launch: rows of different counts and
+  // layouts' shapes checked small, the bundled model's and LLaMA-2-7B's
+  // at each layout.
+  const auto qkv = gc::Fuse::NormQKV;
+  gemv(kbit(2, 128, layout::ParamFormat::Q8T), 37, 1280, false, qkv, 19);
+  gemv(ternary(128, layout::ParamFormat::Q8T), 11, 384, false, qkv, 5);
+  dense(true, 9, 256, false, qkv, 5);
+  gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), 384, 384, false, qkv, 128);
+  gemv(mixed(layout::Kind::Bitmap, 4, 128, f16), 4096, 4096, false, qkv, 4096);
+  gemv(kbit(2, 128, f16), 4096, 4096, false, qkv, 4096);
+  gemv(kbit(3, 256, q8), 4096, 4096, false, qkv, 4096);
+  gemv(ternary(128, layout::ParamFormat::Q8T), 4096, 4096, false, qkv, 4096);
+  dense(true, 4096, 4096, false, qkv, 4096);
   return cases;
 }
 

@@ -343,6 +343,8 @@ struct GenerateKernelsPass
     llvm::DenseMap<Operation *, GemvNorm> normed;
     // Attentions whose q and k rotaries run in their KV-append kernel.
     llvm::DenseSet<Operation *> roped;
+    // q linears that run their attention's k and v linears in their launch.
+    llvm::DenseMap<Operation *, std::pair<Operation *, Operation *>> qkv;
     if (cuda && fuse) {
       for (auto fn : module.getOps<func::FuncOp>())
         fn.walk([&](sq::AttentionOp att) {
@@ -398,6 +400,30 @@ struct GenerateKernelsPass
               it->second.norm = *n;
           }
         });
+      // An attention's q, k and v linears, each computing the same norm of
+      // one input, run as one launch: the q linear's, the others absorbed.
+      for (auto fn : module.getOps<func::FuncOp>())
+        fn.walk([&](sq::AttentionOp att) {
+          auto linearOf = [&](Value v, bool throughRotary) -> Operation * {
+            if (throughRotary)
+              if (auto rot = v.getDefiningOp<sq::RotaryOp>())
+                v = rot.getInput();
+            Operation *def = v.getDefiningOp();
+            if (!def || !v.hasOneUse() || !normed.contains(def))
+              return nullptr;
+            return def;
+          };
+          Operation *q = linearOf(att.getQuery(), true);
+          Operation *k = linearOf(att.getKey(), true);
+          Operation *v = linearOf(att.getValue(), false);
+          if (!q || !k || !v || q == k || q == v || k == v ||
+              q->getOperand(0) != k->getOperand(0) ||
+              q->getOperand(0) != v->getOperand(0))
+            return;
+          qkv[q] = {k, v};
+          absorbed.insert(k);
+          absorbed.insert(v);
+        });
     }
     for (auto fn : module.getOps<func::FuncOp>()) {
       fn.walk([&](Operation *op) {
@@ -418,6 +444,27 @@ struct GenerateKernelsPass
             op->setAttr("s10.fused_linears", b.getUnitAttr());
           if (it->second.norm)
             op->setAttr("s10.fused_norm", b.getUnitAttr());
+          ++numLayers;
+          ++numFused;
+          return;
+        }
+        if (auto it = qkv.find(op); it != qkv.end()) {
+          auto weight = [&](Operation *lin) {
+            return *linearWeight(lin, denseOutIn, true, false, false, false);
+          };
+          GemvWeight wq = weight(op), wk = weight(it->second.first),
+                     wv = weight(it->second.second);
+          GemvNorm n = normed.lookup(op);
+          if (!attach(op, "s10.kernel", gemvQkvKernelName(wq, wk, wv, n),
+                      [&](OpBuilder &b, Location loc) {
+                        return LogicalResult(
+                            buildGpuNormGemvQkvKernel(b, loc, wq, wk, wv, n));
+                      })) {
+            failedBuild = true;
+            return;
+          }
+          op->setAttr("s10.fused_norm", b.getUnitAttr());
+          op->setAttr("s10.fused_qkv", b.getUnitAttr());
           ++numLayers;
           ++numFused;
           return;

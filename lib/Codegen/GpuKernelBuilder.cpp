@@ -49,6 +49,11 @@ gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc, StringRef name,
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(block), int32_t(1), int32_t(1)}));
+  // Launch bounds of 128 registers a thread (enough blocks per SM for
+  // 65,536 registers): with the block size alone ptxas spills a few
+  // registers to keep a higher occupancy.
+  fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+              b.getI32IntegerAttr(int32_t(65536 / (128 * block))));
   return fn;
 }
 
@@ -358,20 +363,26 @@ RowDot rowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
                   : denseRowDot(o, w, wm, in, wr);
 }
 
-/// The epilogue of a GEMV row: what lane 0 stores.
-enum class Epilogue { Store, Add, SwiGLU };
+/// The epilogue of a GEMV row: what lane 0 stores. Stacked weights (q, k
+/// and v) split the grid's rows between them, each with an output of its
+/// own.
+enum class Epilogue { Store, Add, SwiGLU, Stacked };
 
-/// A GEMV kernel over `weights` (one, or gate and up for SwiGLU) whose
-/// arguments are (weights..., [g,] x, [r,] y, tokens). A warp computes row
-/// r of every weight and stores y[r] = dot, dot + r[r] or silu(gate) * up;
-/// with `norm` the input is RMSNorm(x) with weight g, computed in the same
-/// pass: dot = (sum of w g x) / rms(x).
+/// A GEMV kernel over `weights` (one; gate and up for SwiGLU; any number
+/// for Stacked, all of one input size) whose arguments are (weights...,
+/// [g,] x, [r,] y..., tokens). A warp computes row r of every weight and
+/// stores y[r] = dot, dot + r[r] or silu(gate) * up; Stacked gives rows
+/// [0, out0) to the first weight and y0, the next out1 rows to the second
+/// and y1, and so on. With `norm` the input is RMSNorm(x) with weight g,
+/// computed in the same pass: dot = (sum of w g x) / rms(x).
 gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
                                ArrayRef<GemvWeight> weights, Epilogue ep,
                                const std::optional<GemvNorm> &norm = {}) {
   Ops o{b, loc};
   OpBuilder::InsertionGuard guard(b);
   const GemvWeight &w0 = weights.front();
+  bool stacked = ep == Epilogue::Stacked;
+  size_t outs = stacked ? weights.size() : 1;
   SmallVector<Type> args;
   for (const GemvWeight &w : weights)
     args.push_back(gemvWeightType(o, w));
@@ -381,12 +392,13 @@ gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
   MemRefType one = memref1D(1, o.f32());
   args.push_back(one); // x
   if (ep == Epilogue::Add)
-    args.push_back(one); // r
-  args.push_back(one);   // y
+    args.push_back(one);  // r
+  args.append(outs, one); // y
   args.push_back(o.i64());
   gpu::GPUFuncOp fn = makeKernel(b, loc, sym, args, kGemvWarps * kWarp);
   b.setInsertionPointToStart(&fn.getBody().front());
   unsigned xArg = weights.size() + (norm ? 1 : 0);
+  unsigned yArg = xArg + (ep == Epilogue::Add ? 2 : 1);
   WarpRow wr = warpRow(o);
   // Token blockIdx.y: its rows of x, r and y.
   RowInput in;
@@ -395,54 +407,80 @@ gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
     in.g = fn.getArgument(xArg - 1);
     in.gF16 = gF16;
   }
-  Value yOffset = o.mul(wr.blockY, o.idx(w0.out));
-  Value r = ep == Epilogue::Add
-                ? view(o, fn.getArgument(xArg + 1), yOffset, w0.out)
-                : Value();
-  Value y = view(o, fn.getArgument(xArg + (ep == Epilogue::Add ? 2 : 1)),
-                 yOffset, w0.out);
+  auto yOf = [&](unsigned arg, int64_t width) {
+    return view(o, fn.getArgument(arg), o.mul(wr.blockY, o.idx(width)), width);
+  };
+  Value r = ep == Epilogue::Add ? yOf(xArg + 1, w0.out) : Value();
   // Lane tables at the entry (inside the module).
   SmallVector<Value> tables;
   for (const GemvWeight &w : weights)
     tables.push_back(gemvTable(b, loc, w));
-  // Whole warps share a row, so the branch is warp-uniform and the
-  // shuffles inside it see all 32 lanes.
-  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(w0.out)),
-       [&](Ops &o2) {
-         SmallVector<Value> dots;
-         Value squares;
-         for (auto [i, w] : llvm::enumerate(weights)) {
-           RowInput ri = in;
-           ri.sumSquares = norm && i == 0;
-           RowDot d = rowDot(o2, w, fn.getArgument(i), ri, tables[i], wr);
-           dots.push_back(d.dot);
-           if (i == 0)
-             squares = d.squares;
-         }
-         if (norm) {
-           // 1 / sqrt(mean(x^2) + eps) as the RMSNorm kernel computes it:
-           // the mean in f32, the root in f64 rounded to f32.
-           Value ss = warpSum(o2, o2.reduceAdd(squares));
-           Value mean = o2.divf(ss, o2.f32c(float(w0.in)));
-           Value t = o2.add(mean, o2.f32c(float(norm->eps)));
-           Value root =
-               sqrtF64(o2, arith::ExtFOp::create(o2.b, o2.loc, o2.f64(), t));
-           Value inv = arith::TruncFOp::create(o2.b, o2.loc, o2.f32(),
-                                               o2.divf(o2.f64c(1.0), root));
-           for (Value &d : dots)
-             d = o2.mul(d, inv);
-         }
-         Value v = dots[0];
-         if (ep == Epilogue::SwiGLU)
-           v = o2.binary(BinaryKind::SwiGLU, dots[0], dots[1]);
-         when(o2, o2.cmpi(arith::CmpIPredicate::eq, wr.lane, o2.idx(0)),
-              [&](Ops &l) {
-                Value out = v;
-                if (ep == Epilogue::Add)
-                  out = l.add(v, l.load(r, wr.row));
-                l.store(out, y, wr.row);
-              });
-       });
+  // The dots of row `at.row` of weights [first, first + n), divided by
+  // rms(x) with a norm.
+  auto dotsOf = [&](Ops &o2, size_t first, size_t n, const WarpRow &at) {
+    SmallVector<Value> dots;
+    Value squares;
+    for (size_t i = first; i < first + n; ++i) {
+      RowInput ri = in;
+      ri.sumSquares = norm && i == first;
+      RowDot d = rowDot(o2, weights[i], fn.getArgument(unsigned(i)), ri,
+                        tables[i], at);
+      dots.push_back(d.dot);
+      if (i == first)
+        squares = d.squares;
+    }
+    if (norm) {
+      // 1 / sqrt(mean(x^2) + eps) as the RMSNorm kernel computes it: the
+      // mean in f32, the root in f64 rounded to f32.
+      Value ss = warpSum(o2, o2.reduceAdd(squares));
+      Value mean = o2.divf(ss, o2.f32c(float(w0.in)));
+      Value t = o2.add(mean, o2.f32c(float(norm->eps)));
+      Value root =
+          sqrtF64(o2, arith::ExtFOp::create(o2.b, o2.loc, o2.f64(), t));
+      Value inv = arith::TruncFOp::create(o2.b, o2.loc, o2.f32(),
+                                          o2.divf(o2.f64c(1.0), root));
+      for (Value &d : dots)
+        d = o2.mul(d, inv);
+    }
+    return dots;
+  };
+  int64_t rows = 0;
+  for (const GemvWeight &w : weights)
+    rows = stacked ? rows + w.out : w0.out;
+  // Whole warps share a row, so the branches are warp-uniform and the
+  // shuffles inside them see all 32 lanes.
+  when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(rows)), [&](Ops &o2) {
+    if (!stacked) {
+      SmallVector<Value> dots = dotsOf(o2, 0, weights.size(), wr);
+      Value v = dots[0];
+      if (ep == Epilogue::SwiGLU)
+        v = o2.binary(BinaryKind::SwiGLU, dots[0], dots[1]);
+      Value y = yOf(yArg, w0.out);
+      when(o2, o2.cmpi(arith::CmpIPredicate::eq, wr.lane, o2.idx(0)),
+           [&](Ops &l) {
+             Value out = v;
+             if (ep == Epilogue::Add)
+               out = l.add(v, l.load(r, wr.row));
+             l.store(out, y, wr.row);
+           });
+      return;
+    }
+    int64_t first = 0;
+    for (auto [i, w] : llvm::enumerate(weights)) {
+      Value inside = o2.and_(
+          o2.cmpi(arith::CmpIPredicate::uge, wr.row, o2.idx(first)),
+          o2.cmpi(arith::CmpIPredicate::ult, wr.row, o2.idx(first + w.out)));
+      when(o2, inside, [&](Ops &o3) {
+        WarpRow at = wr;
+        at.row = o3.sub(wr.row, o3.idx(first));
+        Value v = dotsOf(o3, i, 1, at)[0];
+        Value y = yOf(yArg + unsigned(i), w.out);
+        when(o3, o3.cmpi(arith::CmpIPredicate::eq, wr.lane, o3.idx(0)),
+             [&](Ops &l) { l.store(v, y, at.row); });
+      });
+      first += w.out;
+    }
+  });
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
@@ -552,6 +590,32 @@ s10::codegen::buildGpuNormGemvKernel(OpBuilder &b, Location loc,
   return buildGemvFamily(
       b, loc, name.empty() ? gemvNormKernelName(w, norm) : name.str(), {w},
       Epilogue::Store, norm);
+}
+
+std::string s10::codegen::gemvQkvKernelName(const GemvWeight &q,
+                                            const GemvWeight &k,
+                                            const GemvWeight &v,
+                                            const GemvNorm &norm) {
+  // "s10_gemv_<q>" + "_k_<k>" + "_v_<v>" + the norm.
+  auto tag = [](const GemvWeight &w) {
+    return gemvKernelName(w).substr(std::string("s10_gemv_").size());
+  };
+  return gemvKernelName(q) + "_k_" + tag(k) + "_v_" + tag(v) + normTag(norm);
+}
+
+FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuNormGemvQkvKernel(
+    OpBuilder &b, Location loc, const GemvWeight &q, const GemvWeight &k,
+    const GemvWeight &v, const GemvNorm &norm, StringRef name) {
+  std::string reason;
+  for (const GemvWeight *w : {&q, &k, &v})
+    if (failed(checkGpuGemvWeight(*w, reason)))
+      return emitError(loc) << "cannot build a CUDA GEMV: " << reason;
+  if (q.in != k.in || q.in != v.in)
+    return emitError(loc) << "cannot fuse q, k and v projections of " << q.in
+                          << ", " << k.in << " and " << v.in << " inputs";
+  return buildGemvFamily(
+      b, loc, name.empty() ? gemvQkvKernelName(q, k, v, norm) : name.str(),
+      {q, k, v}, Epilogue::Stacked, norm);
 }
 
 FailureOr<gpu::GPUFuncOp>
@@ -952,6 +1016,10 @@ std::string caseKernelName(const gc::Case &c) {
     return gemvNormKernelName(w, norm);
   case gc::Fuse::NormSwiGLU:
     return gemvSwiGLUKernelName(w, w, norm);
+  case gc::Fuse::NormQKV: {
+    GemvWeight kv = caseWeight(gc::qkvKvCase(c));
+    return gemvQkvKernelName(w, kv, kv, norm);
+  }
   case gc::Fuse::None:
     break;
   }
@@ -967,6 +1035,17 @@ bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
     if (st.failed()) {
       error = st.message();
       return false;
+    }
+    if (c.fuse == gc::Fuse::NormQKV) {
+      // k and v: one weight of kvOut rows, its salient count fixed here.
+      gc::Case kv = gc::qkvKvCase(c);
+      layout::Logical wk = gc::randomWeight(kv.spec, kv.out, kv.in, kv.seed);
+      st = layout::fit(kv.spec, wk);
+      if (st.failed()) {
+        error = st.message();
+        return false;
+      }
+      c.kvCount = kv.spec.salientCount;
     }
     c.kernel = caseKernelName(c);
     return true;
@@ -1016,6 +1095,11 @@ LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
       return success(succeeded(buildGpuNormGemvKernel(b, loc, w, norm)));
     case gc::Fuse::NormSwiGLU:
       return success(succeeded(buildGpuGemvSwiGLUKernel(b, loc, w, w, norm)));
+    case gc::Fuse::NormQKV: {
+      GemvWeight kv = caseWeight(gc::qkvKvCase(c));
+      return success(
+          succeeded(buildGpuNormGemvQkvKernel(b, loc, w, kv, kv, norm)));
+    }
     case gc::Fuse::None:
       break;
     }

@@ -248,6 +248,8 @@ const char *abiName(uint32_t abi) {
     return "gpu_norm_gemv_swiglu";
   case KernelAbi::GpuRopeAppend:
     return "gpu_rope_append";
+  case KernelAbi::GpuNormGemvQkv:
+    return "gpu_norm_gemv_qkv";
   }
   return "?";
 }
@@ -288,6 +290,9 @@ bool abiFor(OpCode op, bool cuda, KernelAbi &abi) {
     return cuda;
   case OpCode::NormLinearSwiGLU:
     abi = KernelAbi::GpuNormGemvSwiGLU;
+    return cuda;
+  case OpCode::NormLinearQKV:
+    abi = KernelAbi::GpuNormGemvQkv;
     return cuda;
   }
   return false;
@@ -653,7 +658,7 @@ void Loader::readKernels() {
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
-                              k.abi <= uint32_t(KernelAbi::GpuRopeAppend)
+                              k.abi <= uint32_t(KernelAbi::GpuNormGemvQkv)
                         : k.abi >= 1 && k.abi <= 8;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
@@ -948,6 +953,45 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
     s.tensor0 = r.tensor[0];
     if (swiglu)
       s.tensor1 = r.tensor[1];
+    break;
+  }
+  case OpCode::NormLinearQKV: {
+    if (!m.cuda)
+      fail(label + ": fused steps run only in cuda artifacts");
+    uint32_t inW = width(r.in[0], label, "the input");
+    uint32_t kb = uint32_t(r.i[2]), vb = uint32_t(r.i[3]);
+    uint32_t kW = width(kb, label, "the key output");
+    uint32_t vW = width(vb, label, "the value output");
+    // Every row reads all of x, and the three outputs are written at once.
+    if (r.in[0] == r.out || r.in[0] == kb || r.in[0] == vb)
+      fail(label + ": an output is the input, which every row reads");
+    if (r.out == kb || r.out == vb || kb == vb)
+      fail(label + ": the q, k and v outputs share a buffer");
+    const Tensor &g = tensor(uint32_t(r.i[0]), label, "the norm weight");
+    if (!isVectorType(g) || g.numel != inW)
+      fail(label + ": the norm weight must be f32 or f16 of " + str(inW) +
+           " elements");
+    if (!std::isfinite(r.f[0]) || r.f[0] < 0)
+      fail(label + ": epsilon " + std::to_string(r.f[0]) +
+           " is not a finite non-negative number");
+    uint32_t w[3] = {r.tensor[0], r.tensor[1], uint32_t(r.i[1])};
+    uint32_t outs[3] = {outW, kW, vW};
+    const char *names[3] = {"the q weight", "the k weight", "the v weight"};
+    for (int k = 0; k < 3; ++k) {
+      const Tensor &t = tensor(w[k], label, names[k]);
+      if (t.rank != 2 || t.dims[0] != outs[k] || t.dims[1] != inW)
+        fail(label + ": " + names[k] + " must be [" + str(outs[k]) + "x" +
+             str(inW) + "] for buffers of widths " + str(inW) + " -> " +
+             str(outs[k]));
+    }
+    s.normTensor = uint32_t(r.i[0]);
+    s.matrix = matrix(r.tensor[0]);
+    s.weightBytes = m.tensors[r.tensor[0]].data;
+    s.tensor0 = r.tensor[0];
+    s.tensor1 = r.tensor[1];
+    s.tensor2 = uint32_t(r.i[1]);
+    s.out2 = kb;
+    s.out3 = vb;
     break;
   }
   }

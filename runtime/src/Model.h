@@ -101,7 +101,11 @@ struct Step {
   const uint8_t *weightBytes = nullptr; // tensor0's bytes, for kernels
   int rotary = -1;                      // Model::rotaryFreqs
   uint32_t tensor0 = format::kNone;     // the step's first tensor, checked
-  uint32_t tensor1 = format::kNone;     // (Norm)LinearSwiGLU: the up weight
+  uint32_t tensor1 = format::kNone;     // (Norm)LinearSwiGLU: the up weight;
+                                        // NormLinearQKV: the k weight
+  uint32_t tensor2 = format::kNone;     // NormLinearQKV: the v weight
+  uint32_t out2 = format::kNone;        // NormLinearQKV: the k output
+  uint32_t out3 = format::kNone;        // NormLinearQKV: the v output
   uint32_t normTensor = format::kNone;  // Norm*: the RMSNorm weight
   uint32_t kernel = format::kNone;
   uint32_t appendKernel = format::kNone; // cuda Attention: KvAppend

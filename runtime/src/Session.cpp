@@ -213,6 +213,7 @@ void Session::runChunk(const int32_t *ids, int64_t tokens) {
     case OpCode::LinearSwiGLU:
     case OpCode::NormLinear:
     case OpCode::NormLinearSwiGLU:
+    case OpCode::NormLinearQKV:
     case OpCode::RopeAttention:
       // The loader keeps fused steps to cuda artifacts.
       throw Error(S10_INTERNAL, "a fused step in a cpu plan");

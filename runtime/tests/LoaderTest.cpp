@@ -358,6 +358,9 @@ TEST_F(LoaderTest, Steps) {
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, op)),
                                     uint32_t(OpCode::LinearSwiGLU)),
                   S10_DATA_LOSS, "fused steps run only in cuda artifacts");
+  EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, op)),
+                                    uint32_t(OpCode::NormLinearQKV)),
+                  S10_DATA_LOSS, "fused steps run only in cuda artifacts");
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, in)), buffers),
                   S10_DATA_LOSS, "is buffer");
   EXPECT_REJECTED(patched<uint32_t>(f(q, offsetof(StepRecord, in)), kNone),

@@ -139,6 +139,10 @@ struct GemvCase {
   std::vector<uint8_t> g; // fuse=norm*: the f16 norm weight
   gc::Fuse fuse = gc::Fuse::None;
   int64_t out = 0, in = 0, tokens = 1;
+  // fuse=normqkv: the k and v weight (one for both) and its rows.
+  std::vector<uint8_t> kvWeight;
+  std::vector<float> kvRef, kvMag;
+  int64_t kvOut = 0;
 };
 
 void buildGemvRows(const gc::Case &c, GemvCase &g, const std::vector<float> *x);
@@ -177,6 +181,14 @@ void buildGemv(const gc::Case &c, GemvCase &g) {
   }
   buildGemvRows(c, g, normed.empty() ? nullptr : &normed);
   g.fuse = c.fuse;
+  if (c.fuse == gc::Fuse::NormQKV) {
+    GemvCase kv;
+    buildGemvRows(gc::qkvKvCase(c), kv, &normed);
+    g.kvWeight = std::move(kv.weight);
+    g.kvRef = std::move(kv.ref);
+    g.kvMag = std::move(kv.mag);
+    g.kvOut = c.kvOut;
+  }
   if (c.fuse == gc::Fuse::Add) {
     g.r = gc::randomVector(g.ref.size(), c.seed + 2000);
     for (size_t k = 0; k < g.ref.size(); ++k) {
@@ -291,6 +303,18 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
   std::vector<float> init(g.ref.size() + 1, 12345.0f);
   Buffer y(init.data(), init.size() * 4);
   int64_t tokens = g.tokens;
+  Result r;
+  // The rows in `b` (a sentinel after them) against `want`.
+  auto expectRows = [&](const Buffer &b, const std::vector<float> &want,
+                        const std::vector<float> &mag, const char *what) {
+    std::vector<float> got = b.read<float>(want.size() + 1);
+    if (got.back() != 12345.0f) {
+      r.pass = false;
+      r.detail = std::string("wrote past the end of ") + what;
+    }
+    got.pop_back();
+    compare(got, want, mag, 1e-5, r);
+  };
   switch (g.fuse) {
   case gc::Fuse::Add: {
     Buffer r(g.r.data(), g.r.size() * 4);
@@ -302,6 +326,21 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
   case gc::Fuse::SwiGLU: {
     void *args[] = {&w.ptr, &w.ptr, &x.ptr, &y.ptr, &tokens};
     l.runArgs(args);
+    break;
+  }
+  case gc::Fuse::NormQKV: {
+    // q's rows into y, k's and v's (one weight for both) into yk and yv.
+    Buffer xIn(g.xIn.data(), g.xIn.size() * 4), gw(g.g.data(), g.g.size());
+    Buffer wk(g.kvWeight.data(), g.kvWeight.size());
+    std::vector<float> kvInit(g.kvRef.size() + 1, 12345.0f);
+    Buffer yk(kvInit.data(), kvInit.size() * 4),
+        yv(kvInit.data(), kvInit.size() * 4);
+    void *args[] = {&w.ptr, &wk.ptr, &wk.ptr, &gw.ptr, &xIn.ptr,
+                    &y.ptr, &yk.ptr, &yv.ptr, &tokens};
+    l.runArgs(args);
+    ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
+    expectRows(yk, g.kvRef, g.kvMag, "yk");
+    expectRows(yv, g.kvRef, g.kvMag, "yv");
     break;
   }
   case gc::Fuse::Norm:
@@ -323,14 +362,7 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
     break;
   }
   ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
-  std::vector<float> got = y.read<float>(init.size());
-  Result r;
-  if (got.back() != 12345.0f) {
-    r.pass = false;
-    r.detail = "wrote past the end of y";
-  }
-  got.pop_back();
-  compare(got, g.ref, g.mag, 1e-5, r);
+  expectRows(y, g.ref, g.mag, "y");
   return r;
 }
 
@@ -639,6 +671,8 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
       l.runArgs(args);
       break;
     }
+    case gc::Fuse::NormQKV:
+      throw Fatal{"fuse=normqkv cases are checked, not timed"};
     case gc::Fuse::None:
       l.run(w, x.ptr, y.ptr, 1);
       break;
@@ -780,7 +814,9 @@ int main(int argc, char **argv) {
       GemvCase g;
       if (c.kind == gc::Kind::Gemv || c.kind == gc::Kind::Dense) {
         buildGemv(c, g);
-        l.gridX = unsigned((c.out + kGemvWarps - 1) / kGemvWarps);
+        // q, k and v: the grid's rows are all three weights'.
+        int64_t rows = c.out + (c.fuse == gc::Fuse::NormQKV ? 2 * c.kvOut : 0);
+        l.gridX = unsigned((rows + kGemvWarps - 1) / kGemvWarps);
         l.gridY = unsigned(c.tokens);
         l.block = kGemvWarps * kWarp;
         r = checkGemv(c, g, l);

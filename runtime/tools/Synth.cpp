@@ -105,16 +105,20 @@ Summary write(const Options &o, const std::string &path) {
       return uint32_t(fmt::KernelAbi::GpuNormGemv);
     case gc::Fuse::NormSwiGLU:
       return uint32_t(fmt::KernelAbi::GpuNormGemvSwiGLU);
+    case gc::Fuse::NormQKV:
+      return uint32_t(fmt::KernelAbi::GpuNormGemvQkv);
     case gc::Fuse::None:
       break;
     }
     return abiOf[size_t(c.kind)];
   };
   // The roles of the linears: fused or plain (a CPU plan runs the fused
-  // roles' weights unfused).
+  // roles' weights unfused). Fused, q, k and v are one launch: k's and v's
+  // weight is the q role's second (kKvOfQkv, after the roles).
   const bool fuse = o.fuse, fusedPlan = o.fuse && o.cuda;
-  const int qRole = fuse ? gc::kQProjNorm : gc::kQProj,
-            kvRole = fuse ? gc::kKvProjNorm : gc::kKvProj,
+  const int kKvOfQkv = gc::kLlamaRoles;
+  const int qRole = fuse ? gc::kQkvNorm : gc::kQProj,
+            kvRole = fuse ? kKvOfQkv : gc::kKvProj,
             oRole = fuse ? gc::kOProjAdd : gc::kOProj,
             upRole = fuse ? gc::kGateUpNormSwiGLU : gc::kUpProj,
             downRole = fuse ? gc::kDownProjAdd : gc::kDownProj,
@@ -126,7 +130,9 @@ Summary write(const Options &o, const std::string &path) {
                      r == gc::kNorm || r == gc::kAdd || r == gc::kSwiGLU ||
                      r == gc::kRotaryQ || r == gc::kRotaryK ||
                      r == gc::kKvAppend;
-    return !o.cuda || (fuse ? !plainOnly : !fusedRole);
+    // q, k and v each with the norm: replaced by the one launch.
+    bool replaced = r == gc::kQProjNorm || r == gc::kKvProjNorm;
+    return !o.cuda || (fuse ? !plainOnly && !replaced : !fusedRole);
   };
   for (size_t r = 0; r < roles.size(); ++r) {
     if (!used(r))
@@ -153,6 +159,11 @@ Summary write(const Options &o, const std::string &path) {
     }
     roleKernel[r] = uint32_t(k);
   }
+
+  // The k and v weight of the q, k, v launch (its salient count, a
+  // manifest's).
+  roles.push_back(gc::qkvKvCase(roles[gc::kQkvNorm]));
+  roleKernel.push_back(fmt::kNone);
 
   // Strings.
   std::string strings(1, '\0');
@@ -296,15 +307,15 @@ Summary write(const Options &o, const std::string &path) {
     uint32_t kW = addLinear(p + "k_proj", kvRole);
     uint32_t vW = addLinear(p + "v_proj", kvRole);
     if (fusedPlan) {
-      // q, k and v each compute the norm of h in their own pass.
-      for (auto [out, w, name] :
-           {std::tuple(qb, qW, "q_proj"), std::tuple(kb, kW, "k_proj"),
-            std::tuple(vb, vW, "v_proj")}) {
-        fmt::StepRecord &r = step(Op::NormLinear, w == qW ? qRole : kvRole, out,
-                                  {h}, w, p + "input_layernorm + " + name);
-        r.tensor[1] = n1;
-        r.f[0] = eps;
-      }
+      // q, k and v of the norm of h in one launch.
+      fmt::StepRecord &r = step(Op::NormLinearQKV, qRole, qb, {h}, qW,
+                                p + "input_layernorm + q, k, v");
+      r.tensor[1] = kW;
+      r.i[0] = int32_t(n1);
+      r.i[1] = int32_t(vW);
+      r.i[2] = int32_t(kb);
+      r.i[3] = int32_t(vb);
+      r.f[0] = eps;
     } else {
       step(Op::RMSNorm, gc::kNorm, xb, {h}, n1, p + "input_layernorm").f[0] =
           eps;

@@ -83,15 +83,46 @@ func.func @attend(%q: tensor<1x3x64xf32>, %k: tensor<1x3x32xf32>, %v: tensor<1x3
   return %a, %a2, %qr2 : tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>
 }
 
+// An attention's q, k and v linears of one norm (through q's and k's
+// rotaries) run as one launch, the q linear's; k and v get no kernel. A v
+// of another input leaves q, k and v a GEMV each.
+// CHECK-LABEL: func.func @qkv
+func.func @qkv(%h: tensor<1x3x64xf32>, %x: tensor<1x3x64xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x64xf32>) {
+  %g1 = arith.constant dense<1.5> : tensor<64xf16>
+  %wq = arith.constant dense<0.5> : tensor<64x64xf16>
+  %wk = arith.constant dense<0.25> : tensor<64x32xf16>
+  %wv = arith.constant dense<0.75> : tensor<64x32xf32>
+  %n = squeeze.rms_norm %h, %g1 {epsilon = 1.0e-5 : f64} : (tensor<1x3x64xf32>, tensor<64xf16>) -> tensor<1x3x64xf32>
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.fused_qkv, s10.kernel = "s10_gemv_dense_f16_64x64_k_dense_f16_32x64_v_dense_f32_32x64_rmsnorm_f16_eps1em05"
+  // CHECK-NOT: s10.kernel
+  // CHECK: squeeze.attention {{.*}}s10.fused_rotary
+  %q = squeeze.linear %n, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
+  %k = squeeze.linear %n, %wk {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf16>) -> tensor<1x3x32xf32>
+  %v = squeeze.linear %n, %wv {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf32>) -> tensor<1x3x32xf32>
+  %qr = squeeze.rotary %q {head_dim = 16 : i64, num_heads = 4 : i64, theta = 1.0e4 : f64} : (tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
+  %kr = squeeze.rotary %k {head_dim = 16 : i64, num_heads = 2 : i64, theta = 1.0e4 : f64} : (tensor<1x3x32xf32>) -> tensor<1x3x32xf32>
+  %a = squeeze.attention %qr, %kr, %v {causal, head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<1x3x64xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>) -> tensor<1x3x64xf32>
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_64x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_32x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f32_32x64"
+  %q2 = squeeze.linear %n, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
+  %k2 = squeeze.linear %n, %wk {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf16>) -> tensor<1x3x32xf32>
+  %v2 = squeeze.linear %x, %wv {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf32>) -> tensor<1x3x32xf32>
+  %qr2 = squeeze.rotary %q2 {head_dim = 16 : i64, num_heads = 4 : i64, theta = 1.0e4 : f64} : (tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
+  %kr2 = squeeze.rotary %k2 {head_dim = 16 : i64, num_heads = 2 : i64, theta = 1.0e4 : f64} : (tensor<1x3x32xf32>) -> tensor<1x3x32xf32>
+  %a2 = squeeze.attention %qr2, %kr2, %v2 {causal, head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<1x3x64xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>) -> tensor<1x3x64xf32>
+  return %a, %a2 : tensor<1x3x64xf32>, tensor<1x3x64xf32>
+}
+
 // The fused kernels: (w, x, r, y, tokens) and (wg, wu, x, y, tokens), one
 // warp per row; the SwiGLU kernel sums both rows over the warp.
 // CHECK-LABEL: gpu.module @s10_kernels
-// CHECK: gpu.func @s10_gemv_dense_f16_64x64_add(%{{.*}}: memref<4096xi16>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @s10_gemv_dense_f16_64x64_add(%{{.*}}: memref<4096xi16>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 4 : i32}
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: memref.load
 // CHECK: arith.addf
 // CHECK: memref.store
-// CHECK: gpu.func @s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64(%{{.*}}: memref<6144xi16>, %{{.*}}: memref<6144xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64(%{{.*}}: memref<6144xi16>, %{{.*}}: memref<6144xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 4 : i32}
 // CHECK-COUNT-10: gpu.shuffle  xor
 // CHECK: arith.divf
 // CHECK: gpu.func @s10_gemv_dense_f16_64x64(
@@ -104,7 +135,13 @@ func.func @attend(%q: tensor<1x3x64xf32>, %k: tensor<1x3x32xf32>, %v: tensor<1x3
 // CHECK: gpu.func @s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64_rmsnorm_f16_eps1em05(%{{.*}}: memref<6144xi16>, %{{.*}}: memref<6144xf32>, %{{.*}}: memref<64xi16>,
 
 // The rotary KV append: (q, k, v, cs, kv, tokens, &pos0, maxCtx).
-// CHECK: gpu.func @s10_rope_append_h4_kv2_d16(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: memref<1xi64>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @s10_rope_append_h4_kv2_d16(%{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64, %{{.*}}: memref<1xi64>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 2 : i32}
+
+// q, k and v: (wq, wk, wv, g, x, yq, yk, yv, tokens); each warp's row
+// in one of three branches, each with its warp sums and norm.
+// CHECK: gpu.func @s10_gemv_dense_f16_64x64_k_dense_f16_32x64_v_dense_f32_32x64_rmsnorm_f16_eps1em05(%{{.*}}: memref<4096xi16>, %{{.*}}: memref<2048xi16>, %{{.*}}: memref<2048xf32>, %{{.*}}: memref<64xi16>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64)
+// CHECK-COUNT-30: gpu.shuffle  xor
+// CHECK: gpu.func @s10_gemv_dense_f16_32x64_rmsnorm_f16_eps1em05(
 
 // NOFUSE-NOT: s10.fused
 // NOFUSE: gpu.module @s10_kernels

@@ -40,7 +40,7 @@ func.func @layers(%x: tensor<5x64xf32>) -> (tensor<5x2xf32>, tensor<5x3xf32>, te
 // The salient lane table lives in the gpu.module.
 // CHECK: memref.global "private" constant @s10_salient_shifts_r3 : memref<2048xi32>
 // One warp per row, four rows per block; token rows by block y.
-// CHECK: gpu.func @s10_gemv_kbit_k2_g32_f16_2x64(%{{.*}}: memref<128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @s10_gemv_kbit_k2_g32_f16_2x64(%{{.*}}: memref<128xi8>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 4 : i32}
 // CHECK: gpu.thread_id  x
 // CHECK: gpu.block_id  x
 // CHECK: gpu.block_id  y
@@ -58,5 +58,5 @@ func.func @layers(%x: tensor<5x64xf32>) -> (tensor<5x2xf32>, tensor<5x3xf32>, te
 // CHECK: gpu.func @s10_gemv_dense_f16_4x64(%{{.*}}: memref<256xi16>
 // CHECK: gpu.func @s10_rmsnorm_f16_64_eps1em05
 // CHECK: llvm.inline_asm asm_dialect = att "sqrt.rn.f64 $0, $1;", "=d,d"
-// CHECK: gpu.func @s10_swiglu({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @s10_swiglu({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 2 : i32}
 // CHECK: gpu.func @s10_add

@@ -26,7 +26,7 @@ func.func @layers(%x: tensor<3x64xf32>) -> (tensor<3x2xf32>, tensor<3x64xf32>) {
 // NVVM-LABEL: func.func @layers
 // NVVM: squeeze.quantized_linear
 // NVVM: gpu.module @s10_kernels [#nvvm.target<O = 3, chip = "sm_80">]
-// NVVM: llvm.func @s10_gemv_bitmap_k1_s3_g64_f16_n3_2x64(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64) attributes {gpu.kernel, gpu.known_block_size = array<i32: 128, 1, 1>, nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>}
+// NVVM: llvm.func @s10_gemv_bitmap_k1_s3_g64_f16_n3_2x64(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64) attributes {gpu.kernel, gpu.known_block_size = array<i32: 128, 1, 1>, nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>, nvvm.minctasm = 4 : i32}
 // NVVM: nvvm.read.ptx.sreg.tid.x
 // NVVM: llvm.intr.ctpop
 // NVVM: nvvm.shfl.sync  up
@@ -42,10 +42,12 @@ func.func @layers(%x: tensor<3x64xf32>) -> (tensor<3x2xf32>, tensor<3x64xf32>) {
 // PTX-SAME: .target sm_90
 // PTX-SAME: .entry s10_gemv_bitmap_k1_s3_g64_f16_n3_2x64(
 // PTX-SAME: .maxntid 128, 1, 1
+// PTX-SAME: .minnctapersm 4
 // PTX-SAME: popc.b32
 // PTX-SAME: shfl.sync.up.b32
 // PTX-SAME: ld.global.nc.v4.b32
 // PTX-SAME: shfl.sync.bfly.b32
 // PTX-SAME: .entry s10_swiglu(
 // PTX-SAME: .maxntid 256, 1, 1
+// PTX-SAME: .minnctapersm 2
 // PTX-NOT: .local

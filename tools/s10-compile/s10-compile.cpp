@@ -140,7 +140,7 @@ static int compileCuda(mlir::ModuleOp module,
     return fail(inputPath + ": kernel generation failed");
   // Layers count the ops that run inside another op's kernel too: the
   // linears of a fused Add or SwiGLU, the norms inside GEMVs, the rotaries
-  // inside an attention's KV append.
+  // inside an attention's KV append, k and v inside q's launch.
   int64_t layers = 0, kernels = 0, fused = 0;
   module.walk([&](mlir::Operation *op) {
     if (op->hasAttr("s10.kernel"))
@@ -150,6 +150,8 @@ static int compileCuda(mlir::ModuleOp module,
     if (op->hasAttr("s10.fused_linears"))
       fused += 2;
     if (op->hasAttr("s10.fused_rotary"))
+      fused += 2;
+    if (op->hasAttr("s10.fused_qkv"))
       fused += 2;
     if (op->getName().getStringRef() == "squeeze.rms_norm" &&
         !op->hasAttr("s10.kernel") && !op->use_empty())

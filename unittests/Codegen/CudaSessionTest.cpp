@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -74,7 +75,7 @@ public:
     for (const std::string &n : names) {
       fns_.push_back(emu_.get<void *>(n));
       args_.push_back(emu_.args(n));
-      if (!fns_.back() || args_.back() < 4 || args_.back() > 8)
+      if (!fns_.back() || args_.back() < 4 || args_.back() > 9)
         throw s10rt::Error(S10_INTERNAL, "no emulated kernel " + n);
     }
   }
@@ -116,7 +117,7 @@ private:
     bool copy = false;
     uint32_t kernel = 0;
     unsigned gridX = 0, gridY = 0, block = 0;
-    int64_t a[8] = {};
+    int64_t a[9] = {};
   };
   void queue(const Work &w) {
     if (capturing_)
@@ -142,6 +143,8 @@ private:
                          int64_t, int64_t, int64_t);
     using Fn8 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, int64_t, int64_t, int64_t);
+    using Fn9 = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
     void *fn = fns_.at(w.kernel);
     int n = args_.at(w.kernel);
     bool ok = launchLanes(
@@ -157,9 +160,12 @@ private:
           else if (n == 7)
             reinterpret_cast<Fn>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
                                      tid, bx, by);
-          else
+          else if (n == 8)
             reinterpret_cast<Fn8>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
                                       a[7], tid, bx, by);
+          else
+            reinterpret_cast<Fn9>(fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+                                      a[7], a[8], tid, bx, by);
         },
         w.gridX, w.gridY, w.block);
     if (!ok)
@@ -239,12 +245,13 @@ struct Fixture {
     cpu = s10rt::Model::open(files[0].c_str(), true);
     cuda = s10rt::Model::open(files[1].c_str(), true);
     // The residual adds, SwiGLUs and RMSNorms run fused into their GEMVs:
-    // q, k, v and the head compute their input's norm (this decoder's gate
-    // and up read the residual stream itself); the KV append rotates q and
-    // k.
+    // q, k and v (one launch) and the head compute their input's norm (this
+    // decoder's gate and up read the residual stream itself); the KV append
+    // rotates q and k.
     namespace fmt = s10rt::format;
-    int adds = 0, swiglus = 0, normed = 0, plain = 0, roped = 0;
+    int adds = 0, swiglus = 0, normed = 0, plain = 0, roped = 0, qkv = 0;
     for (const s10rt::Step &st : cuda->steps) {
+      qkv += st.op == fmt::OpCode::NormLinearQKV;
       roped += st.op == fmt::OpCode::RopeAttention;
       plain += st.op == fmt::OpCode::Rotary;
       adds += st.op == fmt::OpCode::LinearAdd;
@@ -255,7 +262,8 @@ struct Fixture {
     }
     EXPECT_EQ(adds, 2 * int(cuda->config.layers));
     EXPECT_EQ(swiglus, int(cuda->config.layers));
-    EXPECT_EQ(normed, 3 * int(cuda->config.layers) + 1);
+    EXPECT_EQ(normed, 1);
+    EXPECT_EQ(qkv, int(cuda->config.layers));
     EXPECT_EQ(roped, int(cuda->config.layers));
     EXPECT_EQ(plain, 0);
   }
@@ -335,6 +343,72 @@ TEST(CudaSession, EmulatedGpuMatchesCpuSession) {
     cpu.prefill(ids.data(), 4, nullptr);
     expectClose(gpu.logits(), cpu.logits(), vocab, label + ", after reset");
   }
+}
+
+// The loader refuses a q, k, v step whose outputs share a buffer with each
+// other or with its input, or whose v weight is not [v's width x input].
+TEST(CudaSession, LoaderChecksQkvSteps) {
+  Fixture f;
+  ASSERT_TRUE(f.cuda);
+  namespace fmt = s10rt::format;
+  auto text = llvm::MemoryBuffer::getFile(f.files[1]);
+  ASSERT_TRUE(bool(text));
+  std::string good = (*text)->getBuffer().str();
+  fmt::Header h;
+  std::memcpy(&h, good.data(), sizeof(h));
+  size_t planAt = 0;
+  for (uint32_t k = 0; k < h.sectionCount; ++k) {
+    fmt::SectionRecord r;
+    std::memcpy(&r, good.data() + h.sectionTableOffset + k * sizeof(r),
+                sizeof(r));
+    if (r.kind == uint32_t(fmt::SectionKind::Plan))
+      planAt = size_t(r.offset);
+  }
+  ASSERT_NE(planAt, 0u);
+  fmt::PlanHeader ph;
+  std::memcpy(&ph, good.data() + planAt, sizeof(ph));
+  size_t stepsAt =
+      planAt + sizeof(ph) + ph.bufferCount * sizeof(fmt::BufferRecord);
+  size_t qkvAt = 0;
+  fmt::StepRecord qkv{};
+  for (uint32_t k = 0; k < ph.stepCount && !qkvAt; ++k) {
+    size_t at = stepsAt + k * sizeof(fmt::StepRecord);
+    std::memcpy(&qkv, good.data() + at, sizeof(qkv));
+    if (qkv.op == uint32_t(fmt::OpCode::NormLinearQKV))
+      qkvAt = at;
+  }
+  ASSERT_NE(qkvAt, 0u);
+  auto expectRefused = [&](fmt::StepRecord bad, const std::string &part) {
+    std::string bytes = good;
+    std::memcpy(&bytes[qkvAt], &bad, sizeof(bad));
+    std::string path = writeTemp(bytes, "s10");
+    try {
+      s10rt::Model::open(path.c_str(), /*verifyChecksum=*/false);
+      ADD_FAILURE() << "accepted; expected: " << part;
+    } catch (const s10rt::Error &e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+          << e.what();
+    }
+    llvm::sys::fs::remove(path);
+  };
+  fmt::StepRecord bad = qkv;
+  bad.i[2] = int32_t(qkv.out);
+  expectRefused(bad, "the q, k and v outputs share a buffer");
+  bad = qkv;
+  bad.i[3] = qkv.i[2];
+  expectRefused(bad, "the q, k and v outputs share a buffer");
+  bad = qkv;
+  bad.i[3] = int32_t(qkv.in[0]);
+  expectRefused(bad, "an output is the input");
+  bad = qkv;
+  bad.i[2] = int32_t(ph.bufferCount);
+  expectRefused(bad, "the key output is buffer");
+  bad = qkv;
+  bad.i[1] = int32_t(qkv.tensor[0]);
+  expectRefused(bad, "the v weight must be");
+  bad = qkv;
+  bad.i[0] = -1;
+  expectRefused(bad, "the norm weight is tensor");
 }
 
 TEST(CudaSession, RefusesWhatItCannotRun) {
@@ -470,12 +544,13 @@ TEST(CudaSession, SyntheticLlamaMatchesCpuSession) {
       s10rt::synth::Summary cudaSum =
           s10rt::synth::write(o, cudaPath.str().str());
       EXPECT_EQ(cudaSum.linearBytes, cpuSum.linearBytes);
-      // Per block 15 steps; fused 7: q, k and v with the norm, attention
-      // with its rotaries (in the KV append), o + add, the norm with gate,
-      // up and SwiGLU, down + add (and the head with the final norm).
+      // Per block 15 steps; fused 5: q, k and v with the norm (one
+      // launch), attention with its rotaries (in the KV append), o + add,
+      // the norm with gate, up and SwiGLU, down + add (and the head with
+      // the final norm).
       const uint32_t layers = uint32_t(shape.layers);
       EXPECT_EQ(cpuSum.steps, 3u + 15u * layers);
-      EXPECT_EQ(cudaSum.steps, fuse ? 2u + 7u * layers : 3u + 15u * layers);
+      EXPECT_EQ(cudaSum.steps, fuse ? 2u + 5u * layers : 3u + 15u * layers);
       auto cpu = s10rt::Model::open(cpuPath.c_str(), true);
       auto cuda = s10rt::Model::open(cudaPath.c_str(), true);
       llvm::sys::fs::remove(cpuPath);
@@ -545,6 +620,10 @@ TEST(CudaSession, SyntheticLlamaRefusals) {
   std::vector<gc::Case> all = o.manifest;
   // The down projection's kernel compiled for another salient count.
   o.manifest[gc::kDownProjAdd].spec.salientCount += 1;
+  expectRefused("salient weights, kernel");
+  // The q, k, v launch compiled for another k and v salient count.
+  o.manifest = all;
+  o.manifest[gc::kQkvNorm].kvCount += 1;
   expectRefused("salient weights, kernel");
   // No attention kernel.
   o.manifest = all;

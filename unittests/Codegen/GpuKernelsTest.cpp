@@ -379,6 +379,20 @@ TEST(GpuKernels, EmulatedNormGemv) {
     if (HasFatalFailure())
       return;
   }
+  // q, k and v in one launch: three layouts, q's rows not k's and v's, rows
+  // of 4096 (16-byte tiles).
+  std::vector<Case> qkvCases = {
+      {"qkv_q_bitmap_s4_f16",
+       mixedSpec(Kind::Bitmap, 4, 0, f16),
+       {37, 4096, 128}},
+      {"qkv_k_kbit2_q8t", kbitSpec(2, 0, q8t), {19, 4096, 128}},
+      {"qkv_v_ternary_f16", ternarySpec(0, f16), {19, 4096, 128}}};
+  std::vector<Packed> qkv(3);
+  for (size_t k = 0; k < 3; ++k) {
+    makePacked(qkvCases[k], uint32_t(6100 + k), qkv[k]);
+    if (HasFatalFailure())
+      return;
+  }
   const double eps = 1e-5;
   auto weight = [](const Packed &p) {
     return GemvWeight::makePacked(p.spec, p.out, p.in);
@@ -395,6 +409,9 @@ TEST(GpuKernels, EmulatedNormGemv) {
     ASSERT_TRUE(succeeded(buildGpuNormGemvKernel(
         b, loc, GemvWeight::makeDense(DenseType::F16, 19, 64),
         GemvNorm{DenseType::F16, eps})));
+    ASSERT_TRUE(succeeded(
+        buildGpuNormGemvQkvKernel(b, loc, weight(qkv[0]), weight(qkv[1]),
+                                  weight(qkv[2]), {DenseType::F16, eps})));
   });
   if (HasFatalFailure())
     return;
@@ -477,6 +494,43 @@ TEST(GpuKernels, EmulatedNormGemv) {
                    1e-6 * std::fabs(v * sig * v);
       EXPECT_NEAR(ys[i], v * sig * v, tol)
           << p.name << " norm swiglu, element " << i;
+    }
+  }
+  // q, k and v: each output the rows of its weight, nothing written past
+  // them.
+  {
+    using QkvFn = void (*)(const void *, const void *, const void *,
+                           const void *, const void *, void *, void *, void *,
+                           int64_t, int64_t, int64_t, int64_t);
+    GemvNorm nrm{DenseType::F16, eps};
+    std::vector<float> g;
+    std::vector<uint8_t> gBytes;
+    normWeight(4096, nrm.weight, 91, g, gBytes);
+    std::vector<float> x = randomVector(size_t(tokens * 4096), 96);
+    for (float &v : x)
+      v *= 7.0f;
+    std::vector<float> n = normalize(x, 4096, g);
+    auto fn = emu.get<QkvFn>(
+        gemvQkvKernelName(weight(qkv[0]), weight(qkv[1]), weight(qkv[2]), nrm));
+    ASSERT_TRUE(fn);
+    std::vector<float> ys[3];
+    for (int k = 0; k < 3; ++k)
+      ys[k].assign(size_t(tokens * qkv[k].out) + 1, 12345.f);
+    int64_t rows = qkv[0].out + qkv[1].out + qkv[2].out;
+    ASSERT_TRUE(launchLanes(
+        [&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(qkv[0].bytes.data(), qkv[1].bytes.data(), qkv[2].bytes.data(),
+             gBytes.data(), x.data(), ys[0].data(), ys[1].data(), ys[2].data(),
+             tokens, tid, bx, by);
+        },
+        ceilDiv(rows, kGemvWarps), tokens, kGemvWarps * kLanes));
+    for (int k = 0; k < 3; ++k) {
+      std::vector<double> ref, mag;
+      referenceRows(qkv[size_t(k)], n, tokens, ref, mag);
+      EXPECT_EQ(ys[k].back(), 12345.f) << qkv[size_t(k)].name;
+      for (size_t i = 0; i < ref.size(); ++i)
+        EXPECT_NEAR(ys[k][i], ref[i], 1e-5 * mag[i] + 1e-30)
+            << qkv[size_t(k)].name << " in the q, k, v launch, element " << i;
     }
   }
   // The dense head: double-precision rows of the normalized input.
@@ -823,6 +877,10 @@ void populateModelKernels(OpBuilder &b, Location loc) {
     ASSERT_TRUE(
         succeeded(buildGpuGemvSwiGLUKernel(b, loc, ws[k], ws[k], norm)));
   ASSERT_TRUE(succeeded(buildGpuNormGemvKernel(b, loc, ws[15], norm)));
+  // q, k and v of the norm in one launch, at both layouts.
+  for (size_t k : {8, 9})
+    ASSERT_TRUE(succeeded(
+        buildGpuNormGemvQkvKernel(b, loc, ws[k], ws[k], ws[k], norm)));
   for (int64_t width : {384, 4096})
     ASSERT_TRUE(
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
@@ -844,7 +902,7 @@ void populateModelKernels(OpBuilder &b, Location loc) {
 
 /// GEMVs (fused or not), RMSNorms and attentions run 128 threads per block;
 /// Add, SwiGLU, the embeddings and rotaries 256.
-constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2,
+constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2 + 2,
               kBlock256 = 2 + 2 + 2 + 2;
 constexpr int kModelKernels = kBlock128 + kBlock256;
 
@@ -889,6 +947,9 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   EXPECT_EQ(count(ptx, ".entry "), kModelKernels);
   EXPECT_EQ(count(ptx, ".maxntid 128, 1, 1"), kBlock128);
   EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), kBlock256);
+  // Launch bounds of 128 registers a thread.
+  EXPECT_EQ(count(ptx, ".minnctapersm 4"), kBlock128);
+  EXPECT_EQ(count(ptx, ".minnctapersm 2"), kBlock256);
   // Warp sums (5 per GEMV and RMSNorm, 10 per attention) and the
   // salient-rank scans.
   EXPECT_GE(count(ptx, "shfl.sync.bfly.b32"), 5 * kBlock128);

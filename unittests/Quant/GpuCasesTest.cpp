@@ -96,6 +96,13 @@ TEST(GpuCases, LinesRoundTrip) {
     fc.eps = gc::fusesNorm(f) ? 1e-6 : fc.eps;
     cases.push_back(fc);
   }
+  // q, k and v in one launch: the rows and salient count of k and v too.
+  gc::Case qkv = cases[0];
+  qkv.kernel = "s10_gemv_qkv";
+  qkv.fuse = gc::Fuse::NormQKV;
+  qkv.kvOut = 1024;
+  qkv.kvCount = 838861;
+  cases.push_back(qkv);
   gc::Case t = cases[0];
   t.kernel = "s10_gemv_ternary";
   t.spec = layout::Spec();
@@ -125,7 +132,16 @@ TEST(GpuCases, LinesRoundTrip) {
     EXPECT_EQ(back.pos0, c.pos0);
     EXPECT_EQ(back.maxCtx, c.maxCtx);
     EXPECT_EQ(float(back.scale), float(c.scale));
+    EXPECT_EQ(back.kvOut, c.kvOut);
+    EXPECT_EQ(back.kvCount, c.kvCount);
   }
+  // The k and v weight's case: kvOut rows from the next seed, its count.
+  gc::Case kv = gc::qkvKvCase(qkv);
+  EXPECT_EQ(kv.fuse, gc::Fuse::None);
+  EXPECT_EQ(kv.out, 1024);
+  EXPECT_EQ(kv.in, qkv.in);
+  EXPECT_EQ(kv.seed, qkv.seed + 1);
+  EXPECT_EQ(kv.spec.salientCount, 838861);
 }
 
 TEST(GpuCases, BadLinesNameTheirFault) {
@@ -158,6 +174,13 @@ TEST(GpuCases, BadLinesNameTheirFault) {
                "heads must be a multiple of kv"},
            Bad{"rotary kernel=k heads=6 dim=63 tokens=1 pos=0 seed=1",
                "dim must be even"},
+           Bad{"dense kernel=k type=f16 out=8 in=64 tokens=1 seed=1 bench=0 "
+               "fuse=normqkv eps=1e-5",
+               "missing kvout"},
+           Bad{"gemv kernel=k kind=kbit bits=2 group=64 sbits=0 params=f16 "
+               "block=0 nm=0 count=0 out=8 in=64 tokens=1 seed=1 bench=0 "
+               "fuse=normqkv eps=1e-5 kvout=4",
+               "missing kvcount"},
        }) {
     gc::Case c;
     std::string error;

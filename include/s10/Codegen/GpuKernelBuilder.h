@@ -108,6 +108,17 @@ mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuNormGemvKernel(mlir::OpBuilder &b, mlir::Location loc,
                        const GemvWeight &w, const GemvNorm &norm,
                        llvm::StringRef name = {});
+std::string gemvQkvKernelName(const GemvWeight &q, const GemvWeight &k,
+                              const GemvWeight &v, const GemvNorm &norm);
+/// q, k and v of RMSNorm(x) in one launch, (wq, wk, wv, g, x, yq, yk, yv,
+/// tokens): the grid's rows are q's, then k's, then v's, each warp's row
+/// stored in the output of its weight. One input size; the layouts and
+/// row counts may differ.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuNormGemvQkvKernel(mlir::OpBuilder &b, mlir::Location loc,
+                          const GemvWeight &q, const GemvWeight &k,
+                          const GemvWeight &v, const GemvNorm &norm,
+                          llvm::StringRef name = {});
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuRMSNormKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
                       double eps, DenseType weight, llvm::StringRef name = {});

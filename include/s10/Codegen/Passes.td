@@ -55,6 +55,11 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       the same angles): the KV-append kernel rotates q in place and k into
       the cache (`s10.kv_append` names it), and the attention gets
       `s10.fused_rotary`.
+    - An attention's q, k and v linears (through q's and k's rotaries),
+      each computing the norm of one input (their results' only uses): one
+      launch whose grid holds the rows of all three, each stored in its own
+      result. The q linear gets `s10.kernel`, `s10.fused_norm` and
+      `s10.fused_qkv`; k and v get no kernel.
 
     The absorbed linears, norms and rotaries get no kernel of their own;
     the `.s10` artifact runs the fused op in the place of the Add, SwiGLU,
@@ -81,7 +86,8 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
            "masked-sum GEMVs">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "target=cuda: fuse residual adds, SwiGLU and RMSNorm into the "
-           "GEMVs next to them, and rotary into the KV append">,
+           "GEMVs next to them, an attention's q, k and v into one launch, "
+           "and rotary into the KV append">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
@@ -92,7 +98,7 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numKernels", "kernels", "Kernel functions built">,
     Statistic<"numLayers", "layers", "Layers annotated with a kernel">,
-    Statistic<"numFused", "fused", "Kernels fused with an add, SwiGLU, RMSNorm or rotary">,
+    Statistic<"numFused", "fused", "Kernels fused with an add, SwiGLU, RMSNorm, rotary or k and v">,
   ];
 }
 

@@ -179,8 +179,10 @@ enum class Kind {
 /// What a gemv or dense case's kernel does with its rows: store them, add
 /// a residual (y = W x + r), or take gate and up from two weights of the
 /// case's shape and layout and store silu(gate) * up; Norm and NormSwiGLU
-/// first take the RMSNorm of x (an f16 weight, epsilon `eps`).
-enum class Fuse { None, Add, SwiGLU, Norm, NormSwiGLU };
+/// first take the RMSNorm of x (an f16 weight, epsilon `eps`). NormQKV
+/// computes q (the case's weight), k and v (two weights of kvOut rows,
+/// qkvKvCase()) of the RMSNorm of x in one launch.
+enum class Fuse { None, Add, SwiGLU, Norm, NormSwiGLU, NormQKV };
 
 inline const char *fuseWord(Fuse f) {
   switch (f) {
@@ -192,6 +194,8 @@ inline const char *fuseWord(Fuse f) {
     return "norm";
   case Fuse::NormSwiGLU:
     return "normswiglu";
+  case Fuse::NormQKV:
+    return "normqkv";
   case Fuse::None:
     break;
   }
@@ -199,7 +203,7 @@ inline const char *fuseWord(Fuse f) {
 }
 
 inline bool fusesNorm(Fuse f) {
-  return f == Fuse::Norm || f == Fuse::NormSwiGLU;
+  return f == Fuse::Norm || f == Fuse::NormSwiGLU || f == Fuse::NormQKV;
 }
 inline bool fusesSwiGLU(Fuse f) {
   return f == Fuse::SwiGLU || f == Fuse::NormSwiGLU;
@@ -214,8 +218,11 @@ struct Case {
   // gemv, dense: rows and columns; rmsnorm: in = width; embedding: vocab and
   // hidden; rotary, attention: heads and head dim.
   int64_t out = 0, in = 0;
-  int64_t tokens = 1;  // rows of x (rmsnorm: rows)
-  double eps = 1e-5;   // rmsnorm
+  int64_t tokens = 1; // rows of x (rmsnorm: rows)
+  double eps = 1e-5;  // rmsnorm
+  // fuse=normqkv: the rows of k and of v, and their weights' salient count
+  // (the compiling machine's).
+  int64_t kvOut = 0, kvCount = 0;
   bool swiglu = false; // binary: swiglu, else add
   int64_t kvHeads = 0; // attention
   int64_t pos0 = 0;    // rotary, attention: position of the first token
@@ -252,6 +259,17 @@ inline bool packCase(const Case &c, bool checkCount, layout::Spec &spec,
     return false;
   }
   return true;
+}
+
+/// The case of the k and v weights of a fuse=normqkv case `c` (one weight
+/// for both, from the next seed): kvOut rows of c's layout and input.
+inline Case qkvKvCase(const Case &c) {
+  Case kv = c;
+  kv.fuse = Fuse::None;
+  kv.out = c.kvOut;
+  kv.seed = c.seed + 1;
+  kv.spec.salientCount = c.kvCount;
+  return kv;
 }
 
 inline const char *kindWord(Kind k) {
@@ -338,6 +356,11 @@ inline std::string caseLine(const Case &c) {
       char eps[32];
       std::snprintf(eps, sizeof(eps), "%.17g", c.eps);
       os << " eps=" << eps;
+    }
+    if (c.fuse == Fuse::NormQKV) {
+      os << " kvout=" << c.kvOut;
+      if (c.kind == Kind::Gemv)
+        os << " kvcount=" << c.kvCount;
     }
   }
   return os.str();
@@ -518,11 +541,18 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       c.fuse = Fuse::Norm;
     else if (it->second == "normswiglu")
       c.fuse = Fuse::NormSwiGLU;
+    else if (it->second == "normqkv")
+      c.fuse = Fuse::NormQKV;
     else if (it->second != "none") {
-      error = "fuse must be none, add, swiglu, norm or normswiglu, got '" +
+      error = "fuse must be none, add, swiglu, norm, normswiglu or normqkv, "
+              "got '" +
               it->second + "'";
       return false;
     }
+    if (c.fuse == Fuse::NormQKV &&
+        (!num("kvout", c.kvOut, 1, kMaxDim) ||
+         (c.kind == Kind::Gemv && !num("kvcount", c.kvCount, 0, INT64_MAX))))
+      return false;
     if (fusesNorm(c.fuse)) {
       std::string eps;
       if (!str("eps", eps))
@@ -552,7 +582,8 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
 /// token counts, positions and salient counts may differ.
 inline bool sameKernel(const Case &a, const Case &b) {
   if (a.kind != b.kind || a.fuse != b.fuse ||
-      (fusesNorm(a.fuse) && a.eps != b.eps))
+      (fusesNorm(a.fuse) && a.eps != b.eps) ||
+      (a.fuse == Fuse::NormQKV && a.kvOut != b.kvOut))
     return false;
   switch (a.kind) {
   case Kind::Gemv:
@@ -651,6 +682,7 @@ enum LlamaRole {
   kGateUpNormSwiGLU,
   kHeadNorm,
   kRopeAppend, // the rotaries of q and k with the KV append
+  kQkvNorm,    // q, k and v of the norm in one launch
   kLlamaRoles
 };
 
@@ -710,6 +742,10 @@ inline std::vector<Case> llamaCases(const LlamaShape &s, const LinearFormat &f,
   }
   cases[kGateUpNormSwiGLU].fuse = Fuse::NormSwiGLU;
   cases[kGateUpNormSwiGLU].eps = s.eps;
+  linear(cases[kQkvNorm], qW, s.hidden);
+  cases[kQkvNorm].fuse = Fuse::NormQKV;
+  cases[kQkvNorm].eps = s.eps;
+  cases[kQkvNorm].kvOut = kvW;
   cases[kRopeAppend].kind = Kind::RopeAppend;
   cases[kRopeAppend].out = s.heads;
   cases[kRopeAppend].kvHeads = s.kvHeads;

@@ -179,6 +179,9 @@ private:
                      int64_t width, fmt::StepRecord &s);
   Expected<SmallVector<Operation *, 2>> fusedLinearsOf(Operation *op);
   Expected<sq::RMSNormOp> fusedNormOf(Operation *op);
+  Expected<std::pair<Operation *, Operation *>> fusedQkvOf(Operation *op);
+  Error addQkvStep(Operation *op, sq::RMSNormOp norm, int64_t width,
+                   fmt::StepRecord &s);
   Expected<std::vector<float>> rotaryFreqs(sq::RotaryOp rot);
   Expected<uint32_t> normWeight(sq::RMSNormOp norm, int64_t width);
   SmallVector<Value> effectiveOperands(Operation *op);
@@ -225,6 +228,8 @@ private:
   llvm::DenseSet<Operation *> absorbed;
   /// GEMV steps that compute their input's RMSNorm themselves.
   llvm::DenseMap<Operation *, sq::RMSNormOp> fusedNorm;
+  /// q linears whose launch computes their attention's k and v too.
+  llvm::DenseMap<Operation *, std::pair<Operation *, Operation *>> fusedQkv;
   /// Attention steps whose KV append rotates q and k (their rotaries).
   llvm::DenseMap<Operation *, std::pair<sq::RotaryOp, sq::RotaryOp>>
       fusedRotary;
@@ -361,6 +366,8 @@ std::optional<fmt::KernelAbi> cudaAbi(fmt::OpCode op) {
     return fmt::KernelAbi::GpuNormGemvSwiGLU;
   case fmt::OpCode::RopeAttention:
     return fmt::KernelAbi::GpuAttention;
+  case fmt::OpCode::NormLinearQKV:
+    return fmt::KernelAbi::GpuNormGemvQkv;
   }
   return std::nullopt;
 }
@@ -428,6 +435,99 @@ Expected<sq::RMSNormOp> Writer::fusedNormOf(Operation *op) {
   return norm;
 }
 
+/// The k and v linears a q linear with `s10.fused_qkv` runs in its launch:
+/// those of the attention that reads its result (through a rotary), each
+/// read only there and of the q linear's input.
+Expected<std::pair<Operation *, Operation *>>
+Writer::fusedQkvOf(Operation *op) {
+  if (!opts.cuda)
+    return opError(op, "fused q, k and v run only in cuda artifacts");
+  auto fail = [&] {
+    return opError(op, "s10.fused_qkv needs a linear computing its input's "
+                       "norm whose result, and its attention's k and v "
+                       "linears' of the same input, only the attention "
+                       "reads (through rotaries)");
+  };
+  // The value an attention operand comes from: a rotary's input, or itself.
+  auto source = [](Value v) -> Value {
+    if (auto rot = v.getDefiningOp<sq::RotaryOp>();
+        rot && rot->getResult(0).hasOneUse())
+      return rot.getInput();
+    return v;
+  };
+  Value q = op->getResult(0);
+  if (!isa<sq::LinearOp, sq::QuantizedLinearOp>(op) || !q.hasOneUse() ||
+      !fusedNorm.count(op))
+    return fail();
+  Operation *user = *q.getUsers().begin();
+  if (isa<sq::RotaryOp>(user) && user->getResult(0).hasOneUse())
+    user = *user->getResult(0).getUsers().begin();
+  auto att = dyn_cast<sq::AttentionOp>(user);
+  if (!att || source(att.getQuery()) != q)
+    return fail();
+  Operation *lin[2];
+  Value kv[2] = {source(att.getKey()), att.getValue()};
+  for (auto [i, v] : llvm::enumerate(kv)) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !v.hasOneUse() ||
+        !isa<sq::LinearOp, sq::QuantizedLinearOp>(def) ||
+        def->getNumOperands() > 2 || def == op ||
+        def->getOperand(0) != op->getOperand(0))
+      return fail();
+    lin[i] = def;
+  }
+  if (lin[0] == lin[1])
+    return fail();
+  return std::make_pair(lin[0], lin[1]);
+}
+
+/// One step for q, k and v of RMSNorm(x): q is the step's output, k and v
+/// get buffers of their own (named in i2 and i3).
+Error Writer::addQkvStep(Operation *op, sq::RMSNormOp norm, int64_t width,
+                         fmt::StepRecord &s) {
+  auto xb = input(norm.getInput(), op);
+  if (!xb)
+    return xb.takeError();
+  s.in[0] = *xb;
+  auto [k, v] = fusedQkv.lookup(op);
+  Operation *lins[3] = {op, k, v};
+  uint32_t t[3];
+  int64_t outs[3];
+  for (int i = 0; i < 3; ++i) {
+    int64_t inF = 0, outF = 0;
+    auto w = linearWeight(lins[i], lins[i]->getOperand(1), inF, outF);
+    if (!w)
+      return w.takeError();
+    auto rw = widthOf(lins[i]->getResult(0), lins[i]);
+    if (!rw)
+      return rw.takeError();
+    if (buffers[s.in[0]].width != uint64_t(inF) || outF != *rw)
+      return opError(lins[i], "weight [" + Twine(outF) + ", " + Twine(inF) +
+                                  "] does not match the input/result widths");
+    t[i] = *w;
+    outs[i] = outF;
+  }
+  if (outs[0] != width)
+    return opError(op, "q's weight does not match its result");
+  auto g = normWeight(norm, int64_t(buffers[s.in[0]].width));
+  if (!g)
+    return g.takeError();
+  s.op = uint32_t(fmt::OpCode::NormLinearQKV);
+  s.tensor[0] = t[0];
+  s.tensor[1] = t[1];
+  s.i[0] = int32_t(*g);
+  s.i[1] = int32_t(t[2]);
+  s.f[0] = float(norm.getEpsilon().convertToDouble());
+  // k's and v's results get their buffers here, before the step's
+  // operands die, as its output does.
+  for (int i = 1; i < 3; ++i) {
+    uint32_t b = allocate(uint32_t(outs[i]));
+    bufOf[lins[i]->getResult(0)] = b;
+    s.i[1 + i] = int32_t(b);
+  }
+  return Error::success();
+}
+
 /// The weight of a fused norm as a tensor of `width` elements.
 Expected<uint32_t> Writer::normWeight(sq::RMSNormOp norm, int64_t width) {
   auto t = denseOperand(norm.getWeight(), norm, "weight", {width});
@@ -470,6 +570,9 @@ SmallVector<Value> Writer::effectiveOperands(Operation *op) {
   }
   if (auto it = fusedLinears.find(op); it != fusedLinears.end())
     for (Operation *lin : it->second)
+      vals.append(lin->operand_begin(), lin->operand_end());
+  if (auto it = fusedQkv.find(op); it != fusedQkv.end())
+    for (Operation *lin : {it->second.first, it->second.second})
       vals.append(lin->operand_begin(), lin->operand_end());
   if (auto it = fusedNorm.find(op); it != fusedNorm.end())
     vals.append(it->second->operand_begin(), it->second->operand_end());
@@ -571,6 +674,9 @@ Error Writer::addStep(Operation *op) {
     s.op = uint32_t(fmt::OpCode::RMSNorm);
     s.tensor[0] = *t;
     s.f[0] = float(norm.getEpsilon().convertToDouble());
+  } else if (fusedQkv.count(op)) {
+    if (Error e = addQkvStep(op, fusedNorm.lookup(op), *width, s))
+      return e;
   } else if (sq::RMSNormOp norm = fusedNorm.lookup(op)) {
     // A linear computing the RMSNorm of its input (no bias: the CUDA
     // GEMV has none).
@@ -871,6 +977,21 @@ Error Writer::run(std::string &bytes, s10::target::ArtifactSummary &summary) {
       return norm.takeError();
     if (*norm)
       fusedNorm[op] = *norm;
+  }
+  // q linears that run k and v in their launch: those compute q's norm
+  // too and have no steps of their own.
+  for (Operation *op : stepOps) {
+    if (!op->hasAttr("s10.fused_qkv") || absorbed.contains(op))
+      continue;
+    auto kv = fusedQkvOf(op);
+    if (!kv)
+      return kv.takeError();
+    for (Operation *lin : {kv->first, kv->second}) {
+      if (!absorbed.insert(lin).second || fusedNorm.count(lin))
+        return opError(lin, "a linear fused into two ops");
+      fusedNorm[lin] = fusedNorm.lookup(op);
+    }
+    fusedQkv[op] = *kv;
   }
   for (Operation *op : stepOps) {
     auto norm = dyn_cast<sq::RMSNormOp>(op);

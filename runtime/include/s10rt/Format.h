@@ -145,6 +145,9 @@ enum class OpCode : uint32_t {
   RopeAttention = 12,    // Attention of rotate-half(in0), rotate-half(in1),
                          // in2 (tensor0: the inverse frequencies); the
                          // KV-append kernel rotates in0 in place
+  NormLinearQKV = 13,    // out = n tensor0^T (q), buffer i2 = n tensor1^T
+                         // (k), buffer i3 = n (tensor i1)^T (v); g =
+                         // tensor i0
 };
 
 struct PlanHeader {
@@ -243,6 +246,9 @@ enum class KernelAbi : uint32_t {
   /// place, k rotated and v into the cache; a RopeAttention step names it
   /// in `reserved`.
   GpuRopeAppend = 22,
+  /// (wq, wk, wv, g, x, yq, yk, yv, tokens): q, k and v of RMSNorm(x[t];
+  /// g), the grid's rows q's, then k's, then v's (a NormLinearQKV step).
+  GpuNormGemvQkv = 23,
 };
 
 /// Positions per block of the key cache (KernelAbi::Attend).
@@ -400,6 +406,8 @@ inline const char *opName(uint32_t op) {
     return "norm_linear_swiglu";
   case OpCode::RopeAttention:
     return "rope_attention";
+  case OpCode::NormLinearQKV:
+    return "norm_linear_qkv";
   }
   return nullptr;
 }

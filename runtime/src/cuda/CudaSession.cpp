@@ -61,7 +61,7 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
   tensors_.assign(m.tensors.size(), 0);
   int64_t scoreRows = 0;
   for (const Step &s : m.steps) {
-    for (uint32_t k : {s.tensor0, s.tensor1, s.normTensor})
+    for (uint32_t k : {s.tensor0, s.tensor1, s.tensor2, s.normTensor})
       if (k != kNone && !tensors_[k]) {
         const Tensor &t = m.tensors[k];
         tensors_[k] = alloc(t.size);
@@ -226,6 +226,18 @@ void CudaSession::queueChunk(int64_t tokens) {
       DevicePtr up = tensors_[s.tensor1], g = tensors_[s.normTensor];
       void *args[] = {&w, &up, &g, &in0, &out, &tokens};
       device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
+                      kRowsPerBlock * kWarp, args);
+      break;
+    }
+    case OpCode::NormLinearQKV: {
+      // The grid's rows are q's, then k's, then v's.
+      DevicePtr wk = tensors_[s.tensor1], wv = tensors_[s.tensor2];
+      DevicePtr g = tensors_[s.normTensor];
+      DevicePtr yk = buffers_[s.out2], yv = buffers_[s.out3];
+      int64_t rows = width + int64_t(m.bufferWidths[s.out2]) +
+                     int64_t(m.bufferWidths[s.out3]);
+      void *args[] = {&w, &wk, &wv, &g, &in0, &out, &yk, &yv, &tokens};
+      device_->launch(s.kernel, blocks(rows, kRowsPerBlock), unsigned(tokens),
                       kRowsPerBlock * kWarp, args);
       break;
     }
