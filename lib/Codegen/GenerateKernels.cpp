@@ -266,7 +266,7 @@ std::optional<Request> requestFor(Operation *op, bool denseOutIn, bool cuda,
       int64_t h = att.getNumHeads(), kv = att.getNumKvHeads(),
               d = att.getHeadDim();
       float scale = float(att.getScale().convertToDouble());
-      if (!att.getCausal() || h <= 0 || kv <= 0 || d <= 0 || h % kv)
+      if (!att.getCausal() || h <= 0 || kv <= 0 || d <= 0 || h % kv || d % 4)
         return std::nullopt;
       return Request{attentionKernelName(h, kv, d, scale),
                      [=](OpBuilder &b, Location loc) {

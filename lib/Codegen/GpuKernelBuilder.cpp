@@ -801,10 +801,11 @@ FailureOr<gpu::GPUFuncOp>
 s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
                                       int64_t kvHeads, int64_t headDim,
                                       float scale, StringRef name) {
-  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads || headDim <= 0)
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads || headDim <= 0 ||
+      headDim % 4)
     return emitError(loc) << "cannot build a CUDA attention of " << heads
                           << " heads over " << kvHeads << " kv heads of "
-                          << headDim;
+                          << headDim << " (a multiple of 4)";
   Ops o{b, loc};
   std::string sym = name.empty()
                         ? attentionKernelName(heads, kvHeads, headDim, scale)
@@ -837,17 +838,21 @@ s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
     Value sRow = in.mul(in.add(in.mul(t, in.idx(heads)), h), maxCtx);
     Value negInf = in.f32c(-std::numeric_limits<float>::infinity());
     Value fscale = in.f32c(scale);
-    // Scores scale * q.k, a position per lane, and their maximum.
+    // Scores scale * q.k, a position per lane, and their maximum. Rows of
+    // q and k start on 16 bytes (head dims are a multiple of 4): the dot
+    // takes 16-byte loads into two accumulators.
+    VectorType v4 = in.vec(in.f32(), 4);
     Value m = in.loop(
         wr.lane, n, in.idx(kWarp), {negInf},
         [&](Ops &l, Value p, ValueRange a) -> SmallVector<Value> {
           Value kRow = l.add(l.mul(p, l.idx(kvW)), kCol);
-          Value dot = l.loop(
-              l.idx(0), l.idx(headDim), l.idx(1), {l.f32c(0.0f)},
-              [&](Ops &d, Value j, ValueRange acc) -> SmallVector<Value> {
-                return {d.fma(d.load(q, d.add(qRow, j)),
-                              d.load(kv, d.add(kRow, j)), acc[0])};
-              })[0];
+          Value acc[2] = {l.splat(l.f32c(0.0f), 4), l.splat(l.f32c(0.0f), 4)};
+          for (int64_t c = 0; c < headDim / 4; ++c) {
+            Value qv = l.vload(v4, q, l.add(qRow, l.idx(4 * c)), 16);
+            Value kv4 = l.vload(v4, kv, l.add(kRow, l.idx(4 * c)), 16);
+            acc[c % 2] = l.fma(qv, kv4, acc[c % 2]);
+          }
+          Value dot = l.reduceAdd(l.add(acc[0], acc[1]));
           Value s = l.mul(dot, fscale);
           l.store(s, scores, l.add(sRow, p));
           return {arith::MaximumFOp::create(l.b, l.loc, a[0], s)};
@@ -865,17 +870,21 @@ s10::codegen::buildGpuAttentionKernel(OpBuilder &b, Location loc, int64_t heads,
     Value inv = in.divf(in.f32c(1.0f), sum);
     // Every lane reads every lane's exponentials next.
     warpSync(in);
-    in.loop(wr.lane, in.idx(headDim), in.idx(kWarp), {},
-            [&](Ops &l, Value j, ValueRange) -> SmallVector<Value> {
+    // p . V: a lane takes 4 consecutive dims (one 16-byte load of each
+    // value row, the warp's lanes reading it whole).
+    in.loop(wr.lane, in.idx(headDim / 4), in.idx(kWarp), {},
+            [&](Ops &l, Value c, ValueRange) -> SmallVector<Value> {
+              Value j = l.mul(c, l.idx(4));
               Value acc = l.loop(
-                  l.idx(0), n, l.idx(1), {l.f32c(0.0f)},
+                  l.idx(0), n, l.idx(1), {l.splat(l.f32c(0.0f), 4)},
                   [&](Ops &d, Value p, ValueRange a) -> SmallVector<Value> {
                     Value w = d.mul(d.load(scores, d.add(sRow, p)), inv);
-                    Value v = d.load(
-                        kv, d.add(d.add(vBase, d.mul(p, d.idx(kvW))), j));
-                    return {d.fma(w, v, a[0])};
+                    Value v = d.vload(
+                        v4, kv, d.add(d.add(vBase, d.mul(p, d.idx(kvW))), j),
+                        16);
+                    return {d.fma(d.splat(w, 4), v, a[0])};
                   })[0];
-              l.store(acc, out, l.add(qRow, j));
+              l.vstore(acc, out, l.add(qRow, j), 16);
               return {};
             });
   });

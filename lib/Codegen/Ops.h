@@ -141,8 +141,10 @@ struct Ops {
       op.setAlignment(align);
     return op;
   }
-  void vstore(Value v, Value mem, Value i) {
-    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+  void vstore(Value v, Value mem, Value i, unsigned align = 0) {
+    auto op = vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+    if (align)
+      op.setAlignment(align);
   }
   Value reduceAdd(Value v) {
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,

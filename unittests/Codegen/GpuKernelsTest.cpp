@@ -979,6 +979,13 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
         << name << "\n"
         << k;
   }
+  // The attention reads q, k and v rows in 16-byte loads and writes its
+  // output rows 16 bytes at a time.
+  std::string att = entryText(ptx, "s10_attention_h32_kv32_d128_s[0-9p]+");
+  ASSERT_FALSE(att.empty());
+  EXPECT_GE(count(att, "ld.global.v4.b32") + count(att, "ld.global.nc.v4.b32"),
+            3);
+  EXPECT_GE(count(att, "st.global.v4.b32"), 1);
 }
 
 TEST_P(GpuKernelsChip, PtxasReportsNoSpills) {
