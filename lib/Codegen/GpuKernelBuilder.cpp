@@ -318,6 +318,61 @@ RowDot packedRowDot(Ops &o, const GemvWeight &w, Value bytes,
   return {warpSum(o, o.reduceAdd(o.add(res[0], res[1]))), res[3]};
 }
 
+/// Row wr.row of a ternary weight times its input. The code stream runs on
+/// across rows, 40 codes (5 chunks) to an 8-byte word: lane l takes the
+/// row's words l, l + 32, ... (one aligned 8-byte load each, the warp
+/// reading 256 consecutive bytes) and decodes the word's chunks that lie
+/// in the row, each chunk's digit shifts and weights constants.
+RowDot ternaryRowDot(Ops &o, const GemvWeight &w, Value bytes,
+                     const RowInput &in, const WarpRow &wr) {
+  PackedDecoder dec(w.spec, w.out, w.in);
+  dec.setGpuLoads(true);
+  const int64_t C = w.in / PackedDecoder::kChunk, G = w.spec.groupSize;
+  PackedDecoder::Row R = dec.beginRow(o.b, o.loc, bytes, wr.row);
+  Value f0 = R.codes; // the row's first chunk in the stream
+  Value fEnd = o.add(f0, o.idx(C));
+  Value w0 = o.divu(f0, o.idx(5));
+  // A row of C chunks meets at most (C - 1) / 5 + 2 words.
+  int64_t words = (C - 1) / 5 + 2;
+  Value zeroV = o.splat(o.f32c(0.0f));
+  SmallVector<Value> res;
+  // acc0, acc1, sum of squares
+  sweep(
+      o, wr.lane, words, {zeroV, zeroV, zeroV},
+      [&](Ops &l, Value u, Value active, ValueRange a) -> SmallVector<Value> {
+        Value wi = l.add(w0, u);
+        // Past the row's last word a lane reads the first (in the stream).
+        Value f5 = l.mul(wi, l.idx(5));
+        active = l.and_(active, l.cmpi(arith::CmpIPredicate::ult, f5, fEnd));
+        PackedDecoder::Word word;
+        word.trits =
+            dec.ternaryWord(l.b, l.loc, bytes, l.select(active, wi, w0));
+        Value acc[2] = {a[0], a[1]};
+        Value ss = a[2];
+        for (int64_t t = 0; t < 5; ++t) {
+          Value f = l.add(f5, l.idx(t));
+          Value inRow = l.and_(
+              active, l.and_(l.cmpi(arith::CmpIPredicate::uge, f, f0),
+                             l.cmpi(arith::CmpIPredicate::ult, f, fEnd)));
+          // The chunk's column in the row (chunk 0 where it lies outside).
+          Value c = l.select(inRow, l.sub(f, f0), l.idx(0));
+          PackedDecoder::Codes codes =
+              dec.chunk(l.b, l.loc, bytes, R, word, unsigned(t), c, Value());
+          SmallVector<Value, 4> p = dec.params(
+              l.b, l.loc, bytes, R,
+              l.divu(l.mul(c, l.idx(PackedDecoder::kChunk)), l.idx(G)));
+          Value v = dec.dequantize(l.b, l.loc, codes, p, /*contract=*/true);
+          Value chunkSs = ss;
+          Value xc = inputChunk(l, in, c, chunkSs);
+          acc[t % 2] = l.select(inRow, l.fma(v, xc, acc[t % 2]), acc[t % 2]);
+          ss = l.select(inRow, chunkSs, ss);
+        }
+        return {acc[0], acc[1], ss};
+      },
+      res);
+  return {warpSum(o, o.reduceAdd(o.add(res[0], res[1]))), res[2]};
+}
+
 /// Row wr.row of a dense [out, in] weight times its input.
 RowDot denseRowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
                    const WarpRow &wr) {
@@ -351,16 +406,17 @@ MemRefType gemvWeightType(Ops &o, const GemvWeight &w) {
 Value gemvTable(OpBuilder &b, Location loc, const GemvWeight &w) {
   if (w.packed && w.spec.mixed())
     return PackedDecoder(w.spec, w.out, w.in).salientShiftTable(b, loc);
-  if (w.packed && w.spec.kind == layout::Kind::Ternary)
-    return PackedDecoder(w.spec, w.out, w.in).ternaryLaneTable(b, loc);
   return {};
 }
 
 /// Row wr.row of `w` (at `wm`, with its lane table) times its input.
 RowDot rowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
               Value table, const WarpRow &wr) {
-  return w.packed ? packedRowDot(o, w, wm, in, table, wr)
-                  : denseRowDot(o, w, wm, in, wr);
+  if (!w.packed)
+    return denseRowDot(o, w, wm, in, wr);
+  if (w.spec.kind == layout::Kind::Ternary)
+    return ternaryRowDot(o, w, wm, in, wr);
+  return packedRowDot(o, w, wm, in, table, wr);
 }
 
 /// The epilogue of a GEMV row: what lane 0 stores. Stacked weights (q, k

@@ -306,6 +306,14 @@ static Value ternaryDigit(Ops &o, Value q, Value pow3) {
   return o.shr(o.mul(m, o.int_(ty, 3)), o.int_(ty, 8));
 }
 
+Value PackedDecoder::ternaryWord(OpBuilder &b, Location loc, Value bytes,
+                                 Value index) const {
+  Ops o{b, loc};
+  const layout::Part *cp = geometry_.find(layout::PartId::Codes);
+  return o.loadInt(
+      bytes, o.add(o.idx(int64_t(cp->offset)), o.mul(index, o.idx(8))), 8, 8);
+}
+
 Value PackedDecoder::ternaryLaneTable(OpBuilder &b, Location loc) const {
   constexpr int64_t n = kChunk;
   return i32Table(b, loc, "s10_ternary_lanes", 10 * n,
@@ -570,27 +578,36 @@ PackedDecoder::Codes PackedDecoder::chunk(OpBuilder &b, Location loc,
   if (spec_.kind == layout::Kind::Ternary) {
     // Chunk F is codes 8 (F mod 5) .. + 7 of the 40 in 8-byte word F / 5:
     // lane l's code is trit p mod 5 of byte p / 5, p = 8 (F mod 5) + l.
-    const layout::Part *cp = geometry_.find(layout::PartId::Codes);
-    Value f = o.add(r.codes, c);
-    Value wi = o.divu(f, o.idx(5));
-    Value rr = o.sub(f, o.mul(wi, o.idx(5)));
-    Value word = o.loadInt(
-        bytes, o.add(o.idx(int64_t(cp->offset)), o.mul(wi, o.idx(8))), 8, 8);
     VectorType v32 = o.vec(o.i32());
-    Value shift, pow3;
-    if (r.shifts) {
-      // The lanes' byte shifts and powers of three for this F mod 5.
-      Value at = o.mul(rr, o.idx(kChunk));
-      shift = o.vload(v32, r.shifts, at);
-      pow3 = o.vload(v32, r.shifts, o.add(at, o.idx(5 * kChunk)));
+    Value shift, pow3, word = w.trits;
+    if (word) {
+      // Chunk t of a word in hand: its lanes' shifts and digit weights are
+      // constants.
+      shift = o.lanes(o.i32(), laneList([&](int64_t l) {
+                        return int64_t(8 * ((8 * t + l) / 5));
+                      }));
+      pow3 = o.lanes(o.i32(), laneList([&](int64_t l) {
+                       return int64_t(layout::kTritWeights[(8 * t + l) % 5]);
+                     }));
     } else {
-      Value p = o.add(
-          o.splat(o.mul(o.trunci(o.toI64(rr), o.i32()), o.int_(o.i32(), 8))),
-          o.lanes(o.i32(), laneList([](int64_t l) { return l; })));
-      Value byte = o.divu(p, o.int_(v32, 5));
-      Value t = o.sub(p, o.mul(byte, o.int_(v32, 5)));
-      shift = o.mul(byte, o.int_(v32, 8));
-      pow3 = ternaryPow3(o, t);
+      Value f = o.add(r.codes, c);
+      Value wi = o.divu(f, o.idx(5));
+      Value rr = o.sub(f, o.mul(wi, o.idx(5)));
+      word = ternaryWord(b, loc, bytes, wi);
+      if (r.shifts) {
+        // The lanes' byte shifts and powers of three for this F mod 5.
+        Value at = o.mul(rr, o.idx(kChunk));
+        shift = o.vload(v32, r.shifts, at);
+        pow3 = o.vload(v32, r.shifts, o.add(at, o.idx(5 * kChunk)));
+      } else {
+        Value p = o.add(
+            o.splat(o.mul(o.trunci(o.toI64(rr), o.i32()), o.int_(o.i32(), 8))),
+            o.lanes(o.i32(), laneList([](int64_t l) { return l; })));
+        Value byte = o.divu(p, o.int_(v32, 5));
+        Value d = o.sub(p, o.mul(byte, o.int_(v32, 5)));
+        shift = o.mul(byte, o.int_(v32, 8));
+        pow3 = ternaryPow3(o, d);
+      }
     }
     Value q = o.and_(
         o.trunci(o.shr(o.splat(word), o.extui(shift, o.vec(o.i64()))), v32),

@@ -297,10 +297,16 @@ public:
   /// Mixed kinds: the sign and mask bits of `chunks` (1 to kWordChunks)
   /// chunks from `firstChunk` on, as i32 (chunk t in bits [8t, 8t + 8)).
   /// From tile(), k-bit codes: the Word's 32k bits of codes as k i32.
+  /// Ternary: `trits`, an 8-byte word of the stream (40 codes, chunks 0 to
+  /// 4 of it; ternaryWord()).
   struct Word {
     mlir::Value signs, mask;
     llvm::SmallVector<mlir::Value, 4> codes;
+    mlir::Value trits;
   };
+  /// Ternary: 8-byte word `index` of the code stream (i64).
+  mlir::Value ternaryWord(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value bytes, mlir::Value index) const;
   Word word(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
             const Row &r, mlir::Value firstChunk, unsigned chunks) const;
   /// True if tile() serves the layout: k-bit codes of any width but 7 and
@@ -314,7 +320,8 @@ public:
                                   mlir::Value bytes, const Row &r,
                                   mlir::Value firstChunk, unsigned count) const;
   /// The codes of chunk `chunkIndex`, chunk `t` of `w` (k-bit reads memory
-  /// unless `w` holds its codes).
+  /// unless `w` holds its codes; ternary unless `w` holds its stream word,
+  /// then the chunk is that word's chunk t and `chunkIndex` is unused).
   Codes chunk(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
               const Row &r, const Word &w, unsigned t, mlir::Value chunkIndex,
               mlir::Value rank) const;
