@@ -608,6 +608,25 @@ struct GenerateKernelsPass
 
 } // namespace
 
+int64_t s10::codegen::countFusedLayers(ModuleOp module) {
+  int64_t fused = 0;
+  module.walk([&](Operation *op) {
+    if (op->hasAttr("s10.fused_linear"))
+      fused += 1;
+    if (op->hasAttr("s10.fused_linears"))
+      fused += 2;
+    if (op->hasAttr("s10.fused_rotary"))
+      fused += 2;
+    if (op->hasAttr("s10.fused_qkv"))
+      fused += 2;
+    // A norm all of whose readers compute it (it has no kernel of its own).
+    if (isa<sq::RMSNormOp>(op) && !op->hasAttr("s10.kernel") &&
+        !op->use_empty())
+      fused += 1;
+  });
+  return fused;
+}
+
 void s10::codegen::registerCodegenPasses() {
   registerS10CodegenPasses();
   registerLowerKernelsToLLVMPipeline();

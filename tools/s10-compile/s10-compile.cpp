@@ -138,24 +138,12 @@ static int compileCuda(mlir::ModuleOp module,
   pm.addPass(s10::codegen::createGenerateKernels(genOpts));
   if (failed(pm.run(module)))
     return fail(inputPath + ": kernel generation failed");
-  // Layers count the ops that run inside another op's kernel too: the
-  // linears of a fused Add or SwiGLU, the norms inside GEMVs, the rotaries
-  // inside an attention's KV append, k and v inside q's launch.
-  int64_t layers = 0, kernels = 0, fused = 0;
+  // Layers count the ops that run inside another op's kernel too.
+  int64_t layers = 0, kernels = 0;
+  int64_t fused = s10::codegen::countFusedLayers(module);
   module.walk([&](mlir::Operation *op) {
     if (op->hasAttr("s10.kernel"))
       ++layers;
-    if (op->hasAttr("s10.fused_linear"))
-      fused += 1;
-    if (op->hasAttr("s10.fused_linears"))
-      fused += 2;
-    if (op->hasAttr("s10.fused_rotary"))
-      fused += 2;
-    if (op->hasAttr("s10.fused_qkv"))
-      fused += 2;
-    if (op->getName().getStringRef() == "squeeze.rms_norm" &&
-        !op->hasAttr("s10.kernel") && !op->use_empty())
-      fused += 1;
     if (mlir::isa<mlir::gpu::GPUFuncOp>(op))
       ++kernels;
   });

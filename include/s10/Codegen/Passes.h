@@ -27,6 +27,12 @@ namespace s10::codegen {
 /// `s10-lower-kernels-to-llvm` pipeline.
 void registerCodegenPasses();
 
+/// The layers of `module` that squeeze-generate-kernels ran inside another
+/// layer's kernel: the linears of a fused Add or SwiGLU, the norms inside
+/// GEMVs, the rotaries inside an attention's KV append, k and v inside q's
+/// launch.
+int64_t countFusedLayers(mlir::ModuleOp module);
+
 } // namespace s10::codegen
 
 #endif // S10_CODEGEN_PASSES_H
