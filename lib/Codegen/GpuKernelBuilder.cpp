@@ -500,9 +500,10 @@ gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
     }
     return dots;
   };
-  int64_t rows = 0;
-  for (const GemvWeight &w : weights)
-    rows = stacked ? rows + w.out : w0.out;
+  int64_t rows = w0.out;
+  if (stacked)
+    for (const GemvWeight &w : weights.drop_front())
+      rows += w.out;
   // Whole warps share a row, so the branches are warp-uniform and the
   // shuffles inside them see all 32 lanes.
   when(o, o.cmpi(arith::CmpIPredicate::ult, wr.row, o.idx(rows)), [&](Ops &o2) {
@@ -614,6 +615,11 @@ std::string s10::codegen::gemvAddKernelName(const GemvWeight &w) {
 }
 
 namespace {
+/// A GEMV kernel's name without its "s10_gemv_" prefix, to join names.
+std::string gemvTag(const GemvWeight &w) {
+  return gemvKernelName(w).substr(std::string("s10_gemv_").size());
+}
+
 std::string normTag(const GemvNorm &n) {
   return std::string("_rmsnorm_") +
          (n.weight == DenseType::F16 ? "f16" : "f32") + "_eps" +
@@ -625,9 +631,7 @@ std::string
 s10::codegen::gemvSwiGLUKernelName(const GemvWeight &gate, const GemvWeight &up,
                                    const std::optional<GemvNorm> &norm) {
   // Both weights' tags: "s10_gemv_<gate>" + "_swiglu_" + "<up>".
-  std::string upName = gemvKernelName(up);
-  return gemvKernelName(gate) + "_swiglu_" +
-         upName.substr(std::string("s10_gemv_").size()) +
+  return gemvKernelName(gate) + "_swiglu_" + gemvTag(up) +
          (norm ? normTag(*norm) : "");
 }
 
@@ -653,10 +657,8 @@ std::string s10::codegen::gemvQkvKernelName(const GemvWeight &q,
                                             const GemvWeight &v,
                                             const GemvNorm &norm) {
   // "s10_gemv_<q>" + "_k_<k>" + "_v_<v>" + the norm.
-  auto tag = [](const GemvWeight &w) {
-    return gemvKernelName(w).substr(std::string("s10_gemv_").size());
-  };
-  return gemvKernelName(q) + "_k_" + tag(k) + "_v_" + tag(v) + normTag(norm);
+  return gemvKernelName(q) + "_k_" + gemvTag(k) + "_v_" + gemvTag(v) +
+         normTag(norm);
 }
 
 FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuNormGemvQkvKernel(
@@ -1095,21 +1097,21 @@ std::string caseKernelName(const gc::Case &c) {
 bool s10::codegen::resolveGpuCase(gc::Case &c, std::string &error) {
   switch (c.kind) {
   case gc::Kind::Gemv: {
-    layout::Logical w = gc::randomWeight(c.spec, c.out, c.in, c.seed);
-    layout::Status st = layout::fit(c.spec, w);
-    if (st.failed()) {
-      error = st.message();
-      return false;
-    }
-    if (c.fuse == gc::Fuse::NormQKV) {
-      // k and v: one weight of kvOut rows, its salient count fixed here.
-      gc::Case kv = gc::qkvKvCase(c);
-      layout::Logical wk = gc::randomWeight(kv.spec, kv.out, kv.in, kv.seed);
-      st = layout::fit(kv.spec, wk);
-      if (st.failed()) {
+    // The salient count of the case's seeded weight goes into its spec.
+    auto fit = [&](gc::Case &w) {
+      layout::Status st =
+          layout::fit(w.spec, gc::randomWeight(w.spec, w.out, w.in, w.seed));
+      if (st.failed())
         error = st.message();
+      return !st.failed();
+    };
+    if (!fit(c))
+      return false;
+    if (c.fuse == gc::Fuse::NormQKV) {
+      // k and v: one weight of kvOut rows.
+      gc::Case kv = gc::qkvKvCase(c);
+      if (!fit(kv))
         return false;
-      }
       c.kvCount = kv.spec.salientCount;
     }
     c.kernel = caseKernelName(c);

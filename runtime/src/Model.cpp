@@ -798,6 +798,19 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
   auto isVectorType = [](const Tensor &t) {
     return t.dtype == DType::F32 || t.dtype == DType::F16;
   };
+  // Tensor `index` as an RMSNorm weight of `width` elements (`what` in
+  // messages) with a finite epsilon f0 >= 0.
+  auto normWeight = [&](uint32_t index, uint32_t width,
+                        const char *what) -> const Tensor & {
+    const Tensor &t = tensor(index, label, what);
+    if (!isVectorType(t) || t.numel != width)
+      fail(label + ": " + what + " must be f32 or f16 of " + str(width) +
+           " elements");
+    if (!std::isfinite(r.f[0]) || r.f[0] < 0)
+      fail(label + ": epsilon " + std::to_string(r.f[0]) +
+           " is not a finite non-negative number");
+    return t;
+  };
   // Tensor 0 as the f32 inverse frequencies of a rotation of `dim`: their
   // index among the model's distinct ones.
   auto rotaryOf = [&](int64_t dim) {
@@ -826,13 +839,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
   }
   case OpCode::RMSNorm: {
     sameWidth(r.in[0], "the input");
-    const Tensor &t = tensor(r.tensor[0], label, "the weight");
-    if (!isVectorType(t) || t.numel != outW)
-      fail(label + ": the weight must be f32 or f16 of " + str(outW) +
-           " elements");
-    if (!std::isfinite(r.f[0]) || r.f[0] < 0)
-      fail(label + ": epsilon " + std::to_string(r.f[0]) +
-           " is not a finite non-negative number");
+    const Tensor &t = normWeight(r.tensor[0], outW, "the weight");
     floats(t, s.vector);
     s.weightBytes = t.data;
     s.tensor0 = r.tensor[0];
@@ -931,13 +938,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
       sameWidth(r.in[1], "the residual");
     if (s.op == OpCode::NormLinear || s.op == OpCode::NormLinearSwiGLU) {
       uint32_t g = s.op == OpCode::NormLinear ? r.tensor[1] : uint32_t(r.i[0]);
-      const Tensor &t = tensor(g, label, "the norm weight");
-      if (!isVectorType(t) || t.numel != inW)
-        fail(label + ": the norm weight must be f32 or f16 of " + str(inW) +
-             " elements");
-      if (!std::isfinite(r.f[0]) || r.f[0] < 0)
-        fail(label + ": epsilon " + std::to_string(r.f[0]) +
-             " is not a finite non-negative number");
+      normWeight(g, inW, "the norm weight");
       s.normTensor = g;
     }
     for (int k = 0; k < (swiglu ? 2 : 1); ++k) {
@@ -967,13 +968,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
       fail(label + ": an output is the input, which every row reads");
     if (r.out == kb || r.out == vb || kb == vb)
       fail(label + ": the q, k and v outputs share a buffer");
-    const Tensor &g = tensor(uint32_t(r.i[0]), label, "the norm weight");
-    if (!isVectorType(g) || g.numel != inW)
-      fail(label + ": the norm weight must be f32 or f16 of " + str(inW) +
-           " elements");
-    if (!std::isfinite(r.f[0]) || r.f[0] < 0)
-      fail(label + ": epsilon " + std::to_string(r.f[0]) +
-           " is not a finite non-negative number");
+    normWeight(uint32_t(r.i[0]), inW, "the norm weight");
     uint32_t w[3] = {r.tensor[0], r.tensor[1], uint32_t(r.i[1])};
     uint32_t outs[3] = {outW, kW, vW};
     const char *names[3] = {"the q weight", "the k weight", "the v weight"};

@@ -180,8 +180,7 @@ private:
   Expected<SmallVector<Operation *, 2>> fusedLinearsOf(Operation *op);
   Expected<sq::RMSNormOp> fusedNormOf(Operation *op);
   Expected<std::pair<Operation *, Operation *>> fusedQkvOf(Operation *op);
-  Error addQkvStep(Operation *op, sq::RMSNormOp norm, int64_t width,
-                   fmt::StepRecord &s);
+  Error addQkvStep(Operation *op, sq::RMSNormOp norm, fmt::StepRecord &s);
   Expected<std::vector<float>> rotaryFreqs(sq::RotaryOp rot);
   Expected<uint32_t> normWeight(sq::RMSNormOp norm, int64_t width);
   SmallVector<Value> effectiveOperands(Operation *op);
@@ -483,7 +482,7 @@ Writer::fusedQkvOf(Operation *op) {
 
 /// One step for q, k and v of RMSNorm(x): q is the step's output, k and v
 /// get buffers of their own (named in i2 and i3).
-Error Writer::addQkvStep(Operation *op, sq::RMSNormOp norm, int64_t width,
+Error Writer::addQkvStep(Operation *op, sq::RMSNormOp norm,
                          fmt::StepRecord &s) {
   auto xb = input(norm.getInput(), op);
   if (!xb)
@@ -507,8 +506,6 @@ Error Writer::addQkvStep(Operation *op, sq::RMSNormOp norm, int64_t width,
     t[i] = *w;
     outs[i] = outF;
   }
-  if (outs[0] != width)
-    return opError(op, "q's weight does not match its result");
   auto g = normWeight(norm, int64_t(buffers[s.in[0]].width));
   if (!g)
     return g.takeError();
@@ -675,7 +672,7 @@ Error Writer::addStep(Operation *op) {
     s.tensor[0] = *t;
     s.f[0] = float(norm.getEpsilon().convertToDouble());
   } else if (fusedQkv.count(op)) {
-    if (Error e = addQkvStep(op, fusedNorm.lookup(op), *width, s))
+    if (Error e = addQkvStep(op, fusedNorm.lookup(op), s))
       return e;
   } else if (sq::RMSNormOp norm = fusedNorm.lookup(op)) {
     // A linear computing the RMSNorm of its input (no bias: the CUDA
