@@ -80,6 +80,8 @@ if k and t:
     rows = []
     torch_us = {(r["out"], r["in"]): r["us"] for r in t["gemv"]}
     for b in k["gemv_bench"]:
+        if b.get("fuse") == "gemm":
+            continue
         key = (b["out"], b["in"])
         # A fused GEMV does more than cuBLAS's (SwiGLU: two weights), so
         # only the plain ones get a ratio.
@@ -92,6 +94,27 @@ if k and t:
             "%.2f" % torch_us[key] if key in torch_us else "-",
             "%.2f" % ratio if ratio else "-"))
     summary["gemv_rows"] = rows
+    # The prefill GEMMs against the same weight's GEMV run once per token
+    # and against cuBLAS fp16 at the same token count, all in this run.
+    torch_pre = {(r["out"], r["in"], r["tokens"]): r["us"] for r in t.get("prefill", [])}
+    gemv_us = {b["kernel"]: b["us"] for b in k["gemv_bench"] if b.get("fuse", "none") == "none"}
+    gemm_rows = []
+    for b in k["gemv_bench"]:
+        if b.get("fuse") != "gemm":
+            continue
+        n = b["tokens"]
+        per_token = gemv_us.get(b["kernel"].replace("s10_gemm_", "s10_gemv_", 1))
+        fp16 = torch_pre.get((b["out"], b["in"], n))
+        row = dict(b, tflops=2 * b["out"] * b["in"] * n / (b["us"] * 1e-6) / 1e12,
+                   gemv_times_tokens_us=per_token * n if per_token else None,
+                   speedup_vs_gemv=per_token * n / b["us"] if per_token else None,
+                   torch_fp16_us=fp16, speedup_vs_fp16=fp16 / b["us"] if fp16 else None)
+        gemm_rows.append(row)
+        print("%-48s %5dx%-5d x%3d tokens %8.2f us %6.1f TFLOP/s  GEMV x tokens %s us  fp16 cuBLAS %s us" % (
+            b["kernel"][:48], b["out"], b["in"], n, b["us"], row["tflops"],
+            "%.1f" % row["gemv_times_tokens_us"] if per_token else "-",
+            "%.2f" % fp16 if fp16 else "-"))
+    summary["prefill_gemm_rows"] = gemm_rows
     # One LLaMA-2-7B token's GEMVs from the measured kernel times (not a
     # measured decode: attention, norms and launches are left out): per
     # layer q, k, v, o (4096x4096), gate, up (11008x4096), down

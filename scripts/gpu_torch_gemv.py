@@ -6,6 +6,8 @@ its weight from memory."""
 import argparse, json, sys
 
 SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008)]
+# Tokens of the prefill GEMMs s10-gpu-check times (bench/cuda/CudaCases.cpp).
+PREFILL_TOKENS = 64
 
 
 def main():
@@ -24,30 +26,38 @@ def main():
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
     l2 = getattr(props, "L2_cache_size", 50 << 20)
-    rows = []
+    rows, prefill = [], []
     for out, inn in SHAPES:
         wbytes = out * inn * 2
         copies = max(1, -(-max(4 * l2, 256 << 20) // wbytes))
         ws = [torch.randn(out, inn, device=dev, dtype=torch.float16)
               for _ in range(copies)]
-        x = torch.randn(1, inn, device=dev, dtype=torch.float16)
-        for i in range(20):
-            torch.nn.functional.linear(x, ws[i % copies])
-        torch.cuda.synchronize()
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        for i in range(args.reps):
-            torch.nn.functional.linear(x, ws[i % copies])
-        b.record()
-        b.synchronize()
-        us = a.elapsed_time(b) * 1e3 / args.reps
+        def timed(tokens):
+            x = torch.randn(tokens, inn, device=dev, dtype=torch.float16)
+            for i in range(20):
+                torch.nn.functional.linear(x, ws[i % copies])
+            torch.cuda.synchronize()
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            for i in range(args.reps):
+                torch.nn.functional.linear(x, ws[i % copies])
+            b.record()
+            b.synchronize()
+            return a.elapsed_time(b) * 1e3 / args.reps
+        us = timed(1)
         nbytes = wbytes + 2 * (inn + out)
         rows.append({"out": out, "in": inn, "us": us, "bytes": nbytes,
                      "gbps": nbytes / (us * 1e-6) / 1e9, "weight_copies": copies})
         print("torch fp16 linear %5dx%-5d %8.2f us %8.1f GB/s" % (out, inn, us, rows[-1]["gbps"]))
+        us = timed(PREFILL_TOKENS)
+        prefill.append({"out": out, "in": inn, "tokens": PREFILL_TOKENS, "us": us,
+                        "tflops": 2 * out * inn * PREFILL_TOKENS / (us * 1e-6) / 1e12})
+        print("torch fp16 linear %5dx%-5d x %d tokens %8.2f us %6.1f TFLOP/s"
+              % (out, inn, PREFILL_TOKENS, us, prefill[-1]["tflops"]))
         del ws
         torch.cuda.empty_cache()
-    json.dump({"device": props.name, "torch": torch.__version__, "gemv": rows},
+    json.dump({"device": props.name, "torch": torch.__version__, "gemv": rows,
+               "prefill": prefill},
               open(args.json, "w"), indent=2)
     return 0
 

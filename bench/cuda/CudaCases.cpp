@@ -18,7 +18,8 @@
 // the residual add or SwiGLU; q, k and v with the norm as one launch are
 // checked at both models' shapes. Together they hold every kernel of a
 // LLaMA-2-7B decoder at each of these layouts, fused or not
-// (s10-synth-llama).
+// (s10-synth-llama). The prefill GEMMs (tensor cores, sm_80 and newer) are
+// timed at LLaMA-2-7B's shapes over 64 tokens.
 //
 //===----------------------------------------------------------------------===//
 
@@ -256,6 +257,25 @@ std::vector<gc::Case> allCases() {
   gemv(kbit(3, 256, q8), 4096, 4096, false, qkv, 4096);
   gemv(ternary(128, layout::ParamFormat::Q8T), 4096, 4096, false, qkv, 4096);
   dense(true, 4096, 4096, false, qkv, 4096);
+  // The prefill GEMM on tensor cores: token counts that leave tiles part
+  // empty checked small, 64 tokens (two token tiles) at LLaMA-2-7B's shapes
+  // checked and timed.
+  auto gemm = [&](layout::Spec s, int64_t out, int64_t in, int64_t tokens,
+                  bool bench) {
+    gemv(s, out, in, bench, gc::Fuse::Gemm);
+    cases.back().tokens = tokens;
+  };
+  const auto gemmQ8t = layout::ParamFormat::Q8T;
+  gemm(kbit(2, 128, gemmQ8t), 37, 1280, 37, false);
+  gemm(mixed(layout::Kind::Bitmap, 4, 128, f16), 19, 640, 40, false);
+  gemm(kbit(3, 256, q8), 9, 512, 33, false);
+  gemm(ternary(128, gemmQ8t), 11, 384, 5, false);
+  for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
+           {4096, 4096}, {11008, 4096}, {4096, 11008}}) {
+    gemm(mixed(layout::Kind::Bitmap, 4, 128, f16), out, in, 64, true);
+    gemm(kbit(2, 128, f16), out, in, 64, true);
+    gemm(ternary(128, gemmQ8t), out, in, 64, true);
+  }
   return cases;
 }
 

@@ -566,6 +566,188 @@ void rotatePair(Ops &in, Value x, Value y, Value cosSin, Value pos0, Value k,
   in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y, in.add(ylo, in.idx(half)));
 }
 
+/// Rows and tokens of a GEMM warp's tile: one 8-row MMA tile of the weight
+/// times four 16-token tiles of x.
+constexpr int64_t kGemmMTiles = kGemmTokens / 16;
+
+/// D = A B + C for one m16n8k16 tile (f16 A row-major, f16 B column-major,
+/// f32 C and D): `a` four vector<2xf16>, `bf` two, `c` four f32.
+SmallVector<Value, 4> mma16816(Ops &o, ArrayRef<Value> a, ArrayRef<Value> bf,
+                               ArrayRef<Value> c) {
+  Type f32 = o.f32();
+  auto st =
+      LLVM::LLVMStructType::getLiteral(o.b.getContext(), {f32, f32, f32, f32});
+  auto op = NVVM::MmaOp::create(
+      o.b, o.loc, st, a, bf, c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+      std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16, NVVM::MMATypes::f16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value, 4> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(LLVM::ExtractValueOp::create(o.b, o.loc, op, i));
+  return d;
+}
+
+/// Elements [at, at + 2) of `v` (vector<Nxf16>).
+Value pairOf(Ops &o, Value v, int64_t at) {
+  return vector::ShuffleOp::create(o.b, o.loc, v, v,
+                                   ArrayRef<int64_t>{at, at + 1});
+}
+
+/// The prefill GEMM. Warp w of block (bx, by) computes the tile of rows
+/// [8 (4 bx + w), + 8) and tokens [64 by, + 64). Lane l = 4 g + t (g the
+/// MMA group, t its thread) decodes row g of the tile, Word 4 i + t of it
+/// at step i: the group's four lanes take 128 consecutive columns, one
+/// Word each, with the row's planes as the GEMV loads them. The MMA's sum
+/// over k does not care which columns its 16 k are, so k-step s of lane t
+/// holds its Word's columns 4s .. 4s + 3: B is the lane's own decoded
+/// values (to f16) and A one 16-byte load of each of its two tokens' x,
+/// with no exchange between lanes.
+gpu::GPUFuncOp buildGemmKernel(OpBuilder &b, Location loc, StringRef sym,
+                               const GemvWeight &w) {
+  Ops o{b, loc};
+  OpBuilder::InsertionGuard guard(b);
+  MemRefType one = memref1D(1, o.f32());
+  gpu::GPUFuncOp fn =
+      makeKernel(b, loc, sym, {gemvWeightType(o, w), one, one, o.i64()},
+                 kGemvWarps * kWarp);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value bytes = fn.getArgument(0);
+  Value tokens = o.toIndex(fn.getArgument(3));
+  Value table = gemvTable(b, loc, w);
+  PackedDecoder dec(w.spec, w.out, w.in);
+  dec.setGpuLoads(true);
+  const int64_t G = w.spec.groupSize, nw = PackedDecoder::kWordChunks;
+  const int64_t words = w.in / kSpan, steps = (words + 3) / 4;
+  bool mixed = w.spec.mixed(), ternary = w.spec.kind == layout::Kind::Ternary;
+  bool tiled = !ternary && dec.tileLoads();
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  Value lane = o.remu(tid, o.idx(kWarp));
+  Value g = o.divu(lane, o.idx(4)), t = o.remu(lane, o.idx(4));
+  Value row0 =
+      o.mul(o.add(o.mul(bx, o.idx(kGemvWarps)), o.divu(tid, o.idx(kWarp))),
+            o.idx(kGemmRows));
+  Value tok0 = o.mul(by, o.idx(kGemmTokens));
+  // Rows past the weight decode its last row; their results are dropped.
+  Value row = o.minsi(o.add(row0, g), o.idx(w.out - 1));
+  PackedDecoder::Row R =
+      dec.beginRow(b, loc, bytes, row, {}, ternary ? Value() : table);
+  // x of the lane's tokens g + 8m: one base, so that each load's offset
+  // is a constant; loads past the chunk's tokens are skipped.
+  Value x = view(o, fn.getArgument(1), o.mul(o.add(tok0, g), o.idx(w.in)),
+                 2 * kGemmMTiles * 8 * w.in);
+  Value left = o.sub(tokens, tok0); // tokens of the chunk from tok0 on
+  Value zero = o.f32c(0.0f);
+  VectorType h8 = VectorType::get({8}, b.getF16Type()),
+             h4 = VectorType::get({4}, b.getF16Type()), v4 = o.vec(o.f32(), 4);
+  SmallVector<Value> inits(4 * kGemmMTiles, zero);
+  inits.push_back(mixed ? R.rank : o.int_(o.i64(), 0));
+  SmallVector<Value> acc = o.loop(
+      o.idx(0), o.idx(steps), o.idx(1), inits,
+      [&](Ops &l, Value i, ValueRange st) -> SmallVector<Value> {
+        Value wi = l.add(l.mul(i, l.idx(4)), t);
+        Value active = l.cmpi(arith::CmpIPredicate::ult, wi, l.idx(words));
+        Value wc = l.select(active, wi, l.idx(words - 1));
+        Value c0 = l.mul(wc, l.idx(nw));
+        PackedDecoder::Word word;
+        if (tiled)
+          word = dec.tile(l.b, l.loc, bytes, R, c0, 1)[0];
+        Value rank = st.back(), next = rank;
+        if (mixed) {
+          // The group's Words in column order: this lane's rank adds the
+          // salient counts of the lanes before it.
+          Value pop = l.select(
+              active, math::CtPopOp::create(l.b, l.loc, word.mask), i32c(l, 0));
+          Value t32 = l.trunci(l.toI64(t), l.i32());
+          Value before = i32c(l, 0), total = pop;
+          for (int64_t d = 1; d < 4; ++d) {
+            Value other =
+                gpu::ShuffleOp::create(l.b, l.loc, pop, i32c(l, d),
+                                       i32c(l, kWarp), gpu::ShuffleMode::XOR)
+                    .getShuffleResult();
+            total = l.add(total, other);
+            Value from = arith::XOrIOp::create(l.b, l.loc, t32, i32c(l, d));
+            Value below = l.cmpi(arith::CmpIPredicate::ult, from, t32);
+            before = l.add(before, l.select(below, other, i32c(l, 0)));
+          }
+          rank = l.add(rank, l.extui(before, l.i64()));
+          next = l.add(next, l.extui(total, l.i64()));
+        }
+        SmallVector<Value, 4> p = dec.params(
+            l.b, l.loc, bytes, R, l.divu(l.mul(wc, l.idx(kSpan)), l.idx(G)));
+        SmallVector<Value> out(st.drop_back());
+        Value rk = rank;
+        // Chunk j of the Word (columns 8j .. 8j + 7) is k-steps 2j and
+        // 2j + 1: decoded, rounded to f16 and multiplied into every token
+        // tile before the next chunk is decoded.
+        for (int64_t j = 0; j < nw; ++j) {
+          Value c = l.add(c0, l.idx(j));
+          PackedDecoder::Codes codes =
+              tiled ? dec.chunk(l.b, l.loc, bytes, R, word, unsigned(j), c, rk)
+                    : dec.chunk(l.b, l.loc, bytes, R, c, Value());
+          if (mixed)
+            rk = codes.rank;
+          Value v = dec.dequantize(l.b, l.loc, codes, p);
+          v = l.select(active, v, l.splat(l.f32c(0.0f)));
+          Value h = arith::TruncFOp::create(l.b, l.loc, h8, v);
+          for (int64_t s = 0; s < 2; ++s) {
+            Value col = l.add(l.mul(wc, l.idx(kSpan)), l.idx(8 * j + 4 * s));
+            SmallVector<Value, 2> bf = {pairOf(l, h, 4 * s),
+                                        pairOf(l, h, 4 * s + 2)};
+            for (int64_t mt = 0; mt < kGemmMTiles; ++mt) {
+              // Rows g and g + 8 of A: k 2t, 2t + 1 (columns 4s, 4s + 1)
+              // then 2t + 8, 2t + 9 (4s + 2, 4s + 3).
+              Value xh[2];
+              for (int64_t hf = 0; hf < 2; ++hf) {
+                int64_t m = 2 * mt + hf;
+                Value ok = l.and_(active, l.cmpi(arith::CmpIPredicate::ult,
+                                                 l.add(g, l.idx(8 * m)), left));
+                auto load = scf::IfOp::create(
+                    l.b, l.loc, ok,
+                    [&](OpBuilder &nb, Location nl) {
+                      Ops in{nb, nl};
+                      Value at = in.add(in.idx(8 * m * w.in), col);
+                      scf::YieldOp::create(nb, nl, in.vload(v4, x, at, 16));
+                    },
+                    [&](OpBuilder &nb, Location nl) {
+                      Ops in{nb, nl};
+                      scf::YieldOp::create(nb, nl, in.splat(in.f32c(0.0f), 4));
+                    });
+                xh[hf] =
+                    arith::TruncFOp::create(l.b, l.loc, h4, load.getResult(0));
+              }
+              SmallVector<Value, 4> a = {
+                  pairOf(l, xh[0], 0), pairOf(l, xh[1], 0), pairOf(l, xh[0], 2),
+                  pairOf(l, xh[1], 2)};
+              SmallVector<Value, 4> d =
+                  mma16816(l, a, bf, ArrayRef<Value>(out).slice(4 * mt, 4));
+              std::copy(d.begin(), d.end(), out.begin() + 4 * mt);
+            }
+          }
+        }
+        out.push_back(next);
+        return out;
+      });
+  // D of tile m: (token g, rows 2t, 2t + 1), then token g + 8.
+  Value rowD = o.add(row0, o.mul(t, o.idx(2)));
+  for (int64_t m = 0; m < kGemmMTiles; ++m)
+    for (int64_t i = 0; i < 4; ++i) {
+      Value tk = o.add(tok0, o.add(g, o.idx(16 * m + (i < 2 ? 0 : 8))));
+      Value r = o.add(rowD, o.idx(i % 2));
+      Value ok = o.and_(o.cmpi(arith::CmpIPredicate::ult, tk, tokens),
+                        o.cmpi(arith::CmpIPredicate::ult, r, o.idx(w.out)));
+      when(o, ok, [&](Ops &in) {
+        Value y = view(in, fn.getArgument(2), in.mul(tk, in.idx(w.out)), w.out);
+        in.store(acc[4 * m + i], y, r);
+      });
+    }
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
 } // namespace
 
 LogicalResult s10::codegen::checkGpuGemvWeight(const GemvWeight &w,
@@ -701,6 +883,25 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvSwiGLUKernel(
   return buildGemvFamily(
       b, loc, name.empty() ? gemvSwiGLUKernelName(gate, up, norm) : name.str(),
       {gate, up}, Epilogue::SwiGLU, norm);
+}
+
+std::string s10::codegen::gemmKernelName(const GemvWeight &w) {
+  return "s10_gemm_" + gemvTag(w);
+}
+
+FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemmKernel(OpBuilder &b,
+                                                           Location loc,
+                                                           const GemvWeight &w,
+                                                           StringRef name) {
+  std::string reason;
+  if (failed(checkGpuGemvWeight(w, reason)))
+    return emitError(loc) << "cannot build a CUDA GEMM: " << reason;
+  if (!w.packed)
+    return emitError(loc)
+           << "cannot build a CUDA GEMM: the tensor-core GEMM reads packed "
+              "weights only";
+  return buildGemmKernel(b, loc, name.empty() ? gemmKernelName(w) : name.str(),
+                         w);
 }
 
 FailureOr<gpu::GPUFuncOp>
@@ -1087,6 +1288,8 @@ std::string caseKernelName(const gc::Case &c) {
     GemvWeight kv = caseWeight(gc::qkvKvCase(c));
     return gemvQkvKernelName(w, kv, kv, norm);
   }
+  case gc::Fuse::Gemm:
+    return gemmKernelName(w);
   case gc::Fuse::None:
     break;
   }
@@ -1167,6 +1370,8 @@ LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
       return success(
           succeeded(buildGpuNormGemvQkvKernel(b, loc, w, kv, kv, norm)));
     }
+    case gc::Fuse::Gemm:
+      return success(succeeded(buildGpuGemmKernel(b, loc, w)));
     case gc::Fuse::None:
       break;
     }

@@ -41,6 +41,8 @@ namespace {
 
 // The launch shapes of GpuKernelBuilder.h.
 constexpr unsigned kGemvWarps = 4, kWarp = 32, kBinaryBlock = 256;
+// A prefill GEMM warp's tile: 8 rows by 32 tokens (GpuKernelBuilder.h).
+constexpr unsigned kGemmRows = 8, kGemmTokens = 32;
 
 struct Fatal {
   std::string message;
@@ -313,7 +315,10 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
       r.detail = std::string("wrote past the end of ") + what;
     }
     got.pop_back();
-    compare(got, want, mag, 1e-5, r);
+    // The GEMM rounds the weight's values and x to f16: each product is
+    // off by at most 2^-10 of its magnitude.
+    double tol = g.fuse == gc::Fuse::Gemm ? 0x1p-10 + 1e-5 : 1e-5;
+    compare(got, want, mag, tol, r);
   };
   switch (g.fuse) {
   case gc::Fuse::Add: {
@@ -357,6 +362,7 @@ Result checkGemv(const gc::Case &c, const GemvCase &g, const Launch &l) {
     ok(gDriver->cuCtxSynchronize(), c.kernel.c_str());
     break;
   }
+  case gc::Fuse::Gemm:
   case gc::Fuse::None:
     l.run(w.ptr, x.ptr, y.ptr, g.tokens);
     break;
@@ -638,8 +644,10 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
     ok(gDriver->cuMemcpyDtoD(ws.back()->ptr, ws[0]->ptr, wBytes),
        "cuMemcpyDtoD");
   }
-  Buffer x(g.x.data(), size_t(g.in) * 4), y(size_t(g.out) * 4),
-      r(size_t(g.out) * 4), gw(size_t(g.in) * 2);
+  // A GEMM takes all the case's tokens; a GEMV one.
+  int64_t tokens = g.fuse == gc::Fuse::Gemm ? g.tokens : 1;
+  Buffer x(g.x.data(), size_t(tokens * g.in) * 4),
+      y(size_t(tokens * g.out) * 4), r(size_t(g.out) * 4), gw(size_t(g.in) * 2);
   ok(gDriver->cuMemsetD8(r.ptr, 0, size_t(g.out) * 4), "cuMemsetD8");
   if (!g.g.empty())
     ok(gDriver->cuMemcpyHtoD(gw.ptr, g.g.data(), size_t(g.in) * 2),
@@ -673,8 +681,9 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
     }
     case gc::Fuse::NormQKV:
       throw Fatal{"fuse=normqkv cases are checked, not timed"};
+    case gc::Fuse::Gemm:
     case gc::Fuse::None:
-      l.run(w, x.ptr, y.ptr, 1);
+      l.run(w, x.ptr, y.ptr, tokens);
       break;
     }
   };
@@ -687,7 +696,7 @@ Timing bench(const GemvCase &g, const Launch &l, int reps) {
   });
   t.us = ms * 1e3 / reps;
   int64_t weights = gc::fusesSwiGLU(g.fuse) ? 2 : 1;
-  t.bytes = weights * int64_t(wBytes) + 4 * (g.in + g.out) +
+  t.bytes = weights * int64_t(wBytes) + 4 * tokens * (g.in + g.out) +
             (g.fuse == gc::Fuse::Add ? 4 * g.out : 0) +
             (gc::fusesNorm(g.fuse) ? 2 * g.in : 0);
   t.gbps = double(t.bytes) / (t.us * 1e-6) / 1e9;
@@ -812,7 +821,14 @@ int main(int argc, char **argv) {
          c.kernel.c_str());
       Result r;
       GemvCase g;
-      if (c.kind == gc::Kind::Gemv || c.kind == gc::Kind::Dense) {
+      if (c.fuse == gc::Fuse::Gemm) {
+        buildGemv(c, g);
+        l.gridX = unsigned((c.out + kGemmRows * kGemvWarps - 1) /
+                           (kGemmRows * kGemvWarps));
+        l.gridY = unsigned((c.tokens + kGemmTokens - 1) / kGemmTokens);
+        l.block = kGemvWarps * kWarp;
+        r = checkGemv(c, g, l);
+      } else if (c.kind == gc::Kind::Gemv || c.kind == gc::Kind::Dense) {
         buildGemv(c, g);
         // q, k and v: the grid's rows are all three weights'.
         int64_t rows = c.out + (c.fuse == gc::Fuse::NormQKV ? 2 * c.kvOut : 0);
@@ -869,18 +885,21 @@ int main(int argc, char **argv) {
       if (!c.bench || !r.pass)
         continue;
       Timing t = bench(g, l, reps);
+      int64_t benchTokens = c.fuse == gc::Fuse::Gemm ? c.tokens : 1;
       std::fprintf(stderr,
-                   "  bench: %.2f us/GEMV (one launch + sync: %.2f us), "
-                   "%.1f GB/s = %.1f %% of copy bandwidth, %lld bytes, %lld "
-                   "weight copies\n",
-                   t.us, t.launchUs, t.gbps, 100.0 * t.gbps * 1e9 / copyGbps,
-                   (long long)t.bytes, (long long)t.copies);
+                   "  bench: %.2f us/launch of %lld tokens (one launch + sync: "
+                   "%.2f us), %.1f GB/s = %.1f %% of copy bandwidth, %lld "
+                   "bytes, %lld weight copies\n",
+                   t.us, (long long)benchTokens, t.launchUs, t.gbps,
+                   100.0 * t.gbps * 1e9 / copyGbps, (long long)t.bytes,
+                   (long long)t.copies);
       benches << (benches.tellp() > 0 ? ",\n" : "") << "    {\"kernel\": \""
               << jsonEscape(c.kernel) << "\", \"case\": \""
               << gc::kindWord(c.kind) << "\", \"fuse\": \""
               << gc::fuseWord(c.fuse) << "\", \"out\": " << c.out
-              << ", \"in\": " << c.in << ", \"bytes\": " << t.bytes
-              << ", \"us\": " << t.us << ", \"launch_sync_us\": " << t.launchUs
+              << ", \"in\": " << c.in << ", \"tokens\": " << benchTokens
+              << ", \"bytes\": " << t.bytes << ", \"us\": " << t.us
+              << ", \"launch_sync_us\": " << t.launchUs
               << ", \"gbps\": " << t.gbps
               << ", \"copy_fraction\": " << t.gbps * 1e9 / copyGbps
               << ", \"weight_copies\": " << t.copies << "}";

@@ -107,6 +107,8 @@ Summary write(const Options &o, const std::string &path) {
       return uint32_t(fmt::KernelAbi::GpuNormGemvSwiGLU);
     case gc::Fuse::NormQKV:
       return uint32_t(fmt::KernelAbi::GpuNormGemvQkv);
+    case gc::Fuse::Gemm: // a prefill GEMM is no role's kernel
+      return uint32_t(fmt::kNone);
     case gc::Fuse::None:
       break;
     }

@@ -14,12 +14,14 @@
 #include "s10/Codegen/CpuCodegen.h"
 #include "s10/Codegen/CudaCodegen.h"
 #include "s10/Codegen/GpuKernelBuilder.h"
+#include "s10/Quant/Layout.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/MLIRContext.h"
@@ -65,6 +67,11 @@ struct Warp {
   int arrived = 0;
   uint64_t generation = 0;
   uint32_t slot[kLanes] = {};
+  /// mma.sync operands of every lane: A (four f16x2), B (two), C (four).
+  struct MmaIn {
+    uint32_t a[4], b[2];
+    float c[4];
+  } mma[kLanes];
   bool stuck = false; // a barrier timed out: lanes diverged at a shuffle
 
   void barrier() {
@@ -124,6 +131,49 @@ inline float emuShuffleF32(float v, int32_t offset, int32_t width,
 }
 
 inline void emuSyncWarp() { tlWarp->barrier(); }
+
+thread_local float tlMmaOut[4];
+
+/// Element `half` (0: low) of an f16x2 register, as a float.
+inline double halfOf(uint32_t reg, int half) {
+  return s10::quant::layout::halfToFloat(uint16_t(reg >> (16 * half)));
+}
+
+/// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 by the fragment
+/// layouts of the PTX ISA (lane = 4 groupID + threadID_in_group):
+///   A (16x16): a_i at row groupID (+ 8 for registers 1 and 3), column
+///              2 threadID_in_group + (i & 1) (+ 8 for registers 2, 3);
+///   B (16x8):  b_i at row 2 threadID_in_group + (i & 1) (+ 8 for
+///              register 1), column groupID;
+///   C, D:      c_i at row groupID (+ 8 for i >= 2), column
+///              2 threadID_in_group + (i & 1).
+/// The products are exact and summed in double, then rounded once.
+inline void emuMma(uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                   uint32_t b0, uint32_t b1, float c0, float c1, float c2,
+                   float c3) {
+  Warp &w = *tlWarp;
+  int lane = tlLane;
+  w.mma[lane] = {{a0, a1, a2, a3}, {b0, b1}, {c0, c1, c2, c3}};
+  w.barrier();
+  auto A = [&](int r, int k) {
+    int reg = (r >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
+    return halfOf(w.mma[4 * (r % 8) + (k % 8) / 2].a[reg], k % 2);
+  };
+  auto B = [&](int k, int n) {
+    return halfOf(w.mma[4 * n + (k % 8) / 2].b[k >= 8 ? 1 : 0], k % 2);
+  };
+  int g = lane / 4, t = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    int r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1);
+    double sum = 0;
+    for (int k = 0; k < 16; ++k)
+      sum += A(r, k) * B(k, n);
+    tlMmaOut[i] = float(sum + double(w.mma[lane].c[i]));
+  }
+  w.barrier();
+}
+
+inline float emuMmaResult(int32_t i) { return tlMmaOut[i]; }
 
 inline int32_t emuShuffleI32(int32_t v, int32_t offset, int32_t width,
                              int32_t mode) {
@@ -235,6 +285,13 @@ std::unique_ptr<MLIRContext> makeContext() {
   return ctx;
 }
 
+/// A vector<2xf16> as the i32 of its bits.
+Value f16x2Bits(OpBuilder &b, Location loc, Value v) {
+  Type i32 = b.getI32Type();
+  Value w = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), v);
+  return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
+}
+
 /// The kernels of `gm` as func.funcs of a new module: thread and block ids
 /// become arguments, shuffles calls to the emulator, the PTX square root
 /// math.sqrt.
@@ -251,6 +308,12 @@ OwningOpRef<ModuleOp> toCpu(gpu::GPUModuleOp gm) {
     decl.setPrivate();
   }
   func::FuncOp::create(b, loc, "emuSyncWarp", b.getFunctionType({}, {}))
+      .setPrivate();
+  func::FuncOp::create(
+      b, loc, "emuMma",
+      b.getFunctionType({i32, i32, i32, i32, i32, i32, f32, f32, f32, f32}, {}))
+      .setPrivate();
+  func::FuncOp::create(b, loc, "emuMmaResult", b.getFunctionType({i32}, {f32}))
       .setPrivate();
   for (Operation &op : gm.getBody()->getOperations()) {
     if (isa<memref::GlobalOp>(op)) {
@@ -269,6 +332,34 @@ OwningOpRef<ModuleOp> toCpu(gpu::GPUModuleOp gm) {
     Block &entry = nf.getBody().front();
     Value tid = entry.addArgument(idx, loc), bx = entry.addArgument(idx, loc),
           by = entry.addArgument(idx, loc);
+    // mma.sync first (its struct's fields are read by extracts that the
+    // walk below would otherwise visit after they are gone).
+    SmallVector<NVVM::MmaOp> mmas;
+    nf.walk([&](NVVM::MmaOp m) { mmas.push_back(m); });
+    for (NVVM::MmaOp mma : mmas) {
+      OpBuilder ob(mma);
+      // Operands as f16x2 bits; the struct's fields from emuMmaResult.
+      SmallVector<Value> args;
+      for (Value v : mma.getOperandA())
+        args.push_back(f16x2Bits(ob, loc, v));
+      for (Value v : mma.getOperandB())
+        args.push_back(f16x2Bits(ob, loc, v));
+      for (Value v : mma.getOperandC())
+        args.push_back(v);
+      EXPECT_EQ(args.size(), 10u);
+      func::CallOp::create(ob, loc, "emuMma", TypeRange{}, args);
+      for (Operation *u : llvm::make_early_inc_range(mma->getUsers())) {
+        auto ev = cast<LLVM::ExtractValueOp>(u);
+        OpBuilder ub(ev);
+        Value at =
+            arith::ConstantIntOp::create(ub, loc, i32, ev.getPosition()[0]);
+        auto r = func::CallOp::create(ub, loc, "emuMmaResult", TypeRange{f32},
+                                      ValueRange{at});
+        ev.getResult().replaceAllUsesWith(r.getResult(0));
+        ev.erase();
+      }
+      mma.erase();
+    }
     SmallVector<Operation *> ops;
     nf.walk([&](Operation *o) { ops.push_back(o); });
     for (Operation *o : ops) {
@@ -371,6 +462,11 @@ private:
           llvm::JITSymbolFlags::Exported};
       map[mangle("emuShuffleI32")] = {
           llvm::orc::ExecutorAddr::fromPtr(&emuShuffleI32),
+          llvm::JITSymbolFlags::Exported};
+      map[mangle("emuMma")] = {llvm::orc::ExecutorAddr::fromPtr(&emuMma),
+                               llvm::JITSymbolFlags::Exported};
+      map[mangle("emuMmaResult")] = {
+          llvm::orc::ExecutorAddr::fromPtr(&emuMmaResult),
           llvm::JITSymbolFlags::Exported};
       map[mangle("emuSyncWarp")] = {
           llvm::orc::ExecutorAddr::fromPtr(&emuSyncWarp),

@@ -181,6 +181,88 @@ TEST(GpuKernels, EmulatedPackedGemv) {
   }
 }
 
+/// The prefill GEMM on (emulated) tensor cores: every kind, rows and
+/// tokens that leave a tile part empty, Words past the row (inputs not a
+/// multiple of 128), 7-bit codes read chunk by chunk, a second token tile.
+/// Against the C++ decode rounded to f16 as the kernel rounds it (the
+/// sums of products of the f16 values: 1e-5 of the row's magnitude), and
+/// against the reference GEMV within the bound of that rounding (2^-10).
+TEST(GpuKernels, EmulatedPackedGemm) {
+  const ParamFormat f16 = ParamFormat::F16, q8 = ParamFormat::Q8,
+                    q8t = ParamFormat::Q8T;
+  std::vector<Case> cases;
+  cases.push_back({"kbit2_f16", kbitSpec(2, 0, f16), {37, 640, 128}});
+  cases.push_back({"kbit3_q8", kbitSpec(3, 0, q8), {9, 160, 32}});
+  cases.push_back({"kbit4_onegroup", kbitSpec(4, 0, f16), {8, 96, 96}});
+  cases.push_back({"kbit7_q8t", kbitSpec(7, 0, q8t), {11, 256, 64}});
+  cases.push_back(
+      {"bitmap_s4_f16", mixedSpec(Kind::Bitmap, 4, 0, f16), {19, 640, 128}});
+  cases.push_back(
+      {"bitmap_s3_q8", mixedSpec(Kind::Bitmap, 3, 0, q8), {6, 224, 32}});
+  cases.push_back({"chanblock_b4_s4_q8",
+                   mixedSpec(Kind::ChannelBlock, 4, 0, q8, 4),
+                   {12, 384, 128}});
+  cases.push_back(
+      {"nm1of8_s4_f16", mixedSpec(Kind::NM, 4, 0, f16, 8, 1), {9, 256, 128}});
+  cases.push_back({"ternary_f16", ternarySpec(0, f16), {13, 640, 128}});
+  cases.push_back({"ternary_q8t", ternarySpec(0, q8t), {5, 96, 96}});
+  std::vector<Packed> packed(cases.size());
+  for (size_t k = 0; k < cases.size(); ++k) {
+    makePacked({cases[k].name + "_" + shapeName(cases[k].shape), cases[k].spec,
+                cases[k].shape},
+               uint32_t(5000 + k), packed[k]);
+    if (HasFatalFailure())
+      return;
+  }
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const Packed &p : packed)
+      ASSERT_TRUE(succeeded(buildGpuGemmKernel(
+          b, loc, GemvWeight::makePacked(p.spec, p.out, p.in))));
+  });
+  if (HasFatalFailure())
+    return;
+  auto roundHalf = [](float v) { return double(halfToFloat(floatToHalf(v))); };
+  for (size_t k = 0; k < packed.size(); ++k) {
+    const Packed &p = packed[k];
+    KernelFn fn =
+        emu.get(gemmKernelName(GemvWeight::makePacked(p.spec, p.out, p.in)));
+    ASSERT_TRUE(fn);
+    // One partial token tile, or (every third case) a full one and a
+    // partial second.
+    const int64_t tokens = k % 3 == 0 ? kGemmTokens + 6 : 1 + int64_t(k) * 3;
+    std::vector<float> x = randomVector(size_t(tokens * p.in), uint32_t(k));
+    std::vector<float> y(size_t(tokens * p.out), 12345.0f);
+    ASSERT_TRUE(launch(fn, p.bytes.data(), x.data(), y.data(), tokens,
+                       ceilDiv(p.out, kGemmRows * kGemvWarps),
+                       ceilDiv(tokens, kGemmTokens), kGemvWarps * kLanes))
+        << p.name << ": lanes diverged at a shuffle";
+    std::vector<float> w(size_t(p.out * p.in)), ref(size_t(p.out));
+    for (int64_t r = 0; r < p.out; ++r)
+      p.m.decodeRow(r, w.data() + r * p.in);
+    int bad = 0;
+    for (int64_t t = 0; t < tokens && bad < 5; ++t) {
+      const float *xt = x.data() + t * p.in;
+      GemvScratch scratch;
+      p.m.prepare(xt, scratch);
+      p.m.gemvRows(xt, scratch, ref.data(), 0, p.out);
+      for (int64_t r = 0; r < p.out; ++r) {
+        double sum = 0, mag = 0;
+        for (int64_t j = 0; j < p.in; ++j) {
+          double prod = roundHalf(w[r * p.in + j]) * roundHalf(xt[j]);
+          sum += prod;
+          mag += std::fabs(prod);
+        }
+        float got = y[t * p.out + r];
+        bool ok = std::fabs(got - sum) <= 1e-5 * mag + 1e-30 &&
+                  std::fabs(double(got) - ref[r]) <= 0x1p-10 * mag + 1e-30;
+        EXPECT_TRUE(ok) << p.name << " token " << t << " row " << r << ": "
+                        << got << ", f16 sums " << sum << ", GEMV " << ref[r];
+        bad += !ok;
+      }
+    }
+  }
+}
+
 TEST(GpuKernels, EmulatedDenseGemv) {
   struct C {
     DenseType type;
@@ -881,6 +963,13 @@ void populateModelKernels(OpBuilder &b, Location loc) {
   for (size_t k : {8, 9})
     ASSERT_TRUE(succeeded(
         buildGpuNormGemvQkvKernel(b, loc, ws[k], ws[k], ws[k], norm)));
+  // The prefill GEMMs of LLaMA-2-7B at both layouts and at the ternary
+  // one, and of the bundled model's q.
+  for (size_t k : {0, 8, 9, 10, 11, 12, 13})
+    ASSERT_TRUE(succeeded(buildGpuGemmKernel(b, loc, ws[k])));
+  ASSERT_TRUE(succeeded(buildGpuGemmKernel(
+      b, loc,
+      GemvWeight::makePacked(ternarySpec(128, ParamFormat::Q8T), 4096, 4096))));
   for (int64_t width : {384, 4096})
     ASSERT_TRUE(
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
@@ -902,7 +991,8 @@ void populateModelKernels(OpBuilder &b, Location loc) {
 
 /// GEMVs (fused or not), RMSNorms and attentions run 128 threads per block;
 /// Add, SwiGLU, the embeddings and rotaries 256.
-constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2 + 2,
+constexpr int kGemms = 8;
+constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2 + 2 + kGemms,
               kBlock256 = 2 + 2 + 2 + 2;
 constexpr int kModelKernels = kBlock128 + kBlock256;
 
@@ -959,7 +1049,11 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   // Packed planes as 32-bit words, x and the dense rows as 128-bit loads;
   // no byte loads anywhere.
   EXPECT_GT(count(ptx, "ld.global.nc.v4.b32"), 0);
-  EXPECT_EQ(count(ptx, "ld.global.b8"), 0);
+  // (But the q8t parameters of the ternary GEMM: the row's four
+  // super-scale bytes and a byte per group.)
+  std::string q8t = entryText(ptx, "s10_gemm_ternary_k2_g128_q8t_4096x4096");
+  EXPECT_LE(count(q8t, "ld.global.b8"), 5);
+  EXPECT_EQ(count(ptx, "ld.global.b8") - count(q8t, "ld.global.b8"), 0);
   EXPECT_EQ(count(ptx, "ld.global.nc.b8"), 0);
   EXPECT_EQ(count(ptx, "ld.global.u8"), 0);
   // The 7B rows give every lane a tile of 128 columns: each plane (the
@@ -978,6 +1072,25 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
     EXPECT_EQ(count(k, "ld.global.nc.b32") + count(k, "ld.global.b32"), scalar)
         << name << "\n"
         << k;
+  }
+  // The GEMMs multiply on tensor cores (8 k-steps of each token tile per
+  // step of 128 columns),
+  // x in 16-byte loads.
+  EXPECT_GE(count(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"),
+            8 * (kGemmTokens / 16) * kGemms);
+  for (const char *name : {"s10_gemm_bitmap_k1_s4_g128_f16_n[0-9]+_4096x4096",
+                           "s10_gemm_kbit_k2_g128_f16_11008x4096",
+                           "s10_gemm_ternary_k2_g128_q8t_4096x4096"}) {
+    std::string k = entryText(ptx, name);
+    ASSERT_FALSE(k.empty()) << name;
+    EXPECT_EQ(count(k, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"),
+              8 * (kGemmTokens / 16))
+        << name;
+    EXPECT_GE(count(k, "ld.global.v4.f32") + count(k, "ld.global.nc.v4.f32") +
+                  count(k, "ld.global.v4.b32") +
+                  count(k, "ld.global.nc.v4.b32"),
+              kGemmTokens)
+        << name;
   }
   // The attention reads q, k and v rows in 16-byte loads and writes its
   // output rows 16 bytes at a time.

@@ -89,7 +89,7 @@ TEST(GpuCases, LinesRoundTrip) {
   cases.push_back(ra);
   // Fused GEMVs: the residual add, SwiGLU, and the norm with its epsilon.
   for (gc::Fuse f : {gc::Fuse::Add, gc::Fuse::SwiGLU, gc::Fuse::Norm,
-                     gc::Fuse::NormSwiGLU}) {
+                     gc::Fuse::NormSwiGLU, gc::Fuse::Gemm}) {
     gc::Case fc = cases[0];
     fc.kernel = std::string("s10_gemv_fused_") + gc::fuseWord(f);
     fc.fuse = f;
@@ -181,6 +181,9 @@ TEST(GpuCases, BadLinesNameTheirFault) {
                "block=0 nm=0 count=0 out=8 in=64 tokens=1 seed=1 bench=0 "
                "fuse=normqkv eps=1e-5 kvout=4",
                "missing kvcount"},
+           Bad{"dense kernel=k type=f16 out=8 in=64 tokens=1 seed=1 bench=0 "
+               "fuse=gemm",
+               "(gemv cases) gemm, got 'gemm'"},
        }) {
     gc::Case c;
     std::string error;

@@ -84,6 +84,18 @@ mlir::LogicalResult checkGpuGemvWeight(const GemvWeight &w,
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuGemvKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
                    llvm::StringRef name = {});
+/// Tokens and rows of a warp's tile in the prefill GEMM.
+constexpr int64_t kGemmTokens = 32, kGemmRows = 8;
+std::string gemmKernelName(const GemvWeight &w);
+/// The prefill GEMM of a packed weight on tensor cores (sm_80 and newer):
+/// (w, x, y, tokens), y[t] = W x[t] for every t < tokens, each weight
+/// decoded once per kGemmTokens tokens. The weight's values and x are
+/// rounded to f16 and multiplied by mma.sync m16n8k16 with f32
+/// accumulation. Grid (ceil(out / (kGemmRows * kGemvWarps)),
+/// ceil(tokens / kGemmTokens)), 128 threads.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuGemmKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
+                   llvm::StringRef name = {});
 /// An RMSNorm fused into a GEMV's input: y = W (g * x / rms(x)), the
 /// weight g of `weight` type after the weights in the arguments.
 struct GemvNorm {

@@ -181,8 +181,9 @@ enum class Kind {
 /// case's shape and layout and store silu(gate) * up; Norm and NormSwiGLU
 /// first take the RMSNorm of x (an f16 weight, epsilon `eps`). NormQKV
 /// computes q (the case's weight), k and v (two weights of kvOut rows,
-/// qkvKvCase()) of the RMSNorm of x in one launch.
-enum class Fuse { None, Add, SwiGLU, Norm, NormSwiGLU, NormQKV };
+/// qkvKvCase()) of the RMSNorm of x in one launch. Gemm is the prefill
+/// GEMM of a gemv case's weight on tensor cores, over `tokens` tokens.
+enum class Fuse { None, Add, SwiGLU, Norm, NormSwiGLU, NormQKV, Gemm };
 
 inline const char *fuseWord(Fuse f) {
   switch (f) {
@@ -196,6 +197,8 @@ inline const char *fuseWord(Fuse f) {
     return "normswiglu";
   case Fuse::NormQKV:
     return "normqkv";
+  case Fuse::Gemm:
+    return "gemm";
   case Fuse::None:
     break;
   }
@@ -543,9 +546,11 @@ inline bool parseCase(const std::string &line, Case &c, std::string &error) {
       c.fuse = Fuse::NormSwiGLU;
     else if (it->second == "normqkv")
       c.fuse = Fuse::NormQKV;
+    else if (it->second == "gemm" && c.kind == Kind::Gemv)
+      c.fuse = Fuse::Gemm;
     else if (it->second != "none") {
-      error = "fuse must be none, add, swiglu, norm, normswiglu or normqkv, "
-              "got '" +
+      error = "fuse must be none, add, swiglu, norm, normswiglu, normqkv or "
+              "(gemv cases) gemm, got '" +
               it->second + "'";
       return false;
     }
