@@ -44,16 +44,17 @@ constexpr int64_t kWarp = 32;
 constexpr int64_t kSpan = PackedDecoder::kChunk * PackedDecoder::kWordChunks;
 
 gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc, StringRef name,
-                          ArrayRef<Type> args, int64_t block) {
+                          ArrayRef<Type> args, int64_t block,
+                          int64_t regs = 128) {
   auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(block), int32_t(1), int32_t(1)}));
-  // Launch bounds of 128 registers a thread (enough blocks per SM for
+  // Launch bounds of `regs` registers a thread (enough blocks per SM for
   // 65,536 registers): with the block size alone ptxas spills a few
   // registers to keep a higher occupancy.
   fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-              b.getI32IntegerAttr(int32_t(65536 / (128 * block))));
+              b.getI32IntegerAttr(int32_t(65536 / (regs * block))));
   return fn;
 }
 
@@ -595,33 +596,62 @@ Value pairOf(Ops &o, Value v, int64_t at) {
                                    ArrayRef<int64_t>{at, at + 1});
 }
 
-/// The prefill GEMM. Warp w of block (bx, by) computes the tile of rows
-/// [8 (4 bx + w), + 8) and tokens [64 by, + 64). Lane l = 4 g + t (g the
-/// MMA group, t its thread) decodes row g of the tile, Word 4 i + t of it
-/// at step i: the group's four lanes take 128 consecutive columns, one
+/// One weight of a GEMM tile: its decoder and row state, or a dense row.
+struct GemmWeight {
+  const GemvWeight *w;
+  Value mem; // the argument
+  Value row; // index: the lane's row (clamped into the weight)
+  std::optional<PackedDecoder> dec;
+  PackedDecoder::Row R;
+  bool mixed = false, tiled = false;
+};
+
+/// The prefill GEMM twin of a GEMV-family kernel (buildGemvFamily: the same
+/// arguments and epilogues). Warp w of block (bx, by) computes the tile of
+/// rows [8 (4 bx + w), + 8) and tokens [32 by, + 32). Lane l = 4 g + t (g
+/// the MMA group, t its thread) decodes row g of the tile, Word 4 i + t of
+/// it at step i: the group's four lanes take 128 consecutive columns, one
 /// Word each, with the row's planes as the GEMV loads them. The MMA's sum
 /// over k does not care which columns its 16 k are, so k-step s of lane t
 /// holds its Word's columns 4s .. 4s + 3: B is the lane's own decoded
-/// values (to f16) and A one 16-byte load of each of its two tokens' x,
-/// with no exchange between lanes.
-gpu::GPUFuncOp buildGemmKernel(OpBuilder &b, Location loc, StringRef sym,
-                               const GemvWeight &w) {
+/// values (to f16) and A one 16-byte load of each of its tokens' x, with
+/// no exchange between lanes. The tokens of A are those of the lane's
+/// accumulators (g and g + 8 of each 16-token tile), so a fused norm's
+/// sums of squares need only the group's four lanes.
+gpu::GPUFuncOp buildGemmFamily(OpBuilder &b, Location loc, StringRef sym,
+                               ArrayRef<GemvWeight> weights, Epilogue ep,
+                               const std::optional<GemvNorm> &norm) {
   Ops o{b, loc};
   OpBuilder::InsertionGuard guard(b);
+  const GemvWeight &w0 = weights.front();
+  const int64_t in = w0.in;
+  bool stacked = ep == Epilogue::Stacked;
+  size_t outs = stacked ? weights.size() : 1;
+  SmallVector<Type> args;
+  for (const GemvWeight &w : weights)
+    args.push_back(gemvWeightType(o, w));
+  bool gF16 = norm && norm->weight == DenseType::F16;
+  if (norm)
+    args.push_back(memref1D(in, gF16 ? o.i16() : o.f32())); // g
   MemRefType one = memref1D(1, o.f32());
+  args.push_back(one); // x
+  if (ep == Epilogue::Add)
+    args.push_back(one);  // r
+  args.append(outs, one); // y
+  args.push_back(o.i64());
+  // Up to 168 registers (3 blocks per SM): the accumulators and a chunk's
+  // decode live beside each other.
   gpu::GPUFuncOp fn =
-      makeKernel(b, loc, sym, {gemvWeightType(o, w), one, one, o.i64()},
-                 kGemvWarps * kWarp);
+      makeKernel(b, loc, sym, args, kGemvWarps * kWarp, /*regs=*/168);
   b.setInsertionPointToStart(&fn.getBody().front());
-  Value bytes = fn.getArgument(0);
-  Value tokens = o.toIndex(fn.getArgument(3));
-  Value table = gemvTable(b, loc, w);
-  PackedDecoder dec(w.spec, w.out, w.in);
-  dec.setGpuLoads(true);
-  const int64_t G = w.spec.groupSize, nw = PackedDecoder::kWordChunks;
-  const int64_t words = w.in / kSpan, steps = (words + 3) / 4;
-  bool mixed = w.spec.mixed(), ternary = w.spec.kind == layout::Kind::Ternary;
-  bool tiled = !ternary && dec.tileLoads();
+  unsigned xArg = weights.size() + (norm ? 1 : 0);
+  unsigned yArg = xArg + (ep == Epilogue::Add ? 2 : 1);
+  Value tokens = o.toIndex(fn.getArgument(unsigned(args.size() - 1)));
+  SmallVector<Value> tables;
+  for (const GemvWeight &w : weights)
+    tables.push_back(w.packed && w.spec.kind != layout::Kind::Ternary
+                         ? gemvTable(b, loc, w)
+                         : Value());
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -631,119 +661,255 @@ gpu::GPUFuncOp buildGemmKernel(OpBuilder &b, Location loc, StringRef sym,
       o.mul(o.add(o.mul(bx, o.idx(kGemvWarps)), o.divu(tid, o.idx(kWarp))),
             o.idx(kGemmRows));
   Value tok0 = o.mul(by, o.idx(kGemmTokens));
-  // Rows past the weight decode its last row; their results are dropped.
-  Value row = o.minsi(o.add(row0, g), o.idx(w.out - 1));
-  PackedDecoder::Row R =
-      dec.beginRow(b, loc, bytes, row, {}, ternary ? Value() : table);
-  // x of the lane's tokens g + 8m: one base, so that each load's offset
-  // is a constant; loads past the chunk's tokens are skipped.
-  Value x = view(o, fn.getArgument(1), o.mul(o.add(tok0, g), o.idx(w.in)),
-                 2 * kGemmMTiles * 8 * w.in);
-  Value left = o.sub(tokens, tok0); // tokens of the chunk from tok0 on
-  Value zero = o.f32c(0.0f);
+  // x of the lane's tokens g + 8m from one base, so that each load's
+  // offset is a constant; loads past the chunk's tokens are skipped.
+  const int64_t slots = 2 * kGemmMTiles;
+  Value x = view(o, fn.getArgument(xArg), o.mul(o.add(tok0, g), o.idx(in)),
+                 slots * 8 * in);
+  Value left = o.sub(tokens, tok0);
+  Value gw = norm ? fn.getArgument(xArg - 1) : Value();
   VectorType h8 = VectorType::get({8}, b.getF16Type()),
              h4 = VectorType::get({4}, b.getF16Type()), v4 = o.vec(o.f32(), 4);
-  SmallVector<Value> inits(4 * kGemmMTiles, zero);
-  inits.push_back(mixed ? R.rank : o.int_(o.i64(), 0));
-  SmallVector<Value> acc = o.loop(
-      o.idx(0), o.idx(steps), o.idx(1), inits,
-      [&](Ops &l, Value i, ValueRange st) -> SmallVector<Value> {
-        Value wi = l.add(l.mul(i, l.idx(4)), t);
-        Value active = l.cmpi(arith::CmpIPredicate::ult, wi, l.idx(words));
-        Value wc = l.select(active, wi, l.idx(words - 1));
-        Value c0 = l.mul(wc, l.idx(nw));
-        PackedDecoder::Word word;
-        if (tiled)
-          word = dec.tile(l.b, l.loc, bytes, R, c0, 1)[0];
-        Value rank = st.back(), next = rank;
-        if (mixed) {
-          // The group's Words in column order: this lane's rank adds the
-          // salient counts of the lanes before it.
-          Value pop = l.select(
-              active, math::CtPopOp::create(l.b, l.loc, word.mask), i32c(l, 0));
-          Value t32 = l.trunci(l.toI64(t), l.i32());
-          Value before = i32c(l, 0), total = pop;
-          for (int64_t d = 1; d < 4; ++d) {
-            Value other =
-                gpu::ShuffleOp::create(l.b, l.loc, pop, i32c(l, d),
-                                       i32c(l, kWarp), gpu::ShuffleMode::XOR)
-                    .getShuffleResult();
-            total = l.add(total, other);
-            Value from = arith::XOrIOp::create(l.b, l.loc, t32, i32c(l, d));
-            Value below = l.cmpi(arith::CmpIPredicate::ult, from, t32);
-            before = l.add(before, l.select(below, other, i32c(l, 0)));
-          }
-          rank = l.add(rank, l.extui(before, l.i64()));
-          next = l.add(next, l.extui(total, l.i64()));
-        }
-        SmallVector<Value, 4> p = dec.params(
-            l.b, l.loc, bytes, R, l.divu(l.mul(wc, l.idx(kSpan)), l.idx(G)));
-        SmallVector<Value> out(st.drop_back());
-        Value rk = rank;
-        // Chunk j of the Word (columns 8j .. 8j + 7) is k-steps 2j and
-        // 2j + 1: decoded, rounded to f16 and multiplied into every token
-        // tile before the next chunk is decoded.
-        for (int64_t j = 0; j < nw; ++j) {
-          Value c = l.add(c0, l.idx(j));
-          PackedDecoder::Codes codes =
-              tiled ? dec.chunk(l.b, l.loc, bytes, R, word, unsigned(j), c, rk)
-                    : dec.chunk(l.b, l.loc, bytes, R, c, Value());
-          if (mixed)
-            rk = codes.rank;
-          Value v = dec.dequantize(l.b, l.loc, codes, p);
-          v = l.select(active, v, l.splat(l.f32c(0.0f)));
-          Value h = arith::TruncFOp::create(l.b, l.loc, h8, v);
-          for (int64_t s = 0; s < 2; ++s) {
-            Value col = l.add(l.mul(wc, l.idx(kSpan)), l.idx(8 * j + 4 * s));
-            SmallVector<Value, 2> bf = {pairOf(l, h, 4 * s),
-                                        pairOf(l, h, 4 * s + 2)};
-            for (int64_t mt = 0; mt < kGemmMTiles; ++mt) {
-              // Rows g and g + 8 of A: k 2t, 2t + 1 (columns 4s, 4s + 1)
-              // then 2t + 8, 2t + 9 (4s + 2, 4s + 3).
-              Value xh[2];
-              for (int64_t hf = 0; hf < 2; ++hf) {
-                int64_t m = 2 * mt + hf;
-                Value ok = l.and_(active, l.cmpi(arith::CmpIPredicate::ult,
-                                                 l.add(g, l.idx(8 * m)), left));
-                auto load = scf::IfOp::create(
-                    l.b, l.loc, ok,
-                    [&](OpBuilder &nb, Location nl) {
-                      Ops in{nb, nl};
-                      Value at = in.add(in.idx(8 * m * w.in), col);
-                      scf::YieldOp::create(nb, nl, in.vload(v4, x, at, 16));
-                    },
-                    [&](OpBuilder &nb, Location nl) {
-                      Ops in{nb, nl};
-                      scf::YieldOp::create(nb, nl, in.splat(in.f32c(0.0f), 4));
-                    });
-                xh[hf] =
-                    arith::TruncFOp::create(l.b, l.loc, h4, load.getResult(0));
+  const int64_t nw = PackedDecoder::kWordChunks, words = in / kSpan;
+  const int64_t steps = (words + 3) / 4;
+
+  // The tile of weights [first, first + n) at their row `local` (the
+  // tile's first): per weight 4 * kGemmMTiles accumulators, then (with a
+  // norm) the lane's sums of squares of its token slots.
+  auto tileOf = [&](Ops &o2, size_t first, size_t n, Value local) {
+    SmallVector<GemmWeight> gws;
+    for (size_t k = first; k < first + n; ++k) {
+      GemmWeight gm;
+      gm.w = &weights[k];
+      gm.mem = fn.getArgument(unsigned(k));
+      gm.row = o2.minsi(o2.add(local, g), o2.idx(weights[k].out - 1));
+      if (weights[k].packed) {
+        gm.dec.emplace(weights[k].spec, weights[k].out, in);
+        gm.dec->setGpuLoads(true);
+        gm.R = gm.dec->beginRow(o2.b, o2.loc, gm.mem, gm.row, {}, tables[k]);
+        gm.mixed = weights[k].spec.mixed();
+        gm.tiled = weights[k].spec.kind != layout::Kind::Ternary &&
+                   gm.dec->tileLoads();
+      }
+      gws.push_back(std::move(gm));
+    }
+    Value zero = o2.f32c(0.0f);
+    SmallVector<Value> inits(n * 4 * kGemmMTiles, zero);
+    if (norm)
+      inits.append(slots, zero);
+    for (GemmWeight &gm : gws)
+      inits.push_back(gm.mixed ? gm.R.rank : o2.int_(o2.i64(), 0));
+    const size_t nAcc = n * 4 * kGemmMTiles, nSs = norm ? slots : 0;
+    SmallVector<Value> res = o2.loop(
+        o2.idx(0), o2.idx(steps), o2.idx(1), inits,
+        [&](Ops &l, Value i, ValueRange st) -> SmallVector<Value> {
+          Value wi = l.add(l.mul(i, l.idx(4)), t);
+          Value active = l.cmpi(arith::CmpIPredicate::ult, wi, l.idx(words));
+          Value wc = l.select(active, wi, l.idx(words - 1));
+          Value c0 = l.mul(wc, l.idx(nw));
+          SmallVector<Value> acc(st.begin(), st.begin() + nAcc);
+          SmallVector<Value> ss(st.begin() + nAcc, st.begin() + nAcc + nSs);
+          SmallVector<Value> ranks(st.begin() + nAcc + nSs, st.end());
+          SmallVector<Value> next = ranks;
+          SmallVector<PackedDecoder::Word> wordsOf(n);
+          SmallVector<SmallVector<Value, 4>> params(n);
+          for (size_t k = 0; k < n; ++k) {
+            GemmWeight &gm = gws[k];
+            if (!gm.dec)
+              continue;
+            if (gm.tiled)
+              wordsOf[k] = gm.dec->tile(l.b, l.loc, gm.mem, gm.R, c0, 1)[0];
+            if (gm.mixed) {
+              // The group's Words in column order: this lane's rank adds
+              // the salient counts of the lanes before it.
+              Value pop = l.select(
+                  active, math::CtPopOp::create(l.b, l.loc, wordsOf[k].mask),
+                  i32c(l, 0));
+              Value t32 = l.trunci(l.toI64(t), l.i32());
+              Value before = i32c(l, 0), total = pop;
+              for (int64_t d = 1; d < 4; ++d) {
+                Value other = gpu::ShuffleOp::create(l.b, l.loc, pop,
+                                                     i32c(l, d), i32c(l, kWarp),
+                                                     gpu::ShuffleMode::XOR)
+                                  .getShuffleResult();
+                total = l.add(total, other);
+                Value from = arith::XOrIOp::create(l.b, l.loc, t32, i32c(l, d));
+                Value below = l.cmpi(arith::CmpIPredicate::ult, from, t32);
+                before = l.add(before, l.select(below, other, i32c(l, 0)));
               }
-              SmallVector<Value, 4> a = {
-                  pairOf(l, xh[0], 0), pairOf(l, xh[1], 0), pairOf(l, xh[0], 2),
-                  pairOf(l, xh[1], 2)};
-              SmallVector<Value, 4> d =
-                  mma16816(l, a, bf, ArrayRef<Value>(out).slice(4 * mt, 4));
-              std::copy(d.begin(), d.end(), out.begin() + 4 * mt);
+              next[k] = l.add(ranks[k], l.extui(total, l.i64()));
+              ranks[k] = l.add(ranks[k], l.extui(before, l.i64()));
+            }
+            params[k] = gm.dec->params(
+                l.b, l.loc, gm.mem, gm.R,
+                l.divu(l.mul(wc, l.idx(kSpan)), l.idx(gm.w->spec.groupSize)));
+          }
+          // Chunk j of the Word (columns 8j .. 8j + 7) is k-steps 2j and
+          // 2j + 1: decoded, rounded to f16 and multiplied into every
+          // token tile before the next chunk is decoded.
+          for (int64_t j = 0; j < nw; ++j) {
+            Value c = l.add(c0, l.idx(j));
+            SmallVector<Value, 2> h;
+            for (size_t k = 0; k < n; ++k) {
+              GemmWeight &gm = gws[k];
+              Value v;
+              if (!gm.dec) {
+                Value at = l.add(l.mul(gm.row, l.idx(in)),
+                                 l.mul(c, l.idx(PackedDecoder::kChunk)));
+                bool f16 = gm.w->dense == DenseType::F16;
+                v = l.vload(l.vec(f16 ? l.i16() : l.f32()), gm.mem, at, 16);
+                if (f16) {
+                  v = l.bitcast(v, h8);
+                  h.push_back(
+                      l.select(active, v,
+                               l.splat(arith::ConstantOp::create(
+                                           l.b, l.loc, l.b.getF16FloatAttr(0)),
+                                       8)));
+                  continue;
+                }
+              } else {
+                PackedDecoder::Codes codes =
+                    gm.tiled
+                        ? gm.dec->chunk(l.b, l.loc, gm.mem, gm.R, wordsOf[k],
+                                        unsigned(j), c, ranks[k])
+                        : gm.dec->chunk(l.b, l.loc, gm.mem, gm.R, c, Value());
+                if (gm.mixed)
+                  ranks[k] = codes.rank;
+                v = gm.dec->dequantize(l.b, l.loc, codes, params[k]);
+              }
+              v = l.select(active, v, l.splat(l.f32c(0.0f)));
+              h.push_back(arith::TruncFOp::create(l.b, l.loc, h8, v));
+            }
+            for (int64_t s = 0; s < 2; ++s) {
+              Value col = l.add(l.mul(wc, l.idx(kSpan)), l.idx(8 * j + 4 * s));
+              Value gv;
+              if (norm) {
+                Value raw = l.vload(l.vec(gF16 ? l.i16() : l.f32(), 4), gw, col,
+                                    gF16 ? 8 : 16);
+                gv = gF16 ? l.halfToFloat(raw) : raw;
+              }
+              for (int64_t mt = 0; mt < kGemmMTiles; ++mt) {
+                // Rows g and g + 8 of A: k 2t, 2t + 1 (columns 4s, 4s + 1)
+                // then 2t + 8, 2t + 9 (4s + 2, 4s + 3).
+                Value xh[2];
+                for (int64_t hf = 0; hf < 2; ++hf) {
+                  int64_t m = 2 * mt + hf;
+                  Value ok =
+                      l.and_(active, l.cmpi(arith::CmpIPredicate::ult,
+                                            l.add(g, l.idx(8 * m)), left));
+                  auto load = scf::IfOp::create(
+                      l.b, l.loc, ok,
+                      [&](OpBuilder &nb, Location nl) {
+                        Ops ib{nb, nl};
+                        Value at = ib.add(ib.idx(8 * m * in), col);
+                        scf::YieldOp::create(nb, nl, ib.vload(v4, x, at, 16));
+                      },
+                      [&](OpBuilder &nb, Location nl) {
+                        Ops ib{nb, nl};
+                        scf::YieldOp::create(nb, nl,
+                                             ib.splat(ib.f32c(0.0f), 4));
+                      });
+                  Value xv = load.getResult(0);
+                  if (norm) {
+                    ss[m] = l.add(ss[m], l.reduceAdd(l.mul(xv, xv)));
+                    xv = l.mul(gv, xv);
+                  }
+                  xh[hf] = arith::TruncFOp::create(l.b, l.loc, h4, xv);
+                }
+                SmallVector<Value, 4> a = {
+                    pairOf(l, xh[0], 0), pairOf(l, xh[1], 0),
+                    pairOf(l, xh[0], 2), pairOf(l, xh[1], 2)};
+                for (size_t k = 0; k < n; ++k) {
+                  SmallVector<Value, 2> bf = {pairOf(l, h[k], 4 * s),
+                                              pairOf(l, h[k], 4 * s + 2)};
+                  size_t at = k * 4 * kGemmMTiles + 4 * size_t(mt);
+                  SmallVector<Value, 4> d =
+                      mma16816(l, a, bf, ArrayRef<Value>(acc).slice(at, 4));
+                  std::copy(d.begin(), d.end(), acc.begin() + at);
+                }
+              }
             }
           }
-        }
-        out.push_back(next);
-        return out;
-      });
-  // D of tile m: (token g, rows 2t, 2t + 1), then token g + 8.
-  Value rowD = o.add(row0, o.mul(t, o.idx(2)));
-  for (int64_t m = 0; m < kGemmMTiles; ++m)
-    for (int64_t i = 0; i < 4; ++i) {
-      Value tk = o.add(tok0, o.add(g, o.idx(16 * m + (i < 2 ? 0 : 8))));
-      Value r = o.add(rowD, o.idx(i % 2));
-      Value ok = o.and_(o.cmpi(arith::CmpIPredicate::ult, tk, tokens),
-                        o.cmpi(arith::CmpIPredicate::ult, r, o.idx(w.out)));
-      when(o, ok, [&](Ops &in) {
-        Value y = view(in, fn.getArgument(2), in.mul(tk, in.idx(w.out)), w.out);
-        in.store(acc[4 * m + i], y, r);
-      });
+          SmallVector<Value> out = acc;
+          out.append(ss);
+          out.append(next);
+          return out;
+        });
+    res.resize(nAcc + nSs);
+    if (norm) {
+      // 1 / sqrt(mean(x^2) + eps) of each token slot as the RMSNorm kernel
+      // computes it (the mean in f32, the root in f64), over the group's
+      // four lanes, which read all of the token's columns.
+      for (int64_t m = 0; m < slots; ++m) {
+        Value v = res[nAcc + m];
+        for (int64_t off : {1, 2})
+          v = o2.add(v, gpu::ShuffleOp::create(o2.b, o2.loc, v, i32c(o2, off),
+                                               i32c(o2, kWarp),
+                                               gpu::ShuffleMode::XOR)
+                            .getShuffleResult());
+        Value mean = o2.divf(v, o2.f32c(float(in)));
+        Value tt = o2.add(mean, o2.f32c(float(norm->eps)));
+        Value root =
+            sqrtF64(o2, arith::ExtFOp::create(o2.b, o2.loc, o2.f64(), tt));
+        Value inv = arith::TruncFOp::create(o2.b, o2.loc, o2.f32(),
+                                            o2.divf(o2.f64c(1.0), root));
+        // Slot m = 2 mt + hf holds accumulators 4 mt + 2 hf and + 1.
+        for (size_t k = 0; k < n; ++k)
+          for (int64_t e = 0; e < 2; ++e) {
+            size_t at = k * 4 * kGemmMTiles + 4 * size_t(m / 2) +
+                        2 * size_t(m % 2) + size_t(e);
+            res[at] = o2.mul(res[at], inv);
+          }
+      }
+      res.resize(nAcc);
     }
+    return res;
+  };
+  // D of tile m: (token g, rows 2t, 2t + 1), then token g + 8.
+  auto store = [&](Ops &o2, ArrayRef<Value> acc, Value local, int64_t out,
+                   unsigned yIdx, Value rArg) {
+    Value rowD = o2.add(local, o2.mul(t, o2.idx(2)));
+    for (int64_t m = 0; m < kGemmMTiles; ++m)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value tk = o2.add(tok0, o2.add(g, o2.idx(16 * m + (i < 2 ? 0 : 8))));
+        Value r = o2.add(rowD, o2.idx(i % 2));
+        Value ok = o2.and_(o2.cmpi(arith::CmpIPredicate::ult, tk, tokens),
+                           o2.cmpi(arith::CmpIPredicate::ult, r, o2.idx(out)));
+        when(o2, ok, [&](Ops &l) {
+          Value at = l.mul(tk, l.idx(out));
+          Value v = acc[size_t(4 * m + i)];
+          if (ep == Epilogue::SwiGLU)
+            v = l.binary(BinaryKind::SwiGLU, v,
+                         acc[size_t(4 * kGemmMTiles + 4 * m + i)]);
+          if (rArg)
+            v = l.add(v, l.load(view(l, rArg, at, out), r));
+          l.store(v, view(l, fn.getArgument(yIdx), at, out), r);
+        });
+      }
+  };
+  Value rArg = ep == Epilogue::Add ? fn.getArgument(xArg + 1) : Value();
+  if (!stacked) {
+    // Rows past the weight's end leave their warp idle; the condition is
+    // warp-uniform, so the shuffles see all 32 lanes.
+    when(o, o.cmpi(arith::CmpIPredicate::ult, row0, o.idx(w0.out)),
+         [&](Ops &o2) {
+           SmallVector<Value> acc = tileOf(o2, 0, weights.size(), row0);
+           store(o2, acc, row0, w0.out, yArg, rArg);
+         });
+  } else {
+    int64_t first = 0;
+    for (auto [i, w] : llvm::enumerate(weights)) {
+      Value inside =
+          o.and_(o.cmpi(arith::CmpIPredicate::uge, row0, o.idx(first)),
+                 o.cmpi(arith::CmpIPredicate::ult, row0, o.idx(first + w.out)));
+      when(o, inside, [&](Ops &o2) {
+        Value local = o2.sub(row0, o2.idx(first));
+        SmallVector<Value> acc = tileOf(o2, i, 1, local);
+        store(o2, acc, local, w.out, yArg + unsigned(i), Value());
+      });
+      first += w.out;
+    }
+  }
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
@@ -885,23 +1051,71 @@ FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemvSwiGLUKernel(
       {gate, up}, Epilogue::SwiGLU, norm);
 }
 
-std::string s10::codegen::gemmKernelName(const GemvWeight &w) {
-  return "s10_gemm_" + gemvTag(w);
+std::string GemvFamily::gemvName() const {
+  const GemvWeight &w = weights.front();
+  switch (kind) {
+  case Kind::Add:
+    return gemvAddKernelName(w);
+  case Kind::SwiGLU:
+    return gemvSwiGLUKernelName(w, weights[1], norm);
+  case Kind::Qkv:
+    return gemvQkvKernelName(w, weights[1], weights[2], *norm);
+  case Kind::Plain:
+    break;
+  }
+  return norm ? gemvNormKernelName(w, *norm) : gemvKernelName(w);
+}
+
+std::string s10::codegen::gemmKernelName(const GemvFamily &f) {
+  return "s10_gemm_" + f.gemvName().substr(std::string("s10_gemv_").size());
+}
+
+LogicalResult s10::codegen::checkGpuGemm(const GemvFamily &f,
+                                         std::string &reason) {
+  size_t want = f.kind == GemvFamily::Kind::SwiGLU ? 2
+                : f.kind == GemvFamily::Kind::Qkv  ? 3
+                                                   : 1;
+  if (f.weights.size() != want || (f.kind == GemvFamily::Kind::Qkv && !f.norm))
+    return reason = "malformed GEMV family", failure();
+  for (const GemvWeight &w : f.weights) {
+    if (failed(checkGpuGemvWeight(w, reason)))
+      return failure();
+    if (w.in != f.weights[0].in || w.in % kSpan != 0) {
+      reason = "the GEMM needs one input size, a multiple of 32";
+      return failure();
+    }
+  }
+  if (f.kind == GemvFamily::Kind::SwiGLU &&
+      f.weights[0].out != f.weights[1].out) {
+    reason = "gate and up of different row counts";
+    return failure();
+  }
+  if (f.kind == GemvFamily::Kind::Qkv)
+    for (size_t i = 0; i + 1 < f.weights.size(); ++i)
+      if (f.weights[i].out % kGemmRows != 0) {
+        reason = "q, k and v rows must be multiples of " + str(kGemmRows) +
+                 " (a warp's tile never straddles two of them)";
+        return failure();
+      }
+  return success();
 }
 
 FailureOr<gpu::GPUFuncOp> s10::codegen::buildGpuGemmKernel(OpBuilder &b,
                                                            Location loc,
-                                                           const GemvWeight &w,
+                                                           const GemvFamily &f,
                                                            StringRef name) {
   std::string reason;
-  if (failed(checkGpuGemvWeight(w, reason)))
+  if (failed(checkGpuGemm(f, reason)))
     return emitError(loc) << "cannot build a CUDA GEMM: " << reason;
-  if (!w.packed)
-    return emitError(loc)
-           << "cannot build a CUDA GEMM: the tensor-core GEMM reads packed "
-              "weights only";
-  return buildGemmKernel(b, loc, name.empty() ? gemmKernelName(w) : name.str(),
-                         w);
+  Epilogue ep = Epilogue::Store;
+  if (f.kind == GemvFamily::Kind::Add)
+    ep = Epilogue::Add;
+  else if (f.kind == GemvFamily::Kind::SwiGLU)
+    ep = Epilogue::SwiGLU;
+  else if (f.kind == GemvFamily::Kind::Qkv)
+    ep = Epilogue::Stacked;
+  return buildGemmFamily(b, loc, name.empty() ? gemmKernelName(f) : name.str(),
+                         f.weights, ep, f.norm);
 }
 
 FailureOr<gpu::GPUFuncOp>
@@ -1289,7 +1503,7 @@ std::string caseKernelName(const gc::Case &c) {
     return gemvQkvKernelName(w, kv, kv, norm);
   }
   case gc::Fuse::Gemm:
-    return gemmKernelName(w);
+    return gemmKernelName(GemvFamily{GemvFamily::Kind::Plain, {w}, {}});
   case gc::Fuse::None:
     break;
   }
@@ -1371,7 +1585,8 @@ LogicalResult s10::codegen::buildGpuCaseKernel(OpBuilder &b, Location loc,
           succeeded(buildGpuNormGemvQkvKernel(b, loc, w, kv, kv, norm)));
     }
     case gc::Fuse::Gemm:
-      return success(succeeded(buildGpuGemmKernel(b, loc, w)));
+      return success(succeeded(buildGpuGemmKernel(
+          b, loc, GemvFamily{GemvFamily::Kind::Plain, {w}, {}})));
     case gc::Fuse::None:
       break;
     }

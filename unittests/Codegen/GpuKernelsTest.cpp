@@ -60,6 +60,10 @@ namespace {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+GemvFamily plainFamily(const GemvWeight &w) {
+  return {GemvFamily::Kind::Plain, {w}, {}};
+}
+
 //===----------------------------------------------------------------------===//
 // Emulated kernels against the references
 //===----------------------------------------------------------------------===//
@@ -217,15 +221,15 @@ TEST(GpuKernels, EmulatedPackedGemm) {
   Emulated emu([&](OpBuilder &b, Location loc) {
     for (const Packed &p : packed)
       ASSERT_TRUE(succeeded(buildGpuGemmKernel(
-          b, loc, GemvWeight::makePacked(p.spec, p.out, p.in))));
+          b, loc, plainFamily(GemvWeight::makePacked(p.spec, p.out, p.in)))));
   });
   if (HasFatalFailure())
     return;
   auto roundHalf = [](float v) { return double(halfToFloat(floatToHalf(v))); };
   for (size_t k = 0; k < packed.size(); ++k) {
     const Packed &p = packed[k];
-    KernelFn fn =
-        emu.get(gemmKernelName(GemvWeight::makePacked(p.spec, p.out, p.in)));
+    KernelFn fn = emu.get(gemmKernelName(
+        plainFamily(GemvWeight::makePacked(p.spec, p.out, p.in))));
     ASSERT_TRUE(fn);
     // One partial token tile, or (every third case) a full one and a
     // partial second.
@@ -258,6 +262,283 @@ TEST(GpuKernels, EmulatedPackedGemm) {
         EXPECT_TRUE(ok) << p.name << " token " << t << " row " << r << ": "
                         << got << ", f16 sums " << sum << ", GEMV " << ref[r];
         bad += !ok;
+      }
+    }
+  }
+}
+
+/// The prefill GEMM twins of the fused GEMVs, with their arguments: the
+/// residual add (also in place), gate and up in different layouts with the
+/// norm and SwiGLU, the norm (f16 and f32 weights) of packed and dense
+/// rows, dense f32 rows, and q, k and v of three layouts with the norm.
+/// Against double-precision sums of the f16-rounded weights times the
+/// f16-rounded g * x (1e-5 of the magnitude), and against the exact rows
+/// within the bound of that rounding (2^-10), through the epilogue.
+TEST(GpuKernels, EmulatedFusedGemm) {
+  const ParamFormat f16 = ParamFormat::F16, q8t = ParamFormat::Q8T;
+  // A weight, its bytes and its exact rows.
+  struct W {
+    GemvWeight gw;
+    std::vector<uint8_t> bytes;
+    std::vector<float> rows;
+  };
+  auto packedW = [&](const std::string &name, Spec spec, Shape shape,
+                     uint32_t seed) {
+    Packed p;
+    makePacked({name + "_" + shapeName(shape), spec, shape}, seed, p);
+    W w{GemvWeight::makePacked(p.spec, p.out, p.in), p.bytes,
+        std::vector<float>(size_t(p.out * p.in))};
+    for (int64_t r = 0; r < p.out; ++r)
+      p.m.decodeRow(r, w.rows.data() + r * p.in);
+    return w;
+  };
+  auto denseW = [&](DenseType type, int64_t out, int64_t in, uint32_t seed) {
+    W w{GemvWeight::makeDense(type, out, in),
+        {},
+        randomVector(size_t(out * in), seed)};
+    size_t elem = type == DenseType::F16 ? 2 : 4;
+    w.bytes.resize(w.rows.size() * elem);
+    for (size_t i = 0; i < w.rows.size(); ++i) {
+      if (type == DenseType::F16) {
+        uint16_t h = floatToHalf(w.rows[i]);
+        w.rows[i] = halfToFloat(h);
+        std::memcpy(w.bytes.data() + 2 * i, &h, 2);
+      } else {
+        std::memcpy(w.bytes.data() + 4 * i, &w.rows[i], 4);
+      }
+    }
+    return w;
+  };
+  struct C {
+    std::string name;
+    GemvFamily::Kind kind;
+    std::vector<W> ws;
+    std::optional<GemvNorm> norm;
+    int64_t tokens;
+  };
+  std::vector<C> cases;
+  cases.push_back(
+      {"add",
+       GemvFamily::Kind::Add,
+       {packedW("kbit2_q8t", kbitSpec(2, 0, q8t), {37, 1280, 128}, 71)},
+       {},
+       37});
+  cases.push_back(
+      {"norm_swiglu",
+       GemvFamily::Kind::SwiGLU,
+       {packedW("bitmap_s4", mixedSpec(Kind::Bitmap, 4, 0, f16), {19, 640, 128},
+                72),
+        packedW("ternary", ternarySpec(0, f16), {19, 640, 128}, 73)},
+       GemvNorm{DenseType::F16, 1e-5},
+       40});
+  cases.push_back({"norm_f32",
+                   GemvFamily::Kind::Plain,
+                   {packedW("kbit3", kbitSpec(3, 0, f16), {9, 256, 64}, 74)},
+                   GemvNorm{DenseType::F32, 1e-6},
+                   5});
+  cases.push_back({"dense_norm",
+                   GemvFamily::Kind::Plain,
+                   {denseW(DenseType::F16, 21, 256, 75)},
+                   GemvNorm{DenseType::F16, 1e-5},
+                   33});
+  cases.push_back({"dense_f32",
+                   GemvFamily::Kind::Plain,
+                   {denseW(DenseType::F32, 13, 128, 76)},
+                   {},
+                   3});
+  cases.push_back(
+      {"qkv",
+       GemvFamily::Kind::Qkv,
+       {packedW("kbit2", kbitSpec(2, 0, f16), {16, 384, 128}, 77),
+        packedW("bitmap_s3", mixedSpec(Kind::Bitmap, 3, 0, q8t), {8, 384, 64},
+                78),
+        packedW("ternary_q8t", ternarySpec(0, q8t), {12, 384, 128}, 79)},
+       GemvNorm{DenseType::F16, 1e-5},
+       20});
+  if (HasFatalFailure())
+    return;
+  auto family = [](const C &c) {
+    GemvFamily f{c.kind, {}, c.norm};
+    for (const W &w : c.ws)
+      f.weights.push_back(w.gw);
+    return f;
+  };
+  Emulated emu([&](OpBuilder &b, Location loc) {
+    for (const C &c : cases)
+      ASSERT_TRUE(succeeded(buildGpuGemmKernel(b, loc, family(c))));
+  });
+  if (HasFatalFailure())
+    return;
+  using P = const void *;
+  using Fn4 = void (*)(P, P, P, P, int64_t, int64_t, int64_t, int64_t);
+  using Fn5 = void (*)(P, P, P, P, P, int64_t, int64_t, int64_t, int64_t);
+  using Fn8 =
+      void (*)(P, P, P, P, P, P, P, P, int64_t, int64_t, int64_t, int64_t);
+  auto roundHalf = [](float v) { return double(halfToFloat(floatToHalf(v))); };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const C &c = cases[k];
+    const int64_t in = c.ws[0].gw.in, tokens = c.tokens;
+    std::vector<float> x = randomVector(size_t(tokens * in), uint32_t(90 + k));
+    for (float &v : x)
+      v *= 3.0f;
+    // The norm weight as the kernel reads it, and its values.
+    std::vector<float> gv(size_t(in), 1.0f);
+    std::vector<uint8_t> gBytes;
+    if (c.norm) {
+      gv = randomVector(size_t(in), uint32_t(95 + k));
+      bool h = c.norm->weight == DenseType::F16;
+      gBytes.resize(size_t(in) * (h ? 2 : 4));
+      for (int64_t j = 0; j < in; ++j) {
+        if (h) {
+          uint16_t b = floatToHalf(gv[size_t(j)]);
+          gv[size_t(j)] = halfToFloat(b);
+          std::memcpy(gBytes.data() + 2 * j, &b, 2);
+        } else {
+          std::memcpy(gBytes.data() + 4 * j, &gv[size_t(j)], 4);
+        }
+      }
+    }
+    // Per weight: the f16 sums, their magnitudes and the exact rows.
+    struct Ref {
+      std::vector<double> f16, mag, exact;
+    };
+    std::vector<Ref> refs(c.ws.size());
+    for (size_t wi = 0; wi < c.ws.size(); ++wi) {
+      const W &w = c.ws[wi];
+      int64_t out = w.gw.out;
+      Ref &rf = refs[wi];
+      rf.f16.assign(size_t(tokens * out), 0);
+      rf.mag = rf.exact = rf.f16;
+      for (int64_t t = 0; t < tokens; ++t) {
+        const float *xt = x.data() + t * in;
+        double inv = 1;
+        if (c.norm) {
+          // The mean in f32 and the root in double, as the kernels.
+          float ss = 0;
+          for (int64_t j = 0; j < in; ++j)
+            ss += xt[j] * xt[j];
+          inv = 1 / std::sqrt(double(ss / float(in) + float(c.norm->eps)));
+        }
+        for (int64_t r = 0; r < out; ++r) {
+          double s = 0, m = 0, e = 0;
+          for (int64_t j = 0; j < in; ++j) {
+            float gx = c.norm ? gv[size_t(j)] * xt[j] : xt[j];
+            float wv = w.rows[size_t(r * in + j)];
+            double prod = roundHalf(wv) * roundHalf(gx);
+            s += prod;
+            m += std::fabs(prod);
+            e += double(wv) * double(gx);
+          }
+          size_t at = size_t(t * out + r);
+          rf.f16[at] = s * inv;
+          rf.mag[at] = m * inv;
+          rf.exact[at] = e * inv;
+        }
+      }
+    }
+    const int64_t out0 = c.ws[0].gw.out;
+    int64_t rows = 0;
+    for (const W &w : c.ws)
+      rows += c.kind == GemvFamily::Kind::Qkv ? w.gw.out : 0;
+    rows = c.kind == GemvFamily::Kind::Qkv ? rows : out0;
+    std::vector<std::vector<float>> ys;
+    for (const W &w : c.ws)
+      ys.emplace_back(size_t(tokens * w.gw.out), 12345.f);
+    std::vector<float> r = randomVector(ys[0].size(), uint32_t(99 + k));
+    const void *gp = gBytes.empty() ? nullptr : gBytes.data();
+    std::string name = gemmKernelName(family(c));
+    auto launchIt =
+        [&](const std::function<void(int64_t, int64_t, int64_t)> &lane) {
+          ASSERT_TRUE(launchLanes(lane, ceilDiv(rows, kGemmRows * kGemvWarps),
+                                  ceilDiv(tokens, kGemmTokens),
+                                  kGemvWarps * kLanes))
+              << c.name << ": lanes diverged at a shuffle";
+        };
+    switch (c.kind) {
+    case GemvFamily::Kind::Add: {
+      // In place: y is r.
+      ys[0] = r;
+      auto fn = emu.get<Fn4>(name);
+      ASSERT_TRUE(fn);
+      launchIt([&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+        fn(c.ws[0].bytes.data(), x.data(), ys[0].data(), ys[0].data(), tokens,
+           tid, bx, by);
+      });
+      break;
+    }
+    case GemvFamily::Kind::SwiGLU: {
+      auto fn = emu.get<Fn5>(name);
+      ASSERT_TRUE(fn);
+      launchIt([&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+        fn(c.ws[0].bytes.data(), c.ws[1].bytes.data(), gp, x.data(),
+           ys[0].data(), tokens, tid, bx, by);
+      });
+      break;
+    }
+    case GemvFamily::Kind::Plain: {
+      if (c.norm) {
+        auto fn = emu.get<Fn4>(name);
+        ASSERT_TRUE(fn);
+        launchIt([&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(c.ws[0].bytes.data(), gp, x.data(), ys[0].data(), tokens, tid, bx,
+             by);
+        });
+      } else {
+        KernelFn fn = emu.get(name);
+        ASSERT_TRUE(fn);
+        launchIt([&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+          fn(c.ws[0].bytes.data(), x.data(), ys[0].data(), tokens, tid, bx, by);
+        });
+      }
+      break;
+    }
+    case GemvFamily::Kind::Qkv: {
+      auto fn = emu.get<Fn8>(name);
+      ASSERT_TRUE(fn);
+      launchIt([&](int64_t tid, int64_t bx, int64_t by) S10_CALLS_JIT {
+        fn(c.ws[0].bytes.data(), c.ws[1].bytes.data(), c.ws[2].bytes.data(), gp,
+           x.data(), ys[0].data(), ys[1].data(), ys[2].data(), tokens, tid, bx,
+           by);
+      });
+      break;
+    }
+    }
+    if (HasFatalFailure())
+      return;
+    int bad = 0;
+    auto expect = [&](double got, double want, double tol, double exact,
+                      double bound, const std::string &what) {
+      bool ok = std::fabs(got - want) <= tol + 1e-30 &&
+                std::fabs(got - exact) <= bound + 1e-30;
+      if (!ok && bad++ < 5)
+        ADD_FAILURE() << c.name << " " << what << ": " << got << ", f16 sums "
+                      << want << ", exact " << exact;
+    };
+    for (size_t wi = 0; wi < ys.size(); ++wi) {
+      if (c.kind == GemvFamily::Kind::SwiGLU && wi > 0)
+        break;
+      for (size_t i = 0; i < ys[wi].size(); ++i) {
+        double got = ys[wi][i];
+        const Ref &a = refs[wi];
+        std::string what =
+            "y" + std::to_string(wi) + "[" + std::to_string(i) + "]";
+        if (c.kind == GemvFamily::Kind::SwiGLU) {
+          const Ref &u = refs[1];
+          auto silu = [](double v) { return v / (1 + std::exp(-v)); };
+          double want = silu(a.f16[i]) * u.f16[i];
+          double exact = silu(a.exact[i]) * u.exact[i];
+          double scale = 1.1 * a.mag[i] * std::fabs(u.f16[i]) +
+                         std::fabs(silu(a.f16[i])) * u.mag[i];
+          expect(got, want, 1e-5 * scale + 1e-6 * std::fabs(want), exact,
+                 0x1p-10 * 1.1 * scale + 1e-5 * std::fabs(want), what);
+        } else if (c.kind == GemvFamily::Kind::Add) {
+          expect(got, a.f16[i] + r[i], 1e-5 * a.mag[i] + 1e-6 * std::fabs(r[i]),
+                 a.exact[i] + r[i], 0x1p-10 * a.mag[i] + 1e-6 * std::fabs(r[i]),
+                 what);
+        } else {
+          expect(got, a.f16[i], 1e-5 * a.mag[i], a.exact[i], 0x1p-10 * a.mag[i],
+                 what);
+        }
       }
     }
   }
@@ -966,10 +1247,11 @@ void populateModelKernels(OpBuilder &b, Location loc) {
   // The prefill GEMMs of LLaMA-2-7B at both layouts and at the ternary
   // one, and of the bundled model's q.
   for (size_t k : {0, 8, 9, 10, 11, 12, 13})
-    ASSERT_TRUE(succeeded(buildGpuGemmKernel(b, loc, ws[k])));
+    ASSERT_TRUE(succeeded(buildGpuGemmKernel(b, loc, plainFamily(ws[k]))));
   ASSERT_TRUE(succeeded(buildGpuGemmKernel(
       b, loc,
-      GemvWeight::makePacked(ternarySpec(128, ParamFormat::Q8T), 4096, 4096))));
+      plainFamily(GemvWeight::makePacked(ternarySpec(128, ParamFormat::Q8T),
+                                         4096, 4096)))));
   for (int64_t width : {384, 4096})
     ASSERT_TRUE(
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
@@ -1038,7 +1320,8 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   EXPECT_EQ(count(ptx, ".maxntid 128, 1, 1"), kBlock128);
   EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), kBlock256);
   // Launch bounds of 128 registers a thread.
-  EXPECT_EQ(count(ptx, ".minnctapersm 4"), kBlock128);
+  EXPECT_EQ(count(ptx, ".minnctapersm 4"), kBlock128 - kGemms);
+  EXPECT_EQ(count(ptx, ".minnctapersm 3"), kGemms); // up to 168 registers
   EXPECT_EQ(count(ptx, ".minnctapersm 2"), kBlock256);
   // Warp sums (5 per GEMV and RMSNorm, 10 per attention) and the
   // salient-rank scans.

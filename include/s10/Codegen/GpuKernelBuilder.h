@@ -84,18 +84,6 @@ mlir::LogicalResult checkGpuGemvWeight(const GemvWeight &w,
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuGemvKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
                    llvm::StringRef name = {});
-/// Tokens and rows of a warp's tile in the prefill GEMM.
-constexpr int64_t kGemmTokens = 32, kGemmRows = 8;
-std::string gemmKernelName(const GemvWeight &w);
-/// The prefill GEMM of a packed weight on tensor cores (sm_80 and newer):
-/// (w, x, y, tokens), y[t] = W x[t] for every t < tokens, each weight
-/// decoded once per kGemmTokens tokens. The weight's values and x are
-/// rounded to f16 and multiplied by mma.sync m16n8k16 with f32
-/// accumulation. Grid (ceil(out / (kGemmRows * kGemvWarps)),
-/// ceil(tokens / kGemmTokens)), 128 threads.
-mlir::FailureOr<mlir::gpu::GPUFuncOp>
-buildGpuGemmKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvWeight &w,
-                   llvm::StringRef name = {});
 /// An RMSNorm fused into a GEMV's input: y = W (g * x / rms(x)), the
 /// weight g of `weight` type after the weights in the arguments.
 struct GemvNorm {
@@ -131,6 +119,36 @@ buildGpuNormGemvQkvKernel(mlir::OpBuilder &b, mlir::Location loc,
                           const GemvWeight &q, const GemvWeight &k,
                           const GemvWeight &v, const GemvNorm &norm,
                           llvm::StringRef name = {});
+/// What a GEMV-family kernel computes: one weight (with a norm of x, or a
+/// residual add), gate and up with SwiGLU (and a norm), or q, k and v of
+/// the norm of x.
+struct GemvFamily {
+  enum class Kind { Plain, Add, SwiGLU, Qkv } kind = Kind::Plain;
+  llvm::SmallVector<GemvWeight, 3> weights;
+  std::optional<GemvNorm> norm;
+  /// The name of its GEMV kernel (gemvKernelName and the others).
+  std::string gemvName() const;
+};
+
+/// Tokens and rows of a warp's tile in the prefill GEMM.
+constexpr int64_t kGemmTokens = 32, kGemmRows = 8;
+/// "s10_gemm_" and the GEMV kernel's name after "s10_gemv_".
+std::string gemmKernelName(const GemvFamily &f);
+/// Checks that the prefill GEMM of `f` can be built: every weight a CUDA
+/// GEMV serves, one input size, and q's and k's rows multiples of
+/// kGemmRows.
+mlir::LogicalResult checkGpuGemm(const GemvFamily &f, std::string &reason);
+/// The prefill GEMM twin of the GEMV kernel of `f` on tensor cores (sm_80
+/// and newer): the same arguments and results, each weight decoded once
+/// per kGemmTokens tokens. The weights' values and x (times the norm
+/// weight) are rounded to f16 and multiplied by mma.sync m16n8k16 with f32
+/// accumulation; a norm's 1 / rms(x) and the epilogue are applied in f32.
+/// Grid (ceil(rows / (kGemmRows * kGemvWarps)), ceil(tokens /
+/// kGemmTokens)) of 128 threads, rows those of all of q, k and v.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuGemmKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvFamily &f,
+                   llvm::StringRef name = {});
+
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuRMSNormKernel(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
                       double eps, DenseType weight, llvm::StringRef name = {});
