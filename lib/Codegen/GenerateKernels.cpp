@@ -334,6 +334,17 @@ struct GenerateKernelsPass
           op->setAttr(attr, StringAttr::get(ctx, name));
           return true;
         };
+    // The prefill twin of a layer's GEMV-family kernel, where the GEMM
+    // serves it (elsewhere the GEMV runs prefill too).
+    auto attachGemm = [&](Operation *op, const GemvFamily &f) {
+      std::string why;
+      if (!cuda || !gemm || failed(checkGpuGemm(f, why)))
+        return true;
+      return attach(op, "s10.gemm_kernel", gemmKernelName(f),
+                    [&](OpBuilder &b, Location loc) {
+                      return LogicalResult(buildGpuGemmKernel(b, loc, f));
+                    });
+    };
     // Fusions first: their linears get no kernel of their own.
     llvm::DenseMap<Operation *, Fusion> fusions;
     llvm::DenseMap<Operation *, Operation *> absorbedBy;
@@ -429,11 +440,21 @@ struct GenerateKernelsPass
       fn.walk([&](Operation *op) {
         if (absorbed.contains(op)) {
           op->removeAttr("s10.kernel");
+          op->removeAttr("s10.gemm_kernel");
           return;
         }
         if (auto it = fusions.find(op); it != fusions.end()) {
           Request req = it->second.request();
           if (!attach(op, "s10.kernel", req.name, req.build)) {
+            failedBuild = true;
+            return;
+          }
+          const Fusion &f = it->second;
+          GemvFamily family{f.operand >= 0 ? GemvFamily::Kind::Add
+                                           : GemvFamily::Kind::SwiGLU,
+                            {f.weights.begin(), f.weights.end()},
+                            f.norm};
+          if (!attachGemm(op, family)) {
             failedBuild = true;
             return;
           }
@@ -459,7 +480,8 @@ struct GenerateKernelsPass
                       [&](OpBuilder &b, Location loc) {
                         return LogicalResult(
                             buildGpuNormGemvQkvKernel(b, loc, wq, wk, wv, n));
-                      })) {
+                      }) ||
+              !attachGemm(op, {GemvFamily::Kind::Qkv, {wq, wk, wv}, n})) {
             failedBuild = true;
             return;
           }
@@ -477,7 +499,8 @@ struct GenerateKernelsPass
                       [&](OpBuilder &b, Location loc) {
                         return LogicalResult(
                             buildGpuNormGemvKernel(b, loc, w, n));
-                      })) {
+                      }) ||
+              !attachGemm(op, {GemvFamily::Kind::Plain, {w}, n})) {
             failedBuild = true;
             return;
           }
@@ -494,6 +517,10 @@ struct GenerateKernelsPass
           failedBuild = true;
           return;
         }
+        if (cuda && isa<sq::QuantizedLinearOp, sq::LinearOp>(op))
+          if (std::optional<GemvWeight> w =
+                  linearWeight(op, denseOutIn, true, false, false, false))
+            failedBuild |= !attachGemm(op, {GemvFamily::Kind::Plain, {*w}, {}});
         ++numLayers;
         usesGemm |=
             isa<sq::QuantizedLinearOp, sq::LinearOp, sq::AttentionOp>(op);

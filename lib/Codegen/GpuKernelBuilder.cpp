@@ -640,9 +640,12 @@ gpu::GPUFuncOp buildGemmFamily(OpBuilder &b, Location loc, StringRef sym,
   args.append(outs, one); // y
   args.push_back(o.i64());
   // Up to 168 registers (3 blocks per SM): the accumulators and a chunk's
-  // decode live beside each other.
-  gpu::GPUFuncOp fn =
-      makeKernel(b, loc, sym, args, kGemvWarps * kWarp, /*regs=*/168);
+  // decode live beside each other; 255 (2 blocks) where two weights'
+  // decodes do (gate and up), or three weights' code sits in one kernel
+  // (q, k and v).
+  bool wide = ep == Epilogue::SwiGLU || ep == Epilogue::Stacked;
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, args, kGemvWarps * kWarp,
+                                 /*regs=*/wide ? 256 : 168);
   b.setInsertionPointToStart(&fn.getBody().front());
   unsigned xArg = weights.size() + (norm ? 1 : 0);
   unsigned yArg = xArg + (ep == Epilogue::Add ? 2 : 1);

@@ -50,6 +50,7 @@ class _SessionOptions(ctypes.Structure):
         ("max_context", ctypes.c_uint32),
         ("threads", ctypes.c_uint32),
         ("max_chunk", ctypes.c_uint32),
+        ("gemv_prefill", ctypes.c_uint32),
     ]
 
 
@@ -213,7 +214,8 @@ class Session(_Handle):
 
     _free = "s10_session_free"
 
-    def __init__(self, model, max_context=0, threads=None, max_chunk=0):
+    def __init__(self, model, max_context=0, threads=None, max_chunk=0,
+                 gemv_prefill=False):
         self._model = model
         lib = load_library()
         opts = _SessionOptions()
@@ -221,6 +223,8 @@ class Session(_Handle):
         opts.max_context = max_context
         opts.threads = model.threads if threads is None else threads
         opts.max_chunk = max_chunk
+        # CUDA: prefill through the GEMVs rather than the tensor-core GEMMs.
+        opts.gemv_prefill = 1 if gemv_prefill else 0
         handle = ctypes.c_void_p()
         _check(lib.s10_session_create(model._handle, ctypes.byref(opts),
                                       ctypes.byref(handle)))
@@ -288,9 +292,11 @@ class Model(_Handle):
     def session(self, **kwargs):
         return Session(self, **kwargs)
 
-    def logits(self, ids):
-        """The logits of every position of `ids` ([len(ids), vocab])."""
-        with Session(self, max_context=max(len(ids), 1)) as s:
+    def logits(self, ids, gemv_prefill=False):
+        """The logits of every position of `ids` ([len(ids), vocab]);
+        `gemv_prefill`: see Session."""
+        with Session(self, max_context=max(len(ids), 1),
+                     gemv_prefill=gemv_prefill) as s:
             return s.prefill(ids, all_logits=True)
 
     def generate(self, prompt, max_new_tokens=32, eos_id=None):

@@ -140,6 +140,7 @@ void s10_session_options_init(s10_session_options_t *options) {
     options->max_context = 0;
     options->threads = 0;
     options->max_chunk = 0;
+    options->gemv_prefill = 0;
   }
 }
 

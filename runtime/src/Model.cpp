@@ -250,6 +250,8 @@ const char *abiName(uint32_t abi) {
     return "gpu_rope_append";
   case KernelAbi::GpuNormGemvQkv:
     return "gpu_norm_gemv_qkv";
+  case KernelAbi::GpuGemm:
+    return "gpu_gemm";
   }
   return "?";
 }
@@ -658,7 +660,7 @@ void Loader::readKernels() {
         base + s.offset + sizeof(KernelsHeader) + uint64_t(i) * 16);
     std::string label = "kernel " + str(i);
     bool known = m.cuda ? k.abi >= uint32_t(KernelAbi::GpuGemv) &&
-                              k.abi <= uint32_t(KernelAbi::GpuNormGemvQkv)
+                              k.abi <= uint32_t(KernelAbi::GpuGemm)
                         : k.abi >= 1 && k.abi <= 8;
     if (!known)
       fail(label + " has ABI " + str(k.abi) + ", unknown for a " +
@@ -1012,6 +1014,17 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
         fail(label + " names " + str(r.reserved) +
              " as its KV append kernel, which is not one");
       s.appendKernel = r.reserved;
+    }
+    bool gemv = s.op == OpCode::Linear || s.op == OpCode::LinearAdd ||
+                s.op == OpCode::LinearSwiGLU || s.op == OpCode::NormLinear ||
+                s.op == OpCode::NormLinearSwiGLU ||
+                s.op == OpCode::NormLinearQKV;
+    if (m.cuda && gemv && r.reserved != kNone) {
+      if (r.reserved >= kernels.size() ||
+          kernels[r.reserved].abi != uint32_t(KernelAbi::GpuGemm))
+        fail(label + " names " + str(r.reserved) +
+             " as its prefill GEMM, which is not one");
+      s.gemmKernel = r.reserved;
     }
   } else if (m.cuda) {
     fail(label + " has no kernel: a cuda artifact runs every step as one");

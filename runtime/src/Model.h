@@ -109,6 +109,7 @@ struct Step {
   uint32_t normTensor = format::kNone;  // Norm*: the RMSNorm weight
   uint32_t kernel = format::kNone;
   uint32_t appendKernel = format::kNone; // cuda Attention: KvAppend
+  uint32_t gemmKernel = format::kNone;   // cuda GEMV steps: prefill GEMM
   void *fn = nullptr; // the generated kernel, when kernel != kNone
   /// cpu Linear of a packed weight: the generated decode of one row.
   uint32_t decodeKernel = format::kNone;

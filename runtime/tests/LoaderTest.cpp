@@ -143,8 +143,8 @@ TEST_F(LoaderTest, HeaderFieldsWithValidChecksum) {
     refreshHeaderChecksum(b);
     return open(b);
   };
-  EXPECT_REJECTED(withField(offsetof(Header, version), uint32_t(3)),
-                  S10_UNIMPLEMENTED, "format version 3, this runtime reads 2");
+  EXPECT_REJECTED(withField(offsetof(Header, version), uint32_t(4)),
+                  S10_UNIMPLEMENTED, "format version 4, this runtime reads 3");
   // A CPU plan relabelled cuda: its steps name no CUDA kernels.
   EXPECT_REJECTED(withField(offsetof(Header, target), uint32_t(Target::Cuda)),
                   S10_DATA_LOSS, "a cuda artifact runs every step as one");

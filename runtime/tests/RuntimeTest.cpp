@@ -243,7 +243,7 @@ TEST_F(RuntimeTest, ModelInfo) {
   ASSERT_TRUE(Result(s10_model_info(model.get(), &info)).ok());
   EXPECT_STREQ(info.name, "tiny-llama");
   EXPECT_STREQ(info.target, "cpu-x86_64");
-  EXPECT_EQ(info.format_version, 2u);
+  EXPECT_EQ(info.format_version, 3u);
   EXPECT_EQ(info.vocab, 64u);
   EXPECT_EQ(info.hidden, 32u);
   EXPECT_EQ(info.layers, 2u);

@@ -289,7 +289,15 @@ Summary write(const Options &o, const std::string &path) {
     r.tensor[0] = tensor;
     r.tensor[1] = fmt::kNone;
     r.nameOffset = addString(name);
-    r.reserved = op == fmt::OpCode::Linear && !o.cuda ? fmt::kNone : 0;
+    // A cpu Linear's decode kernel and a cuda GEMV's prefill GEMM: none
+    // (cuda prefill runs the GEMVs).
+    bool gemv =
+        op == fmt::OpCode::Linear || op == fmt::OpCode::LinearAdd ||
+        op == fmt::OpCode::LinearSwiGLU || op == fmt::OpCode::NormLinear ||
+        op == fmt::OpCode::NormLinearSwiGLU || op == fmt::OpCode::NormLinearQKV;
+    r.reserved = (op == fmt::OpCode::Linear && !o.cuda) || (gemv && o.cuda)
+                     ? fmt::kNone
+                     : 0;
     steps.push_back(r);
     return steps.back();
   };

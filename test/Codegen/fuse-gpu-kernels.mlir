@@ -1,7 +1,11 @@
 // RUN: s10-opt %s --squeeze-generate-kernels="target=cuda dense-out-in=true" | FileCheck %s
 // RUN: s10-opt %s --squeeze-generate-kernels="target=cuda dense-out-in=true fuse=false" | FileCheck %s --check-prefix=NOFUSE
+// RUN: s10-opt %s --squeeze-generate-kernels="target=cuda dense-out-in=true gemm=false" | FileCheck %s --check-prefix=NOGEMM --implicit-check-not=s10.gemm_kernel --implicit-check-not=s10_gemm_
 
-// target=cuda fuses residual adds and gate/up/SwiGLU into their GEMVs.
+// target=cuda fuses residual adds and gate/up/SwiGLU into their GEMVs;
+// each GEMV (plain or fused) gets its prefill GEMM twin (s10.gemm_kernel),
+// with gemm=false none.
+// NOGEMM: s10.kernel = "s10_gemv_dense_f16_64x64_add"
 
 // CHECK-LABEL: func.func @block
 func.func @block(%h: tensor<1x3x64xf32>, %n: tensor<1x3x64xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x96xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x96xf32>) {
@@ -13,7 +17,7 @@ func.func @block(%h: tensor<1x3x64xf32>, %n: tensor<1x3x64xf32>) -> (tensor<1x3x
   // CHECK-NOT: s10.kernel
   // CHECK-SAME: -> tensor<1x3x64xf32>
   %o = squeeze.linear %n, %wo {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
-  // CHECK: onnx.node "Add"(%{{.*}}, %[[O]]) {s10.fused_linear = 1 : i64, s10.kernel = "s10_gemv_dense_f16_64x64_add"}
+  // CHECK: onnx.node "Add"(%{{.*}}, %[[O]]) {s10.fused_linear = 1 : i64, s10.gemm_kernel = "s10_gemm_dense_f16_64x64_add", s10.kernel = "s10_gemv_dense_f16_64x64_add"}
   %r = onnx.node "Add"(%h, %o) : (tensor<1x3x64xf32>, tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
   // Gate and up (f16 and f32 weights) of one input, then SwiGLU: one kernel.
   // CHECK: squeeze.linear
@@ -21,17 +25,17 @@ func.func @block(%h: tensor<1x3x64xf32>, %n: tensor<1x3x64xf32>) -> (tensor<1x3x
   // CHECK-SAME: tensor<64x96xf16>
   %g = squeeze.linear %r, %wg {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf16>) -> tensor<1x3x96xf32>
   %u = squeeze.linear %r, %wu {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf32>) -> tensor<1x3x96xf32>
-  // CHECK: squeeze.swiglu {{.*}} {s10.fused_linears, s10.kernel = "s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64"}
+  // CHECK: squeeze.swiglu {{.*}} {s10.fused_linears, s10.gemm_kernel = "s10_gemm_dense_f16_96x64_swiglu_dense_f32_96x64", s10.kernel = "s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64"}
   %s = squeeze.swiglu %g, %u : (tensor<1x3x96xf32>, tensor<1x3x96xf32>) -> tensor<1x3x96xf32>
   // A linear whose result has another use keeps its kernel; the add stays
   // elementwise.
-  // CHECK: %[[O2:.*]] = squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_64x64"
+  // CHECK: %[[O2:.*]] = squeeze.linear {{.*}}s10.gemm_kernel = "s10_gemm_dense_f16_64x64", s10.kernel = "s10_gemv_dense_f16_64x64"
   %o2 = squeeze.linear %r, %wo {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
   // CHECK: onnx.node "Add"(%{{.*}}, %[[O2]]) {s10.kernel = "s10_add"}
   %r2 = onnx.node "Add"(%r, %o2) : (tensor<1x3x64xf32>, tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
   // Gate and up of different inputs: three kernels.
-  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_96x64"
-  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f32_96x64"
+  // CHECK: squeeze.linear {{.*}}s10.gemm_kernel = "s10_gemm_dense_f16_96x64", s10.kernel = "s10_gemv_dense_f16_96x64"
+  // CHECK: squeeze.linear {{.*}}s10.gemm_kernel = "s10_gemm_dense_f32_96x64", s10.kernel = "s10_gemv_dense_f32_96x64"
   // CHECK: squeeze.swiglu {{.*}} {s10.kernel = "s10_swiglu"}
   %g2 = squeeze.linear %h, %wg {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf16>) -> tensor<1x3x96xf32>
   %u2 = squeeze.linear %n, %wu {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf32>) -> tensor<1x3x96xf32>
@@ -51,15 +55,15 @@ func.func @normed(%h: tensor<1x3x64xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x96x
   // CHECK-NOT: s10.kernel
   // CHECK-SAME: -> tensor<1x3x64xf32>
   %n = squeeze.rms_norm %h, %g1 {epsilon = 1.0e-5 : f64} : (tensor<1x3x64xf32>, tensor<64xf16>) -> tensor<1x3x64xf32>
-  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_64x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.gemm_kernel = "s10_gemm_dense_f16_64x64_rmsnorm_f16_eps1em05", s10.kernel = "s10_gemv_dense_f16_64x64_rmsnorm_f16_eps1em05"
   %q = squeeze.linear %n, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
   %g = squeeze.linear %n, %wg {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf16>) -> tensor<1x3x96xf32>
   %u = squeeze.linear %n, %wu {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x96xf32>) -> tensor<1x3x96xf32>
-  // CHECK: squeeze.swiglu {{.*}} {s10.fused_linears, s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64_rmsnorm_f16_eps1em05"}
+  // CHECK: squeeze.swiglu {{.*}} {s10.fused_linears, s10.fused_norm, s10.gemm_kernel = "s10_gemm_dense_f16_96x64_swiglu_dense_f32_96x64_rmsnorm_f16_eps1em05", s10.kernel = "s10_gemv_dense_f16_96x64_swiglu_dense_f32_96x64_rmsnorm_f16_eps1em05"}
   %s = squeeze.swiglu %g, %u : (tensor<1x3x96xf32>, tensor<1x3x96xf32>) -> tensor<1x3x96xf32>
   // CHECK: squeeze.rms_norm {{.*}}s10.kernel = "s10_rmsnorm_f16_64_eps1em05"
   %n2 = squeeze.rms_norm %q, %g1 {epsilon = 1.0e-5 : f64} : (tensor<1x3x64xf32>, tensor<64xf16>) -> tensor<1x3x64xf32>
-  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f16_64x64",
+  // CHECK: squeeze.linear {{.*}}s10.gemm_kernel = "s10_gemm_dense_f16_64x64", s10.kernel = "s10_gemv_dense_f16_64x64",
   %q2 = squeeze.linear %n2, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
   return %q, %s, %n2, %q2 : tensor<1x3x64xf32>, tensor<1x3x96xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>
 }
@@ -93,7 +97,7 @@ func.func @qkv(%h: tensor<1x3x64xf32>, %x: tensor<1x3x64xf32>) -> (tensor<1x3x64
   %wk = arith.constant dense<0.25> : tensor<64x32xf16>
   %wv = arith.constant dense<0.75> : tensor<64x32xf32>
   %n = squeeze.rms_norm %h, %g1 {epsilon = 1.0e-5 : f64} : (tensor<1x3x64xf32>, tensor<64xf16>) -> tensor<1x3x64xf32>
-  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.fused_qkv, s10.kernel = "s10_gemv_dense_f16_64x64_k_dense_f16_32x64_v_dense_f32_32x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.fused_qkv, s10.gemm_kernel = "s10_gemm_dense_f16_64x64_k_dense_f16_32x64_v_dense_f32_32x64_rmsnorm_f16_eps1em05", s10.kernel = "s10_gemv_dense_f16_64x64_k_dense_f16_32x64_v_dense_f32_32x64_rmsnorm_f16_eps1em05"
   // CHECK-NOT: s10.kernel
   // CHECK: squeeze.attention {{.*}}s10.fused_rotary
   %q = squeeze.linear %n, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
@@ -102,9 +106,9 @@ func.func @qkv(%h: tensor<1x3x64xf32>, %x: tensor<1x3x64xf32>) -> (tensor<1x3x64
   %qr = squeeze.rotary %q {head_dim = 16 : i64, num_heads = 4 : i64, theta = 1.0e4 : f64} : (tensor<1x3x64xf32>) -> tensor<1x3x64xf32>
   %kr = squeeze.rotary %k {head_dim = 16 : i64, num_heads = 2 : i64, theta = 1.0e4 : f64} : (tensor<1x3x32xf32>) -> tensor<1x3x32xf32>
   %a = squeeze.attention %qr, %kr, %v {causal, head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<1x3x64xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>) -> tensor<1x3x64xf32>
-  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_64x64_rmsnorm_f16_eps1em05"
-  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.kernel = "s10_gemv_dense_f16_32x64_rmsnorm_f16_eps1em05"
-  // CHECK: squeeze.linear {{.*}}s10.kernel = "s10_gemv_dense_f32_32x64"
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.gemm_kernel = "s10_gemm_dense_f16_64x64_rmsnorm_f16_eps1em05", s10.kernel = "s10_gemv_dense_f16_64x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.fused_norm, s10.gemm_kernel = "s10_gemm_dense_f16_32x64_rmsnorm_f16_eps1em05", s10.kernel = "s10_gemv_dense_f16_32x64_rmsnorm_f16_eps1em05"
+  // CHECK: squeeze.linear {{.*}}s10.gemm_kernel = "s10_gemm_dense_f32_32x64", s10.kernel = "s10_gemv_dense_f32_32x64"
   %q2 = squeeze.linear %n, %wq {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x64xf16>) -> tensor<1x3x64xf32>
   %k2 = squeeze.linear %n, %wk {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf16>) -> tensor<1x3x32xf32>
   %v2 = squeeze.linear %x, %wv {weight_layout = #squeeze.weight_layout<in_out>} : (tensor<1x3x64xf32>, tensor<64x32xf32>) -> tensor<1x3x32xf32>

@@ -32,6 +32,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <random>
 #include <set>
 
 namespace {
@@ -72,6 +73,7 @@ public:
   }
   void loadKernels(const uint8_t *, size_t,
                    const std::vector<std::string> &names) override {
+    names_ = names;
     for (const std::string &n : names) {
       fns_.push_back(emu_.get<void *>(n));
       args_.push_back(emu_.args(n));
@@ -109,7 +111,7 @@ public:
       run(w);
   }
 
-  int launches = 0, replays = 0;
+  int launches = 0, replays = 0, gemmLaunches = 0;
   size_t budget = SIZE_MAX; // bytes alloc() may still give
 
 private:
@@ -171,6 +173,7 @@ private:
     if (!ok)
       throw s10rt::Error(S10_INTERNAL, "lanes diverged at a shuffle");
     ++launches;
+    gemmLaunches += names_.at(w.kernel).rfind("s10_gemm_", 0) == 0;
   }
 
   static void *ptr(DevicePtr p) {
@@ -179,6 +182,7 @@ private:
   const Emulated &emu_;
   std::vector<void *> fns_;
   std::vector<int> args_;
+  std::vector<std::string> names_;
   int live_ = 0;
   bool capturing_ = false;
   std::vector<std::vector<Work>> graphs_;
@@ -203,11 +207,15 @@ struct Fixture {
   std::unique_ptr<Emulated> emu;
   std::shared_ptr<s10rt::Model> cpu, cuda;
   std::vector<std::string> files;
+  int gemms = 0; // GEMV steps with a prefill GEMM
 
-  Fixture() : ctx(registry()) {
+  /// The tiny decoder, or the module of `text` (named `path`).
+  explicit Fixture(const std::string &text = {},
+                   std::string path = S10_TEST_INPUTS "/tiny-decoder.mlir")
+      : ctx(registry()) {
     ctx.loadAllAvailableDialects();
-    std::string path = S10_TEST_INPUTS "/tiny-decoder.mlir";
-    module = parseSourceFile<ModuleOp>(path, &ctx);
+    module = text.empty() ? parseSourceFile<ModuleOp>(path, &ctx)
+                          : parseSourceString<ModuleOp>(text, &ctx);
     if (!module) {
       ADD_FAILURE() << "cannot parse " << path;
       return;
@@ -251,6 +259,7 @@ struct Fixture {
     namespace fmt = s10rt::format;
     int adds = 0, swiglus = 0, normed = 0, plain = 0, roped = 0, qkv = 0;
     for (const s10rt::Step &st : cuda->steps) {
+      gemms += st.gemmKernel != fmt::kNone;
       qkv += st.op == fmt::OpCode::NormLinearQKV;
       roped += st.op == fmt::OpCode::RopeAttention;
       plain += st.op == fmt::OpCode::Rotary;
@@ -342,6 +351,134 @@ TEST(CudaSession, EmulatedGpuMatchesCpuSession) {
     gpu.prefill(ids.data(), 4, nullptr);
     cpu.prefill(ids.data(), 4, nullptr);
     expectClose(gpu.logits(), cpu.logits(), vocab, label + ", after reset");
+  }
+}
+
+/// The tiny decoder's graph at widths the prefill GEMMs serve (multiples
+/// of 32): hidden 64, two heads of 32 over one KV head, an MLP of 128, a
+/// vocab of 64; random f32 weights as hex constants.
+std::string wideDecoder(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto constant = [&](const char *name, int64_t rows, int64_t cols,
+                      float scale) {
+    std::string hex = "0x";
+    char buf[3];
+    int64_t n = rows * (cols ? cols : 1);
+    for (int64_t i = 0; i < n; ++i) {
+      float v = u(rng) * scale;
+      uint8_t b[4];
+      std::memcpy(b, &v, 4);
+      for (uint8_t c : b) {
+        std::snprintf(buf, sizeof(buf), "%02X", c);
+        hex += buf;
+      }
+    }
+    std::string type = cols ? "tensor<" + std::to_string(rows) + "x" +
+                                  std::to_string(cols) + "xf32>"
+                            : "tensor<" + std::to_string(rows) + "xf32>";
+    return std::string("    %") + name + " = arith.constant dense<\"" + hex +
+           "\"> : " + type + "\n";
+  };
+  std::string m = "module attributes {squeeze.max_positions = 64 : i64} {\n"
+                  "  func.func @main(%ids: tensor<1x?xi64>) -> "
+                  "tensor<1x?x64xf32> {\n";
+  m += constant("emb", 64, 64, 2.0f);
+  m += constant("n1", 64, 0, 2.0f);
+  m += constant("wq", 64, 64, 0.5f);
+  m += constant("wk", 32, 64, 0.5f);
+  m += constant("wv", 32, 64, 0.5f);
+  m += constant("wo", 64, 64, 0.5f);
+  m += constant("wg", 128, 64, 0.5f);
+  m += constant("wu", 128, 64, 0.5f);
+  m += constant("wd", 64, 128, 0.5f);
+  m += constant("nf", 64, 0, 2.0f);
+  m += constant("head", 64, 64, 0.5f);
+  m +=
+      R"(    %x = squeeze.embedding %ids, %emb : (tensor<1x?xi64>, tensor<64x64xf32>) -> tensor<1x?x64xf32>
+    %h = squeeze.rms_norm %x, %n1 {epsilon = 1.0e-05 : f64} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    %q = squeeze.linear %h, %wq {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<64x64xf32>) -> tensor<1x?x64xf32>
+    %k = squeeze.linear %h, %wk {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<32x64xf32>) -> tensor<1x?x32xf32>
+    %v = squeeze.linear %h, %wv {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<32x64xf32>) -> tensor<1x?x32xf32>
+    %qr = squeeze.rotary %q {head_dim = 32 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<1x?x64xf32>) -> tensor<1x?x64xf32>
+    %kr = squeeze.rotary %k {head_dim = 32 : i64, num_heads = 1 : i64, theta = 1.000000e+04 : f64} : (tensor<1x?x32xf32>) -> tensor<1x?x32xf32>
+    %a = squeeze.attention %qr, %kr, %v {causal, head_dim = 32 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, scale = 0.1767766952966369 : f64} : (tensor<1x?x64xf32>, tensor<1x?x32xf32>, tensor<1x?x32xf32>) -> tensor<1x?x64xf32>
+    %o = squeeze.linear %a, %wo {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<64x64xf32>) -> tensor<1x?x64xf32>
+    %r1 = onnx.node "Add"(%x, %o) {name = "add_1"} : (tensor<1x?x64xf32>, tensor<1x?x64xf32>) -> tensor<1x?x64xf32>
+    %g = squeeze.linear %r1, %wg {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<128x64xf32>) -> tensor<1x?x128xf32>
+    %u = squeeze.linear %r1, %wu {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<128x64xf32>) -> tensor<1x?x128xf32>
+    %s = squeeze.swiglu %g, %u : (tensor<1x?x128xf32>, tensor<1x?x128xf32>) -> tensor<1x?x128xf32>
+    %d = squeeze.linear %s, %wd {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x128xf32>, tensor<64x128xf32>) -> tensor<1x?x64xf32>
+    %r2 = onnx.node "Add"(%r1, %d) {name = "add_2"} : (tensor<1x?x64xf32>, tensor<1x?x64xf32>) -> tensor<1x?x64xf32>
+    %f = squeeze.rms_norm %r2, %nf {epsilon = 1.0e-05 : f64} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    %logits = squeeze.linear %f, %head {weight_layout = #squeeze.weight_layout<out_in>} : (tensor<1x?x64xf32>, tensor<64x64xf32>) -> tensor<1x?x64xf32>
+    return %logits : tensor<1x?x64xf32>
+  }
+}
+)";
+  return m;
+}
+
+/// Prefill through the tensor-core GEMMs: every GEMV step of the wide
+/// decoder has a GEMM twin, chunks of several tokens run them (one chunk
+/// of 20 tokens, a full MMA tile and part of one; chunks of 7), a decode
+/// step after them runs the GEMVs, and the logits stay within the f16
+/// rounding of the CPU session's (3e-3 of the largest); with gemv_prefill
+/// the GEMVs run prefill and the logits are the CPU's within 1e-5.
+TEST(CudaSession, PrefillGemmsMatchCpuSession) {
+  Fixture f(wideDecoder(7), "wide-decoder.mlir");
+  ASSERT_TRUE(f.cpu && f.cuda);
+  // q, k and v; o + add; gate, up and SwiGLU; down + add; the head.
+  EXPECT_EQ(f.gemms, 5);
+  const size_t vocab = f.cpu->config.vocab;
+  std::vector<int32_t> ids(20);
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int32_t((i * 37 + 5) % vocab);
+  auto maxAbs = [](const float *v, size_t n) {
+    float m = 0;
+    for (size_t k = 0; k < n; ++k)
+      m = std::max(m, std::fabs(v[k]));
+    return m;
+  };
+  for (auto [gemv, chunk] :
+       std::vector<std::pair<uint32_t, uint32_t>>{{0, 0}, {0, 7}, {1, 0}}) {
+    s10_session_options_t o;
+    s10_session_options_init(&o);
+    o.threads = 1;
+    o.max_chunk = chunk;
+    o.gemv_prefill = gemv;
+    s10rt::Session cpu(f.cpu, o);
+    auto device = std::make_unique<EmulatedDevice>(*f.emu);
+    EmulatedDevice *dev = device.get();
+    s10rt::cuda::CudaSession gpu(f.cuda, o, std::move(device));
+    std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
+    cpu.prefill(ids.data(), ids.size(), want.data());
+    gpu.prefill(ids.data(), ids.size(), got.data());
+    std::string label = std::string(gemv ? "GEMV" : "GEMM") +
+                        " prefill in chunks of " + std::to_string(chunk);
+    float tol = (gemv ? 1e-5f : 3e-3f) * maxAbs(want.data(), want.size());
+    float worst = 0;
+    for (size_t k = 0; k < got.size(); ++k)
+      worst = std::max(worst, std::fabs(got[k] - want[k]));
+    EXPECT_LE(worst, tol) << label;
+    // The GEMMs ran (five a chunk), or none did.
+    // (Every chunk here has several tokens.)
+    int chunks = chunk ? int(ids.size() + chunk - 1) / int(chunk) : 1;
+    EXPECT_EQ(dev->gemmLaunches, gemv ? 0 : 5 * chunks) << label;
+    // A decode step runs the GEMVs, from the cache the prefill filled.
+    const float *l = cpu.logits();
+    int32_t next = int32_t(std::max_element(l, l + vocab) - l);
+    cpu.prefill(&next, 1, nullptr);
+    gpu.prefill(&next, 1, nullptr);
+    float dworst = 0;
+    for (size_t k = 0; k < vocab; ++k)
+      dworst = std::max(dworst, std::fabs(gpu.logits()[k] - cpu.logits()[k]));
+    EXPECT_LE(dworst, (gemv ? 1e-5f : 3e-3f) * maxAbs(cpu.logits(), vocab))
+        << label << ", decode";
+    EXPECT_EQ(dev->gemmLaunches, gemv ? 0 : 5 * chunks) << label;
+    std::fprintf(stderr, "%s: max |diff| %.3g of %.3g, decode %.3g\n",
+                 label.c_str(), worst, maxAbs(want.data(), want.size()),
+                 dworst);
   }
 }
 

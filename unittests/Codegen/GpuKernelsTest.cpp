@@ -1252,6 +1252,18 @@ void populateModelKernels(OpBuilder &b, Location loc) {
       b, loc,
       plainFamily(GemvWeight::makePacked(ternarySpec(128, ParamFormat::Q8T),
                                          4096, 4096)))));
+  // The 7B's fused GEMM twins at both layouts: q, k and v with the norm,
+  // the norm with gate, up and SwiGLU, down with the residual add.
+  for (size_t k : {0, 1}) {
+    GemvNorm n{DenseType::F16, 1e-5};
+    const GemvWeight &sq = ws[8 + k], &gu = ws[10 + k], &dn = ws[12 + k];
+    ASSERT_TRUE(succeeded(
+        buildGpuGemmKernel(b, loc, {GemvFamily::Kind::Qkv, {sq, sq, sq}, n})));
+    ASSERT_TRUE(succeeded(
+        buildGpuGemmKernel(b, loc, {GemvFamily::Kind::SwiGLU, {gu, gu}, n})));
+    ASSERT_TRUE(succeeded(
+        buildGpuGemmKernel(b, loc, {GemvFamily::Kind::Add, {dn}, {}})));
+  }
   for (int64_t width : {384, 4096})
     ASSERT_TRUE(
         succeeded(buildGpuRMSNormKernel(b, loc, width, 1e-5, DenseType::F16)));
@@ -1273,7 +1285,9 @@ void populateModelKernels(OpBuilder &b, Location loc) {
 
 /// GEMVs (fused or not), RMSNorms and attentions run 128 threads per block;
 /// Add, SwiGLU, the embeddings and rotaries 256.
-constexpr int kGemms = 8;
+/// Prefill GEMMs: 8 plain, 2 with the add (up to 168 registers), 2 of q,
+/// k and v and 2 of gate and up (255).
+constexpr int kGemms168 = 10, kGemms255 = 4, kGemms = kGemms168 + kGemms255;
 constexpr int kBlock128 = 7 * 2 + 2 + 4 + 2 + 5 + 2 + 2 + 2 + kGemms,
               kBlock256 = 2 + 2 + 2 + 2;
 constexpr int kModelKernels = kBlock128 + kBlock256;
@@ -1321,8 +1335,8 @@ TEST_P(GpuKernelsChip, PtxOfModelKernels) {
   EXPECT_EQ(count(ptx, ".maxntid 256, 1, 1"), kBlock256);
   // Launch bounds of 128 registers a thread.
   EXPECT_EQ(count(ptx, ".minnctapersm 4"), kBlock128 - kGemms);
-  EXPECT_EQ(count(ptx, ".minnctapersm 3"), kGemms); // up to 168 registers
-  EXPECT_EQ(count(ptx, ".minnctapersm 2"), kBlock256);
+  EXPECT_EQ(count(ptx, ".minnctapersm 3"), kGemms168);
+  EXPECT_EQ(count(ptx, ".minnctapersm 2"), kBlock256 + kGemms255);
   // Warp sums (5 per GEMV and RMSNorm, 10 per attention) and the
   // salient-rank scans.
   EXPECT_GE(count(ptx, "shfl.sync.bfly.b32"), 5 * kBlock128);

@@ -144,7 +144,8 @@ mlir::LogicalResult checkGpuGemm(const GemvFamily &f, std::string &reason);
 /// weight) are rounded to f16 and multiplied by mma.sync m16n8k16 with f32
 /// accumulation; a norm's 1 / rms(x) and the epilogue are applied in f32.
 /// Grid (ceil(rows / (kGemmRows * kGemvWarps)), ceil(tokens /
-/// kGemmTokens)) of 128 threads, rows those of all of q, k and v.
+/// kGemmTokens)) of 128 threads, rows those of all of q, k and v; launch
+/// bounds of 168 registers a thread (255 with gate and up, or q, k and v).
 mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuGemmKernel(mlir::OpBuilder &b, mlir::Location loc, const GemvFamily &f,
                    llvm::StringRef name = {});

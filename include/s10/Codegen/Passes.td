@@ -61,6 +61,13 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
       result. The q linear gets `s10.kernel`, `s10.fused_norm` and
       `s10.fused_qkv`; k and v get no kernel.
 
+    With `target=cuda` and `gemm` (the default) every layer whose kernel is
+    a GEMV (plain or fused) also gets its prefill twin, named by
+    `s10.gemm_kernel`: a GEMM on tensor cores (mma.sync, sm_80 and newer)
+    with the same arguments, which decodes each weight once per 32 tokens
+    where the GEMV decodes it once per token. Layers the GEMM cannot serve
+    (q and k rows not a multiple of 8) keep their GEMV for prefill.
+
     The absorbed linears, norms and rotaries get no kernel of their own;
     the `.s10` artifact runs the fused op in the place of the Add, SwiGLU,
     linear or attention.
@@ -88,6 +95,9 @@ def GenerateKernels : Pass<"squeeze-generate-kernels", "mlir::ModuleOp"> {
            "target=cuda: fuse residual adds, SwiGLU and RMSNorm into the "
            "GEMVs next to them, an attention's q, k and v into one launch, "
            "and rotary into the KV append">,
+    Option<"gemm", "gemm", "bool", /*default=*/"true",
+           "target=cuda: give each GEMV kernel a prefill GEMM twin on "
+           "tensor cores (needs sm_80 or newer)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",

@@ -835,6 +835,24 @@ Error Writer::addStep(Operation *op) {
         return opError(op, toString(at.takeError()));
       s.reserved = *at;
     }
+    // A cuda GEMV names its prefill GEMM, or none.
+    std::optional<fmt::KernelAbi> abiOf = cudaAbi(fmt::OpCode(s.op));
+    bool gemv = opts.cuda && abiOf &&
+                (*abiOf == fmt::KernelAbi::GpuGemv ||
+                 *abiOf == fmt::KernelAbi::GpuGemvAdd ||
+                 *abiOf == fmt::KernelAbi::GpuGemvSwiGLU ||
+                 *abiOf == fmt::KernelAbi::GpuNormGemv ||
+                 *abiOf == fmt::KernelAbi::GpuNormGemvSwiGLU ||
+                 *abiOf == fmt::KernelAbi::GpuNormGemvQkv);
+    if (gemv) {
+      s.reserved = fmt::kNone;
+      if (auto gemm = op->getAttrOfType<StringAttr>("s10.gemm_kernel")) {
+        auto at = addKernel(gemm.getValue(), fmt::KernelAbi::GpuGemm);
+        if (!at)
+          return opError(op, toString(at.takeError()));
+        s.reserved = *at;
+      }
+    }
   }
 
   // The result gets a buffer before the operands die, so a step never

@@ -99,6 +99,10 @@ typedef struct s10_session_options_s {
   /* Longest chunk prefill runs at once (longer prompts run in chunks);
    * 0: 512. Bounds the activation memory. */
   uint32_t max_chunk;
+  /* CUDA artifacts: nonzero runs prefill through the GEMVs (f32 products,
+   * as decode) instead of the tensor-core GEMMs (f16 operands, f32 sums);
+   * 0: the GEMMs where the artifact has them. */
+  uint32_t gemv_prefill;
 } s10_session_options_t;
 
 S10_API void s10_session_options_init(s10_session_options_t *options);

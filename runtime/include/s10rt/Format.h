@@ -24,8 +24,9 @@ namespace s10rt::format {
 
 constexpr char kMagic[8] = {'S', '1', '0', 'A', 'R', 'T', '\x1a', '\n'};
 /// 2: a cpu Linear step's `reserved` names its Decode kernel (or kNone);
-/// GemmBlock kernels.
-constexpr uint32_t kVersion = 2;
+/// GemmBlock kernels. 3: a cuda GEMV step's `reserved` names its prefill
+/// GEMM (GpuGemm, or kNone).
+constexpr uint32_t kVersion = 3;
 constexpr uint64_t kSectionAlign = 64;
 /// The weights section starts on a page so it can be mapped and used in
 /// place; tensors inside it are 64-byte aligned.
@@ -173,7 +174,9 @@ struct StepRecord {
   float f[2];
   uint32_t nameOffset; // e.g. "block 3 q_proj" for messages
   /// cuda Attention: the KvAppend kernel. cpu Linear: the Decode kernel
-  /// of its packed weight, or kNone. Else 0.
+  /// of its packed weight, or kNone. cuda Linear, LinearAdd, LinearSwiGLU,
+  /// NormLinear, NormLinearSwiGLU, NormLinearQKV: the prefill GEMM (a
+  /// GpuGemm kernel), or kNone. Else 0.
   uint32_t reserved;
 };
 static_assert(sizeof(StepRecord) == 64, "step record is 64 bytes");
@@ -249,6 +252,10 @@ enum class KernelAbi : uint32_t {
   /// (wq, wk, wv, g, x, yq, yk, yv, tokens): q, k and v of RMSNorm(x[t];
   /// g), the grid's rows q's, then k's, then v's (a NormLinearQKV step).
   GpuNormGemvQkv = 23,
+  /// The prefill GEMM of a GEMV step (tensor cores): the arguments of the
+  /// step's GEMV kernel, grid (ceil(rows / 32), ceil(tokens / 32)) of 128
+  /// threads, rows those of all its outputs (in `reserved` of the step).
+  GpuGemm = 24,
 };
 
 /// Positions per block of the key cache (KernelAbi::Attend).

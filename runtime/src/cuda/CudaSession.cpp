@@ -14,8 +14,10 @@ using namespace s10rt::format;
 
 namespace {
 
-// The launch shapes of lib/Codegen/GpuKernelBuilder.h.
+// The launch shapes of lib/Codegen/GpuKernelBuilder.h: a GEMV block takes
+// 4 rows, a prefill GEMM block 32 rows of 32 tokens.
 constexpr unsigned kWarp = 32, kRowsPerBlock = 4, kBlock = 256;
+constexpr unsigned kGemmRowsPerBlock = 32, kGemmTokens = 32;
 
 unsigned blocks(int64_t n, int64_t per) {
   return unsigned((n + per - 1) / per);
@@ -53,6 +55,7 @@ CudaSession::CudaSession(std::shared_ptr<const Model> model,
                                        ") is sm_" +
                                        std::to_string(device_->chip()));
   sessionLengths(m, options, maxContext_, maxChunk_);
+  gemvPrefill_ = options.gemv_prefill != 0;
   device_->loadKernels(m.cudaCode, m.cudaCodeSize, m.kernelNames);
 
   for (uint32_t w : m.bufferWidths)
@@ -135,6 +138,18 @@ void CudaSession::prefill(const int32_t *ids, size_t count, float *allLogits) {
   }
 }
 
+void CudaSession::launchGemv(const Step &s, int64_t rows, int64_t tokens,
+                             void **args) {
+  // Several tokens take the step's prefill GEMM where it has one: each
+  // weight is decoded once per 32 tokens instead of once per token.
+  if (tokens > 1 && s.gemmKernel != kNone && !gemvPrefill_)
+    device_->launch(s.gemmKernel, blocks(rows, kGemmRowsPerBlock),
+                    blocks(tokens, kGemmTokens), kRowsPerBlock * kWarp, args);
+  else
+    device_->launch(s.kernel, blocks(rows, kRowsPerBlock), unsigned(tokens),
+                    kRowsPerBlock * kWarp, args);
+}
+
 void CudaSession::queueChunk(int64_t tokens) {
   const Model &m = *model_;
   int64_t maxCtx = maxContext_;
@@ -160,8 +175,7 @@ void CudaSession::queueChunk(int64_t tokens) {
       // A GEMV must not write the rows it reads.
       DevicePtr y = s.out == s.in[0] ? alias_ : out;
       void *args[] = {&w, &in0, &y, &tokens};
-      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, width, tokens, args);
       if (y != out)
         device_->copy(out, y, size_t(tokens * width) * 4);
       break;
@@ -204,29 +218,25 @@ void CudaSession::queueChunk(int64_t tokens) {
     case OpCode::LinearAdd: {
       // The plan never writes a buffer the step reads.
       void *args[] = {&w, &in0, &in1, &out, &tokens};
-      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, width, tokens, args);
       break;
     }
     case OpCode::LinearSwiGLU: {
       DevicePtr up = tensors_[s.tensor1];
       void *args[] = {&w, &up, &in0, &out, &tokens};
-      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, width, tokens, args);
       break;
     }
     case OpCode::NormLinear: {
       DevicePtr g = tensors_[s.normTensor];
       void *args[] = {&w, &g, &in0, &out, &tokens};
-      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, width, tokens, args);
       break;
     }
     case OpCode::NormLinearSwiGLU: {
       DevicePtr up = tensors_[s.tensor1], g = tensors_[s.normTensor];
       void *args[] = {&w, &up, &g, &in0, &out, &tokens};
-      device_->launch(s.kernel, blocks(width, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, width, tokens, args);
       break;
     }
     case OpCode::NormLinearQKV: {
@@ -237,8 +247,7 @@ void CudaSession::queueChunk(int64_t tokens) {
       int64_t rows = width + int64_t(m.bufferWidths[s.out2]) +
                      int64_t(m.bufferWidths[s.out3]);
       void *args[] = {&w, &wk, &wv, &g, &in0, &out, &yk, &yv, &tokens};
-      device_->launch(s.kernel, blocks(rows, kRowsPerBlock), unsigned(tokens),
-                      kRowsPerBlock * kWarp, args);
+      launchGemv(s, rows, tokens, args);
       break;
     }
     case OpCode::SwiGLU:

@@ -38,6 +38,10 @@ private:
   DevicePtr alloc(size_t bytes);
   /// Queues the plan's launches for `tokens` tokens.
   void queueChunk(int64_t tokens);
+  /// A GEMV step of `rows` rows: its GEMV, or its prefill GEMM for a chunk
+  /// of several tokens.
+  void launchGemv(const Step &s, int64_t rows, int64_t tokens, void **args);
+  bool gemvPrefill_ = false; // prefill through the GEMVs, not the GEMMs
 
   /// Device memory, freed when the session goes (or its constructor
   /// throws half way).

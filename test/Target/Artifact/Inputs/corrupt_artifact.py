@@ -49,7 +49,7 @@ elif mode == "magic":
 elif mode == "header":
     data[24] ^= 0x01  # fileSize, under the header checksum
 elif mode == "version":
-    struct.pack_into("<I", data, 8, 3)
+    struct.pack_into("<I", data, 8, 4)
     reseal()
 elif mode == "target":
     struct.pack_into("<I", data, 16, 2)
