@@ -425,6 +425,34 @@ RowDot rowDot(Ops &o, const GemvWeight &w, Value wm, const RowInput &in,
 /// own.
 enum class Epilogue { Store, Add, SwiGLU, Stacked };
 
+/// The argument types of a GEMV-family kernel (its GEMV or GEMM) over
+/// `weights`: (weights..., [g,] x, [r,] y..., tokens), y one per weight
+/// when stacked; and the positions of x and the first y.
+struct FamilyArgs {
+  SmallVector<Type> types;
+  unsigned x, y;
+};
+
+FamilyArgs familyArgs(Ops &o, ArrayRef<GemvWeight> weights, Epilogue ep,
+                      const std::optional<GemvNorm> &norm) {
+  FamilyArgs a;
+  for (const GemvWeight &w : weights)
+    a.types.push_back(gemvWeightType(o, w));
+  if (norm) // g
+    a.types.push_back(
+        memref1D(weights.front().in,
+                 norm->weight == DenseType::F16 ? o.i16() : o.f32()));
+  MemRefType one = memref1D(1, o.f32());
+  a.x = unsigned(a.types.size());
+  a.types.push_back(one); // x
+  if (ep == Epilogue::Add)
+    a.types.push_back(one); // r
+  a.y = unsigned(a.types.size());
+  a.types.append(ep == Epilogue::Stacked ? weights.size() : 1, one); // y
+  a.types.push_back(o.i64());
+  return a;
+}
+
 /// A GEMV kernel over `weights` (one; gate and up for SwiGLU; any number
 /// for Stacked, all of one input size) whose arguments are (weights...,
 /// [g,] x, [r,] y..., tokens). A warp computes row r of every weight and
@@ -439,23 +467,11 @@ gpu::GPUFuncOp buildGemvFamily(OpBuilder &b, Location loc, StringRef sym,
   OpBuilder::InsertionGuard guard(b);
   const GemvWeight &w0 = weights.front();
   bool stacked = ep == Epilogue::Stacked;
-  size_t outs = stacked ? weights.size() : 1;
-  SmallVector<Type> args;
-  for (const GemvWeight &w : weights)
-    args.push_back(gemvWeightType(o, w));
   bool gF16 = norm && norm->weight == DenseType::F16;
-  if (norm)
-    args.push_back(memref1D(w0.in, gF16 ? o.i16() : o.f32())); // g
-  MemRefType one = memref1D(1, o.f32());
-  args.push_back(one); // x
-  if (ep == Epilogue::Add)
-    args.push_back(one);  // r
-  args.append(outs, one); // y
-  args.push_back(o.i64());
-  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, args, kGemvWarps * kWarp);
+  FamilyArgs fa = familyArgs(o, weights, ep, norm);
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, fa.types, kGemvWarps * kWarp);
   b.setInsertionPointToStart(&fn.getBody().front());
-  unsigned xArg = weights.size() + (norm ? 1 : 0);
-  unsigned yArg = xArg + (ep == Epilogue::Add ? 2 : 1);
+  unsigned xArg = fa.x, yArg = fa.y;
   WarpRow wr = warpRow(o);
   // Token blockIdx.y: its rows of x, r and y.
   RowInput in;
@@ -567,8 +583,8 @@ void rotatePair(Ops &in, Value x, Value y, Value cosSin, Value pos0, Value k,
   in.store(in.add(in.mul(x2, c), in.mul(x1, s)), y, in.add(ylo, in.idx(half)));
 }
 
-/// Rows and tokens of a GEMM warp's tile: one 8-row MMA tile of the weight
-/// times four 16-token tiles of x.
+/// The 16-token MMA tiles of a GEMM warp's tokens (times one 8-row tile of
+/// the weight).
 constexpr int64_t kGemmMTiles = kGemmTokens / 16;
 
 /// D = A B + C for one m16n8k16 tile (f16 A row-major, f16 B column-major,
@@ -626,35 +642,21 @@ gpu::GPUFuncOp buildGemmFamily(OpBuilder &b, Location loc, StringRef sym,
   const GemvWeight &w0 = weights.front();
   const int64_t in = w0.in;
   bool stacked = ep == Epilogue::Stacked;
-  size_t outs = stacked ? weights.size() : 1;
-  SmallVector<Type> args;
-  for (const GemvWeight &w : weights)
-    args.push_back(gemvWeightType(o, w));
   bool gF16 = norm && norm->weight == DenseType::F16;
-  if (norm)
-    args.push_back(memref1D(in, gF16 ? o.i16() : o.f32())); // g
-  MemRefType one = memref1D(1, o.f32());
-  args.push_back(one); // x
-  if (ep == Epilogue::Add)
-    args.push_back(one);  // r
-  args.append(outs, one); // y
-  args.push_back(o.i64());
+  FamilyArgs fa = familyArgs(o, weights, ep, norm);
   // Up to 168 registers (3 blocks per SM): the accumulators and a chunk's
   // decode live beside each other; 255 (2 blocks) where two weights'
   // decodes do (gate and up), or three weights' code sits in one kernel
   // (q, k and v).
   bool wide = ep == Epilogue::SwiGLU || ep == Epilogue::Stacked;
-  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, args, kGemvWarps * kWarp,
+  gpu::GPUFuncOp fn = makeKernel(b, loc, sym, fa.types, kGemvWarps * kWarp,
                                  /*regs=*/wide ? 256 : 168);
   b.setInsertionPointToStart(&fn.getBody().front());
-  unsigned xArg = weights.size() + (norm ? 1 : 0);
-  unsigned yArg = xArg + (ep == Epilogue::Add ? 2 : 1);
-  Value tokens = o.toIndex(fn.getArgument(unsigned(args.size() - 1)));
+  unsigned xArg = fa.x, yArg = fa.y;
+  Value tokens = o.toIndex(fn.getArgument(unsigned(fa.types.size() - 1)));
   SmallVector<Value> tables;
   for (const GemvWeight &w : weights)
-    tables.push_back(w.packed && w.spec.kind != layout::Kind::Ternary
-                         ? gemvTable(b, loc, w)
-                         : Value());
+    tables.push_back(gemvTable(b, loc, w));
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -691,8 +693,7 @@ gpu::GPUFuncOp buildGemmFamily(OpBuilder &b, Location loc, StringRef sym,
         gm.dec->setGpuLoads(true);
         gm.R = gm.dec->beginRow(o2.b, o2.loc, gm.mem, gm.row, {}, tables[k]);
         gm.mixed = weights[k].spec.mixed();
-        gm.tiled = weights[k].spec.kind != layout::Kind::Ternary &&
-                   gm.dec->tileLoads();
+        gm.tiled = gm.dec->tileLoads();
       }
       gws.push_back(std::move(gm));
     }

@@ -1015,11 +1015,7 @@ void Loader::checkStep(uint32_t index, const StepRecord &r) {
              " as its KV append kernel, which is not one");
       s.appendKernel = r.reserved;
     }
-    bool gemv = s.op == OpCode::Linear || s.op == OpCode::LinearAdd ||
-                s.op == OpCode::LinearSwiGLU || s.op == OpCode::NormLinear ||
-                s.op == OpCode::NormLinearSwiGLU ||
-                s.op == OpCode::NormLinearQKV;
-    if (m.cuda && gemv && r.reserved != kNone) {
+    if (m.cuda && isGemvOp(s.op) && r.reserved != kNone) {
       if (r.reserved >= kernels.size() ||
           kernels[r.reserved].abi != uint32_t(KernelAbi::GpuGemm))
         fail(label + " names " + str(r.reserved) +

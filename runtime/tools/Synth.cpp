@@ -291,13 +291,10 @@ Summary write(const Options &o, const std::string &path) {
     r.nameOffset = addString(name);
     // A cpu Linear's decode kernel and a cuda GEMV's prefill GEMM: none
     // (cuda prefill runs the GEMVs).
-    bool gemv =
-        op == fmt::OpCode::Linear || op == fmt::OpCode::LinearAdd ||
-        op == fmt::OpCode::LinearSwiGLU || op == fmt::OpCode::NormLinear ||
-        op == fmt::OpCode::NormLinearSwiGLU || op == fmt::OpCode::NormLinearQKV;
-    r.reserved = (op == fmt::OpCode::Linear && !o.cuda) || (gemv && o.cuda)
-                     ? fmt::kNone
-                     : 0;
+    r.reserved =
+        (op == fmt::OpCode::Linear && !o.cuda) || (o.cuda && fmt::isGemvOp(op))
+            ? fmt::kNone
+            : 0;
     steps.push_back(r);
     return steps.back();
   };

@@ -836,15 +836,7 @@ Error Writer::addStep(Operation *op) {
       s.reserved = *at;
     }
     // A cuda GEMV names its prefill GEMM, or none.
-    std::optional<fmt::KernelAbi> abiOf = cudaAbi(fmt::OpCode(s.op));
-    bool gemv = opts.cuda && abiOf &&
-                (*abiOf == fmt::KernelAbi::GpuGemv ||
-                 *abiOf == fmt::KernelAbi::GpuGemvAdd ||
-                 *abiOf == fmt::KernelAbi::GpuGemvSwiGLU ||
-                 *abiOf == fmt::KernelAbi::GpuNormGemv ||
-                 *abiOf == fmt::KernelAbi::GpuNormGemvSwiGLU ||
-                 *abiOf == fmt::KernelAbi::GpuNormGemvQkv);
-    if (gemv) {
+    if (opts.cuda && fmt::isGemvOp(fmt::OpCode(s.op))) {
       s.reserved = fmt::kNone;
       if (auto gemm = op->getAttrOfType<StringAttr>("s10.gemm_kernel")) {
         auto at = addKernel(gemm.getValue(), fmt::KernelAbi::GpuGemm);

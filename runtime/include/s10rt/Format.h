@@ -151,6 +151,14 @@ enum class OpCode : uint32_t {
                          // tensor i0
 };
 
+/// The ops a CUDA artifact runs as a GEMV kernel (whose step may name a
+/// prefill GEMM in `reserved`).
+inline bool isGemvOp(OpCode op) {
+  return op == OpCode::Linear || op == OpCode::LinearAdd ||
+         op == OpCode::LinearSwiGLU || op == OpCode::NormLinear ||
+         op == OpCode::NormLinearSwiGLU || op == OpCode::NormLinearQKV;
+}
+
 struct PlanHeader {
   uint32_t bufferCount;
   uint32_t stepCount;
